@@ -1,0 +1,54 @@
+"""Settings from the environment (prefix ADAMTUNE_) or the CLI: the only place that reads env."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/adamtune.db"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can change, with the defaults of a one-machine install."""
+
+    model_config = SettingsConfigDict(env_prefix="ADAMTUNE_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"  # bind address: loopback unless told otherwise
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=2, ge=0)  # embedded worker processes started by `serve`
+    api_token: SecretStr | None = None  # when set, mutating requests need it as a Bearer token
+    protect_reads: bool = False  # with a token: reads need it too
+    cors_origins: list[str] = []  # CORS is off unless origins are listed
+    device: str = "cpu"  # where workers train: cpu, cuda or auto
+
+    # limits, enforced on study creation
+    max_trials: int = Field(default=1000, ge=1)
+    max_epochs: int = Field(default=500, ge=1)
+    max_concurrent_studies: int = Field(default=10, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+
+    # worker behaviour
+    heartbeat_interval: int = Field(default=2, ge=1)  # seconds between trial heartbeats
+    grace_period: int = Field(default=10, ge=1)  # a trial silent this long is failed and retried
+    poll_interval: float = Field(default=0.5, gt=0)  # idle worker's wait between looks for work
+    trial_time_limit: float | None = Field(default=None, gt=0)  # seconds; None: no limit
+
+    # reads
+    figure_max_trials: int = Field(default=1000, ge=10)  # figures use at most this many trials
+    curves_max_trials: int = Field(default=1000, ge=1)  # first curve load shows at most this many
+    sse_poll_interval: float = Field(default=0.2, gt=0)
+
+    @field_validator("api_token")
+    @classmethod
+    def _empty_token_is_none(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value():
+            return None
+        return token
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,63 @@
+"""Engines and the one session helper: commit on success, roll back on error, always close."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.models import Base
+from optim.storage import create_engine, is_sqlite
+
+
+class DatabaseUnavailableError(RuntimeError):
+    """The database cannot be read or written (locked for too long, read-only, disk full)."""
+
+
+@dataclass
+class Database:
+    """The app's two engines on one database: writes begin IMMEDIATE, reads never wait."""
+
+    url: str
+    write_engine: Engine
+    read_engine: Engine
+
+    @classmethod
+    def open(cls, url: str, *, create: bool = True) -> Database:
+        if is_sqlite(url):
+            path = make_url(url).database
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        write_engine = create_engine(url, immediate=True)
+        read_engine = create_engine(url, immediate=False) if is_sqlite(url) else write_engine
+        db = cls(url=url, write_engine=write_engine, read_engine=read_engine)
+        if create:
+            Base.metadata.create_all(write_engine)
+        return db
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back if it raises."""
+        maker = sessionmaker(bind=self.write_engine if write else self.read_engine)
+        session = maker(expire_on_commit=False)
+        try:
+            yield session
+            if write:
+                session.commit()
+        except exc.OperationalError as err:
+            session.rollback()
+            raise DatabaseUnavailableError(str(err.orig)) from err
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.write_engine.dispose()
+        self.read_engine.dispose()

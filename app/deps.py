@@ -1,0 +1,83 @@
+"""FastAPI dependencies: the app state, sessions, the study lookup and the token check."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import optuna
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database
+from app.figures import FigureCache
+from app.schemas import StudyPublic
+from app.summaries import study_summaries
+
+
+@dataclass
+class AppState:
+    """What the routes share; built once by `create_app` and kept on `app.state.adamtune`."""
+
+    settings: Settings
+    db: Database
+    storage: optuna.storages.RDBStorage
+    figures: FigureCache
+
+
+def get_state(request: Request) -> AppState:
+    return request.app.state.adamtune  # type: ignore[no-any-return]
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_read_session(state: StateDep) -> Iterator[Session]:
+    with state.db.session(write=False) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
+_bearer = HTTPBearer(auto_error=False)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _check_token(state: AppState, credentials: HTTPAuthorizationCredentials | None) -> None:
+    token = state.settings.api_token
+    if token is None:
+        return
+    given = credentials.credentials if credentials is not None else ""
+    # constant-time comparison: the response time must not reveal how much of a guess matched
+    if not secrets.compare_digest(given.encode(), token.get_secret_value().encode()):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="missing or wrong API token (Authorization: Bearer <token>)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def require_token(state: StateDep, credentials: BearerDep) -> None:
+    """Mutating routes: the token is needed whenever one is configured."""
+    _check_token(state, credentials)
+
+
+def require_read_token(state: StateDep, credentials: BearerDep) -> None:
+    """Read routes: the token is needed only with ADAMTUNE_PROTECT_READS=true."""
+    if state.settings.protect_reads:
+        _check_token(state, credentials)
+
+
+def get_study(study_id: int, session: ReadSessionDep) -> StudyPublic:
+    """The study summary, or 404."""
+    found = study_summaries(session, study_id)
+    if not found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"study {study_id} not found")
+    return found[0]
+
+
+StudyDep = Annotated[StudyPublic, Depends(get_study)]

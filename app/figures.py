@@ -1,0 +1,172 @@
+"""Analysis figures from `optuna.visualization`, computed on a bounded set of trials and cached.
+
+Optuna's figures do not scale by themselves (on 10,000 trials `plot_contour` exhausted 24 GB and
+fANOVA importance ran for over 10 minutes), so a figure is built from at most
+`figure_max_trials` finished trials (the best quarter plus the most recent), loaded with plain
+SQL rather than `study.get_trials()`; importance uses PED-ANOVA; at most two figures are built at
+once; and each result is cached until the study's finished-trial count changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from optuna.distributions import json_to_distribution
+from optuna.trial import FrozenTrial, TrialState
+from plotly.graph_objects import Figure
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import optuna_tables as ot
+from app.queries import directions, trial_attrs
+
+FigureBuilder = Callable[[optuna.Study], Figure]
+
+CONTOUR_MAX_TRIALS = 300  # contour interpolates a grid per pair of params: keep it small
+
+
+def _importances(study: optuna.Study) -> Figure:
+    evaluator = optuna.importance.PedAnovaImportanceEvaluator()
+    return optuna.visualization.plot_param_importances(study, evaluator=evaluator)
+
+
+FIGURES: dict[str, FigureBuilder] = {
+    "history": optuna.visualization.plot_optimization_history,
+    "parallel_coordinate": optuna.visualization.plot_parallel_coordinate,
+    "importances": _importances,
+    "contour": optuna.visualization.plot_contour,
+    "slice": optuna.visualization.plot_slice,
+    "edf": optuna.visualization.plot_edf,
+    "timeline": optuna.visualization.plot_timeline,
+}
+MIN_TRIALS = {"importances": 2, "contour": 2, "parallel_coordinate": 1, "slice": 1}
+
+
+class NotEnoughTrialsError(ValueError):
+    """The figure needs more finished trials than the study has yet."""
+
+
+def figure_version(session: Session, study_id: int) -> tuple[int, int]:
+    """Changes whenever a trial finishes: (finished trials, highest finished trial id)."""
+    row = session.execute(
+        select(func.count(), func.max(ot.trials.c.trial_id)).where(
+            ot.trials.c.study_id == study_id,
+            ot.trials.c.state.in_(("COMPLETE", "PRUNED", "FAIL")),
+        )
+    ).one()
+    return int(row[0]), int(row[1] or 0)
+
+
+def load_trials(session: Session, study_id: int, limit: int) -> list[FrozenTrial]:
+    """At most `limit` finished trials as FrozenTrials: the best quarter and the most recent."""
+    direction = directions(session, [study_id]).get(study_id, "minimize")
+    value = ot.trial_values.c.value
+    best_ids = session.scalars(
+        select(ot.trials.c.trial_id)
+        .join(ot.trial_values, ot.trial_values.c.trial_id == ot.trials.c.trial_id)
+        .where(ot.trials.c.study_id == study_id, ot.trials.c.state == "COMPLETE")
+        .order_by(value.asc() if direction == "minimize" else value.desc())
+        .limit(max(limit // 4, 1))
+    ).all()
+    recent_ids = session.scalars(
+        select(ot.trials.c.trial_id)
+        .where(ot.trials.c.study_id == study_id, ot.trials.c.state.in_(("COMPLETE", "PRUNED")))
+        .order_by(ot.trials.c.trial_id.desc())
+        .limit(limit)
+    ).all()
+    ids = sorted(set(best_ids) | set(recent_ids[: max(limit - len(best_ids), 0)]))
+    return _frozen_trials(session, ids)
+
+
+def _frozen_trials(session: Session, trial_ids: list[int]) -> list[FrozenTrial]:
+    if not trial_ids:
+        return []
+    rows = session.execute(
+        select(
+            ot.trials.c.trial_id,
+            ot.trials.c.number,
+            ot.trials.c.state,
+            ot.trials.c.datetime_start,
+            ot.trials.c.datetime_complete,
+            ot.trial_values.c.value,
+        )
+        .outerjoin(ot.trial_values, ot.trial_values.c.trial_id == ot.trials.c.trial_id)
+        .where(ot.trials.c.trial_id.in_(trial_ids))
+        .order_by(ot.trials.c.number)
+    ).all()
+    params: dict[int, dict[str, Any]] = {tid: {} for tid in trial_ids}
+    dists: dict[int, dict[str, Any]] = {tid: {} for tid in trial_ids}
+    for tid, name, internal, dist_json in session.execute(
+        select(
+            ot.trial_params.c.trial_id,
+            ot.trial_params.c.param_name,
+            ot.trial_params.c.param_value,
+            ot.trial_params.c.distribution_json,
+        ).where(ot.trial_params.c.trial_id.in_(trial_ids))
+    ):
+        dist = json_to_distribution(dist_json)
+        params[tid][name] = dist.to_external_repr(internal)
+        dists[tid][name] = dist
+    attrs = trial_attrs(session, trial_ids)
+    trials = []
+    for row in rows:
+        state = TrialState[row.state]
+        trial = optuna.trial.create_trial(
+            state=state,
+            value=row.value if state == TrialState.COMPLETE or row.value is not None else None,
+            params=params[row.trial_id],
+            distributions=dists[row.trial_id],
+            user_attrs=attrs.get(row.trial_id, {}),
+        )
+        trial.number = row.number
+        trial.datetime_start = row.datetime_start
+        trial.datetime_complete = row.datetime_complete
+        trials.append(trial)
+    return trials
+
+
+class FigureCache:
+    """Process-wide LRU of figure JSON keyed by (study, kind, version); two builds at a time."""
+
+    def __init__(self, size: int = 128, concurrent_builds: int = 2) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._lock = threading.Lock()
+        self._builds = threading.BoundedSemaphore(concurrent_builds)
+
+    def get(self, session: Session, study_id: int, kind: str, max_trials: int) -> str:
+        """The figure as Plotly JSON text (`{"data": ..., "layout": ...}`)."""
+        if kind not in FIGURES:
+            raise KeyError(kind)
+        key = (study_id, kind, max_trials, *figure_version(session, study_id))
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        with self._builds:
+            text = self._build(session, study_id, kind, max_trials)
+        with self._lock:
+            self._items[key] = text
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return text
+
+    def _build(self, session: Session, study_id: int, kind: str, max_trials: int) -> str:
+        limit = min(max_trials, CONTOUR_MAX_TRIALS) if kind == "contour" else max_trials
+        trials = load_trials(session, study_id, limit)
+        complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        needed = MIN_TRIALS.get(kind, 1)
+        if len(complete) < needed:
+            raise NotEnoughTrialsError(
+                f"the {kind} figure needs at least {needed} completed trial(s); "
+                f"the study has {len(complete)} so far"
+            )
+        direction = directions(session, [study_id]).get(study_id, "minimize")
+        study = optuna.create_study(direction=direction)
+        study.add_trials(trials)
+        figure = FIGURES[kind](study)
+        return str(figure.to_json())

@@ -1,0 +1,154 @@
+"""Study lifecycle writes: create, stop, resume, delete. The database is the only channel to
+workers, so each action is a row change that workers notice on their next look."""
+
+from __future__ import annotations
+
+import optuna
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database
+from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
+from app.queries import active_job_count
+from app.schemas import StudyCreate
+from optim.study import create_study
+
+
+class ConflictError(Exception):
+    """The action does not fit the study's current state (HTTP 409)."""
+
+
+class LimitError(ValueError):
+    """A configured limit would be exceeded; `field` names the offending input (HTTP 422)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_limits(payload: StudyCreate, settings: Settings) -> None:
+    if payload.n_trials > settings.max_trials:
+        raise LimitError(
+            "n_trials",
+            f"n_trials may be at most {settings.max_trials} (ADAMTUNE_MAX_TRIALS)",
+        )
+    epochs = payload.to_config().resolved_epochs()
+    if epochs > settings.max_epochs:
+        raise LimitError(
+            "epochs", f"epochs may be at most {settings.max_epochs} (ADAMTUNE_MAX_EPOCHS)"
+        )
+
+
+def default_name(payload: StudyCreate) -> str:
+    return f"{payload.task}-{utcnow():%Y%m%d-%H%M%S-%f}"
+
+
+def create_job(
+    db: Database, storage: optuna.storages.BaseStorage, payload: StudyCreate, settings: Settings
+) -> int:
+    """Create the Optuna study and its job row; returns the study id.
+
+    If the job row cannot be written, the Optuna study is deleted again, so no half-made
+    study is left behind.
+    """
+    check_limits(payload, settings)
+    with db.session(write=False) as session:
+        if active_job_count(session) >= settings.max_concurrent_studies:
+            raise ConflictError(
+                f"{settings.max_concurrent_studies} studies are already queued or running "
+                "(ADAMTUNE_MAX_CONCURRENT_STUDIES); stop one or wait"
+            )
+    name = payload.name or default_name(payload)
+    try:
+        study = create_study(payload.to_config(), storage, name)
+    except optuna.exceptions.DuplicatedStudyError:
+        raise ConflictError(f"a study named {name!r} already exists") from None
+    study_id = study._study_id  # noqa: SLF001 - Optuna exposes no public id; it is our key
+    try:
+        with db.session() as session:
+            session.add(
+                StudyJob(
+                    study_id=study_id,
+                    study_name=name,
+                    task=payload.task,
+                    config=payload.to_config().model_dump(mode="json"),
+                    n_trials=payload.n_trials,
+                    timeout_s=payload.timeout_s,
+                    parallelism=payload.parallelism,
+                    status=JobStatus.QUEUED,
+                )
+            )
+            session.flush()  # the job row first: events reference it
+            add_status_event(session, study_id, JobStatus.QUEUED)
+    except BaseException:
+        optuna.delete_study(study_name=name, storage=storage)
+        raise
+    return study_id
+
+
+def add_status_event(
+    session: Session, study_id: int, status: str, message: str | None = None
+) -> None:
+    session.add(
+        Event(study_id=study_id, kind=EventKind.STUDY_STATUS, state=status, message=message)
+    )
+
+
+def set_status(session: Session, job: StudyJob, status: str, error: str | None = None) -> None:
+    """Change a job's status, stamp the times, and tell SSE readers."""
+    job.status = status
+    now = utcnow()
+    if status == JobStatus.RUNNING and job.started_at is None:
+        job.started_at = now
+    if status in (JobStatus.COMPLETED, JobStatus.STOPPED, JobStatus.FAILED):
+        job.finished_at = now
+    elif status in (JobStatus.QUEUED, JobStatus.RUNNING):
+        job.finished_at = None
+    if error is not None:
+        job.error = error
+    add_status_event(session, job.study_id, status, error)
+
+
+def get_job(session: Session, study_id: int) -> StudyJob | None:
+    return session.scalar(select(StudyJob).where(StudyJob.study_id == study_id))
+
+
+def stop_job(db: Database, study_id: int) -> None:
+    """Queued jobs stop at once; running ones go to `stopping` until their trials end."""
+    with db.session() as session:
+        job = _require_job(session, study_id)
+        if job.status == JobStatus.QUEUED:
+            set_status(session, job, JobStatus.STOPPED)
+        elif job.status == JobStatus.RUNNING:
+            set_status(session, job, JobStatus.STOPPING)
+        elif job.status not in (JobStatus.STOPPING, JobStatus.STOPPED):
+            raise ConflictError(f"study is {job.status}; only queued or running studies stop")
+
+
+def resume_job(db: Database, study_id: int) -> None:
+    with db.session() as session:
+        job = _require_job(session, study_id)
+        if job.status not in (JobStatus.STOPPED, JobStatus.FAILED):
+            raise ConflictError(f"study is {job.status}; only stopped or failed studies resume")
+        job.error = None
+        set_status(session, job, JobStatus.QUEUED)
+
+
+def delete_job(
+    db: Database, storage: optuna.storages.BaseStorage, study_id: int, name: str
+) -> None:
+    """Remove the job (workers notice and abandon its trials), its events, then the study."""
+    with db.session() as session:
+        job = get_job(session, study_id)
+        if job is not None:
+            session.execute(Event.__table__.delete().where(Event.study_id == study_id))
+            session.delete(job)
+    optuna.delete_study(study_name=name, storage=storage)
+
+
+def _require_job(session: Session, study_id: int) -> StudyJob:
+    job = get_job(session, study_id)
+    if job is None:
+        raise ConflictError("this study was not launched by adamtune and is read-only")
+    return job

@@ -1,0 +1,76 @@
+"""create_app(): routers, middleware and the static dashboard. Nothing else happens here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import plotly
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import exc as sa_exc
+
+from app.config import Settings, get_settings
+from app.db import Database, DatabaseUnavailableError
+from app.deps import AppState
+from app.figures import FigureCache
+from app.limits import BodySizeLimitMiddleware
+from app.routes import curves, events, figures, health, studies, tasks, trials
+from optim.storage import make_storage
+
+FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    storage: optuna.storages.RDBStorage | None = None,
+) -> FastAPI:
+    """The web app on `settings.database_url` (or the given database and storage)."""
+    settings = settings or get_settings()
+    # Optuna first: it creates and checks its own tables, which ours sit beside
+    storage = storage or make_storage(settings.database_url)
+    db = db or Database.open(settings.database_url)
+    app = FastAPI(title="adamtune", version="0.1.0", summary="Tune Adam's lr, betas and eps.")
+    app.state.adamtune = AppState(settings=settings, db=db, storage=storage, figures=FigureCache())
+
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_exception_handler(DatabaseUnavailableError, _database_unavailable)
+    app.add_exception_handler(sa_exc.OperationalError, _database_unavailable)
+
+    app.include_router(health.router)
+    app.include_router(tasks.router)
+    app.include_router(studies.router)
+    app.include_router(trials.router)
+    app.include_router(curves.router)
+    app.include_router(events.router)
+    app.include_router(figures.router)
+
+    @app.get("/vendor/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        """Plotly.js from the installed `plotly` package: the dashboard needs no CDN."""
+        return FileResponse(PLOTLY_JS, media_type="text/javascript")
+
+    app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True, check_dir=True), name="frontend")
+    return app
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """A database that cannot be written (read-only, disk full, locked too long) is a 503."""
+    reason = str(exc.orig) if isinstance(exc, sa_exc.DBAPIError) else str(exc)
+    return JSONResponse(
+        {"detail": f"database unavailable: {reason}"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )

@@ -1,0 +1,96 @@
+"""Read-only mirror of the Optuna RDB tables that the hot read paths query directly.
+
+Loading a study through Optuna's API reads every trial with all its attributes (13 s for
+10,000 trials here); these Core tables let the API select just the columns and rows it needs.
+Only columns of Optuna's stable schema are named; Optuna itself creates and migrates the tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text
+
+optuna_metadata = MetaData()
+
+studies = Table(
+    "studies",
+    optuna_metadata,
+    Column("study_id", Integer, primary_key=True),
+    Column("study_name", String(512)),
+)
+
+study_directions = Table(
+    "study_directions",
+    optuna_metadata,
+    Column("study_direction_id", Integer, primary_key=True),
+    Column("direction", String(8)),
+    Column("study_id", Integer),
+    Column("objective", Integer),
+)
+
+study_user_attributes = Table(
+    "study_user_attributes",
+    optuna_metadata,
+    Column("study_user_attribute_id", Integer, primary_key=True),
+    Column("study_id", Integer),
+    Column("key", String(512)),
+    Column("value_json", Text),
+)
+
+trials = Table(
+    "trials",
+    optuna_metadata,
+    Column("trial_id", Integer, primary_key=True),
+    Column("number", Integer),
+    Column("study_id", Integer),
+    Column("state", String(8)),
+    Column("datetime_start", DateTime),
+    Column("datetime_complete", DateTime),
+)
+
+trial_params = Table(
+    "trial_params",
+    optuna_metadata,
+    Column("param_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("param_name", String(512)),
+    Column("param_value", Float),
+    Column("distribution_json", Text),
+)
+
+trial_values = Table(
+    "trial_values",
+    optuna_metadata,
+    Column("trial_value_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("objective", Integer),
+    Column("value", Float),
+    Column("value_type", String(7)),
+)
+
+trial_user_attributes = Table(
+    "trial_user_attributes",
+    optuna_metadata,
+    Column("trial_user_attribute_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("key", String(512)),
+    Column("value_json", Text),
+)
+
+trial_system_attributes = Table(
+    "trial_system_attributes",
+    optuna_metadata,
+    Column("trial_system_attribute_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("key", String(512)),
+    Column("value_json", Text),
+)
+
+trial_intermediate_values = Table(
+    "trial_intermediate_values",
+    optuna_metadata,
+    Column("trial_intermediate_value_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("step", Integer),
+    Column("intermediate_value", Float),
+    Column("intermediate_value_type", String(7)),
+)

@@ -1,0 +1,97 @@
+"""Studies: create (or dry-run), list, read, stop, resume, delete."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Response, status
+
+from app.deps import ReadSessionDep, StateDep, StudyDep, require_read_token, require_token
+from app.jobs import (
+    ConflictError,
+    LimitError,
+    check_limits,
+    create_job,
+    delete_job,
+    resume_job,
+    stop_job,
+)
+from app.schemas import DryRunResult, StudiesPublic, StudyCreate, StudyPublic
+from app.summaries import study_summaries
+
+router = APIRouter(prefix="/api/studies", tags=["studies"])
+
+
+def _conflict(exc: ConflictError) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
+
+
+def _limit(exc: LimitError) -> HTTPException:
+    detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "limit_exceeded"}]
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
+
+
+@router.get("", dependencies=[Depends(require_read_token)])
+def list_studies(session: ReadSessionDep) -> StudiesPublic:
+    return StudiesPublic(studies=study_summaries(session))
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_token)],
+    response_model=StudyPublic | DryRunResult,
+    responses={200: {"model": DryRunResult}, 409: {}},
+)
+def create(
+    payload: StudyCreate, state: StateDep, response: Response, dry_run: bool = False
+) -> StudyPublic | DryRunResult:
+    """Queue a study; workers pick it up. With `dry_run=true` only validate it."""
+    if dry_run:
+        try:
+            check_limits(payload, state.settings)
+        except LimitError as exc:
+            raise _limit(exc) from None
+        response.status_code = status.HTTP_200_OK
+        return DryRunResult(valid=True, config=payload.to_config())
+    try:
+        study_id = create_job(state.db, state.storage, payload, state.settings)
+    except LimitError as exc:
+        raise _limit(exc) from None
+    except ConflictError as exc:
+        raise _conflict(exc) from None
+    response.headers["Location"] = f"/api/studies/{study_id}"
+    with state.db.session(write=False) as session:
+        return study_summaries(session, study_id)[0]
+
+
+@router.get("/{study_id}", dependencies=[Depends(require_read_token)])
+def read(study: StudyDep) -> StudyPublic:
+    return study
+
+
+@router.post("/{study_id}/stop", dependencies=[Depends(require_token)], responses={409: {}})
+def stop(study: StudyDep, state: StateDep) -> StudyPublic:
+    """Running trials end at their next epoch (pruned, reason "stopped")."""
+    try:
+        stop_job(state.db, study.id)
+    except ConflictError as exc:
+        raise _conflict(exc) from None
+    with state.db.session(write=False) as session:
+        return study_summaries(session, study.id)[0]
+
+
+@router.post("/{study_id}/resume", dependencies=[Depends(require_token)], responses={409: {}})
+def resume(study: StudyDep, state: StateDep) -> StudyPublic:
+    try:
+        resume_job(state.db, study.id)
+    except ConflictError as exc:
+        raise _conflict(exc) from None
+    with state.db.session(write=False) as session:
+        return study_summaries(session, study.id)[0]
+
+
+@router.delete(
+    "/{study_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Depends(require_token)]
+)
+def delete(study: StudyDep, state: StateDep) -> Response:
+    delete_job(state.db, state.storage, study.id, study.name)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,140 @@
+"""Assemble StudyPublic objects from a handful of grouped queries (no per-trial loading)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import queries
+from app.models import JobStatus, StudyJob
+from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic
+from optim.objective import ADAM_PARAMS_ATTR
+from optim.study import StudyConfig
+
+
+def study_summaries(session: Session, study_id: int | None = None) -> list[StudyPublic]:
+    rows = queries.study_rows(session, study_id)
+    ids = [row["study_id"] for row in rows]
+    if not ids:
+        return []
+    counts = queries.state_counts(session, ids)
+    dirs = queries.directions(session, ids)
+    best = queries.best_values(session, ids, dirs)
+    baselines = queries.baseline_values(session, ids)
+    best_params = _best_params(session, best)
+    return [
+        _summary(row, counts[row["study_id"]], dirs, best, baselines, best_params) for row in rows
+    ]
+
+
+def _best_params(
+    session: Session, best: dict[int, tuple[int, float, int]]
+) -> dict[int, dict[str, float]]:
+    """study_id -> the best trial's Adam params (raw Optuna params for foreign studies)."""
+    trial_ids = {sid: trial_id for sid, (_, _, trial_id) in best.items()}
+    attrs = queries.trial_attrs(session, list(trial_ids.values()))
+    params = queries.trial_params(session, list(trial_ids.values()))
+    return {
+        sid: attrs.get(tid, {}).get(ADAM_PARAMS_ATTR) or params.get(tid, {})
+        for sid, tid in trial_ids.items()
+    }
+
+
+def _summary(
+    row: dict[str, Any],
+    counts: dict[str, int],
+    dirs: dict[int, str],
+    best: dict[int, tuple[int, float, int]],
+    baselines: dict[int, tuple[int, float | None]],
+    best_params: dict[int, dict[str, float]],
+) -> StudyPublic:
+    sid = row["study_id"]
+    job: StudyJob | None = row["job"]
+    progress = Progress(
+        complete=counts.get("COMPLETE", 0),
+        pruned=counts.get("PRUNED", 0),
+        failed=counts.get("FAIL", 0),
+        running=counts.get("RUNNING", 0),
+        waiting=counts.get("WAITING", 0),
+    )
+    progress.finished = progress.complete + progress.pruned
+    direction = dirs.get(sid, "minimize")
+    best_trial = None
+    if sid in best:
+        number, value, _ = best[sid]
+        best_trial = BestTrial(trial=number, value=value, params=best_params.get(sid, {}))
+    baseline = None
+    if sid in baselines:
+        number, value = baselines[sid]
+        baseline = BaselineTrial(trial=number, value=value)
+    gain = None
+    if best_trial is not None and baseline is not None and baseline.value:
+        sign = 1.0 if direction == "minimize" else -1.0
+        gain = sign * (baseline.value - best_trial.value) / abs(baseline.value)
+    if job is None:
+        return StudyPublic(
+            id=sid,
+            name=row["name"],
+            task=None,
+            metric="value",
+            direction=direction,
+            status="read_only",
+            read_only=True,
+            n_trials=None,
+            epochs=None,
+            sampler=None,
+            pruner=None,
+            seed=None,
+            space=None,
+            timeout_s=None,
+            parallelism=None,
+            created_at=None,
+            started_at=None,
+            finished_at=None,
+            progress=progress,
+            best=best_trial,
+            baseline=baseline,
+            gain=gain,
+            elapsed_s=None,
+            eta_s=None,
+            error=None,
+            user_attrs=row["user_attrs"],
+        )
+    config = StudyConfig.model_validate(job.config)
+    elapsed = queries.seconds_since(job.started_at, job.finished_at)
+    return StudyPublic(
+        id=sid,
+        name=job.study_name,
+        task=job.task,
+        metric="val_loss",
+        direction=direction,
+        status=job.status,
+        read_only=False,
+        n_trials=job.n_trials,
+        epochs=config.resolved_epochs(),
+        sampler=config.sampler,
+        pruner=config.pruner,
+        seed=config.seed,
+        space=config.space.model_dump(mode="json"),
+        timeout_s=job.timeout_s,
+        parallelism=job.parallelism,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        progress=progress,
+        best=best_trial,
+        baseline=baseline,
+        gain=gain,
+        elapsed_s=elapsed,
+        eta_s=_eta(job, progress, elapsed),
+        error=job.error,
+    )
+
+
+def _eta(job: StudyJob, progress: Progress, elapsed: float | None) -> float | None:
+    """Remaining trials times the observed seconds per finished trial (None until one ends)."""
+    if job.status not in JobStatus.ACTIVE or elapsed is None or progress.finished == 0:
+        return None
+    remaining = max(job.n_trials - progress.finished, 0)
+    return elapsed / progress.finished * remaining

@@ -1,0 +1,313 @@
+"""A worker: find a runnable study, claim one trial under the claim lock, train it, repeat.
+
+Workers share nothing but the database, so any number of them on any number of machines can
+serve the same studies (Optuna's RDB storage is the distributed mode). A trial of a worker that
+dies is failed by Optuna's heartbeat check and re-enqueued with the same parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from types import FrameType
+
+import optuna
+import torch
+from sqlalchemy import select
+
+from app.claims import study_lock
+from app.config import Settings
+from app.db import Database
+from app.jobs import get_job, set_status
+from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
+from app.queries import FAIL_REASON_ATTR, state_counts, terminal_failures
+from optim.objective import make_objective
+from optim.storage import make_storage
+from optim.study import StudyConfig, load_study
+from optim.tasks import get_task
+from optim.tasks.base import EpochMetrics
+
+log = logging.getLogger("adamtune.worker")
+
+
+class WorkerShutdownError(Exception):
+    """The worker was asked to exit mid-trial: the trial is failed and re-enqueued."""
+
+
+class TrialTimeLimitError(Exception):
+    """The trial ran past the configured per-trial time limit."""
+
+
+@dataclass
+class Claim:
+    study_id: int
+    study: optuna.Study
+    config: StudyConfig
+    trial: optuna.Trial
+
+
+class Worker:
+    """One worker process's state: its database handles and the studies it has opened."""
+
+    def __init__(self, settings: Settings, worker_id: str | None = None) -> None:
+        self.settings = settings
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        self.db = Database.open(settings.database_url)
+        self.storage = make_storage(
+            settings.database_url,
+            heartbeat_interval=settings.heartbeat_interval,
+            grace_period=settings.grace_period,
+        )
+        self.shutdown = threading.Event()
+        self._studies: dict[int, tuple[optuna.Study, StudyConfig]] = {}
+        self._seed_offset = os.getpid()
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self, *, max_trials: int | None = None, exit_when_idle: bool = False) -> int:
+        """Serve studies until shut down; returns the number of trials run."""
+        done = 0
+        while not self.shutdown.is_set():
+            if max_trials is not None and done >= max_trials:
+                break
+            claim = self.claim()
+            if claim is None:
+                if exit_when_idle:
+                    break
+                self.shutdown.wait(self.settings.poll_interval)
+                continue
+            self.run_trial(claim)
+            done += 1
+        return done
+
+    # -- claiming ---------------------------------------------------------------------------
+    def claim(self) -> Claim | None:
+        """Ask one trial of the oldest study that still has room; finish studies that are done."""
+        with self.db.session(write=False) as session:
+            jobs = session.scalars(
+                select(StudyJob)
+                .where(StudyJob.status.in_(JobStatus.ACTIVE))
+                .order_by(StudyJob.created_at)
+            ).all()
+        for job in jobs:
+            claim = self._claim_in(job)
+            if claim is not None:
+                return claim
+        return None
+
+    def _claim_in(self, job: StudyJob) -> Claim | None:
+        try:
+            with study_lock(self.db.write_engine, job.study_id):
+                study, config = self._study(job)
+                optuna.storages.fail_stale_trials(study)
+                with self.db.session(write=False) as session:
+                    counts = state_counts(session, [job.study_id])[job.study_id]
+                    failed_for_good = terminal_failures(session, job.study_id)
+                running = counts.get("RUNNING", 0)
+                waiting = counts.get("WAITING", 0)
+                taken = (
+                    running
+                    + waiting
+                    + counts.get("COMPLETE", 0)
+                    + counts.get("PRUNED", 0)
+                    + failed_for_good
+                )
+                if job.status == JobStatus.STOPPING or taken >= job.n_trials or _timed_out(job):
+                    if running == 0:
+                        self._finish(job.study_id)
+                    return None
+                if job.parallelism is not None and running >= job.parallelism:
+                    return None
+                trial = study.ask()
+                with self.db.session() as session:
+                    current = get_job(session, job.study_id)
+                    if current is None:  # deleted while we asked
+                        return None
+                    if current.status == JobStatus.QUEUED:
+                        set_status(session, current, JobStatus.RUNNING)
+                    current.last_worker = self.worker_id
+                    session.add(
+                        Event(
+                            study_id=job.study_id,
+                            kind=EventKind.TRIAL_STARTED,
+                            trial_number=trial.number,
+                            payload={"params": trial.params},
+                        )
+                    )
+                return Claim(job.study_id, study, config, trial)
+        except KeyError:  # the study was deleted between listing and locking
+            self._studies.pop(job.study_id, None)
+            return None
+
+    def _study(self, job: StudyJob) -> tuple[optuna.Study, StudyConfig]:
+        if job.study_id not in self._studies:
+            self._studies[job.study_id] = load_study(
+                self.storage, job.study_name, seed_offset=self._seed_offset
+            )
+        return self._studies[job.study_id]
+
+    def _finish(self, study_id: int) -> None:
+        """Mark a job whose trials are all done: stopped if it was stopping, else completed."""
+        with self.db.session() as session:
+            job = get_job(session, study_id)
+            if job is None or job.status not in JobStatus.ACTIVE:
+                return
+            final = JobStatus.STOPPED if job.status == JobStatus.STOPPING else JobStatus.COMPLETED
+            set_status(session, job, final)
+        log.info("study %s %s", study_id, final)
+
+    # -- running ----------------------------------------------------------------------------
+    def run_trial(self, claim: Claim) -> None:
+        """Train one claimed trial with heartbeats; tell Optuna how it ended; record the event."""
+        trial = claim.trial
+        started = time.monotonic()
+        task = get_task(claim.config.task)
+
+        def on_epoch(_trial: optuna.Trial, metrics: EpochMetrics) -> None:
+            with self.db.session() as session:
+                session.add(
+                    Event(
+                        study_id=claim.study_id,
+                        kind=EventKind.EPOCH,
+                        trial_number=trial.number,
+                        epoch=metrics.epoch,
+                        train_loss=metrics.train_loss,
+                        val_loss=metrics.val_loss,
+                        val_accuracy=metrics.val_accuracy,
+                        elapsed_s=metrics.elapsed_s,
+                    )
+                )
+
+        def should_stop() -> bool:
+            if self.shutdown.is_set():
+                raise WorkerShutdownError("worker shutting down")
+            limit = self.settings.trial_time_limit
+            if limit is not None and time.monotonic() - started > limit:
+                raise TrialTimeLimitError(f"trial exceeded its time limit of {limit:g} s")
+            with self.db.session(write=False) as session:
+                status = session.scalar(
+                    select(StudyJob.status).where(StudyJob.study_id == claim.study_id)
+                )
+            return status is None or status in (JobStatus.STOPPING, JobStatus.STOPPED)
+
+        objective = make_objective(
+            task,
+            claim.config.space,
+            epochs=claim.config.resolved_epochs(),
+            seed=claim.config.seed,
+            device=self.settings.device,
+            on_epoch=on_epoch,
+            should_stop=should_stop,
+        )
+        heartbeat = _Heartbeat(self.storage, trial, self.settings.heartbeat_interval)
+        heartbeat.start()
+        state, value, reason = optuna.trial.TrialState.FAIL, None, None
+        try:
+            try:
+                value = objective(trial)
+                state = optuna.trial.TrialState.COMPLETE
+            except optuna.TrialPruned as exc:
+                state, reason = optuna.trial.TrialState.PRUNED, str(exc)
+            except WorkerShutdownError:
+                state, reason = optuna.trial.TrialState.FAIL, "worker shut down; retried"
+            except Exception as exc:  # noqa: BLE001 - any task error fails this trial only
+                reason = f"{type(exc).__name__}: {exc}"
+                log.exception("trial %s of study %s failed", trial.number, claim.study_id)
+                trial.set_user_attr(FAIL_REASON_ATTR, reason[:2000])
+            finally:
+                heartbeat.stop()
+            frozen = claim.study.tell(trial, value, state=state)
+            if reason == "worker shut down; retried":
+                optuna.storages.RetryFailedTrialCallback()(claim.study, frozen)
+            value = frozen.value
+        except Exception:  # noqa: BLE001 - the study may have been deleted meanwhile
+            log.warning("could not record trial %s of study %s", trial.number, claim.study_id)
+            self._studies.pop(claim.study_id, None)
+            return
+        self._record_finish(claim.study_id, trial.number, state.name, value, reason)
+
+    def _record_finish(
+        self, study_id: int, number: int, state: str, value: float | None, reason: str | None
+    ) -> None:
+        with self.db.session() as session:
+            if get_job(session, study_id) is None:
+                return
+            session.add(
+                Event(
+                    study_id=study_id,
+                    kind=EventKind.TRIAL_FINISHED,
+                    trial_number=number,
+                    state=state,
+                    value=value,
+                    message=reason,
+                )
+            )
+
+    def close(self) -> None:
+        self.db.dispose()
+        self.storage.engine.dispose()
+
+
+class _Heartbeat:
+    """Records the trial's heartbeat every `interval` seconds from a daemon thread."""
+
+    def __init__(self, storage: optuna.storages.RDBStorage, trial: optuna.Trial, interval: int):
+        self._storage = storage
+        self._trial_id = trial._trial_id  # noqa: SLF001 - Optuna's heartbeat API takes the id
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+
+    def start(self) -> None:
+        self._storage.record_heartbeat(self._trial_id)
+        self._thread.start()
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._storage.record_heartbeat(self._trial_id)
+            except Exception:  # noqa: BLE001 - a missed beat is retried on the next tick
+                log.warning("heartbeat failed for trial %s", self._trial_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _timed_out(job: StudyJob) -> bool:
+    if job.timeout_s is None or job.started_at is None:
+        return False
+    return (utcnow() - job.started_at).total_seconds() > job.timeout_s
+
+
+def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
+    """Entry point of `adamtune worker`: one thread of torch, clean exit on SIGTERM/SIGINT."""
+    torch.set_num_threads(1)  # one core per worker: N workers use N cores without contention
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    worker = Worker(settings)
+
+    def _shutdown(signum: int, _frame: FrameType | None) -> None:
+        worker.shutdown.set()
+
+    signal.signal(signal.SIGTERM, _shutdown)
+    signal.signal(signal.SIGINT, _shutdown)
+    if parent_pid is not None:
+        threading.Thread(
+            target=_exit_with_parent, args=(parent_pid, worker.shutdown), daemon=True
+        ).start()
+    log.info("worker %s serving %s", worker.worker_id, settings.database_url)
+    try:
+        worker.run()
+    finally:
+        worker.close()
+
+
+def _exit_with_parent(parent_pid: int, shutdown: threading.Event) -> None:
+    """Embedded workers end when the server that started them is gone, even after SIGKILL."""
+    while not shutdown.wait(1.0):
+        if os.getppid() != parent_pid:
+            shutdown.set()

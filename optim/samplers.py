@@ -1,0 +1,66 @@
+"""Names -> Optuna's own samplers and pruners. The API and CLI offer exactly these keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import optuna
+
+from optim.space import SearchSpace
+
+SamplerFactory = Callable[[int | None, SearchSpace], optuna.samplers.BaseSampler]
+PrunerFactory = Callable[[int], optuna.pruners.BasePruner]
+
+GRID_POINTS_PER_DIMENSION = 4
+
+
+def _grid(seed: int | None, space: SearchSpace) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.GridSampler(space.grid(GRID_POINTS_PER_DIMENSION), seed=seed)
+
+
+SAMPLERS: dict[str, SamplerFactory] = {
+    "tpe": lambda seed, space: optuna.samplers.TPESampler(seed=seed),
+    "random": lambda seed, space: optuna.samplers.RandomSampler(seed=seed),
+    "qmc": lambda seed, space: optuna.samplers.QMCSampler(
+        qmc_type="sobol", scramble=True, seed=seed, warn_asynchronous_seeding=False
+    ),
+    "cmaes": lambda seed, space: optuna.samplers.CmaEsSampler(
+        seed=seed, warn_independent_sampling=False
+    ),
+    "gp": lambda seed, space: optuna.samplers.GPSampler(seed=seed),
+    "grid": _grid,
+}
+DEFAULT_SAMPLER = "tpe"
+
+PRUNERS: dict[str, PrunerFactory] = {
+    "none": lambda epochs: optuna.pruners.NopPruner(),
+    # wait for 5 finished trials and a quarter of the epochs before judging anyone
+    "median": lambda epochs: optuna.pruners.MedianPruner(
+        n_startup_trials=5, n_warmup_steps=max(epochs // 4, 1)
+    ),
+    "successive_halving": lambda epochs: optuna.pruners.SuccessiveHalvingPruner(
+        min_resource=1, reduction_factor=3
+    ),
+    "hyperband": lambda epochs: optuna.pruners.HyperbandPruner(
+        min_resource=1, max_resource=max(epochs, 1), reduction_factor=3
+    ),
+}
+DEFAULT_PRUNER = "hyperband"
+
+
+def make_sampler(name: str, *, seed: int | None, space: SearchSpace) -> optuna.samplers.BaseSampler:
+    """The sampler called `name`, seeded with `seed` (None: not seeded)."""
+    try:
+        factory = SAMPLERS[name]
+    except KeyError:
+        raise ValueError(f"unknown sampler {name!r}; choose one of {sorted(SAMPLERS)}") from None
+    return factory(seed, space)
+
+
+def make_pruner(name: str, *, epochs: int) -> optuna.pruners.BasePruner:
+    """The pruner called `name`, sized for trials of `epochs` epochs."""
+    try:
+        factory = PRUNERS[name]
+    except KeyError:
+        raise ValueError(f"unknown pruner {name!r}; choose one of {sorted(PRUNERS)}") from None
+    return factory(epochs)

@@ -1,0 +1,178 @@
+"""The search space over Adam's hyper-parameters: validation, defaults and Optuna mapping.
+
+Each dimension is either a range to tune or a fixed value, so "tune lr only" is a space with the
+other dimensions fixed. Betas are sampled as log(1 - beta) by default: the interesting values
+crowd against 1 (0.9, 0.99, 0.999), and a log scale on 1 - beta spreads them evenly, as Choi et al.
+(2019, "On Empirical Comparisons of Optimizers for Deep Learning", appendix D) and the Google Deep
+Learning Tuning Playbook do.
+
+Default ranges (from the same sources, widened to include torch's defaults):
+    lr            [1e-5, 1e-1]   log
+    beta1         [0.5, 0.999]   log(1 - beta1), i.e. 1 - beta1 in [1e-3, 0.5]
+    beta2         [0.9, 0.99999] log(1 - beta2), i.e. 1 - beta2 in [1e-5, 0.1]
+    eps           [1e-10, 1e-2]  log
+    weight_decay  fixed at 0     (tune it with e.g. {"low": 1e-6, "high": 1e-2})
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import numpy as np
+import optuna
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from optim.training import AdamParams
+
+DimensionName = Literal["lr", "beta1", "beta2", "eps", "weight_decay"]
+DIMENSIONS: tuple[str, ...] = ("lr", "beta1", "beta2", "eps", "weight_decay")
+BETAS = ("beta1", "beta2")
+BASELINE = AdamParams()  # torch.optim.Adam's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8
+
+
+class Dimension(BaseModel):
+    """One hyper-parameter: a range `[low, high]` to tune, or a fixed `value`.
+
+    `log` means a log scale: on the value for lr, eps and weight_decay, on 1 - beta for betas.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+
+    low: float | None = None
+    high: float | None = None
+    log: bool = True
+    value: float | None = None
+
+    @model_validator(mode="after")
+    def _range_or_value(self) -> Dimension:
+        if self.value is not None:
+            if self.low is not None or self.high is not None:
+                raise ValueError("give either a fixed 'value' or 'low' and 'high', not both")
+            return self
+        if self.low is None or self.high is None:
+            raise ValueError("give 'low' and 'high' to tune this dimension, or a fixed 'value'")
+        if not self.low < self.high:
+            raise ValueError(f"low ({self.low:g}) must be less than high ({self.high:g})")
+        return self
+
+    @property
+    def fixed(self) -> bool:
+        return self.value is not None
+
+    def bounds(self) -> tuple[float, float]:
+        """The values this dimension can take: (value, value) when fixed."""
+        if self.value is not None:
+            return self.value, self.value
+        assert self.low is not None and self.high is not None  # checked on construction
+        return self.low, self.high
+
+
+def _check_bounds(name: str, dim: Dimension) -> Dimension:
+    """Per-dimension rules; raised from a field validator so the error names the field."""
+    low, high = dim.bounds()
+    if name in ("lr", "eps"):
+        if low <= 0:
+            raise ValueError(f"{name} must be > 0 (got {low:g})")
+    elif name in BETAS:
+        if low < 0 or high >= 1:
+            raise ValueError(f"{name} must satisfy 0 <= {name} < 1 (got {low:g}..{high:g})")
+    elif name == "weight_decay":
+        if low < 0:
+            raise ValueError(f"weight_decay must be >= 0 (got {low:g})")
+        if not dim.fixed and dim.log and low <= 0:
+            raise ValueError("a log-scale weight_decay range needs low > 0")
+    return dim
+
+
+class SearchSpace(BaseModel):
+    """Where a study looks. Unknown dimensions are rejected by name."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    lr: Dimension = Dimension(low=1e-5, high=1e-1)
+    beta1: Dimension = Dimension(low=0.5, high=0.999)
+    beta2: Dimension = Dimension(low=0.9, high=0.99999)
+    eps: Dimension = Dimension(low=1e-10, high=1e-2)
+    weight_decay: Dimension = Dimension(value=0.0)
+
+    @field_validator("lr", "beta1", "beta2", "eps", "weight_decay")
+    @classmethod
+    def _bounds(cls, dim: Dimension, info: Any) -> Dimension:
+        return _check_bounds(info.field_name, dim)
+
+    def dimension(self, name: str) -> Dimension:
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    def tuned(self) -> list[str]:
+        """Names of the dimensions that are searched, in canonical order."""
+        return [name for name in DIMENSIONS if not self.dimension(name).fixed]
+
+    def distributions(self) -> dict[str, optuna.distributions.FloatDistribution]:
+        """Optuna parameter name -> distribution, for every tuned dimension.
+
+        A log-scale beta is stored by Optuna as `one_minus_<beta>`, since that is what is
+        sampled; `to_adam_params` maps it back.
+        """
+        out: dict[str, optuna.distributions.FloatDistribution] = {}
+        for name in self.tuned():
+            dim = self.dimension(name)
+            low, high = dim.bounds()
+            if name in BETAS and dim.log:
+                out[f"one_minus_{name}"] = optuna.distributions.FloatDistribution(
+                    1.0 - high, 1.0 - low, log=True
+                )
+            else:
+                out[name] = optuna.distributions.FloatDistribution(low, high, log=dim.log)
+        return out
+
+    def suggest(self, trial: optuna.Trial) -> AdamParams:
+        """Ask Optuna for every tuned dimension and return the full set of hyper-parameters."""
+        sampled = {
+            param: trial.suggest_float(param, dist.low, dist.high, log=dist.log)
+            for param, dist in self.distributions().items()
+        }
+        return self.to_adam_params(sampled)
+
+    def to_adam_params(self, optuna_params: dict[str, float]) -> AdamParams:
+        """Optuna's stored params (plus the fixed values) -> Adam hyper-parameters."""
+        values: dict[str, float] = {}
+        for name in DIMENSIONS:
+            dim = self.dimension(name)
+            if dim.value is not None:
+                values[name] = dim.value
+            elif f"one_minus_{name}" in optuna_params:
+                values[name] = 1.0 - optuna_params[f"one_minus_{name}"]
+            else:
+                values[name] = optuna_params[name]
+        return AdamParams(**values)
+
+    def to_optuna_params(self, params: AdamParams) -> dict[str, float]:
+        """Adam hyper-parameters -> the Optuna params of the tuned dimensions (for enqueueing)."""
+        out: dict[str, float] = {}
+        for param in self.distributions():
+            if param.startswith("one_minus_"):
+                out[param] = 1.0 - getattr(params, param.removeprefix("one_minus_"))
+            else:
+                out[param] = getattr(params, param)
+        return out
+
+    def grid(self, points_per_dimension: int = 4) -> dict[str, list[float]]:
+        """An evenly spaced grid (on each dimension's own scale) for Optuna's GridSampler."""
+        grid: dict[str, list[float]] = {}
+        for param, dist in self.distributions().items():
+            if dist.log:
+                axis = np.geomspace(dist.low, dist.high, points_per_dimension)
+            else:
+                axis = np.linspace(dist.low, dist.high, points_per_dimension)
+            grid[param] = [float(v) for v in axis]
+        return grid
+
+    def contains(self, params: AdamParams) -> bool:
+        """Whether `params` lies inside every tuned range (fixed dimensions must match)."""
+        for name in DIMENSIONS:
+            low, high = self.dimension(name).bounds()
+            value = getattr(params, name)
+            if not (low <= value <= high or math.isclose(value, low)):
+                return False
+        return True
