@@ -7,6 +7,7 @@ from pathlib import Path
 import optuna
 import plotly
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -46,6 +47,7 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DatabaseUnavailableError, _database_unavailable)
     app.add_exception_handler(sa_exc.OperationalError, _database_unavailable)
 
@@ -64,6 +66,15 @@ def create_app(
 
     app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True, check_dir=True), name="frontend")
     return app
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each bad field and why; the input is not echoed (it may be huge or NaN)."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {"loc": list(err["loc"]), "msg": err["msg"], "type": err["type"]} for err in exc.errors()
+    ]
+    return JSONResponse({"detail": detail}, status_code=422)
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:

@@ -222,7 +222,7 @@ class Worker:
                 heartbeat.stop()
             frozen = claim.study.tell(trial, value, state=state)
             if reason == "worker shut down; retried":
-                optuna.storages.RetryFailedTrialCallback()(claim.study, frozen)
+                optuna.storages.RetryHeartbeatStaleTrialCallback()(claim.study, frozen)
             value = frozen.value
         except Exception:  # noqa: BLE001 - the study may have been deleted meanwhile
             log.warning("could not record trial %s of study %s", trial.number, claim.study_id)

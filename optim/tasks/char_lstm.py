@@ -1,0 +1,107 @@
+"""A character-level LSTM language model on Python's own help texts (`pydoc_data.topics`).
+
+The corpus ships with the standard library, so nothing is downloaded; joining the topics in sorted
+key order makes it the same text on every run of a given Python version. The first 90% trains and
+the last 10% validates (contiguous, so no validation text leaks into training windows). An epoch
+is a fixed budget of `steps_per_epoch` steps on windows drawn without replacement, which keeps a
+default trial to tens of seconds on one CPU thread.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch.nn import functional as F
+
+from optim.tasks.base import Problem, Task
+from optim.tasks.common import seeded_model
+
+VALIDATION_FRACTION = 0.1
+EMBEDDING = 128
+HIDDEN = 128
+LAYERS = 2
+
+
+@dataclass(frozen=True)
+class Corpus:
+    vocab: str  # every character of the text, sorted; index = token id
+    train: torch.Tensor  # token ids, int64
+    val: torch.Tensor
+
+
+@functools.cache
+def corpus() -> Corpus:
+    from pydoc_data.topics import topics
+
+    text = "".join(topics[key] for key in sorted(topics))
+    vocab = "".join(sorted(set(text)))
+    index = {char: i for i, char in enumerate(vocab)}
+    ids = torch.tensor([index[char] for char in text], dtype=torch.int64)
+    cut = int(len(ids) * (1 - VALIDATION_FRACTION))
+    return Corpus(vocab=vocab, train=ids[:cut], val=ids[cut:])
+
+
+def windows(ids: torch.Tensor, starts: torch.Tensor, length: int) -> tuple[torch.Tensor, ...]:
+    """Inputs ids[s : s + length] and next-char targets ids[s + 1 : s + length + 1]."""
+    positions = starts.unsqueeze(1) + torch.arange(length, device=ids.device)
+    return ids[positions], ids[positions + 1]
+
+
+class CharLSTM(torch.nn.Module):
+    def __init__(self, vocab_size: int) -> None:
+        super().__init__()
+        self.embedding = torch.nn.Embedding(vocab_size, EMBEDDING)
+        self.lstm = torch.nn.LSTM(EMBEDDING, HIDDEN, num_layers=LAYERS, batch_first=True)
+        self.head = torch.nn.Linear(HIDDEN, vocab_size)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        hidden, _ = self.lstm(self.embedding(tokens))
+        return self.head(hidden)  # (batch, time, vocab) logits
+
+
+class CharLSTMTask(Task):
+    name: ClassVar[str] = "char_lstm"
+    description: ClassVar[str] = "Character-level 2-layer LSTM language model on Python's help text"
+    metric: ClassVar[str] = "val_loss"  # nats per character
+    has_accuracy: ClassVar[bool] = True  # next-character accuracy
+    default_epochs: ClassVar[int] = 10
+    batch_size: ClassVar[int] = 32
+    seq_len: ClassVar[int] = 64
+    steps_per_epoch: ClassVar[int] = 50
+    val_sequences: ClassVar[int] = 128  # the fixed validation subset, spread evenly over val
+
+    def build(self, seed: int, device: torch.device) -> Problem:
+        data = corpus()
+        vocab_size = len(data.vocab)
+        model = seeded_model(seed, lambda: CharLSTM(vocab_size)).to(device)
+        train = data.train.to(device)
+        batch_size, seq_len, steps = self.batch_size, self.seq_len, self.steps_per_epoch
+        # non-overlapping windows; an epoch uses the first steps * batch_size of a fresh shuffle
+        n_windows = (len(train) - 1) // seq_len
+        per_epoch = min(steps * batch_size, n_windows)
+        last_start = len(data.val) - seq_len - 1
+        val_starts = torch.linspace(0, last_start, self.val_sequences).round().long()
+        val_inputs, val_targets = windows(data.val.to(device), val_starts.to(device), seq_len)
+
+        def train_batches(generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
+            order = torch.randperm(n_windows, generator=generator)[:per_epoch]
+            starts = (order * seq_len).to(device)
+            for chunk in starts.split(batch_size):
+                yield windows(train, chunk, seq_len)
+
+        def loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            inputs, targets = batch
+            return F.cross_entropy(model(inputs).flatten(0, 1), targets.flatten())
+
+        def evaluate(model: torch.nn.Module) -> tuple[float, float | None]:
+            logits = model(val_inputs).flatten(0, 1)
+            targets = val_targets.flatten()
+            val_loss = F.cross_entropy(logits, targets)
+            accuracy = (logits.argmax(dim=-1) == targets).float().mean()
+            return float(val_loss), float(accuracy)
+
+        return Problem(model=model, train_batches=train_batches, loss=loss, evaluate=evaluate)

@@ -1,0 +1,84 @@
+"""Helpers the built-in tasks share: a fixed standardised split, seeded init and batching.
+
+The split and the scaling are properties of the task, not of a trial, so they use a fixed
+random_state; only the model's initial weights and the batch order depend on the trial's seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+SPLIT_SEED = 0
+VALIDATION_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class Split:
+    """Train and validation tensors of one data set, on one device."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+
+    def to(self, device: torch.device) -> Split:
+        return Split(*(t.to(device) for t in (self.x_train, self.y_train, self.x_val, self.y_val)))
+
+
+def standardised_split(x: np.ndarray, y: np.ndarray, *, per_feature: bool = True) -> Split:
+    """A stratified 80/20 split, scaled with statistics of the train part only.
+
+    `per_feature=False` uses one mean and deviation for all features, which keeps the relative
+    brightness of image pixels that a convolution relies on.
+    """
+    from sklearn.model_selection import train_test_split  # lazy: listing tasks stays fast
+
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=VALIDATION_FRACTION, random_state=SPLIT_SEED, stratify=y
+    )
+    axis = 0 if per_feature else None
+    mean = x_train.mean(axis=axis)
+    std = x_train.std(axis=axis)
+    std = np.where(std > 0, std, 1.0)  # constant features (blank pixels) stay at zero
+    return Split(
+        x_train=torch.as_tensor((x_train - mean) / std, dtype=torch.float32),
+        y_train=torch.as_tensor(y_train),
+        x_val=torch.as_tensor((x_val - mean) / std, dtype=torch.float32),
+        y_val=torch.as_tensor(y_val),
+    )
+
+
+def seeded_model(seed: int, factory: Callable[[], torch.nn.Module]) -> torch.nn.Module:
+    """Build a model whose weights depend on `seed` only, whatever the global RNG went through
+    (e.g. a first, uncached data load) and without disturbing it for the caller."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return factory()
+
+
+def shuffled_batches(
+    tensors: tuple[torch.Tensor, ...],
+    batch_size: int,
+    generator: torch.Generator,
+    *,
+    drop_last: bool = False,
+) -> Iterator[tuple[torch.Tensor, ...]]:
+    """One epoch of mini-batches in an order drawn from `generator` (a CPU generator)."""
+    n = tensors[0].shape[0]
+    order = torch.randperm(n, generator=generator).to(tensors[0].device)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        index = order[start : start + batch_size]
+        yield tuple(t[index] for t in tensors)
+
+
+def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """Mean cross entropy and accuracy of multi-class `logits` against integer `labels`."""
+    loss = F.cross_entropy(logits, labels)
+    accuracy = (logits.argmax(dim=-1) == labels).float().mean()
+    return float(loss), float(accuracy)

@@ -1,0 +1,56 @@
+"""Logistic regression on scikit-learn's bundled breast-cancer set (569 samples, 30 features).
+
+The smallest convex classification task: it isolates Adam's behaviour on a well-conditioned,
+nearly separable problem.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import ClassVar
+
+import torch
+from torch.nn import functional as F
+
+from optim.tasks.base import Problem, Task
+from optim.tasks.common import Split, seeded_model, shuffled_batches, standardised_split
+
+
+@functools.cache
+def _data() -> Split:
+    from sklearn.datasets import load_breast_cancer  # lazy: listing tasks stays fast
+
+    bunch = load_breast_cancer()
+    split = standardised_split(bunch.data, bunch.target)
+    # BCEWithLogits wants float targets
+    return Split(split.x_train, split.y_train.float(), split.x_val, split.y_val.float())
+
+
+class LogRegBreastCancerTask(Task):
+    name: ClassVar[str] = "logreg_breast_cancer"
+    description: ClassVar[str] = "Logistic regression on the breast-cancer data set (30 features)"
+    metric: ClassVar[str] = "val_loss"
+    has_accuracy: ClassVar[bool] = True
+    default_epochs: ClassVar[int] = 50
+    batch_size: ClassVar[int] = 16
+
+    def build(self, seed: int, device: torch.device) -> Problem:
+        split = _data().to(device)
+        model = seeded_model(seed, lambda: torch.nn.Linear(30, 1)).to(device)
+        batch_size = self.batch_size
+
+        def train_batches(generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
+            return shuffled_batches((split.x_train, split.y_train), batch_size, generator)
+
+        def loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            x, y = batch
+            return F.binary_cross_entropy_with_logits(model(x).squeeze(-1), y)
+
+        def evaluate(model: torch.nn.Module) -> tuple[float, float | None]:
+            logits = model(split.x_val).squeeze(-1)
+            val_loss = F.binary_cross_entropy_with_logits(logits, split.y_val)
+            accuracy = ((logits > 0).float() == split.y_val).float().mean()
+            return float(val_loss), float(accuracy)
+
+        return Problem(model=model, train_batches=train_batches, loss=loss, evaluate=evaluate)

@@ -1,0 +1,64 @@
+"""A 64-128-128-10 ReLU MLP on scikit-learn's bundled 8x8 digits (1797 images, 10 classes)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import ClassVar
+
+import torch
+from torch.nn import functional as F
+
+from optim.tasks.base import Problem, Task
+from optim.tasks.common import (
+    Split,
+    classification_metrics,
+    seeded_model,
+    shuffled_batches,
+    standardised_split,
+)
+
+
+@functools.cache
+def digits(per_feature: bool) -> Split:
+    """The digits split, shared with `cnn_digits` (same rows in train and validation)."""
+    from sklearn.datasets import load_digits  # lazy: listing tasks stays fast
+
+    bunch = load_digits()
+    return standardised_split(bunch.data, bunch.target, per_feature=per_feature)
+
+
+def _mlp() -> torch.nn.Module:
+    return torch.nn.Sequential(
+        torch.nn.Linear(64, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
+
+
+class MLPDigitsTask(Task):
+    name: ClassVar[str] = "mlp_digits"
+    description: ClassVar[str] = "MLP 64-128-128-10 on the 8x8 digits data set"
+    metric: ClassVar[str] = "val_loss"
+    has_accuracy: ClassVar[bool] = True
+    default_epochs: ClassVar[int] = 20
+    batch_size: ClassVar[int] = 64
+
+    def build(self, seed: int, device: torch.device) -> Problem:
+        split = digits(per_feature=True).to(device)
+        model = seeded_model(seed, _mlp).to(device)
+        batch_size = self.batch_size
+
+        def train_batches(generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
+            return shuffled_batches((split.x_train, split.y_train), batch_size, generator)
+
+        def loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            x, y = batch
+            return F.cross_entropy(model(x), y)
+
+        def evaluate(model: torch.nn.Module) -> tuple[float, float | None]:
+            return classification_metrics(model(split.x_val), split.y_val)
+
+        return Problem(model=model, train_batches=train_batches, loss=loss, evaluate=evaluate)

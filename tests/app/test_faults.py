@@ -1,0 +1,132 @@
+"""Faults: a worker killed mid-trial, a server restarted mid-study, readers beside writers."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import threading
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import wait_for
+
+pytestmark = pytest.mark.slow
+
+LONG_STUDY = {"task": "cnn_digits", "epochs": 25, "pruner": "none"}
+
+
+def db_file(database_url: str) -> str:
+    return database_url.removeprefix("sqlite:///")
+
+
+def states(path: str, study_id: int) -> dict[str, int]:
+    with sqlite3.connect(path) as conn:
+        return dict(
+            conn.execute(
+                "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state", (study_id,)
+            ).fetchall()
+        )
+
+
+def test_sigkilled_worker_trial_is_failed_and_retried(start_server: Any, start_worker: Any) -> None:
+    server = start_server(workers=0)
+    workers = [start_worker(server.database_url) for _ in range(2)]
+    study = server.create_study(**LONG_STUDY, n_trials=4)
+    wait_for(lambda: server.study(study["id"])["progress"]["running"] == 2, timeout=90)
+
+    workers[0].kill()  # SIGKILL: no chance to clean up; only the heartbeat tells
+    done = server.wait_status(study["id"], "completed", timeout=240)
+
+    path = db_file(server.database_url)
+    assert done["progress"]["finished"] == 4
+    assert states(path, study["id"]) == {"COMPLETE": 4, "FAIL": 1}
+    with sqlite3.connect(path) as conn:
+        failed_id, failed_number = conn.execute(
+            "SELECT trial_id, number FROM trials WHERE study_id = ? AND state = 'FAIL'",
+            (study["id"],),
+        ).fetchone()
+        retry = conn.execute(
+            "SELECT trial_id FROM trial_system_attributes"
+            " WHERE key = 'failed_trial' AND value_json = ?",
+            (json.dumps(failed_number),),
+        ).fetchall()
+        assert len(retry) == 1, "the failed trial is retried exactly once"
+
+        def params(trial_id: int) -> list[tuple[str, float]]:
+            return conn.execute(
+                "SELECT param_name, param_value FROM trial_params WHERE trial_id = ? ORDER BY 1",
+                (trial_id,),
+            ).fetchall()
+
+        assert params(retry[0][0]) == params(failed_id)
+        assert conn.execute(
+            "SELECT state FROM trials WHERE trial_id = ?", (retry[0][0],)
+        ).fetchone() == ("COMPLETE",)
+
+
+def test_server_restart_mid_study_carries_on_and_keeps_everything(start_server: Any) -> None:
+    first = start_server(workers=1)
+    study = first.create_study(**LONG_STUDY, n_trials=3)
+    base = f"/api/studies/{study['id']}"
+    wait_for(lambda: first.study(study["id"])["progress"]["finished"] >= 1, timeout=120)
+    wait_for(lambda: first.study(study["id"])["progress"]["running"] == 1, timeout=60)
+    before = first.api("GET", f"{base}/curves?after=0").json()["points"]
+    finished_before = {
+        (t["number"], t["value"])
+        for t in first.api("GET", f"{base}/trials").json()["trials"]
+        if t["state"] == "COMPLETE"
+    }
+
+    first.stop(signal.SIGKILL)  # the embedded worker notices its parent is gone and exits
+    second = start_server(workers=1, database_url=first.database_url)
+    done = second.wait_status(study["id"], "completed", timeout=240)
+
+    assert done["progress"]["finished"] == 3
+    after = second.api("GET", f"{base}/curves?after=0").json()["points"]
+    old = set(zip(before["trial"], before["epoch"], before["val_loss"], strict=True))
+    assert old <= set(zip(after["trial"], after["epoch"], after["val_loss"], strict=True))
+    trials = second.api("GET", f"{base}/trials").json()["trials"]
+    assert finished_before <= {(t["number"], t["value"]) for t in trials}
+
+
+def test_two_workers_and_concurrent_readers_never_lock(start_server: Any) -> None:
+    server = start_server(workers=2)
+    study = server.create_study(task="mlp_digits", epochs=8, n_trials=16, pruner="none")
+    base = f"{server.url}/api/studies/{study['id']}"
+    statuses: list[int] = []
+    stop = threading.Event()
+
+    def read_loop() -> None:
+        with httpx.Client(timeout=30) as client:
+            cursor = 0
+            while not stop.is_set():
+                for path in (
+                    "",
+                    "/trials?sort=value",
+                    f"/curves?after={cursor}",
+                    "/figures/history",
+                ):
+                    response = client.get(base + path)
+                    statuses.append(response.status_code)
+                    if path.startswith("/curves") and response.status_code == 200:
+                        cursor = response.json()["cursor"]
+                statuses.append(client.get(f"{server.url}/api/studies").status_code)
+
+    readers = [threading.Thread(target=read_loop) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    try:
+        done = server.wait_status(study["id"], "completed", timeout=240)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+
+    assert done["progress"]["finished"] == 16
+    assert len(statuses) > 50
+    assert all(code in (200, 409) for code in statuses), sorted(set(statuses))
+    assert "database is locked" not in server.log()
+    assert "Traceback" not in server.log()

@@ -1,0 +1,190 @@
+"""Study lifecycle over HTTP against a real `adamtune serve` with real workers and SQLite."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import pytest
+
+from tests.conftest import Server, wait_for
+
+pytestmark = pytest.mark.slow
+
+FAST_STUDY = {"task": "logreg_breast_cancer", "epochs": 3, "pruner": "none"}
+# cnn_digits with 40 epochs is a trial of several seconds: long enough to catch it running
+LONG_STUDY = {"task": "cnn_digits", "epochs": 40, "pruner": "none"}
+
+
+def trial_states(db_path: str, study_id: int) -> dict[str, int]:
+    with sqlite3.connect(db_path) as conn:
+        rows = conn.execute(
+            "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state", (study_id,)
+        ).fetchall()
+    return dict(rows)
+
+
+def db_path(server: Server) -> str:
+    return server.database_url.removeprefix("sqlite:///")
+
+
+def test_submitted_study_completes_with_exactly_n_trials(start_server: Any) -> None:
+    server = start_server(workers=2)
+    response = server.api(
+        "POST", "/api/studies", json={**FAST_STUDY, "n_trials": 7, "name": "exact"}
+    )
+    assert response.status_code == 201
+    study = response.json()
+    assert response.headers["location"] == f"/api/studies/{study['id']}"
+    assert study["status"] == "queued"
+
+    done = server.wait_status(study["id"], "completed")
+    assert done["progress"]["finished"] == 7
+    assert trial_states(db_path(server), study["id"]) in (
+        {"COMPLETE": 7},
+        {"COMPLETE": 7 - done["progress"]["pruned"], "PRUNED": done["progress"]["pruned"]},
+    )
+    # the baseline is trial 0 with torch's defaults, and the gain is measured against it
+    assert done["baseline"]["trial"] == 0
+    trials = server.api("GET", f"/api/studies/{study['id']}/trials?sort=number").json()
+    assert trials["total"] == 7
+    baseline = trials["trials"][0]
+    assert baseline["baseline"] is True
+    assert baseline["params"] == {
+        "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0
+    }  # fmt: skip
+    best = min(t["value"] for t in trials["trials"] if t["state"] == "COMPLETE")
+    assert done["best"]["value"] == pytest.approx(best)
+    assert done["gain"] == pytest.approx((baseline["value"] - best) / baseline["value"])
+    assert all(t["epochs_done"] == 3 for t in trials["trials"])
+
+
+def test_stop_then_resume(start_server: Any) -> None:
+    server = start_server(workers=1)
+    study = server.create_study(**LONG_STUDY, n_trials=3)
+    wait_for(lambda: server.study(study["id"])["progress"]["running"] == 1, timeout=60)
+
+    stopped = server.api("POST", f"/api/studies/{study['id']}/stop")
+    assert stopped.status_code == 200
+    assert stopped.json()["status"] in ("stopping", "stopped")
+    after = server.wait_status(study["id"], "stopped", timeout=60)
+    assert after["progress"]["running"] == 0
+    trials = server.api("GET", f"/api/studies/{study['id']}/trials?state=PRUNED").json()
+    assert [t["reason"] for t in trials["trials"]] == ["stopped"]
+    assert trials["trials"][0]["epochs_done"] < 40
+
+    # a stopped study cannot be stopped into anything else, but it can resume
+    resumed = server.api("POST", f"/api/studies/{study['id']}/resume")
+    assert resumed.status_code == 200
+    assert resumed.json()["status"] == "queued"
+    done = server.wait_status(study["id"], "completed", timeout=180)
+    assert done["progress"]["finished"] == 3
+
+    conflict = server.api("POST", f"/api/studies/{study['id']}/resume")
+    assert conflict.status_code == 409
+    assert "completed" in conflict.json()["detail"]
+
+
+def test_delete_removes_study_trials_and_metrics(start_server: Any) -> None:
+    server = start_server(workers=1)
+    study = server.create_study(**FAST_STUDY, n_trials=2)
+    server.wait_status(study["id"], "completed")
+
+    assert server.api("DELETE", f"/api/studies/{study['id']}").status_code == 204
+    assert server.api("GET", f"/api/studies/{study['id']}").status_code == 404
+    assert server.api("DELETE", f"/api/studies/{study['id']}").status_code == 404
+    with sqlite3.connect(db_path(server)) as conn:
+        for table in ("trials", "adamtune_jobs", "adamtune_events"):
+            count = conn.execute(
+                f"SELECT COUNT(*) FROM {table} WHERE study_id = ?", (study["id"],)
+            ).fetchone()[0]
+            assert count == 0, table
+
+
+def test_curves_cursor_returns_only_new_points(start_server: Any) -> None:
+    server = start_server(workers=1)
+    study = server.create_study(**LONG_STUDY, n_trials=2)
+    base = f"/api/studies/{study['id']}/curves"
+    wait_for(lambda: len(server.api("GET", f"{base}?after=0").json()["points"]["epoch"]) >= 2)
+
+    first = server.api("GET", f"{base}?after=0").json()
+    seen = list(zip(first["points"]["trial"], first["points"]["epoch"], strict=True))
+    cursor = first["cursor"]
+    while len(seen) < 80:  # two trials of 40 epochs, read incrementally
+        page = server.api("GET", f"{base}?after={cursor}").json()
+        new = list(zip(page["points"]["trial"], page["points"]["epoch"], strict=True))
+        assert not set(new) & set(seen), "a point was sent twice"
+        assert page["cursor"] >= cursor
+        seen += new
+        cursor = page["cursor"]
+    server.wait_status(study["id"], "completed")
+    tail = server.api("GET", f"{base}?after={cursor}").json()
+    assert tail["points"]["epoch"] == []
+    assert sorted(seen) == [(t, e) for t in range(2) for e in range(1, 41)]
+    # the full load agrees with what was read incrementally
+    full = server.api("GET", f"{base}?after=0").json()
+    assert sorted(zip(full["points"]["trial"], full["points"]["epoch"], strict=True)) == sorted(
+        seen
+    )
+
+
+def test_events_stream_epochs_and_resumes_from_last_event_id(start_server: Any) -> None:
+    server = start_server(workers=1)
+    study = server.create_study(**FAST_STUDY, n_trials=2)
+    url = f"{server.url}/api/studies/{study['id']}/events"
+
+    def read_events(headers: dict[str, str], until: int) -> list[dict[str, str]]:
+        events: list[dict[str, str]] = []
+        current: dict[str, str] = {}
+        with server.client.stream("GET", url, headers=headers, timeout=60) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            for line in response.iter_lines():
+                if line == "" and current:
+                    if "event" in current:  # skip the `retry:` preamble and keep-alives
+                        events.append(current)
+                    current = {}
+                    if len(events) >= until:
+                        break
+                elif ":" in line and not line.startswith(":"):
+                    key, _, value = line.partition(":")
+                    current[key] = value.strip()
+        return events
+
+    events = read_events({}, until=12)
+    kinds = [e["event"] for e in events]
+    assert "epoch" in kinds and "trial_started" in kinds
+    ids = [int(e["id"]) for e in events]
+    assert ids == sorted(ids)
+
+    resumed = read_events({"Last-Event-ID": str(ids[4])}, until=3)
+    assert [int(e["id"]) for e in resumed] == ids[5:8]
+
+
+def test_plain_optuna_study_is_listed_read_only(start_server: Any, tmp_path: Any) -> None:
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'theirs.db'}"
+    theirs = optuna.create_study(study_name="their-study", storage=url)
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -3, 3)
+        for step in range(4):
+            trial.report(x * x + 1.0 / (step + 1), step)
+        return x * x
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    theirs.optimize(objective, n_trials=5)
+    server = start_server(workers=0, database_url=url)
+
+    listed = server.api("GET", "/api/studies").json()["studies"]
+    assert [(s["name"], s["read_only"]) for s in listed] == [("their-study", True)]
+    study_id = listed[0]["id"]
+    assert listed[0]["best"]["value"] == pytest.approx(theirs.best_value)
+    curves = server.api("GET", f"/api/studies/{study_id}/curves?after=0").json()
+    assert len(curves["points"]["epoch"]) == 20
+    assert curves["points"]["val_loss"][:4] == pytest.approx(
+        [theirs.trials[0].intermediate_values[s] for s in range(4)]
+    )
+    assert server.api("POST", f"/api/studies/{study_id}/stop").status_code == 409
+    figure = server.api("GET", f"/api/studies/{study_id}/figures/history")
+    assert figure.status_code == 200 and "data" in figure.json()

@@ -1,0 +1,147 @@
+"""Bad input gets a clear 4xx naming the field and the reason; never a 500, nothing stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Server
+
+
+def error_fields(response: Any) -> dict[str, str]:
+    """'space.lr' -> message, from FastAPI's 422 detail list."""
+    assert response.status_code == 422, response.text
+    return {
+        ".".join(str(p) for p in err["loc"][1:]): err["msg"] for err in response.json()["detail"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "words"),
+    [
+        (
+            {"task": "mlp_digits", "space": {"lr": {"low": 0.1, "high": 0.01}}},
+            "space.lr",
+            "less than high",
+        ),
+        ({"task": "mlp_digits", "space": {"lr": {"value": 0}}}, "space.lr", "lr must be > 0"),
+        ({"task": "mlp_digits", "space": {"beta1": {"value": 1.0}}}, "space.beta1", "beta1 < 1"),
+        (
+            {"task": "mlp_digits", "space": {"beta2": {"low": -0.1, "high": 0.9}}},
+            "space.beta2",
+            "0 <= beta2",
+        ),
+        (
+            {"task": "mlp_digits", "space": {"eps": {"value": -1e-8}}},
+            "space.eps",
+            "eps must be > 0",
+        ),
+        (
+            {"task": "mlp_digits", "space": {"momentum": {"value": 0.9}}},
+            "space.momentum",
+            "Extra inputs",
+        ),
+        ({"task": "no_such_task"}, "task", "unknown task 'no_such_task'"),
+        ({"task": "mlp_digits", "sampler": "bogus"}, "sampler", "unknown sampler"),
+        ({"task": "mlp_digits", "pruner": "bogus"}, "pruner", "unknown pruner"),
+        ({"task": "mlp_digits", "n_trials": 0}, "n_trials", "greater than or equal to 1"),
+        ({"task": "mlp_digits", "n_trials": 10**9}, "n_trials", "at most"),
+        ({"task": "mlp_digits", "epochs": 10**6}, "epochs", "at most"),
+        ({"task": "mlp_digits", "epochs": -3}, "epochs", "greater than or equal to 1"),
+        ({"task": "mlp_digits", "unknown": 1}, "unknown", "Extra inputs"),
+        ({"task": "mlp_digits", "name": ""}, "name", "at least 1"),
+        ({"task": "mlp_digits", "timeout_s": -1}, "timeout_s", "greater than 0"),
+        ({}, "task", "Field required"),
+    ],
+)
+def test_bad_study_is_rejected_with_the_field(
+    shared_server: Server, payload: dict[str, Any], field: str, words: str
+) -> None:
+    before = len(shared_server.api("GET", "/api/studies").json()["studies"])
+    fields = error_fields(shared_server.api("POST", "/api/studies", json=payload))
+    assert field in fields, fields
+    assert words in fields[field]
+    assert len(shared_server.api("GET", "/api/studies").json()["studies"]) == before
+
+
+def test_nan_and_infinity_are_rejected(shared_server: Server) -> None:
+    for literal in ("NaN", "Infinity", "-Infinity"):
+        body = '{"task": "mlp_digits", "space": {"lr": {"value": LITERAL}}}'.replace(
+            "LITERAL", literal
+        )
+        response = shared_server.api(
+            "POST", "/api/studies", content=body, headers={"content-type": "application/json"}
+        )
+        assert response.status_code == 422, (literal, response.text)
+
+
+def test_malformed_json_and_huge_body(shared_server: Server) -> None:
+    broken = shared_server.api(
+        "POST", "/api/studies", content="{", headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 422
+    huge = shared_server.api(
+        "POST", "/api/studies", json={"task": "mlp_digits", "name": "x" * 200_000}
+    )
+    assert huge.status_code == 413
+
+
+def test_dry_run_validates_without_creating(shared_server: Server) -> None:
+    before = len(shared_server.api("GET", "/api/studies").json()["studies"])
+    response = shared_server.api(
+        "POST", "/api/studies?dry_run=true", json={"task": "mlp_digits", "n_trials": 3}
+    )
+    assert response.status_code == 200
+    assert response.json()["valid"] is True
+    assert response.json()["config"]["n_trials"] == 3
+    assert len(shared_server.api("GET", "/api/studies").json()["studies"]) == before
+
+
+def test_unknown_study_and_unknown_figure(shared_server: Server) -> None:
+    for method, path in [
+        ("GET", "/api/studies/999999"),
+        ("GET", "/api/studies/999999/trials"),
+        ("GET", "/api/studies/999999/curves"),
+        ("POST", "/api/studies/999999/stop"),
+        ("DELETE", "/api/studies/999999"),
+    ]:
+        response = shared_server.api(method, path)
+        assert response.status_code == 404, (method, path)
+        assert "999999" in response.json()["detail"]
+    assert shared_server.api("GET", "/api/studies/abc").status_code == 422
+
+
+def test_duplicate_name_is_a_conflict(shared_server: Server) -> None:
+    payload = {"task": "quadratic_deep", "n_trials": 1, "epochs": 1, "name": "twice"}
+    assert shared_server.api("POST", "/api/studies", json=payload).status_code == 201
+    again = shared_server.api("POST", "/api/studies", json=payload)
+    assert again.status_code == 409
+    assert "twice" in again.json()["detail"]
+
+
+def test_html_in_names_is_stored_verbatim(shared_server: Server) -> None:
+    name = "<img src=x onerror=alert(1)> ünïcode ✓"
+    created = shared_server.api(
+        "POST",
+        "/api/studies",
+        json={"task": "quadratic_deep", "n_trials": 1, "epochs": 1, "name": name},
+    )
+    assert created.status_code == 201
+    assert shared_server.api("GET", created.headers["location"]).json()["name"] == name
+
+
+def test_tasks_and_options(shared_server: Server) -> None:
+    tasks = shared_server.api("GET", "/api/tasks").json()
+    assert [t["name"] for t in tasks][:6] == [
+        "rosenbrock",
+        "quadratic_deep",
+        "logreg_breast_cancer",
+        "mlp_digits",
+        "cnn_digits",
+        "char_lstm",
+    ]
+    options = shared_server.api("GET", "/api/options").json()
+    assert options["default_sampler"] == "tpe" and options["default_pruner"] == "hyperband"
+    assert set(options["samplers"]) == {"tpe", "random", "qmc", "cmaes", "gp", "grid"}
+    assert options["default_space"]["lr"] == {"low": 1e-5, "high": 0.1, "log": True, "value": None}

@@ -1,0 +1,186 @@
+"""Shared fixtures: a real `adamtune serve` on 127.0.0.1 over a temporary SQLite file, and lone
+`adamtune worker` processes against the same database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# fast fault detection for tests: a dead worker's trial is failed after 3 s
+FAST_ENV = {
+    "ADAMTUNE_HEARTBEAT_INTERVAL": "1",
+    "ADAMTUNE_GRACE_PERIOD": "3",
+    "ADAMTUNE_POLL_INTERVAL": "0.2",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> Any:
+    """Poll until `predicate()` is truthy and return it; fail the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@dataclass
+class Process:
+    """A child process whose output goes to a log file the test can read."""
+
+    proc: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self) -> None:
+        self.stop(signal.SIGKILL)
+
+
+@dataclass
+class Server(Process):
+    url: str = ""
+    database_url: str = ""
+    client: httpx.Client = field(default_factory=httpx.Client)
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        super().stop(sig, timeout)
+        self.client.close()
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.request(method, self.url + path, **kwargs)
+
+    def study(self, study_id: int) -> dict[str, Any]:
+        response = self.api("GET", f"/api/studies/{study_id}")
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def create_study(self, **payload: Any) -> dict[str, Any]:
+        response = self.api("POST", "/api/studies", json=payload)
+        assert response.status_code == 201, response.text
+        return response.json()  # type: ignore[no-any-return]
+
+    def wait_status(self, study_id: int, *statuses: str, timeout: float = 120.0) -> dict[str, Any]:
+        return wait_for(  # type: ignore[no-any-return]
+            lambda: (s := self.study(study_id))["status"] in statuses and s, timeout=timeout
+        )
+
+
+def _env(database_url: str, extra: dict[str, str] | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADAMTUNE_")}
+    env.update(FAST_ENV)
+    env["ADAMTUNE_DATABASE_URL"] = database_url
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra or {})
+    return env
+
+
+def launch_server(
+    directory: Path,
+    *,
+    workers: int = 1,
+    database_url: str | None = None,
+    env: dict[str, str] | None = None,
+    port: int | None = None,
+) -> Server:
+    """Start `adamtune serve` on 127.0.0.1 and wait until /healthz answers."""
+    url = database_url or f"sqlite:///{directory / 'adamtune.db'}"
+    port = port or free_port()
+    log_path = directory / f"serve-{port}-{time.monotonic_ns()}.log"
+    with log_path.open("wb") as out:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(workers), "--database-url", url],
+            cwd=ROOT, env=_env(url, env), stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Server(proc=proc, log_path=log_path, url=f"http://127.0.0.1:{port}", database_url=url)
+
+    def healthy() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited early:\n{server.log()}")
+        try:
+            return server.api("GET", "/healthz").status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(healthy, timeout=90)
+    except BaseException:
+        server.stop()
+        raise
+    return server
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Factory: start `adamtune serve` (port, database, workers and env configurable)."""
+    started: list[Server] = []
+
+    def start(**kwargs: Any) -> Server:
+        server = launch_server(tmp_path, **kwargs)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server with one worker for the many tests that only read or validate."""
+    server = launch_server(tmp_path_factory.mktemp("shared"), workers=1)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_worker(tmp_path: Path) -> Iterator[Callable[..., Process]]:
+    """Factory: start a lone `adamtune worker` against a database URL."""
+    started: list[Process] = []
+
+    def start(database_url: str, env: dict[str, str] | None = None) -> Process:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        with log_path.open("wb") as out:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "worker", "--database-url", database_url],
+                cwd=ROOT, env=_env(database_url, env), stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        process = Process(proc=proc, log_path=log_path)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.stop()
