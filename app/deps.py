@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.figures import FigureCache
+from app.queries import study_ref
 from app.schemas import StudyPublic
 from app.summaries import study_summaries
 
@@ -81,3 +82,22 @@ def get_study(study_id: int, session: ReadSessionDep) -> StudyPublic:
 
 
 StudyDep = Annotated[StudyPublic, Depends(get_study)]
+
+
+@dataclass(frozen=True)
+class StudyRef:
+    """What hot read routes need of a study, without computing its summary."""
+
+    id: int
+    name: str
+    read_only: bool
+
+
+def get_study_ref(study_id: int, session: ReadSessionDep) -> StudyRef:
+    found = study_ref(session, study_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"study {study_id} not found")
+    return StudyRef(id=study_id, name=found[0], read_only=found[1])
+
+
+StudyRefDep = Annotated[StudyRef, Depends(get_study_ref)]

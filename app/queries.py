@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from app import optuna_tables as ot
@@ -25,11 +25,14 @@ POINT_FIELDS = ("trial", "epoch", "train_loss", "val_loss", "val_accuracy")
 TRIAL_ATTRS = (ADAM_PARAMS_ATTR, BASELINE_ATTR, PRUNE_REASON_ATTR, FAIL_REASON_ATTR)
 
 
-def study_exists(session: Session, study_id: int) -> bool:
-    return (
-        session.scalar(select(ot.studies.c.study_id).where(ot.studies.c.study_id == study_id))
-        is not None
-    )
+def study_ref(session: Session, study_id: int) -> tuple[str, bool] | None:
+    """(name, read_only) of a study in one indexed lookup, or None when there is none."""
+    row = session.execute(
+        select(ot.studies.c.study_name, StudyJob.study_id)
+        .outerjoin(StudyJob, StudyJob.study_id == ot.studies.c.study_id)
+        .where(ot.studies.c.study_id == study_id)
+    ).first()
+    return None if row is None else (row[0], row[1] is None)
 
 
 def state_counts(session: Session, study_ids: Iterable[int]) -> dict[int, dict[str, int]]:
@@ -302,6 +305,11 @@ def empty_points() -> dict[str, list[Any]]:
     return {field: [] for field in POINT_FIELDS}
 
 
+def trial_count(session: Session, study_id: int) -> int:
+    query = select(func.count()).select_from(ot.trials).where(ot.trials.c.study_id == study_id)
+    return session.scalar(query) or 0
+
+
 def curve_trial_selection(
     session: Session, study_id: int, max_trials: int
 ) -> tuple[int, list[int]]:
@@ -352,16 +360,25 @@ def job_curve_points(
         Event.train_loss,
         Event.val_loss,
         Event.val_accuracy,
-    ).where(Event.study_id == study_id, Event.kind == EventKind.EPOCH, Event.id > after)
+    ).where(Event.study_id == study_id, Event.kind == EventKind.EPOCH)
+    if after > 0:
+        query = query.where(Event.id > after)
     if numbers:
-        query = query.where(Event.trial_number.in_(list(numbers)))
+        # a selection of a big study's trials: ordering by (trial, epoch) lets SQLite walk the
+        # (study_id, trial_number) index; ordering by id makes it scan every epoch of the study
+        query = query.where(Event.trial_number.in_(list(numbers))).order_by(
+            Event.trial_number, Event.epoch
+        )
+    else:
+        query = query.order_by(Event.id)
     points = empty_points()
     cursor = after
-    for row in session.execute(query.order_by(Event.id)):
-        cursor = row[0]
+    for row in session.execute(query):
+        cursor = max(cursor, row[0])
         for field, value in zip(POINT_FIELDS, row[1:], strict=True):
             points[field].append(value)
-    latest = session.scalar(select(func.max(Event.id)).where(Event.study_id == study_id))
+    # the newest event of any study: a primary-key lookup, where a per-study max would scan
+    latest = session.scalar(select(func.max(Event.id)))
     return max(cursor, latest or 0), points
 
 
@@ -394,18 +411,21 @@ def foreign_curve_points(
 
 
 def changed_trial_numbers(session: Session, study_id: int, after: int) -> list[int]:
-    """Trials that started or finished after the cursor (their state or params changed)."""
-    return list(
-        session.scalars(
-            select(Event.trial_number)
-            .where(
-                Event.study_id == study_id,
-                Event.id > after,
-                or_(Event.kind == EventKind.TRIAL_STARTED, Event.kind == EventKind.TRIAL_FINISHED),
+    """Trials that started or finished after the cursor (their state or params changed).
+
+    One range scan per kind on (study_id, kind, id); a DISTINCT over both kinds makes SQLite
+    pick the (study_id, trial_number) index and scan the whole study instead.
+    """
+    numbers: set[int] = set()
+    for kind in (EventKind.TRIAL_STARTED, EventKind.TRIAL_FINISHED):
+        numbers.update(
+            session.scalars(
+                select(Event.trial_number).where(
+                    Event.study_id == study_id, Event.kind == kind, Event.id > after
+                )
             )
-            .distinct()
         )
-    )
+    return sorted(numbers)
 
 
 def events_after(session: Session, study_id: int, after: int, limit: int = 1000) -> list[Event]:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app import queries
-from app.deps import ReadSessionDep, StateDep, StudyDep, require_read_token
+from app.deps import ReadSessionDep, StateDep, StudyRefDep, require_read_token
 from app.schemas import CurvesPublic, Points, TrialPublic
 
 router = APIRouter(
@@ -17,7 +17,7 @@ router = APIRouter(
 
 @router.get("/curves")
 def read_curves(
-    study: StudyDep,
+    study: StudyRefDep,
     session: ReadSessionDep,
     state: StateDep,
     after: Annotated[int, Query(ge=0)] = 0,
@@ -25,10 +25,11 @@ def read_curves(
 ) -> CurvesPublic:
     """Points after the cursor. A first load (`after=0`) of a big study holds the curves of at
     most `max_trials` trials: the baseline, the best and the most recent."""
-    limit = max_trials or state.settings.curves_max_trials
-    total, selection = queries.curve_trial_selection(session, study.id, limit)
-    if after > 0:
-        selection = []  # increments are small: send every new point
+    if after == 0:
+        limit = max_trials or state.settings.curves_max_trials
+        total, selection = queries.curve_trial_selection(session, study.id, limit)
+    else:  # increments are small: send every new point
+        total, selection = queries.trial_count(session, study.id), []
     reader = queries.foreign_curve_points if study.read_only else queries.job_curve_points
     cursor, points = reader(session, study.id, after, selection)
     if after == 0:
@@ -41,6 +42,8 @@ def read_curves(
         )
     if numbers is None:
         _, rows = queries.trials_page(session, study.id, limit=max(total, 1))
+    elif not numbers:
+        rows = []
     else:
         _, rows = queries.trials_page(
             session, study.id, numbers=numbers, limit=max(len(numbers), 1)

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app import queries
-from app.deps import StateDep, StudyDep, require_read_token
+from app.deps import StateDep, StudyRefDep, require_read_token
 from app.models import Event, EventKind
 
 router = APIRouter(
@@ -54,7 +54,7 @@ def format_sse(event: Event) -> str:
 @router.get("/events", response_class=StreamingResponse)
 async def stream_events(
     request: Request,
-    study: StudyDep,
+    study: StudyRefDep,
     state: StateDep,
     after: Annotated[int | None, Query(ge=0)] = None,
     last_event_id: Annotated[str | None, Header()] = None,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
-from app.deps import ReadSessionDep, StateDep, StudyDep, require_read_token
+from app.deps import ReadSessionDep, StateDep, StudyRefDep, require_read_token
 from app.figures import NotEnoughTrialsError
 
 router = APIRouter(
@@ -20,7 +20,7 @@ FigureKind = Literal[
 
 @router.get("/figures/{kind}", responses={409: {"description": "not enough trials yet"}})
 def read_figure(
-    kind: FigureKind, study: StudyDep, session: ReadSessionDep, state: StateDep
+    kind: FigureKind, study: StudyRefDep, session: ReadSessionDep, state: StateDep
 ) -> Response:
     try:
         text = state.figures.get(session, study.id, kind, state.settings.figure_max_trials)

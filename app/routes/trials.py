@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
 from app import queries
-from app.deps import ReadSessionDep, StudyDep, require_read_token
+from app.deps import ReadSessionDep, StudyDep, StudyRefDep, require_read_token
 from app.schemas import Points, TrialDetail, TrialPublic, TrialsPublic
 
 router = APIRouter(
@@ -27,7 +27,7 @@ EXPORT_COLUMNS = (
 
 @router.get("/trials")
 def list_trials(
-    study: StudyDep,
+    study: StudyRefDep,
     session: ReadSessionDep,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -42,7 +42,7 @@ def list_trials(
 
 
 @router.get("/trials/{number}")
-def read_trial(number: int, study: StudyDep, session: ReadSessionDep) -> TrialDetail:
+def read_trial(number: int, study: StudyRefDep, session: ReadSessionDep) -> TrialDetail:
     _, rows = queries.trials_page(session, study.id, numbers=[number], limit=1)
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"trial {number} not found")
