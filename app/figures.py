@@ -24,26 +24,41 @@ from sqlalchemy.orm import Session
 from app import optuna_tables as ot
 from app.queries import directions, trial_attrs
 
-FigureBuilder = Callable[[optuna.Study], Figure]
+FigureBuilder = Callable[[optuna.Study, list[str] | None], Figure]
 
 CONTOUR_MAX_TRIALS = 300  # contour interpolates a grid per pair of params: keep it small
 
 
-def _importances(study: optuna.Study) -> Figure:
+def _importances(study: optuna.Study, params: list[str] | None) -> Figure:
     evaluator = optuna.importance.PedAnovaImportanceEvaluator()
-    return optuna.visualization.plot_param_importances(study, evaluator=evaluator)
+    return optuna.visualization.plot_param_importances(study, evaluator=evaluator, params=params)
+
+
+def _contour(study: optuna.Study, params: list[str] | None) -> Figure:
+    """One pair by default (the first two parameters, lr and beta1 for a full space): a grid of
+    every pair is 13 MB of JSON for four parameters."""
+    if params is None:
+        names = list(study.trials[0].params) if study.trials else []
+        params = names[:2]
+    return optuna.visualization.plot_contour(study, params=params)
 
 
 FIGURES: dict[str, FigureBuilder] = {
-    "history": optuna.visualization.plot_optimization_history,
-    "parallel_coordinate": optuna.visualization.plot_parallel_coordinate,
+    "history": lambda study, _: optuna.visualization.plot_optimization_history(study),
+    "parallel_coordinate": lambda study, params: optuna.visualization.plot_parallel_coordinate(
+        study, params=params
+    ),
     "importances": _importances,
-    "contour": optuna.visualization.plot_contour,
-    "slice": optuna.visualization.plot_slice,
-    "edf": optuna.visualization.plot_edf,
-    "timeline": optuna.visualization.plot_timeline,
+    "contour": _contour,
+    "slice": lambda study, params: optuna.visualization.plot_slice(study, params=params),
+    "edf": lambda study, _: optuna.visualization.plot_edf(study),
+    "timeline": lambda study, _: optuna.visualization.plot_timeline(study),
 }
 MIN_TRIALS = {"importances": 2, "contour": 2, "parallel_coordinate": 1, "slice": 1}
+
+
+class UnknownParamsError(ValueError):
+    """A requested parameter is not one of the study's."""
 
 
 class NotEnoughTrialsError(ValueError):
@@ -138,24 +153,38 @@ class FigureCache:
         self._lock = threading.Lock()
         self._builds = threading.BoundedSemaphore(concurrent_builds)
 
-    def get(self, session: Session, study_id: int, kind: str, max_trials: int) -> str:
+    def get(
+        self,
+        session: Session,
+        study_id: int,
+        kind: str,
+        max_trials: int,
+        params: list[str] | None = None,
+    ) -> str:
         """The figure as Plotly JSON text (`{"data": ..., "layout": ...}`)."""
         if kind not in FIGURES:
             raise KeyError(kind)
-        key = (study_id, kind, max_trials, *figure_version(session, study_id))
+        key = (study_id, kind, max_trials, tuple(params or ()), *figure_version(session, study_id))
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
         with self._builds:
-            text = self._build(session, study_id, kind, max_trials)
+            text = self._build(session, study_id, kind, max_trials, params)
         with self._lock:
             self._items[key] = text
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
         return text
 
-    def _build(self, session: Session, study_id: int, kind: str, max_trials: int) -> str:
+    def _build(
+        self,
+        session: Session,
+        study_id: int,
+        kind: str,
+        max_trials: int,
+        params: list[str] | None,
+    ) -> str:
         limit = min(max_trials, CONTOUR_MAX_TRIALS) if kind == "contour" else max_trials
         trials = load_trials(session, study_id, limit)
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
@@ -168,5 +197,9 @@ class FigureCache:
         direction = directions(session, [study_id]).get(study_id, "minimize")
         study = optuna.create_study(direction=direction)
         study.add_trials(trials)
-        figure = FIGURES[kind](study)
+        known = set().union(*(t.params for t in trials))
+        unknown = sorted(set(params or ()) - known)
+        if unknown:
+            raise UnknownParamsError(f"unknown parameters {unknown}; the study has {sorted(known)}")
+        figure = FIGURES[kind](study, params)
         return str(figure.to_json())

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
+from app.event_log import append_event
 from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
 from app.queries import active_job_count
 from app.schemas import StudyCreate
@@ -90,8 +91,9 @@ def create_job(
 def add_status_event(
     session: Session, study_id: int, status: str, message: str | None = None
 ) -> None:
-    session.add(
-        Event(study_id=study_id, kind=EventKind.STUDY_STATUS, state=status, message=message)
+    append_event(
+        session,
+        Event(study_id=study_id, kind=EventKind.STUDY_STATUS, state=status, message=message),
     )
 
 

@@ -13,6 +13,7 @@ import signal
 import socket
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from types import FrameType
 
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from app.claims import study_lock
 from app.config import Settings
 from app.db import Database
+from app.event_log import append_event
 from app.jobs import get_job, set_status
 from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
 from app.queries import FAIL_REASON_ATTR, state_counts, terminal_failures
@@ -130,13 +132,14 @@ class Worker:
                     if current.status == JobStatus.QUEUED:
                         set_status(session, current, JobStatus.RUNNING)
                     current.last_worker = self.worker_id
-                    session.add(
+                    append_event(
+                        session,
                         Event(
                             study_id=job.study_id,
                             kind=EventKind.TRIAL_STARTED,
                             trial_number=trial.number,
                             payload={"params": trial.params},
-                        )
+                        ),
                     )
                 return Claim(job.study_id, study, config, trial)
         except KeyError:  # the study was deleted between listing and locking
@@ -169,7 +172,8 @@ class Worker:
 
         def on_epoch(_trial: optuna.Trial, metrics: EpochMetrics) -> None:
             with self.db.session() as session:
-                session.add(
+                append_event(
+                    session,
                     Event(
                         study_id=claim.study_id,
                         kind=EventKind.EPOCH,
@@ -179,7 +183,7 @@ class Worker:
                         val_loss=metrics.val_loss,
                         val_accuracy=metrics.val_accuracy,
                         elapsed_s=metrics.elapsed_s,
-                    )
+                    ),
                 )
 
         def should_stop() -> bool:
@@ -222,7 +226,7 @@ class Worker:
                 heartbeat.stop()
             frozen = claim.study.tell(trial, value, state=state)
             if reason == "worker shut down; retried":
-                optuna.storages.RetryHeartbeatStaleTrialCallback()(claim.study, frozen)
+                _retry_later(claim.study, frozen)
             value = frozen.value
         except Exception:  # noqa: BLE001 - the study may have been deleted meanwhile
             log.warning("could not record trial %s of study %s", trial.number, claim.study_id)
@@ -236,7 +240,8 @@ class Worker:
         with self.db.session() as session:
             if get_job(session, study_id) is None:
                 return
-            session.add(
+            append_event(
+                session,
                 Event(
                     study_id=study_id,
                     kind=EventKind.TRIAL_FINISHED,
@@ -244,7 +249,7 @@ class Worker:
                     state=state,
                     value=value,
                     message=reason,
-                )
+                ),
             )
 
     def close(self) -> None:
@@ -276,6 +281,13 @@ class _Heartbeat:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def _retry_later(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """Re-enqueue a trial this worker gave up on, as Optuna does for a stale one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.RetryHeartbeatStaleTrialCallback()(study, trial)
 
 
 def _timed_out(job: StudyJob) -> bool:

@@ -145,3 +145,17 @@ def test_tasks_and_options(shared_server: Server) -> None:
     assert options["default_sampler"] == "tpe" and options["default_pruner"] == "hyperband"
     assert set(options["samplers"]) == {"tpe", "random", "qmc", "cmaes", "gp", "grid"}
     assert options["default_space"]["lr"] == {"low": 1e-5, "high": 0.1, "log": True, "value": None}
+
+
+@pytest.mark.slow
+def test_concurrent_study_limit_is_enforced(start_server: Any) -> None:
+    server = start_server(workers=0, env={"ADAMTUNE_MAX_CONCURRENT_STUDIES": "1"})
+    study = {"task": "quadratic_deep", "n_trials": 2, "epochs": 1}
+    first = server.api("POST", "/api/studies", json=study)
+    assert first.status_code == 201
+    second = server.api("POST", "/api/studies", json=study)
+    assert second.status_code == 409
+    assert "ADAMTUNE_MAX_CONCURRENT_STUDIES" in second.json()["detail"]
+    # a stopped study no longer counts
+    assert server.api("POST", f"{first.headers['location']}/stop").status_code == 200
+    assert server.api("POST", "/api/studies", json=study).status_code == 201
