@@ -3,13 +3,27 @@
 Loading a study through Optuna's API reads every trial with all its attributes (13 s for
 10,000 trials here); these Core tables let the API select just the columns and rows it needs.
 Only columns of Optuna's stable schema are named; Optuna itself creates and migrates the tables.
+Optuna declares `state` and `direction` as SQLAlchemy Enums, which are native ENUM types on
+PostgreSQL (`trialstate`, `studydirection`): mirrored as plain strings, a comparison such as
+`state = 'COMPLETE'::VARCHAR` fails there ("operator does not exist: trialstate = character
+varying"), so they are mirrored as the same Enums, with member names as plain strings.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, Text
+from enum import Enum as PyEnum
+
+from optuna.study import StudyDirection
+from optuna.trial import TrialState
+from sqlalchemy import Column, DateTime, Enum, Float, Integer, MetaData, String, Table, Text
 
 optuna_metadata = MetaData()
+
+
+def _optuna_enum(members: type[PyEnum]) -> Enum:
+    """Optuna's `Enum(members)` column type: values are member names, the type its lower name."""
+    return Enum(*(m.name for m in members), name=members.__name__.lower(), create_constraint=False)
+
 
 studies = Table(
     "studies",
@@ -22,7 +36,7 @@ study_directions = Table(
     "study_directions",
     optuna_metadata,
     Column("study_direction_id", Integer, primary_key=True),
-    Column("direction", String(8)),
+    Column("direction", _optuna_enum(StudyDirection)),
     Column("study_id", Integer),
     Column("objective", Integer),
 )
@@ -42,7 +56,7 @@ trials = Table(
     Column("trial_id", Integer, primary_key=True),
     Column("number", Integer),
     Column("study_id", Integer),
-    Column("state", String(8)),
+    Column("state", _optuna_enum(TrialState)),
     Column("datetime_start", DateTime),
     Column("datetime_complete", DateTime),
 )

@@ -220,12 +220,16 @@ def epochs_done(session: Session, trial_ids: Sequence[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
-SORT_COLUMNS = {
-    "number": ot.trials.c.number,
-    "value": ot.trial_values.c.value,
-    "duration": func.coalesce(ot.trials.c.datetime_complete, ot.trials.c.datetime_start)
-    - ot.trials.c.datetime_start,
-}
+def _sort_column(sort: str, dialect: str) -> Any:
+    """The ORDER BY expression of a trials page; durations need each database's date maths."""
+    if sort == "number":
+        return ot.trials.c.number
+    if sort == "value":
+        return ot.trial_values.c.value
+    end = func.coalesce(ot.trials.c.datetime_complete, ot.trials.c.datetime_start)
+    if dialect == "sqlite":
+        return func.julianday(end) - func.julianday(ot.trials.c.datetime_start)
+    return func.extract("epoch", end - ot.trials.c.datetime_start)
 
 
 def trials_page(
@@ -246,7 +250,7 @@ def trials_page(
     if numbers is not None:
         where.append(ot.trials.c.number.in_(list(numbers)))
     total = session.scalar(select(func.count()).select_from(ot.trials).where(*where)) or 0
-    sort_col = SORT_COLUMNS[sort]
+    sort_col = _sort_column(sort, session.get_bind().dialect.name)
     ordering = sort_col.asc() if order == "asc" else sort_col.desc()
     if sort == "value":  # trials without a value go last either way
         ordering = ordering.nulls_last()
@@ -278,7 +282,7 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
     attrs = trial_attrs(session, ids)
     params = trial_params(session, ids)
     done = epochs_done(session, ids)
-    now = utcnow()
+    now = datetime.now()  # Optuna stores local naive times
     out = []
     for row in rows:
         a = attrs.get(row.trial_id, {})
@@ -291,8 +295,8 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                 "value": row.value,
                 "baseline": bool(a.get(BASELINE_ATTR, False)),
                 "params": a.get(ADAM_PARAMS_ATTR) or params.get(row.trial_id, {}),
-                "datetime_start": start,
-                "datetime_complete": end,
+                "datetime_start": start.astimezone() if start else None,
+                "datetime_complete": end.astimezone() if end else None,
                 "duration_s": duration,
                 "epochs_done": done.get(row.trial_id, 0),
                 "reason": a.get(PRUNE_REASON_ATTR) or a.get(FAIL_REASON_ATTR),

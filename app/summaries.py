@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -119,9 +120,9 @@ def _summary(
         space=config.space.model_dump(mode="json"),
         timeout_s=job.timeout_s,
         parallelism=job.parallelism,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
+        created_at=_utc(job.created_at),
+        started_at=_utc(job.started_at),
+        finished_at=_utc(job.finished_at),
         progress=progress,
         best=best_trial,
         baseline=baseline,
@@ -130,6 +131,11 @@ def _summary(
         eta_s=_eta(job, progress, elapsed),
         error=job.error,
     )
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """Job times are stored as naive UTC; the API says so with an explicit offset."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None
 
 
 def _eta(job: StudyJob, progress: Progress, elapsed: float | None) -> float | None:

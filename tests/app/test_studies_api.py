@@ -57,6 +57,11 @@ def test_submitted_study_completes_with_exactly_n_trials(start_server: Any) -> N
     assert done["best"]["value"] == pytest.approx(best)
     assert done["gain"] == pytest.approx((baseline["value"] - best) / baseline["value"])
     assert all(t["epochs_done"] == 3 for t in trials["trials"])
+    for sort in ("value", "duration"):
+        page = server.api("GET", f"/api/studies/{study['id']}/trials?sort={sort}&order=desc")
+        key = "value" if sort == "value" else "duration_s"
+        values = [t[key] for t in page.json()["trials"] if t[key] is not None]
+        assert values == sorted(values, reverse=True), sort
 
 
 def test_stop_then_resume(start_server: Any) -> None:
