@@ -1,0 +1,462 @@
+// One study: live curves, analysis figures, trials, best parameters and the stop/resume/delete actions.
+import { api, apiUrl, errorMessage, isAbort } from "../api.js";
+import { LiveCurves, METRICS, spansDecades } from "../curves.js";
+import { clear, h, replace, setText, throttle } from "../dom.js";
+import { createFigures } from "../figures.js";
+import { DIMENSIONS, PARAM_LABELS, adamLine, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, metricLabel } from "../format.js";
+import { ensurePlotly, onThemeChange } from "../plot.js";
+import { StudyStream } from "../stream.js";
+import { createTrialsTable } from "../trials_table.js";
+import { progressBar, statusBadge } from "../widgets.js";
+
+const ACTIVE = new Set(["queued", "running", "stopping"]);
+const POLL_MS = 5000;
+
+export async function mount(root, ctx, idText) {
+  const id = Number(idText);
+  const loading = h("p", { class: "muted", text: "Loading study…" });
+  root.appendChild(loading);
+
+  let study;
+  let tasks = [];
+  try {
+    [study, tasks] = await Promise.all([
+      api.get(`/studies/${id}`, null, { signal: ctx.signal }),
+      api.get("/tasks", null, { signal: ctx.signal }).catch((err) => {
+        if (isAbort(err)) throw err;
+        return [];
+      }),
+    ]);
+  } catch (err) {
+    if (isAbort(err) || !ctx.alive()) return;
+    loading.remove();
+    root.append(
+      h("div", { class: "page-head" }, h("h1", { text: err.status === 404 ? "Study not found" : "Could not load the study" })),
+      h("div", { class: "alert error", role: "alert", text: errorMessage(err) }),
+      h("p", {}, h("a", { href: "#/" }, "Back to the studies")),
+    );
+    return;
+  }
+  if (!ctx.alive()) return;
+  loading.remove();
+  const task = (Array.isArray(tasks) ? tasks : tasks?.tasks || []).find((t) => t.name === study.task);
+  ctx.setTitle(study.name || `study ${id}`);
+  new StudyPage(root, ctx, id, study, task);
+}
+
+class StudyPage {
+  constructor(root, ctx, id, study, task) {
+    this.root = root;
+    this.ctx = ctx;
+    this.id = id;
+    this.study = study;
+    this.task = task;
+    this.curves = null;
+    this.stream = null;
+    this.totalTrials = 0;
+    this.build();
+    this.update(study);
+    this.refreshSoon = throttle(() => this.refresh(), 1000);
+    this.noteSoon = throttle(() => this.updateNote(), 500);
+    const timer = setInterval(() => {
+      if (ACTIVE.has(this.study.status) && !document.hidden) this.refresh();
+    }, POLL_MS);
+    ctx.onCleanup(() => {
+      clearInterval(timer);
+      this.refreshSoon.cancel();
+      this.noteSoon.cancel();
+      if (this.stream) this.stream.stop();
+      if (this.curves) this.curves.destroy();
+    });
+    ctx.onCleanup(
+      onThemeChange(() => {
+        this.curves?.retheme();
+        this.figures.retheme();
+        this.trials.retheme();
+      }),
+    );
+    this.startCurves();
+  }
+
+  // ---------- layout ----------
+
+  build() {
+    const s = this.study;
+    this.alert = h("div", { class: "alert error", role: "alert", hidden: true });
+    this.badge = h("span", { class: "badge-slot", id: "study-status" });
+    this.stopBtn = h("button", { type: "button", id: "btn-stop", onclick: () => this.action("stop") }, "Stop");
+    this.resumeBtn = h("button", { type: "button", id: "btn-resume", onclick: () => this.action("resume") }, "Resume");
+    this.deleteBtn = h("button", { type: "button", id: "btn-delete", class: "danger", onclick: () => this.remove() }, "Delete");
+    const exportCsv = h("a", { class: "button", id: "export-csv", href: apiUrl(`/studies/${this.id}/export.csv`), download: `study-${this.id}.csv` }, "Export CSV");
+    this.actions = h("div", { class: "actions" }, this.stopBtn, this.resumeBtn, this.deleteBtn, exportCsv);
+    this.meta = h("p", { class: "meta muted" });
+
+    // summary cards
+    this.progressSlot = h("div", { class: "progress-slot" });
+    this.progressText = h("div", { class: "muted small" });
+    this.eta = h("div", { class: "muted small", id: "study-eta" });
+    this.bestValue = h("div", { class: "big mono", id: "best-value" });
+    this.bestTrial = h("div", { class: "muted small" });
+    this.baseValue = h("div", { class: "big mono", id: "baseline-value" });
+    this.baseTrial = h("div", { class: "muted small" });
+    this.gain = h("div", { class: "big mono", id: "study-gain" });
+    const card = (title, ...body) => h("div", { class: "card" }, h("div", { class: "card-title", text: title }), body);
+
+    // best parameters
+    this.paramsBody = h("tbody");
+    this.code = h("code", { id: "adam-line" });
+    this.copyBtn = h("button", { type: "button", id: "btn-copy", class: "small", onclick: () => this.copy() }, "Copy");
+    this.copyNote = h("span", { class: "muted small", role: "status" });
+
+    // curves
+    this.metricSelect = h(
+      "select",
+      { id: "curves-metric", "aria-label": "metric", onchange: () => this.curves?.setMetric(this.metricSelect.value) },
+      METRICS.map((m) =>
+        h("option", { value: m, disabled: m === "val_accuracy" && this.task && !this.task.has_accuracy }, metricLabel(m)),
+      ),
+    );
+    this.metricSelect.value = METRICS.includes(s.metric) ? s.metric : "val_loss";
+    this.logY = h("input", { type: "checkbox", id: "curves-logy", onchange: () => this.curves?.setLogY(this.logY.checked) });
+    this.note = h("span", { class: "muted small", id: "curves-note" });
+    this.liveMode = h("span", { class: "live-mode small", id: "live-mode" });
+    this.curvesDiv = h("div", { id: "curves-plot", class: "curves-plot" });
+    this.curvesEmpty = h("div", { class: "plot-overlay muted", text: "Loading curves…" });
+
+    const swatch = (cls, label) => h("span", { class: "legend-item" }, h("span", { class: `swatch ${cls}` }), label);
+
+    this.figuresSlot = h("div");
+    this.trialsSlot = h("div");
+
+    append(
+      this.root,
+      h(
+        "div",
+        { class: "page-head" },
+        h(
+          "div",
+          { class: "title" },
+          h("h1", { id: "study-name", text: s.name || `study ${this.id}` }),
+          this.badge,
+          s.read_only && s.status !== "read_only" ? h("span", { class: "tag", id: "read-only", title: "Written by another Optuna script: view only", text: "read-only" }) : null,
+        ),
+        this.actions,
+      ),
+      this.meta,
+      this.alert,
+      h(
+        "div",
+        { class: "cards" },
+        card("Progress", this.progressSlot, this.progressText, this.eta),
+        card("Best", this.bestValue, this.bestTrial),
+        card("Default Adam", this.baseValue, this.baseTrial),
+        card("Gain vs default", this.gain, h("div", { class: "muted small", text: "(baseline − best) / baseline" })),
+      ),
+      h(
+        "section",
+        { class: "panel curves" },
+        h(
+          "div",
+          { class: "panel-head" },
+          h("h2", { text: "Convergence" }),
+          h(
+            "div",
+            { class: "toolbar" },
+            this.metricSelect,
+            h("label", { class: "check" }, this.logY, " log y"),
+            this.note,
+            this.liveMode,
+          ),
+        ),
+        h(
+          "div",
+          { class: "legend" },
+          swatch("running", "running"),
+          swatch("complete", "complete"),
+          swatch("pruned", "pruned"),
+          swatch("failed", "failed"),
+          swatch("best", "best"),
+          swatch("baseline", "default Adam"),
+        ),
+        h("div", { class: "plot-wrap" }, this.curvesDiv, this.curvesEmpty),
+      ),
+      h(
+        "div",
+        { class: "two-col" },
+        h(
+          "section",
+          { class: "panel best-params" },
+          h("h2", { text: "Best parameters" }),
+          h("table", { class: "data compact" }, this.paramsBody),
+          h("div", { class: "code-row" }, h("pre", {}, this.code), h("div", {}, this.copyBtn, " ", this.copyNote)),
+        ),
+        this.figuresSlot,
+      ),
+      this.trialsSlot,
+    );
+
+    this.figures = createFigures(this.figuresSlot, { studyId: this.id, ctx: this.ctx, getStudy: () => this.study });
+    this.trials = createTrialsTable(this.trialsSlot, { studyId: this.id, ctx: this.ctx, getStudy: () => this.study });
+  }
+
+  // ---------- state ----------
+
+  update(study) {
+    const prevStatus = this.study.status;
+    const prevFinished = `${this.study.progress?.finished}/${this.study.progress?.failed}`;
+    this.study = study;
+    const s = study;
+    replace(this.badge, statusBadge(s.status));
+    const readOnly = !!s.read_only;
+    this.actions.classList.toggle("read-only", readOnly);
+    this.stopBtn.hidden = readOnly || !(s.status === "queued" || s.status === "running" || s.status === "stopping");
+    this.stopBtn.disabled = s.status === "stopping";
+    setText(this.stopBtn, s.status === "stopping" ? "Stopping…" : "Stop");
+    this.resumeBtn.hidden = readOnly || !(s.status === "stopped" || s.status === "failed");
+    this.deleteBtn.hidden = readOnly;
+
+    const metaParts = [
+      s.task ? `task ${s.task}` : "study written by another Optuna script",
+      `${s.direction === "maximize" ? "maximise" : "minimise"} ${metricLabel(s.metric)}`,
+      s.epochs ? `${s.epochs} epochs` : null,
+      s.sampler ? `sampler ${s.sampler}` : null,
+      s.pruner ? `pruner ${s.pruner}` : null,
+      s.seed !== null && s.seed !== undefined ? `seed ${s.seed}` : null,
+      s.created_at ? `created ${fmtTime(s.created_at)}` : null,
+    ].filter(Boolean);
+    setText(this.meta, metaParts.join(" · "));
+    if (s.error) this.showError(`Study failed: ${s.error}`);
+
+    const p = s.progress || {};
+    replace(this.progressSlot, progressBar(p, s.n_trials));
+    const parts = [`${p.complete || 0} complete`, `${p.pruned || 0} pruned`, `${p.failed || 0} failed`];
+    if (p.running) parts.push(`${p.running} running`);
+    setText(this.progressText, parts.join(" · "));
+    const timing = [];
+    if (s.elapsed_s !== null && s.elapsed_s !== undefined) timing.push(`elapsed ${fmtDuration(s.elapsed_s)}`);
+    if (ACTIVE.has(s.status) && s.eta_s !== null && s.eta_s !== undefined) timing.push(`ETA ${fmtDuration(s.eta_s)}`);
+    setText(this.eta, timing.join(" · "));
+    this.totalTrials = Math.max(this.totalTrials, (p.finished || 0) + (p.running || 0) + (p.waiting || 0));
+
+    setText(this.bestValue, s.best ? fmtNum(s.best.value, 5) : "–");
+    setText(this.bestTrial, s.best ? `trial ${s.best.trial} · ${metricLabel(s.metric)}` : "no complete trial yet");
+    setText(this.baseValue, s.baseline && s.baseline.value !== null && s.baseline.value !== undefined ? fmtNum(s.baseline.value, 5) : "–");
+    setText(this.baseTrial, s.baseline ? `trial ${s.baseline.trial} · lr 1e-3, betas (0.9, 0.999), eps 1e-8` : "no baseline trial");
+    setText(this.gain, fmtGain(s.gain));
+    this.gain.className = `big mono ${s.gain > 0 ? "good" : s.gain < 0 ? "bad" : ""}`;
+
+    const params = s.best?.params;
+    clear(this.paramsBody);
+    if (params) {
+      const extra = Object.keys(params).filter((k) => !DIMENSIONS.includes(k)).sort();
+      for (const d of [...DIMENSIONS, ...extra]) {
+        if (params[d] === undefined) continue;
+        const fixed = s.space && s.space[d] && s.space[d].value !== undefined && s.space[d].value !== null;
+        this.paramsBody.appendChild(
+          h("tr", {}, h("th", { text: PARAM_LABELS[d] || d }), h("td", { class: "mono", text: fmtParam(d, params[d]) }), h("td", { class: "muted small", text: fixed ? "fixed" : "" })),
+        );
+      }
+      // a study from another script may tune something else than Adam: no line to paste then
+      const adam = params.lr !== undefined;
+      setText(this.code, adam ? adamLine(params, true) : "These parameters are not Adam's.");
+      this.code.dataset.copy = adam ? adamLine(params) : "";
+      this.copyBtn.disabled = !adam;
+    } else {
+      this.paramsBody.appendChild(h("tr", {}, h("td", { class: "muted", text: "No complete trial yet." })));
+      setText(this.code, adamLine(null, true));
+      this.code.dataset.copy = "";
+      this.copyBtn.disabled = true;
+    }
+
+    if (this.curves) {
+      if (s.baseline && s.baseline.trial !== null && s.baseline.trial !== undefined) this.curves.setBaseline(s.baseline.trial);
+      this.curves.setBest(s.best ? s.best.trial : null);
+    }
+    this.updateNote();
+    if (this.figures && `${s.progress?.finished}/${s.progress?.failed}` !== prevFinished) {
+      // trials finished: the figures (throttled, visible one only) and the table are stale
+      this.figures.refresh();
+      this.trials.refresh();
+    }
+    if (this.stream) {
+      if (ACTIVE.has(s.status)) this.stream.start();
+      else if (prevStatus !== s.status || !this.stream.stopped) this.finishStream();
+    }
+  }
+
+  async refresh() {
+    try {
+      const s = await api.get(`/studies/${this.id}`, null, { signal: this.ctx.signal });
+      if (this.ctx.alive()) this.update(s);
+    } catch (err) {
+      if (isAbort(err) || !this.ctx.alive()) return;
+      if (err.status === 404) this.showError("This study no longer exists.");
+    }
+  }
+
+  updateNote() {
+    if (!this.curves) return;
+    const shown = this.curves.shown();
+    const total = this.totalTrials;
+    // only a big study's first load is cut to max_trials (the baseline, the best, the latest)
+    setText(this.note, this.limited && shown < total ? `showing ${shown} of ${total} trials' curves` : "");
+    this.curvesEmpty.hidden = shown > 0;
+    if (shown === 0) {
+      setText(this.curvesEmpty, ACTIVE.has(this.study.status) ? "Waiting for the first epoch…" : "No curves recorded.");
+    }
+  }
+
+  showError(message) {
+    this.alert.hidden = !message;
+    setText(this.alert, message || "");
+  }
+
+  // ---------- live curves ----------
+
+  async startCurves() {
+    let Plotly;
+    try {
+      Plotly = await ensurePlotly();
+    } catch (err) {
+      setText(this.curvesEmpty, `Cannot draw plots: ${err.message}`);
+      return;
+    }
+    if (!this.ctx.alive() || !Plotly) return;
+    let resp;
+    try {
+      resp = await api.get(`/studies/${this.id}/curves`, { after: 0, max_trials: 1000 }, { signal: this.ctx.signal });
+    } catch (err) {
+      if (isAbort(err) || !this.ctx.alive()) return;
+      setText(this.curvesEmpty, `Could not load the curves: ${errorMessage(err)}`);
+      return;
+    }
+    if (!this.ctx.alive()) return;
+    const curves = new LiveCurves(this.curvesDiv, { metric: this.metricSelect.value, direction: this.study.direction });
+    this.curves = curves;
+    if (this.study.baseline) curves.baseline = this.study.baseline.trial ?? null;
+    curves.best = this.study.best ? this.study.best.trial : null;
+    const metric = this.metricSelect.value;
+    if (metric !== "val_accuracy" && spansDecades(resp.points?.[metric])) this.logY.checked = true;
+    curves.logY = this.logY.checked;
+    this.totalTrials = Math.max(this.totalTrials, resp.total_trials || 0);
+    this.limited = (resp.trials_shown ?? 0) < (resp.total_trials ?? 0);
+    await curves.load(resp);
+    if (!this.ctx.alive()) return;
+    this.updateNote();
+
+    this.stream = new StudyStream(this.id, resp.cursor, {
+      epoch: (d) => {
+        curves.onEpoch(d);
+        this.noteSoon();
+      },
+      trialStarted: (d) => {
+        curves.onTrialStarted(d);
+        this.totalTrials = Math.max(this.totalTrials, Number(d.trial) + 1);
+        this.refreshSoon();
+      },
+      trialFinished: (d) => {
+        curves.onTrialFinished(d);
+        this.refreshSoon(); // the new progress refreshes the figures and the table
+      },
+      status: (d) => {
+        if (!d || !d.status) return;
+        this.update({ ...this.study, status: d.status });
+        this.refreshSoon();
+      },
+      mode: (m) => {
+        setText(this.liveMode, m === "live" ? "● live" : m === "polling" ? "● polling" : "○ reconnecting…");
+        this.liveMode.dataset.mode = m;
+      },
+    });
+    this.stream.seed(resp.trials);
+    if (ACTIVE.has(this.study.status)) this.stream.start();
+  }
+
+  /** The study ended: give the stream a moment to deliver the last events, then catch up once. */
+  finishStream() {
+    const stream = this.stream;
+    if (!stream || this.finishing) return;
+    this.finishing = setTimeout(async () => {
+      this.finishing = null;
+      if (!this.ctx.alive() || ACTIVE.has(this.study.status)) return;
+      stream.stop();
+      setText(this.liveMode, "");
+      try {
+        const resp = await api.get(`/studies/${this.id}/curves`, { after: stream.cursor }, { signal: this.ctx.signal });
+        if (this.ctx.alive() && !ACTIVE.has(this.study.status)) stream.ingest(resp);
+      } catch {
+        /* the plot already shows what arrived live */
+      }
+      this.figures.refresh();
+      this.trials.refresh();
+    }, 2000);
+    this.ctx.onCleanup(() => clearTimeout(this.finishing));
+  }
+
+  // ---------- actions ----------
+
+  async action(kind) {
+    const btn = kind === "stop" ? this.stopBtn : this.resumeBtn;
+    btn.disabled = true;
+    this.showError("");
+    try {
+      const s = await api.post(`/studies/${this.id}/${kind}`, undefined, { signal: this.ctx.signal });
+      if (!this.ctx.alive()) return;
+      if (s && s.id !== undefined) this.update(s);
+      else this.update({ ...this.study, status: kind === "stop" ? "stopping" : "queued" });
+      this.refreshSoon();
+    } catch (err) {
+      if (isAbort(err) || !this.ctx.alive()) return;
+      this.showError(`Could not ${kind} the study: ${errorMessage(err)}`);
+    } finally {
+      btn.disabled = this.study.status === "stopping" && kind === "stop";
+    }
+  }
+
+  async remove() {
+    const name = this.study.name || `study ${this.id}`;
+    if (!window.confirm(`Delete "${name}" with all its trials and metrics? This cannot be undone.`)) return;
+    this.deleteBtn.disabled = true;
+    try {
+      await api.del(`/studies/${this.id}`, { signal: this.ctx.signal });
+      if (this.ctx.alive()) location.hash = "#/";
+    } catch (err) {
+      if (isAbort(err) || !this.ctx.alive()) return;
+      this.deleteBtn.disabled = false;
+      this.showError(`Could not delete the study: ${errorMessage(err)}`);
+    }
+  }
+
+  async copy() {
+    const text = this.code.dataset.copy;
+    if (!text) return;
+    let ok = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(text);
+        ok = true;
+      }
+    } catch {
+      ok = false;
+    }
+    if (!ok) {
+      // plain http on a LAN address has no async clipboard: use a temporary textarea
+      const ta = h("textarea", { class: "offscreen", readonly: true });
+      ta.value = text;
+      document.body.appendChild(ta);
+      ta.select();
+      try {
+        ok = document.execCommand("copy");
+      } catch {
+        ok = false;
+      }
+      ta.remove();
+    }
+    setText(this.copyNote, ok ? "Copied" : "Select the line and copy it");
+    setTimeout(() => setText(this.copyNote, ""), 2000);
+  }
+}
+
+function append(parent, ...children) {
+  for (const c of children) if (c) parent.appendChild(c);
+}

@@ -1,0 +1,122 @@
+// Plotly loading (served by the backend, never from a CDN) and light/dark theming.
+
+let loading = null;
+
+/** Load /vendor/plotly.min.js once; resolves to window.Plotly. */
+export function ensurePlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!loading) {
+    loading = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = "vendor/plotly.min.js";
+      script.async = true;
+      script.onload = () =>
+        window.Plotly ? resolve(window.Plotly) : reject(new Error("Plotly did not load"));
+      script.onerror = () => {
+        loading = null;
+        script.remove();
+        reject(new Error("could not load vendor/plotly.min.js"));
+      };
+      document.head.appendChild(script);
+    });
+  }
+  return loading;
+}
+
+const darkQuery = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+
+export function isDark() {
+  return !!(darkQuery && darkQuery.matches);
+}
+
+/** Call `fn` when the system theme changes; returns an unsubscribe function. */
+export function onThemeChange(fn) {
+  if (!darkQuery) return () => {};
+  const listener = () => fn(isDark());
+  darkQuery.addEventListener("change", listener);
+  return () => darkQuery.removeEventListener("change", listener);
+}
+
+export function palette() {
+  return isDark()
+    ? {
+        fg: "#e6e8ec",
+        muted: "#9aa3b2",
+        grid: "#2c313b",
+        zero: "#4a5160",
+        bg: "#171a21",
+        complete: "rgba(120, 160, 255, 0.55)",
+        running: "rgba(45, 212, 191, 0.95)",
+        pruned: "rgba(170, 175, 190, 0.6)",
+        failed: "rgba(255, 100, 100, 0.8)",
+        best: "#ffb020",
+        baseline: "#ffffff",
+        colorway: ["#6ea8ff", "#ffb020", "#4cc38a", "#ff6b6b", "#b794f6", "#5bd3e0"],
+      }
+    : {
+        fg: "#1f2328",
+        muted: "#5b6472",
+        grid: "#e6e8ec",
+        zero: "#c4c9d2",
+        bg: "#ffffff",
+        complete: "rgba(37, 99, 235, 0.45)",
+        running: "rgba(13, 148, 136, 0.95)",
+        pruned: "rgba(110, 118, 129, 0.6)",
+        failed: "rgba(220, 38, 38, 0.75)",
+        best: "#e8590c",
+        baseline: "#000000",
+        colorway: ["#2563eb", "#e8590c", "#16a34a", "#dc2626", "#7c3aed", "#0891b2"],
+      };
+}
+
+/** A Plotly layout template matching the page theme (figure layouts still override it). */
+export function themeTemplate() {
+  const c = palette();
+  const axis = {
+    gridcolor: c.grid,
+    linecolor: c.zero,
+    zerolinecolor: c.zero,
+    tickcolor: c.zero,
+    color: c.fg,
+    automargin: true,
+  };
+  return {
+    layout: {
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      font: { color: c.fg, family: "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size: 12 },
+      colorway: c.colorway,
+      xaxis: axis,
+      yaxis: axis,
+      polar: { bgcolor: "rgba(0,0,0,0)" },
+      hoverlabel: {
+        bgcolor: c.bg,
+        bordercolor: c.zero,
+        font: { color: c.fg, family: "ui-monospace, SFMono-Regular, Menlo, monospace", size: 12 },
+      },
+      legend: { bgcolor: "rgba(0,0,0,0)" },
+    },
+  };
+}
+
+/**
+ * Re-theme a figure returned by the API: drop its own template (Python plotly embeds the light
+ * "plotly" one) and colours that would clash with the page background.
+ */
+export function themedLayout(layout) {
+  const out = { ...(layout || {}) };
+  out.template = themeTemplate();
+  delete out.paper_bgcolor;
+  delete out.plot_bgcolor;
+  out.font = { ...(out.font || {}), color: palette().fg };
+  out.autosize = true;
+  delete out.width;
+  out.margin = { l: 60, r: 30, t: out.title ? 50 : 20, b: 50, ...(out.margin || {}) };
+  return out;
+}
+
+export const PLOT_CONFIG = {
+  responsive: true,
+  displaylogo: false,
+  modeBarButtonsToRemove: ["lasso2d", "select2d"],
+};
