@@ -90,7 +90,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
         )
     except ValidationError as exc:
         for error in exc.errors():
-            print(f"error: {'.'.join(map(str, error['loc']))}: {error['msg']}", file=sys.stderr)
+            field = ".".join(map(str, error["loc"]))
+            option = TUNE_OPTIONS.get(field, field)
+            print(f"error: {option}: {error['msg']}", file=sys.stderr)
         return 2
     if args.storage.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(args.storage.removeprefix("sqlite:///")) or ".", exist_ok=True)
@@ -107,16 +109,26 @@ def cmd_tune(args: argparse.Namespace) -> int:
     )
     study.optimize(objective, n_trials=config.n_trials, show_progress_bar=not args.quiet)
 
-    best = study.best_trial
-    params = config.space.to_adam_params(best.params)
-    baseline = next(t for t in study.trials if t.user_attrs.get(BASELINE_ATTR))
+    complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     print(f"study {study.study_name!r}: {len(study.trials)} trials on {config.task}")
+    if not complete:
+        print("no trial completed (all were pruned or failed): nothing to recommend")
+        return 1
+    best = study.best_trial
+    assert best.value is not None  # a COMPLETE trial of a single-objective study has one
     print(f"best val_loss {best.value:.6g} (trial {best.number})")
-    if baseline.value is not None:
-        gain = (baseline.value - best.value) / abs(baseline.value) if baseline.value else 0.0
+    baseline = next((t for t in complete if t.user_attrs.get(BASELINE_ATTR)), None)
+    if baseline is not None and baseline.value:
+        gain = (baseline.value - best.value) / abs(baseline.value)
         print(f"default Adam val_loss {baseline.value:.6g}: tuned is {gain:.1%} better")
-    print(params.torch_line())
+    else:
+        print("default Adam did not complete (pruned or failed): no gain to report")
+    print(config.space.to_adam_params(best.params).torch_line())
     return 0
+
+
+TUNE_OPTIONS = {"n_trials": "--trials", "task": "--task", "epochs": "--epochs",
+                "sampler": "--sampler", "pruner": "--pruner", "seed": "--seed"}  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -173,6 +173,6 @@ class SearchSpace(BaseModel):
         for name in DIMENSIONS:
             low, high = self.dimension(name).bounds()
             value = getattr(params, name)
-            if not (low <= value <= high or math.isclose(value, low)):
+            if not (low <= value <= high or math.isclose(value, low) or math.isclose(value, high)):
                 return False
         return True

@@ -1,0 +1,195 @@
+"""`adamtune tasks` and `adamtune tune`, run as the user runs them: a real process, a real DB."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+import torch
+
+from app.cli import main
+from optim.space import SearchSpace
+from optim.storage import make_storage
+from optim.study import BASELINE_ATTR, read_config
+from optim.tasks import list_tasks
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILTIN = [
+    "rosenbrock",
+    "quadratic_deep",
+    "logreg_breast_cancer",
+    "mlp_digits",
+    "cnn_digits",
+    "char_lstm",
+]
+NUMBER = r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)"
+TORCH_LINE = re.compile(
+    rf"^torch\.optim\.Adam\(model\.parameters\(\), lr=({NUMBER}), "
+    rf"betas=\(({NUMBER}), ({NUMBER})\), eps=({NUMBER})\)$",
+    re.MULTILINE,
+)
+GAIN_LINE = re.compile(
+    rf"^default Adam val_loss ({NUMBER}): tuned is ({NUMBER})% better$", re.MULTILINE
+)
+
+
+@pytest.fixture(autouse=True)
+def keep_torch_threads() -> Iterator[None]:
+    """`main(["tune", ...])` sets torch's thread count for its process: give it back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def adamtune(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_listing_shows_the_six_builtin_task_names() -> None:
+    result = adamtune("tasks")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["name", "epochs", "batch", "description"]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert list(rows)[: len(BUILTIN)] == BUILTIN
+    for task in list_tasks():
+        if task.name in BUILTIN:
+            assert rows[task.name].split()[1:3] == [str(task.default_epochs), str(task.batch_size)]
+            assert rows[task.name].endswith(task.description)
+
+
+@pytest.mark.slow
+def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = adamtune(
+        "tune",
+        "--task",
+        "logreg_breast_cancer",
+        "--trials",
+        "5",
+        "--epochs",
+        "3",
+        "--storage",
+        url,
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+    # read the study back from the file, as any other Optuna user would
+    (study_name,) = optuna.get_all_study_names(storage=url)
+    study = optuna.load_study(study_name=study_name, storage=make_storage(url))
+    assert len(study.trials) == 5
+    config = read_config(study.user_attrs)
+    assert config is not None
+    assert (config.task, config.n_trials, config.epochs) == ("logreg_breast_cancer", 5, 3)
+    assert config.space == SearchSpace()
+
+    # the pasted line carries the best trial's hyper-parameters
+    lines = TORCH_LINE.findall(result.stdout)
+    assert len(lines) == 1, result.stdout
+    lr, beta1, beta2, eps = map(float, lines[0])
+    best = study.best_trial
+    params = config.space.to_adam_params(best.params)
+    for printed, stored in (
+        (lr, params.lr),
+        (beta1, params.beta1),
+        (beta2, params.beta2),
+        (eps, params.eps),
+    ):
+        assert math.isclose(printed, stored, rel_tol=1e-5), (printed, stored)
+    assert "weight_decay" not in result.stdout  # fixed at 0: not printed
+    assert f"best val_loss {best.value:.6g} (trial {best.number})" in result.stdout
+    assert f"{study_name!r}: 5 trials on logreg_breast_cancer" in result.stdout
+
+    # and the gain over default Adam, the enqueued baseline trial
+    (baseline,) = [t for t in study.trials if t.user_attrs.get(BASELINE_ATTR)]
+    assert baseline.number == 0 and baseline.state == optuna.trial.TrialState.COMPLETE
+    assert baseline.value is not None and best.value is not None
+    gains = GAIN_LINE.findall(result.stdout)
+    assert len(gains) == 1, result.stdout
+    printed_baseline, printed_gain = map(float, gains[0])
+    assert math.isclose(printed_baseline, baseline.value, rel_tol=1e-5)
+    expected_gain = 100 * (baseline.value - best.value) / abs(baseline.value)
+    assert printed_gain == pytest.approx(expected_gain, abs=0.05)
+    assert printed_gain >= 0.0  # the best trial is never worse than one of the trials
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "message"),
+    [
+        (["--task", "imagenet"], "task", "unknown task 'imagenet'"),
+        (["--task", "rosenbrock", "--trials", "0"], "trials", "greater than or equal to 1"),
+    ],
+)
+def test_tune_rejects_bad_input_naming_the_field(
+    args: list[str], field: str, message: str, tmp_path: Path
+) -> None:
+    db = tmp_path / "never.sqlite"
+    result = adamtune("tune", *args, "--storage", f"sqlite:///{db}", "--quiet")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert field in errors[0] and message in errors[0]
+    assert not db.exists()  # nothing was created for a study that could not start
+
+
+# the same entry point in-process: each of these costs a second, not a fresh interpreter
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "message"),
+    [
+        (["--epochs", "0"], "--epochs", "greater than or equal to 1"),
+        (["--seed", "-1"], "--seed", "greater than or equal to 0"),
+    ],
+)
+def test_main_rejects_bad_values(
+    args: list[str], field: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "never.sqlite"
+    code = main(["tune", "--task", "rosenbrock", *args, "--storage", f"sqlite:///{db}", "--quiet"])
+    assert code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert any(f"error: {field}: " in line and message in line for line in errors), errors
+    assert not db.exists()
+
+
+def test_main_reports_every_bad_value(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = f"sqlite:///{tmp_path / 'never.sqlite'}"
+    code = main(["tune", "--task", "nope", "--trials", "-3", "--epochs", "0", "--storage", db])
+    assert code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert [line.split(":")[1].strip() for line in errors] == ["--task", "--trials", "--epochs"]
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--task", "rosenbrock", "--sampler", "hillclimb"], "--sampler"),
+        (["--task", "rosenbrock", "--pruner", "patience"], "--pruner"),
+        (["--task", "rosenbrock", "--trials", "five"], "--trials"),
+        ([], "--task"),
+    ],
+)
+def test_main_rejects_bad_options_before_running(
+    args: list[str], option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["tune", *args, "--quiet"])
+    assert exc.value.code == 2
+    assert option in capsys.readouterr().err
