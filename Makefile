@@ -33,9 +33,27 @@ test-fast: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m "slow or e2e"
 
+# Every benchmark of docs/BENCHMARKS.md (about an hour on 2 cores: run it on a quiet machine);
+# Markdown tables go to docs/bench/NAME.md, raw numbers to docs/bench/NAME.json.
+BENCH_OUT ?= docs/bench
+BENCHES := adam_step storage_writes service_overhead worker_scaling dashboard_reads live_latency \
+	memory tuning_quality
+bench: $(STAMP)
+	$(BIN)/pip install -q -e ".[bench]"
+	mkdir -p $(BENCH_OUT)
+	for b in $(BENCHES); do \
+		$(BIN)/python bench/$$b.py --json $(BENCH_OUT)/$$b.json > $(BENCH_OUT)/$$b.md || exit 1; \
+		cat $(BENCH_OUT)/$$b.md; \
+	done
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Build the image and run both Compose modes, checked over REST on 127.0.0.1 (docker/docker-test.sh;
+# it first runs ../shared/docker/make-base-image.sh where that exists: CI has no registry).
+docker-test: $(STAMP)
+	PYTHON=$(abspath $(BIN)/python) bash docker/docker-test.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

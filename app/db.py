@@ -34,7 +34,13 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
         write_engine = create_engine(url, immediate=True)
-        read_engine = create_engine(url, immediate=False) if is_sqlite(url) else write_engine
+        if is_sqlite(url):
+            read_engine = create_engine(url, immediate=False)
+        else:
+            # one snapshot per read transaction, as SQLite's WAL readers have: under READ
+            # COMMITTED each statement sees newer commits, so a cursor read (the points, then the
+            # newest event id) would skip an event committed between the two statements
+            read_engine = write_engine.execution_options(isolation_level="REPEATABLE READ")
         db = cls(url=url, write_engine=write_engine, read_engine=read_engine)
         if create:
             Base.metadata.create_all(write_engine)

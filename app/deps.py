@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import optuna
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -44,6 +44,11 @@ def get_read_session(state: StateDep) -> Iterator[Session]:
 
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
+# ids, numbers and cursors are 64-bit integers in the database: a larger one is bad input (422),
+# not an OverflowError in the driver (500)
+DB_INT_MAX = 2**63 - 1
+StudyIdPath = Annotated[int, Path(ge=0, le=DB_INT_MAX)]
+
 _bearer = HTTPBearer(auto_error=False)
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
@@ -73,7 +78,7 @@ def require_read_token(state: StateDep, credentials: BearerDep) -> None:
         _check_token(state, credentials)
 
 
-def get_study(study_id: int, session: ReadSessionDep) -> StudyPublic:
+def get_study(study_id: StudyIdPath, session: ReadSessionDep) -> StudyPublic:
     """The study summary, or 404."""
     found = study_summaries(session, study_id)
     if not found:
@@ -93,7 +98,7 @@ class StudyRef:
     read_only: bool
 
 
-def get_study_ref(study_id: int, session: ReadSessionDep) -> StudyRef:
+def get_study_ref(study_id: StudyIdPath, session: ReadSessionDep) -> StudyRef:
     found = study_ref(session, study_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"study {study_id} not found")

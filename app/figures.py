@@ -16,6 +16,7 @@ from typing import Any
 
 import optuna
 from optuna.distributions import json_to_distribution
+from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from plotly.graph_objects import Figure
 from sqlalchemy import func, select
@@ -195,7 +196,11 @@ class FigureCache:
                 f"the study has {len(complete)} so far"
             )
         direction = directions(session, [study_id]).get(study_id, "minimize")
-        study = optuna.create_study(direction=direction)
+        study = optuna.create_study(
+            direction=StudyDirection.MAXIMIZE
+            if direction == "maximize"
+            else StudyDirection.MINIMIZE
+        )
         study.add_trials(trials)
         known = set().union(*(t.params for t in trials))
         unknown = sorted(set(params or ()) - known)

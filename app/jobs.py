@@ -4,7 +4,7 @@ workers, so each action is a row change that workers notice on their next look."
 from __future__ import annotations
 
 import optuna
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -50,8 +50,8 @@ def create_job(
 ) -> int:
     """Create the Optuna study and its job row; returns the study id.
 
-    If the job row cannot be written, the Optuna study is deleted again, so no half-made
-    study is left behind.
+    If any step after the study's creation fails (its config, its baseline trial, the job row),
+    the Optuna study is deleted again, so no half-made study is left behind.
     """
     check_limits(payload, settings)
     with db.session(write=False) as session:
@@ -65,6 +65,10 @@ def create_job(
         study = create_study(payload.to_config(), storage, name)
     except optuna.exceptions.DuplicatedStudyError:
         raise ConflictError(f"a study named {name!r} already exists") from None
+    except BaseException:
+        # a later step (config attribute, baseline trial) failed: undo the steps that were made
+        _discard_study(storage, name)
+        raise
     study_id = study._study_id  # noqa: SLF001 - Optuna exposes no public id; it is our key
     try:
         with db.session() as session:
@@ -83,9 +87,17 @@ def create_job(
             session.flush()  # the job row first: events reference it
             add_status_event(session, study_id, JobStatus.QUEUED)
     except BaseException:
-        optuna.delete_study(study_name=name, storage=storage)
+        _discard_study(storage, name)
         raise
     return study_id
+
+
+def _discard_study(storage: optuna.storages.BaseStorage, name: str) -> None:
+    """Delete the study `name` if it exists; best effort, for undoing a half-made study."""
+    try:
+        optuna.delete_study(study_name=name, storage=storage)
+    except Exception:  # noqa: BLE001 - not created at all, or the database is still failing
+        return
 
 
 def add_status_event(
@@ -144,7 +156,7 @@ def delete_job(
     with db.session() as session:
         job = get_job(session, study_id)
         if job is not None:
-            session.execute(Event.__table__.delete().where(Event.study_id == study_id))
+            session.execute(delete(Event).where(Event.study_id == study_id))
             session.delete(job)
     optuna.delete_study(study_name=name, storage=storage)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -28,7 +29,9 @@ class BodySizeLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyTooLargeError
+                    raise _BodyTooLargeError(
+                        413, f"request body larger than {self.max_bytes} bytes"
+                    )
             return message
 
         try:
@@ -37,8 +40,9 @@ class BodySizeLimitMiddleware:
             await _too_large(send, self.max_bytes)
 
 
-class _BodyTooLargeError(Exception):
-    pass
+class _BodyTooLargeError(HTTPException):
+    """An HTTPException, so FastAPI's body parsing passes it on (as a 413) instead of turning
+    it into a 400 "There was an error parsing the body"."""
 
 
 async def _too_large(send: Send, max_bytes: int) -> None:

@@ -50,6 +50,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DatabaseUnavailableError, _database_unavailable)
     app.add_exception_handler(sa_exc.OperationalError, _database_unavailable)
+    # Optuna wraps a failed commit (disk full, read-only) in its own error
+    app.add_exception_handler(optuna.exceptions.StorageInternalError, _database_unavailable)
 
     app.include_router(health.router)
     app.include_router(tasks.router)
@@ -77,9 +79,18 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=422)
 
 
-async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """A database that cannot be written (read-only, disk full, locked too long) is a 503."""
-    reason = str(exc.orig) if isinstance(exc, sa_exc.DBAPIError) else str(exc)
+    # SQLite connections opened while the file was read-only stay read-only after it becomes
+    # writable again (and share that state with every connection of the process): close them
+    # all, so that the next request opens fresh ones
+    state = request.app.state.adamtune
+    state.db.dispose()
+    state.storage.engine.dispose()
+    cause: BaseException = exc
+    if isinstance(exc, optuna.exceptions.StorageInternalError) and exc.__cause__ is not None:
+        cause = exc.__cause__  # the database's own words, not Optuna's generic message
+    reason = str(cause.orig) if isinstance(cause, sa_exc.DBAPIError) else str(cause)
     return JSONResponse(
         {"detail": f"database unavailable: {reason}"},
         status_code=503,

@@ -108,3 +108,11 @@ trial_intermediate_values = Table(
     Column("intermediate_value", Float),
     Column("intermediate_value_type", String(7)),
 )
+
+trial_heartbeats = Table(
+    "trial_heartbeats",
+    optuna_metadata,
+    Column("trial_heartbeat_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("heartbeat", DateTime),
+)

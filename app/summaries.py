@@ -67,8 +67,8 @@ def _summary(
         best_trial = BestTrial(trial=number, value=value, params=best_params.get(sid, {}))
     baseline = None
     if sid in baselines:
-        number, value = baselines[sid]
-        baseline = BaselineTrial(trial=number, value=value)
+        baseline_number, baseline_value = baselines[sid]
+        baseline = BaselineTrial(trial=baseline_number, value=baseline_value)
     gain = None
     if best_trial is not None and baseline is not None and baseline.value:
         sign = 1.0 if direction == "minimize" else -1.0

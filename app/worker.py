@@ -15,15 +15,20 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from types import FrameType
 
 import optuna
 import torch
-from sqlalchemy import select
+from optuna.exceptions import StorageInternalError
+from sqlalchemy import exists, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
+from app import optuna_tables as ot
 from app.claims import study_lock
 from app.config import Settings
-from app.db import Database
+from app.db import Database, DatabaseUnavailableError
 from app.event_log import append_event
 from app.jobs import get_job, set_status
 from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
@@ -35,6 +40,9 @@ from optim.tasks import get_task
 from optim.tasks.base import EpochMetrics
 
 log = logging.getLogger("adamtune.worker")
+
+
+DB_RETRY_S = 5.0
 
 
 class WorkerShutdownError(Exception):
@@ -76,7 +84,14 @@ class Worker:
         while not self.shutdown.is_set():
             if max_trials is not None and done >= max_trials:
                 break
-            claim = self.claim()
+            try:
+                claim = self.claim()
+            except (DatabaseUnavailableError, OperationalError, StorageInternalError) as exc:
+                # the database restarted or is full: keep the worker, look again shortly
+                log.warning("database unavailable, retrying in %s s: %s", DB_RETRY_S, exc)
+                self._studies.clear()
+                self.shutdown.wait(DB_RETRY_S)
+                continue
             if claim is None:
                 if exit_when_idle:
                     break
@@ -106,6 +121,7 @@ class Worker:
             with study_lock(self.db.write_engine, job.study_id):
                 study, config = self._study(job)
                 optuna.storages.fail_stale_trials(study)
+                self._fail_orphans(study, job.study_id)
                 with self.db.session(write=False) as session:
                     counts = state_counts(session, [job.study_id])[job.study_id]
                     failed_for_good = terminal_failures(session, job.study_id)
@@ -118,7 +134,10 @@ class Worker:
                     + counts.get("PRUNED", 0)
                     + failed_for_good
                 )
-                if job.status == JobStatus.STOPPING or taken >= job.n_trials or _timed_out(job):
+                # a WAITING trial (the baseline, a retry) already holds one of the n_trials:
+                # while there is one, ask() below runs it instead of making a new one
+                full = taken >= job.n_trials and waiting == 0
+                if job.status == JobStatus.STOPPING or full or _timed_out(job):
                     if running == 0:
                         self._finish(job.study_id)
                     return None
@@ -141,10 +160,39 @@ class Worker:
                             payload={"params": trial.params},
                         ),
                     )
+                # the first beat before the claim lock is released: see _fail_orphans
+                self.storage.record_heartbeat(trial._trial_id)  # noqa: SLF001
                 return Claim(job.study_id, study, config, trial)
         except KeyError:  # the study was deleted between listing and locking
             self._studies.pop(job.study_id, None)
             return None
+
+    def _fail_orphans(self, study: optuna.Study, study_id: int) -> None:
+        """Fail and retry RUNNING trials that never got a heartbeat.
+
+        Optuna's stale check skips trials without one, so a worker killed between `ask()` and
+        its first beat would leave a trial RUNNING forever and its study would never end. A live
+        worker records that first beat before it releases the claim lock (held by the caller),
+        so such a trial older than the grace period has no worker left.
+        """
+        cutoff = datetime.now() - timedelta(seconds=self.settings.grace_period)  # Optuna's clock
+        with self.db.session(write=False) as session:
+            orphans = session.scalars(
+                select(ot.trials.c.trial_id).where(
+                    ot.trials.c.study_id == study_id,
+                    ot.trials.c.state == "RUNNING",
+                    ot.trials.c.datetime_start < cutoff,
+                    ~exists().where(ot.trial_heartbeats.c.trial_id == ot.trials.c.trial_id),
+                )
+            ).all()
+        storage = study._storage  # noqa: SLF001 - as optuna.storages.fail_stale_trials does
+        for trial_id in orphans:
+            try:
+                storage.set_trial_state_values(trial_id, state=optuna.trial.TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue
+            log.warning("trial %s of study %s had no worker: failed, retried", trial_id, study_id)
+            _retry_later(study, storage.get_trial(trial_id))
 
     def _study(self, job: StudyJob) -> tuple[optuna.Study, StudyConfig]:
         if job.study_id not in self._studies:
@@ -311,7 +359,8 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
         threading.Thread(
             target=_exit_with_parent, args=(parent_pid, worker.shutdown), daemon=True
         ).start()
-    log.info("worker %s serving %s", worker.worker_id, settings.database_url)
+    database = make_url(settings.database_url).render_as_string(hide_password=True)
+    log.info("worker %s serving %s", worker.worker_id, database)  # logs must not hold passwords
     try:
         worker.run()
     finally:

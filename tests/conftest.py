@@ -1,9 +1,16 @@
-"""Shared fixtures: a real `adamtune serve` on 127.0.0.1 over a temporary SQLite file, and lone
-`adamtune worker` processes against the same database."""
+"""Shared fixtures: a real `adamtune serve` on 127.0.0.1 over a temporary SQLite file (or a fresh
+PostgreSQL database), and lone `adamtune worker` processes against the same database.
+
+PostgreSQL: `postgres_url` makes an empty database `adamtune_test_<random>` on the server of
+ADAMTUNE_TEST_PG_ADMIN_URL (default postgresql://postgres@127.0.0.1:5432/test) and drops it after
+the test. Tests that should run on both backends take `@both_databases`; their postgres variant
+is marked `postgres`. Without a reachable PostgreSQL those variants are skipped, except under CI
+(the CI environment variable set), where they fail."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,6 +23,9 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,11 +153,13 @@ def launch_server(
 
 
 @pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """Factory: start `adamtune serve` (port, database, workers and env configurable)."""
+def start_server(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Server]]:
+    """Factory: start `adamtune serve` (port, database, workers and env configurable); the
+    database is the `database_url` fixture's unless `database_url=` is given."""
     started: list[Server] = []
 
     def start(**kwargs: Any) -> Server:
+        kwargs.setdefault("database_url", database_url)
         server = launch_server(tmp_path, **kwargs)
         started.append(server)
         return server
@@ -184,3 +196,71 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Process]]:
     yield start
     for process in started:
         process.stop()
+
+
+# --- databases: SQLite by default, PostgreSQL on request ---------------------------------------
+
+PG_ADMIN_URL = os.environ.get(
+    "ADAMTUNE_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+]
+# a test on both databases: its `database_url` (so `start_server`) is SQLite, then PostgreSQL
+both_databases = pytest.mark.parametrize("database_url", BACKENDS, indirect=True)
+
+
+def _admin_connection() -> Any:
+    """An autocommit connection to the PostgreSQL admin database; skip (fail under CI) if none."""
+    import psycopg
+
+    try:
+        return psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL unreachable at {PG_ADMIN_URL} (ADAMTUNE_TEST_PG_ADMIN_URL): {exc}"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"{reason}; CI is set, so the postgres tests must run")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test as a SQLAlchemy URL; dropped afterwards
+    (with FORCE, so processes the test left connected do not keep it alive)."""
+    from psycopg import sql
+
+    name = f"adamtune_test_{secrets.token_hex(6)}"
+    with _admin_connection() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    url = make_url(PG_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with _admin_connection() as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The database of `start_server`: SQLite in tmp_path, or with `@both_databases` (indirect
+    parametrisation) SQLite and then a fresh PostgreSQL database."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"sqlite:///{tmp_path / 'adamtune.db'}"
+
+
+def query(database_url: str, statement: str, **params: Any) -> list[tuple[Any, ...]]:
+    """The rows of one SQL statement on any backend, read beside the running processes.
+
+    A short-lived engine without a pool, so no connection outlives the call (PostgreSQL drops the
+    test database at the end, SQLite files are deleted)."""
+    engine = sqlalchemy.create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sqlalchemy.text(statement), params)]
+    finally:
+        engine.dispose()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app import queries
-from app.deps import ReadSessionDep, StateDep, StudyRefDep, require_read_token
+from app.deps import DB_INT_MAX, ReadSessionDep, StateDep, StudyRefDep, require_read_token
 from app.schemas import CurvesPublic, Points, TrialPublic
 
 router = APIRouter(
@@ -20,7 +20,7 @@ def read_curves(
     study: StudyRefDep,
     session: ReadSessionDep,
     state: StateDep,
-    after: Annotated[int, Query(ge=0)] = 0,
+    after: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     max_trials: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> CurvesPublic:
     """Points after the cursor. A first load (`after=0`) of a big study holds the curves of at

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from app import queries
-from app.deps import StateDep, StudyRefDep, require_read_token
+from app.deps import DB_INT_MAX, StateDep, StudyRefDep, require_read_token
 from app.models import Event, EventKind
 
 router = APIRouter(
@@ -56,13 +56,14 @@ async def stream_events(
     request: Request,
     study: StudyRefDep,
     state: StateDep,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, le=DB_INT_MAX)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Resumes after `Last-Event-ID` (sent by EventSource on reconnect) or `?after=`."""
     cursor = after or 0
-    if last_event_id is not None and last_event_id.isdigit():
-        cursor = int(last_event_id)
+    # only ASCII digits count ("²".isdigit() is true); no event id has more than 18 of them
+    if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
+        cursor = int(last_event_id) if len(last_event_id) <= 18 else DB_INT_MAX
 
     def fetch(after_id: int) -> list[Event]:
         with state.db.session(write=False) as session:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 
 from app import queries
-from app.deps import ReadSessionDep, StudyDep, StudyRefDep, require_read_token
+from app.deps import DB_INT_MAX, ReadSessionDep, StudyDep, StudyRefDep, require_read_token
 from app.schemas import Points, TrialDetail, TrialPublic, TrialsPublic
 
 router = APIRouter(
@@ -29,7 +29,7 @@ EXPORT_COLUMNS = (
 def list_trials(
     study: StudyRefDep,
     session: ReadSessionDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     sort: Literal["number", "value", "duration"] = "number",
     order: Literal["asc", "desc"] = "asc",
@@ -42,7 +42,9 @@ def list_trials(
 
 
 @router.get("/trials/{number}")
-def read_trial(number: int, study: StudyRefDep, session: ReadSessionDep) -> TrialDetail:
+def read_trial(
+    number: Annotated[int, Path(ge=0, le=DB_INT_MAX)], study: StudyRefDep, session: ReadSessionDep
+) -> TrialDetail:
     _, rows = queries.trials_page(session, study.id, numbers=[number], limit=1)
     if not rows:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"trial {number} not found")
@@ -51,8 +53,8 @@ def read_trial(number: int, study: StudyRefDep, session: ReadSessionDep) -> Tria
     return TrialDetail(**rows[0], curve=Points(**points))
 
 
-def _all_trials(session: ReadSessionDep, study_id: int) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
+def _all_trials(session: ReadSessionDep, study_id: int) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     offset = 0
     while True:
         total, page = queries.trials_page(session, study_id, offset=offset, limit=EXPORT_PAGE)

@@ -1,70 +1,73 @@
-"""Faults: a worker killed mid-trial, a server restarted mid-study, readers beside writers."""
+"""Faults: a worker killed mid-trial, a server restarted mid-study, readers beside writers; on
+SQLite and on PostgreSQL (`both_databases`)."""
 
 from __future__ import annotations
 
 import json
 import signal
-import sqlite3
 import threading
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import wait_for
+from tests.conftest import both_databases, query, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, both_databases]
 
 LONG_STUDY = {"task": "cnn_digits", "epochs": 25, "pruner": "none"}
 
 
-def db_file(database_url: str) -> str:
-    return database_url.removeprefix("sqlite:///")
-
-
-def states(path: str, study_id: int) -> dict[str, int]:
-    with sqlite3.connect(path) as conn:
-        return dict(
-            conn.execute(
-                "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state", (study_id,)
-            ).fetchall()
-        )
+def states(database_url: str, study_id: int) -> dict[str, int]:
+    rows = query(
+        database_url,
+        "SELECT state, COUNT(*) FROM trials WHERE study_id = :id GROUP BY state",
+        id=study_id,
+    )
+    return {str(state): n for state, n in rows}
 
 
 def test_sigkilled_worker_trial_is_failed_and_retried(start_server: Any, start_worker: Any) -> None:
     server = start_server(workers=0)
     workers = [start_worker(server.database_url) for _ in range(2)]
     study = server.create_study(**LONG_STUDY, n_trials=4)
-    wait_for(lambda: server.study(study["id"])["progress"]["running"] == 2, timeout=90)
+
+    def both_mid_trial() -> bool:  # past their parameter suggestions, training
+        running = server.api("GET", f"/api/studies/{study['id']}/trials?state=RUNNING").json()
+        return len(running["trials"]) == 2 and all(t["epochs_done"] for t in running["trials"])
+
+    wait_for(both_mid_trial, timeout=90)
 
     workers[0].kill()  # SIGKILL: no chance to clean up; only the heartbeat tells
     done = server.wait_status(study["id"], "completed", timeout=240)
 
-    path = db_file(server.database_url)
+    url = server.database_url
     assert done["progress"]["finished"] == 4
-    assert states(path, study["id"]) == {"COMPLETE": 4, "FAIL": 1}
-    with sqlite3.connect(path) as conn:
-        failed_id, failed_number = conn.execute(
-            "SELECT trial_id, number FROM trials WHERE study_id = ? AND state = 'FAIL'",
-            (study["id"],),
-        ).fetchone()
-        retry = conn.execute(
-            "SELECT trial_id FROM trial_system_attributes"
-            " WHERE key = 'failed_trial' AND value_json = ?",
-            (json.dumps(failed_number),),
-        ).fetchall()
-        assert len(retry) == 1, "the failed trial is retried exactly once"
+    assert states(url, study["id"]) == {"COMPLETE": 4, "FAIL": 1}
+    [(failed_id, failed_number)] = query(
+        url,
+        "SELECT trial_id, number FROM trials WHERE study_id = :id AND state = 'FAIL'",
+        id=study["id"],
+    )
+    retry = query(
+        url,
+        "SELECT trial_id FROM trial_system_attributes"
+        " WHERE key = 'failed_trial' AND value_json = :v",
+        v=json.dumps(failed_number),
+    )
+    assert len(retry) == 1, "the failed trial is retried exactly once"
 
-        def params(trial_id: int) -> list[tuple[str, float]]:
-            return conn.execute(
-                "SELECT param_name, param_value FROM trial_params WHERE trial_id = ? ORDER BY 1",
-                (trial_id,),
-            ).fetchall()
+    def params(trial_id: int) -> list[tuple[str, float]]:
+        return query(
+            url,
+            "SELECT param_name, param_value FROM trial_params WHERE trial_id = :id ORDER BY 1",
+            id=trial_id,
+        )
 
-        assert params(retry[0][0]) == params(failed_id)
-        assert conn.execute(
-            "SELECT state FROM trials WHERE trial_id = ?", (retry[0][0],)
-        ).fetchone() == ("COMPLETE",)
+    assert params(retry[0][0]) == params(failed_id)
+    assert query(url, "SELECT state FROM trials WHERE trial_id = :id", id=retry[0][0]) == [
+        ("COMPLETE",)
+    ]
 
 
 def test_server_restart_mid_study_carries_on_and_keeps_everything(start_server: Any) -> None:

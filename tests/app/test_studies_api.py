@@ -1,31 +1,28 @@
-"""Study lifecycle over HTTP against a real `adamtune serve` with real workers and SQLite."""
+"""Study lifecycle over HTTP against a real `adamtune serve` with real workers, on SQLite and on
+PostgreSQL (`both_databases`)."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
 
-from tests.conftest import Server, wait_for
+from tests.conftest import both_databases, query, wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, both_databases]
 
 FAST_STUDY = {"task": "logreg_breast_cancer", "epochs": 3, "pruner": "none"}
 # cnn_digits with 40 epochs is a trial of several seconds: long enough to catch it running
 LONG_STUDY = {"task": "cnn_digits", "epochs": 40, "pruner": "none"}
 
 
-def trial_states(db_path: str, study_id: int) -> dict[str, int]:
-    with sqlite3.connect(db_path) as conn:
-        rows = conn.execute(
-            "SELECT state, COUNT(*) FROM trials WHERE study_id = ? GROUP BY state", (study_id,)
-        ).fetchall()
-    return dict(rows)
-
-
-def db_path(server: Server) -> str:
-    return server.database_url.removeprefix("sqlite:///")
+def trial_states(database_url: str, study_id: int) -> dict[str, int]:
+    rows = query(
+        database_url,
+        "SELECT state, COUNT(*) FROM trials WHERE study_id = :id GROUP BY state",
+        id=study_id,
+    )
+    return {str(state): n for state, n in rows}
 
 
 def test_submitted_study_completes_with_exactly_n_trials(start_server: Any) -> None:
@@ -40,7 +37,7 @@ def test_submitted_study_completes_with_exactly_n_trials(start_server: Any) -> N
 
     done = server.wait_status(study["id"], "completed")
     assert done["progress"]["finished"] == 7
-    assert trial_states(db_path(server), study["id"]) in (
+    assert trial_states(server.database_url, study["id"]) in (
         {"COMPLETE": 7},
         {"COMPLETE": 7 - done["progress"]["pruned"], "PRUNED": done["progress"]["pruned"]},
     )
@@ -98,12 +95,9 @@ def test_delete_removes_study_trials_and_metrics(start_server: Any) -> None:
     assert server.api("DELETE", f"/api/studies/{study['id']}").status_code == 204
     assert server.api("GET", f"/api/studies/{study['id']}").status_code == 404
     assert server.api("DELETE", f"/api/studies/{study['id']}").status_code == 404
-    with sqlite3.connect(db_path(server)) as conn:
-        for table in ("trials", "adamtune_jobs", "adamtune_events"):
-            count = conn.execute(
-                f"SELECT COUNT(*) FROM {table} WHERE study_id = ?", (study["id"],)
-            ).fetchone()[0]
-            assert count == 0, table
+    for table in ("trials", "adamtune_jobs", "adamtune_events"):
+        count = f"SELECT COUNT(*) FROM {table} WHERE study_id = :id"
+        assert query(server.database_url, count, id=study["id"]) == [(0,)], table
 
 
 def test_curves_cursor_returns_only_new_points(start_server: Any) -> None:
@@ -165,11 +159,11 @@ def test_events_stream_epochs_and_resumes_from_last_event_id(start_server: Any) 
     assert [int(e["id"]) for e in resumed] == ids[5:8]
 
 
-def test_plain_optuna_study_is_listed_read_only(start_server: Any, tmp_path: Any) -> None:
+def test_plain_optuna_study_is_listed_read_only(start_server: Any, database_url: str) -> None:
     import optuna
 
-    url = f"sqlite:///{tmp_path / 'theirs.db'}"
-    theirs = optuna.create_study(study_name="their-study", storage=url)
+    storage = optuna.storages.RDBStorage(database_url)
+    theirs = optuna.create_study(study_name="their-study", storage=storage)
 
     def objective(trial: optuna.Trial) -> float:
         x = trial.suggest_float("x", -3, 3)
@@ -179,17 +173,18 @@ def test_plain_optuna_study_is_listed_read_only(start_server: Any, tmp_path: Any
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     theirs.optimize(objective, n_trials=5)
-    server = start_server(workers=0, database_url=url)
+    best_value = theirs.best_value
+    first_curve = [theirs.trials[0].intermediate_values[s] for s in range(4)]
+    storage.engine.dispose()  # the script is done: no connection of it stays open
+    server = start_server(workers=0)
 
     listed = server.api("GET", "/api/studies").json()["studies"]
     assert [(s["name"], s["read_only"]) for s in listed] == [("their-study", True)]
     study_id = listed[0]["id"]
-    assert listed[0]["best"]["value"] == pytest.approx(theirs.best_value)
+    assert listed[0]["best"]["value"] == pytest.approx(best_value)
     curves = server.api("GET", f"/api/studies/{study_id}/curves?after=0").json()
     assert len(curves["points"]["epoch"]) == 20
-    assert curves["points"]["val_loss"][:4] == pytest.approx(
-        [theirs.trials[0].intermediate_values[s] for s in range(4)]
-    )
+    assert curves["points"]["val_loss"][:4] == pytest.approx(first_curve)
     assert server.api("POST", f"/api/studies/{study_id}/stop").status_code == 409
     figure = server.api("GET", f"/api/studies/{study_id}/figures/history")
     assert figure.status_code == 200 and "data" in figure.json()

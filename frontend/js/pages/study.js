@@ -58,14 +58,11 @@ class StudyPage {
     this.update(study);
     this.refreshSoon = throttle(() => this.refresh(), 1000);
     this.noteSoon = throttle(() => this.updateNote(), 500);
-    const timer = setInterval(() => {
+    this.timer = setInterval(() => {
       if (ACTIVE.has(this.study.status) && !document.hidden) this.refresh();
     }, POLL_MS);
     ctx.onCleanup(() => {
-      clearInterval(timer);
-      this.refreshSoon.cancel();
-      this.noteSoon.cancel();
-      if (this.stream) this.stream.stop();
+      this.stopLive();
       if (this.curves) this.curves.destroy();
     });
     ctx.onCleanup(
@@ -413,10 +410,19 @@ class StudyPage {
     }
   }
 
+  // Stop polling and the event stream: nothing should ask for a study being deleted.
+  stopLive() {
+    clearInterval(this.timer);
+    this.refreshSoon.cancel();
+    this.noteSoon.cancel();
+    if (this.stream) this.stream.stop();
+  }
+
   async remove() {
     const name = this.study.name || `study ${this.id}`;
     if (!window.confirm(`Delete "${name}" with all its trials and metrics? This cannot be undone.`)) return;
     this.deleteBtn.disabled = true;
+    this.stopLive();
     try {
       await api.del(`/studies/${this.id}`, { signal: this.ctx.signal });
       if (this.ctx.alive()) location.hash = "#/";
