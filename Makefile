@@ -49,6 +49,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy app optim
 
 # Build the image and run both Compose modes, checked over REST on 127.0.0.1 (docker/docker-test.sh;
 # it first runs ../shared/docker/make-base-image.sh where that exists: CI has no registry).

@@ -1,0 +1,327 @@
+"""Reads of a 10,000-trial x 50-epoch study: adamtune's API against optuna-dashboard's.
+
+Both servers read the same SQLite file (written by bench/make_big_study.py, plus one RUNNING
+trial added here): `adamtune serve --workers 0` and `optuna-dashboard sqlite:///... --port P`.
+
+- First load: adamtune's study page asks GET /api/studies/{id}, /trials?limit=50 and
+  /curves?after=0 (timed sequentially, total); optuna-dashboard's asks
+  /api/studies/{id}?after=0 (every trial with all its intermediate values).
+- Incremental, nothing new: adamtune GET /curves?after=<cursor>; optuna-dashboard
+  /api/studies/{id}?after=10000 (its page re-asks from the first running trial).
+- Incremental, 10 new points: 10 epoch events (adamtune_events) and 10 intermediate values
+  (trial_intermediate_values) are inserted by SQL for the running trial, then the same polls.
+
+optuna-dashboard keeps all trials in memory for 10 s (its TTL for studies of 500+ trials) and
+re-reads them all after that; its page polls every 10 s, so a poll that sees new points is a poll
+after expiry. Each of its timed requests here is made after the TTL has passed; a request within
+the TTL (served stale from memory) is shown for information. Server RSS is read from
+/proc/<pid>/status after the loads (VmRSS now, VmHWM the peak).
+
+    .venv/bin/python bench/dashboard_reads.py [--repeats 3] [--db PATH] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import sqlite3
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as c  # noqa: E402
+
+OD_TTL_S = 10.0  # optuna_dashboard._storage.get_trials: TTL for studies of 500+ trials
+TARGETS = {"ratio": 10.0, "first_load_s": 0.5, "incremental_s": 0.020, "rss_mb": 250.0}
+
+
+def ensure_db(args: argparse.Namespace, work: Path) -> Path:
+    path = args.db or work / "big.db"
+    if not path.exists():
+        import make_big_study
+
+        print(f"# writing {args.trials} x {args.epochs} study into {path}", file=sys.stderr)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is the report
+            make_big_study.make(f"sqlite:///{path}", args.trials, args.epochs)
+    return path
+
+
+def big_study(path: Path) -> tuple[int, int]:
+    """(study id, number of trials) of the newest study written by make_big_study."""
+    with sqlite3.connect(path) as conn:
+        study_id = conn.execute(
+            "SELECT study_id FROM studies WHERE study_name LIKE 'big-%' "
+            "ORDER BY study_id DESC LIMIT 1"
+        ).fetchone()[0]
+        n = conn.execute("SELECT count(*) FROM trials WHERE study_id=?", (study_id,)).fetchone()[0]
+    return study_id, n
+
+
+class RunningTrial:
+    """One RUNNING trial in the big study, to which epochs are appended by plain SQL."""
+
+    def __init__(self, path: Path, study_id: int) -> None:
+        self.path, self.study_id = path, study_id
+        with self._conn() as conn:
+            row = conn.execute(
+                "SELECT trial_id, number FROM trials WHERE study_id=? AND state='RUNNING' "
+                "ORDER BY number LIMIT 1",
+                (study_id,),
+            ).fetchone()
+            if row is None:
+                number = conn.execute(
+                    "SELECT max(number) + 1 FROM trials WHERE study_id=?", (study_id,)
+                ).fetchone()[0]
+                cur = conn.execute(
+                    "INSERT INTO trials (number, study_id, state, datetime_start) "
+                    "VALUES (?, ?, 'RUNNING', datetime('now'))",
+                    (number, study_id),
+                )
+                trial_id = cur.lastrowid
+                for name, value, dist in conn.execute(
+                    "SELECT param_name, param_value, distribution_json FROM trial_params "
+                    "JOIN trials USING (trial_id) WHERE study_id=? AND number=1",
+                    (study_id,),
+                ).fetchall():
+                    conn.execute(
+                        "INSERT INTO trial_params (trial_id, param_name, param_value, "
+                        "distribution_json) VALUES (?, ?, ?, ?)",
+                        (trial_id, name, value, dist),
+                    )
+                conn.execute(
+                    "INSERT INTO adamtune_events (study_id, kind, trial_number) "
+                    "VALUES (?, 'trial_started', ?)",
+                    (study_id, number),
+                )
+            else:
+                trial_id, number = row
+            self.epoch = conn.execute(
+                "SELECT coalesce(max(step), 0) FROM trial_intermediate_values WHERE trial_id=?",
+                (trial_id,),
+            ).fetchone()[0]
+        self.trial_id, self.number = trial_id, number
+
+    def _conn(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=60)
+
+    def add_epochs(self, count: int) -> list[int]:
+        """Append `count` epochs in one transaction, as both tables would hold them."""
+        epochs = list(range(self.epoch + 1, self.epoch + count + 1))
+        with self._conn() as conn:
+            for epoch in epochs:
+                loss = 2.0 / epoch
+                conn.execute(
+                    "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, "
+                    "intermediate_value_type) VALUES (?, ?, ?, 'FINITE')",
+                    (self.trial_id, epoch, loss),
+                )
+                conn.execute(
+                    "INSERT INTO adamtune_events (study_id, kind, trial_number, epoch, "
+                    "train_loss, val_loss, val_accuracy, elapsed_s) "
+                    "VALUES (?, 'epoch', ?, ?, ?, ?, ?, ?)",
+                    (self.study_id, self.number, epoch, loss * 0.9, loss, 0.5, epoch * 0.02),
+                )
+        self.epoch = epochs[-1]
+        return epochs
+
+
+def timed_get(url: str) -> tuple[float, int, Any]:
+    status, payload, seconds = c.http("GET", url)
+    if status != 200:
+        raise RuntimeError(f"GET {url}: {status} {payload[:300]!r}")
+    return seconds, len(payload), json.loads(payload)
+
+
+class Bench:
+    def __init__(self, at: c.Server, od: c.Server, study_id: int, running: RunningTrial) -> None:
+        self.at, self.od, self.study_id, self.running = at, od, study_id, running
+        self.cursor = 0
+        self.od_fetched_at = 0.0  # monotonic time its last trial reload ended
+
+    # adamtune -----------------------------------------------------------------------------
+    def at_first_load(self) -> dict[str, Any]:
+        base = f"{self.at.url}/api/studies/{self.study_id}"
+        parts, sizes = {}, {}
+        for key, url in (("study", base), ("trials", base + "/trials?limit=50"),
+                         ("curves", base + "/curves?after=0")):  # fmt: skip
+            parts[key], sizes[key], body = timed_get(url)
+        self.cursor = body["cursor"]
+        points = len(body["points"]["trial"])
+        return {"seconds": sum(parts.values()), "parts": parts, "bytes": sizes,
+                "points": points, "trials_shown": body["trials_shown"]}  # fmt: skip
+
+    def at_poll(self) -> dict[str, Any]:
+        url = f"{self.at.url}/api/studies/{self.study_id}/curves?after={self.cursor}"
+        seconds, size, body = timed_get(url)
+        self.cursor = body["cursor"]
+        points = list(zip(body["points"]["trial"], body["points"]["epoch"], strict=True))
+        return {"seconds": seconds, "bytes": size, "points": points}
+
+    # optuna-dashboard ---------------------------------------------------------------------
+    def od_wait_expired(self) -> None:
+        wait = self.od_fetched_at + OD_TTL_S + 0.5 - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+    def od_get(self, after: int, expect_reload: bool = True) -> dict[str, Any]:
+        if expect_reload:
+            self.od_wait_expired()
+        url = f"{self.od.url}/api/studies/{self.study_id}?after={after}"
+        seconds, size, body = timed_get(url)
+        if expect_reload:
+            self.od_fetched_at = time.monotonic()
+        trials = body["trials"]
+        running = [t for t in trials if t["number"] == self.running.number]
+        steps = [v["step"] for v in running[0]["intermediate_values"]] if running else []
+        return {"seconds": seconds, "bytes": size, "trials": len(trials), "running_steps": steps}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    c.add_common_args(parser, repeats=3)
+    parser.add_argument("--db", type=Path, help="an existing big-study database (else written)")
+    parser.add_argument("--trials", type=int, default=10_000)
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--polls", type=int, default=5, help="nothing-new adamtune polls/round")
+    args = parser.parse_args(argv)
+    if shutil.which("optuna-dashboard", path=str(Path(c.PYTHON).parent)) is None:
+        parser.error("optuna-dashboard is not installed: pip install -e '.[bench]'")
+
+    c.wait_for_quiet(args.wait_load)
+    with c.workdir(args.workdir) as work:
+        db = ensure_db(args, work)
+        study_id, _ = big_study(db)
+        running = RunningTrial(db, study_id)
+        _, n_trials = big_study(db)
+        size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
+        info = c.machine({"database_mb": round(size / 2**20, 1)})
+        at = c.adamtune_server(f"sqlite:///{db}", 0, work / "adamtune.log")
+        od_bin = str(Path(c.PYTHON).with_name("optuna-dashboard"))
+        od_port = c.free_port()
+        od = c.Server([od_bin, f"sqlite:///{db}", "--host", "127.0.0.1", "--port", str(od_port),
+                       "--quiet"], od_port, work / "od.log", "/api/meta")  # fmt: skip
+        with at, od:
+            bench = Bench(at, od, study_id, running)
+            after = running.number  # optuna-dashboard's page asks from the first running trial
+            rss_idle = {"adamtune": c.rss_mb(at.pid), "optuna_dashboard": c.rss_mb(od.pid)}
+            rounds: list[dict[str, Any]] = []
+            for repeat in range(args.repeats):
+                r: dict[str, Any] = {"repeat": repeat, "loadavg_1min": c.loadavg()[0]}
+                bench.od_wait_expired()
+                if repeat % 2 == 0:
+                    r["at_first"], r["od_first"] = bench.at_first_load(), bench.od_get(0)
+                else:
+                    r["od_first"], r["at_first"] = bench.od_get(0), bench.at_first_load()
+                r["at_nothing"] = [bench.at_poll() for _ in range(args.polls)]
+                r["od_cached"] = bench.od_get(after, expect_reload=False)
+                r["inserted"] = running.add_epochs(10)
+                r["at_new"] = bench.at_poll()
+                r["od_new"] = bench.od_get(after)
+                r["od_nothing"] = bench.od_get(after)
+                rounds.append(r)
+                print(f"# repeat {repeat}: adamtune first {r['at_first']['seconds']:.3f} s, "
+                      f"optuna-dashboard first {r['od_first']['seconds']:.2f} s, load "
+                      f"{r['loadavg_1min']:.2f}", file=sys.stderr)  # fmt: skip
+            rss = {
+                "adamtune": {"idle": rss_idle["adamtune"], "after": c.rss_mb(at.pid),
+                             "peak": c.rss_mb(at.pid, "VmHWM")},
+                "optuna_dashboard": {"idle": rss_idle["optuna_dashboard"],
+                                     "after": c.rss_mb(od.pid), "peak": c.rss_mb(od.pid, "VmHWM")},
+            }  # fmt: skip
+    info["loadavg_end"] = c.loadavg()
+    report(args, info, rounds, rss, n_trials, running)
+    return 0
+
+
+def report(
+    args: argparse.Namespace, info: dict[str, Any], rounds: list[dict[str, Any]],
+    rss: dict[str, dict[str, float | None]], n_trials: int, running: RunningTrial,
+) -> None:  # fmt: skip
+    def s(key: str, sub: str = "seconds") -> dict[str, float]:
+        return c.summary([r[key][sub] for r in rounds])
+
+    ms = lambda x: c.fmt_summary(x, ".1f", 1e3)  # noqa: E731
+    sec = lambda x: c.fmt_summary(x, ".2f")  # noqa: E731
+    at_first = s("at_first")
+    parts = {k: c.summary([r["at_first"]["parts"][k] for r in rounds]) for k in
+             ("study", "trials", "curves")}  # fmt: skip
+    at_nothing = c.summary([p["seconds"] for r in rounds for p in r["at_nothing"]])
+    at_new = s("at_new")
+    ratios = [r["od_first"]["seconds"] / r["at_first"]["seconds"] for r in rounds]
+    ratio = c.summary(ratios)
+    new_ok = all(
+        sorted(e for t, e in r["at_new"]["points"] if t == running.number) == r["inserted"]
+        for r in rounds
+    ) and all(set(r["inserted"]) <= set(r["od_new"]["running_steps"]) for r in rounds)
+    first = rounds[0]
+
+    print(c.header(
+        f"Dashboard reads: one study of {n_trials} trials x {args.epochs} epochs "
+        f"({info['database_mb']} MB SQLite), {args.repeats} repeats; times are client-side, "
+        "request to last byte",
+        info,
+    ))  # fmt: skip
+    rows = [
+        ["first load: adamtune (study + trials?limit=50 + curves?after=0)", sec(at_first),
+         f"{first['at_first']['seconds']:.3f}",
+         f"{sum(first['at_first']['bytes'].values()) / 1e6:.2f} MB"],
+        ["  of which GET /api/studies/{id}", ms(parts["study"]) + " ms", "",
+         f"{first['at_first']['bytes']['study'] / 1e3:.1f} kB"],
+        ["  of which GET /trials?limit=50", ms(parts["trials"]) + " ms", "",
+         f"{first['at_first']['bytes']['trials'] / 1e3:.1f} kB"],
+        [f"  of which GET /curves?after=0 ({first['at_first']['trials_shown']} trials, "
+         f"{first['at_first']['points']} points)", ms(parts["curves"]) + " ms", "",
+         f"{first['at_first']['bytes']['curves'] / 1e6:.2f} MB"],
+        ["first load: optuna-dashboard /api/studies/{id}?after=0", sec(s("od_first")),
+         f"{first['od_first']['seconds']:.2f}", f"{first['od_first']['bytes'] / 1e6:.1f} MB"],
+        ["incremental, nothing new: adamtune /curves?after=cursor", ms(at_nothing) + " ms", "",
+         f"{first['at_nothing'][0]['bytes']} B"],
+        ["incremental, nothing new: optuna-dashboard ?after=N (after its 10 s cache)",
+         sec(s("od_nothing")), "", f"{first['od_nothing']['bytes'] / 1e3:.1f} kB"],
+        ["incremental, nothing new: optuna-dashboard ?after=N (within its cache, stale)",
+         ms(s("od_cached")) + " ms", "", f"{first['od_cached']['bytes'] / 1e3:.1f} kB"],
+        ["incremental, 10 new points: adamtune /curves?after=cursor", ms(at_new) + " ms", "",
+         f"{first['at_new']['bytes'] / 1e3:.1f} kB"],
+        ["incremental, 10 new points: optuna-dashboard ?after=N", sec(s("od_new")), "",
+         f"{first['od_new']['bytes'] / 1e3:.1f} kB"],
+    ]  # fmt: skip
+    print(c.table(["request", "median (min–max), s unless ms", "first round, s", "response"],
+                  rows, "lrrr"))  # fmt: skip
+    a, o = rss["adamtune"], rss["optuna_dashboard"]
+    print()
+    print(c.table(
+        ["server RSS (MB)", "idle after start", "after the loads", "peak (VmHWM)"],
+        [["adamtune serve --workers 0", *(f"{a[k]:.0f}" for k in ("idle", "after", "peak"))],
+         ["optuna-dashboard", *(f"{o[k]:.0f}" for k in ("idle", "after", "peak"))]],
+    ))  # fmt: skip
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "missed"
+
+    print(
+        f"\nFirst load, optuna-dashboard / adamtune (median of per-repeat ratios): "
+        f"{ratio['median']:.0f}x (min {ratio['min']:.0f}x); target >= 10x: "
+        f"{verdict(ratio['median'] >= TARGETS['ratio'])}. adamtune first load "
+        f"{at_first['median']:.3f} s; target < 0.5 s: "
+        f"{verdict(at_first['median'] < TARGETS['first_load_s'])}. Incremental "
+        f"{at_nothing['median'] * 1e3:.1f} ms (nothing new) / {at_new['median'] * 1e3:.1f} ms "
+        f"(10 new); target < 20 ms: "
+        f"{verdict(max(at_nothing['median'], at_new['median']) < TARGETS['incremental_s'])}. "
+        f"RSS {a['after']:.0f} MB after the loads (peak {a['peak']:.0f}); target < 250 MB: "
+        f"{verdict((a['after'] or 1e9) < TARGETS['rss_mb'])}. The 10 new points arrived in "
+        f"both servers' answers: {new_ok}."
+    )
+    c.write_json(
+        args.json,
+        {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
+         "rounds": rounds, "rss_mb": rss, "ratios": ratios, "new_points_seen": new_ok},
+    )  # fmt: skip
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,155 @@
+"""What the service adds to every epoch of a trial, operation by operation (explains the gap of
+bench/service_overhead.py against a plain in-memory Optuna script).
+
+A worker does, after each epoch (app/worker.py run_trial, optim/objective.py report):
+`trial.report` (an Optuna commit), the epoch event (an adamtune commit), the stop check (a read
+of the job's status) and `trial.should_prune()` (Hyperband asks the storage for the trial's
+system attributes and the study's trials). Here a real worker (app.worker.Worker, its own
+engines, SQLite) claims `--trials` trials one after the other and, for each of `--epochs`
+epochs, does exactly these four calls (no training), each timed; the two Optuna calls are also
+timed on a plain in-memory study with the same sampler and pruner. Rounds alternate.
+
+    .venv/bin/python bench/epoch_overhead.py [--repeats 5] [--trials 20] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common as c  # noqa: E402
+
+OPS = ("trial.report", "epoch event (adamtune)", "stop check (adamtune)", "trial.should_prune")
+
+
+def service_round(work: Path, repeat: int, trials: int, epochs: int) -> dict[str, list[float]]:
+    import optuna
+    from sqlalchemy import select
+
+    from app.config import Settings
+    from app.db import Database
+    from app.jobs import create_job
+    from app.models import Event, EventKind, StudyJob
+    from app.schemas import StudyCreate
+    from app.worker import Worker
+    from optim.storage import make_storage
+
+    url = f"sqlite:///{work / f'epoch-{repeat}.db'}"
+    settings = Settings(database_url=url, workers=0)
+    db = Database.open(url)
+    payload = StudyCreate(task="mlp_digits", n_trials=trials, epochs=epochs, seed=0)
+    study_id = create_job(db, make_storage(url), payload, settings)
+    worker = Worker(settings)
+    times: dict[str, list[float]] = {op: [] for op in OPS}
+    try:
+        for _ in range(trials):
+            claim = worker.claim()
+            assert claim is not None
+            trial = claim.trial
+            for epoch in range(1, epochs + 1):
+                value = 1.0 / epoch + trial.number * 1e-3
+                t0 = time.perf_counter()
+                trial.report(value, epoch)
+                t1 = time.perf_counter()
+                with worker.db.session() as session:
+                    session.add(Event(study_id=study_id, kind=EventKind.EPOCH,
+                                      trial_number=trial.number, epoch=epoch,
+                                      val_loss=value))  # fmt: skip
+                t2 = time.perf_counter()
+                with worker.db.session(write=False) as session:
+                    session.scalar(select(StudyJob.status).where(StudyJob.study_id == study_id))
+                t3 = time.perf_counter()
+                trial.should_prune()
+                t4 = time.perf_counter()
+                for op, seconds in zip(OPS, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                    times[op].append(seconds)
+            claim.study.tell(trial, value, state=optuna.trial.TrialState.COMPLETE)
+    finally:
+        worker.close()
+        db.dispose()
+    return times
+
+
+def memory_round(trials: int, epochs: int) -> dict[str, list[float]]:
+    import optuna
+
+    from optim.samplers import make_pruner, make_sampler
+    from optim.study import StudyConfig
+
+    config = StudyConfig(task="mlp_digits", epochs=epochs, seed=0)
+    study = optuna.create_study(
+        sampler=make_sampler("tpe", seed=0, space=config.space),
+        pruner=make_pruner("hyperband", epochs=epochs),
+    )
+    times: dict[str, list[float]] = {"trial.report": [], "trial.should_prune": []}
+    for _ in range(trials):
+        trial = study.ask()
+        config.space.suggest(trial)
+        for epoch in range(1, epochs + 1):
+            value = 1.0 / epoch + trial.number * 1e-3
+            start = time.perf_counter()
+            trial.report(value, epoch)
+            times["trial.report"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            trial.should_prune()
+            times["trial.should_prune"].append(time.perf_counter() - start)
+        study.tell(trial, value)
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    c.add_common_args(parser, repeats=5)
+    parser.add_argument("--trials", type=int, default=20, help="trials per round")
+    parser.add_argument("--epochs", type=int, default=20, help="epochs per trial")
+    args = parser.parse_args(argv)
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore")
+    c.wait_for_quiet(args.wait_load)
+    info = c.machine()
+    service: list[dict[str, float]] = []  # per round: op -> median ms
+    memory: list[dict[str, float]] = []
+    with c.workdir(args.workdir) as work:
+        for repeat in range(args.repeats):
+            m = memory_round(args.trials, args.epochs)
+            s = service_round(work, repeat, args.trials, args.epochs)
+            memory.append({op: statistics.median(v) * 1e3 for op, v in m.items()})
+            service.append({op: statistics.median(v) * 1e3 for op, v in s.items()})
+    info["loadavg_end"] = c.loadavg()
+
+    print(c.header(
+        f"Per-epoch cost of the service's database work: {args.trials} trials x {args.epochs} "
+        f"epochs per round, each epoch doing what a worker does (no training), Hyperband; median "
+        f"ms per call in a round, {args.repeats} rounds (median (min–max) over rounds)",
+        info,
+    ))  # fmt: skip
+    rows = []
+    total_service, total_memory = 0.0, 0.0
+    for op in OPS:
+        s = c.summary([r[op] for r in service])
+        m = c.summary([r[op] for r in memory]) if op in memory[0] else None
+        total_service += s["median"]
+        total_memory += m["median"] if m else 0.0
+        rows.append([op, c.fmt_summary(s, ".2f"), c.fmt_summary(m, ".3f") if m else "–"])
+    rows.append(["**sum per epoch**", f"**{total_service:.2f}**", f"**{total_memory:.3f}**"])
+    print(c.table(["operation after each epoch", "service (SQLite WAL), ms",
+                   "plain Optuna in memory, ms"], rows))  # fmt: skip
+    c.write_json(
+        args.json,
+        {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
+         "service_ms": service, "memory_ms": memory},
+    )  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
