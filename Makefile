@@ -33,11 +33,11 @@ test-fast: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m "slow or e2e"
 
-# Every benchmark of docs/BENCHMARKS.md (about an hour on 2 cores: run it on a quiet machine);
+# Every benchmark of docs/BENCHMARKS.md (about 30 minutes on 2 cores: run it on a quiet machine);
 # Markdown tables go to docs/bench/NAME.md, raw numbers to docs/bench/NAME.json.
 BENCH_OUT ?= docs/bench
-BENCHES := adam_step storage_writes service_overhead worker_scaling dashboard_reads live_latency \
-	memory tuning_quality
+BENCHES := adam_step storage_writes service_overhead epoch_overhead worker_scaling dashboard_reads \
+	live_latency memory tuning_quality
 bench: $(STAMP)
 	$(BIN)/pip install -q -e ".[bench]"
 	mkdir -p $(BENCH_OUT)

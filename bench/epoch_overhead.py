@@ -135,11 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     total_service, total_memory = 0.0, 0.0
     for op in OPS:
-        s = c.summary([r[op] for r in service])
-        m = c.summary([r[op] for r in memory]) if op in memory[0] else None
-        total_service += s["median"]
-        total_memory += m["median"] if m else 0.0
-        rows.append([op, c.fmt_summary(s, ".2f"), c.fmt_summary(m, ".3f") if m else "–"])
+        in_service = c.summary([r[op] for r in service])
+        in_memory = c.summary([r[op] for r in memory]) if op in memory[0] else None
+        total_service += in_service["median"]
+        total_memory += in_memory["median"] if in_memory else 0.0
+        rows.append([op, c.fmt_summary(in_service, ".2f"),
+                     c.fmt_summary(in_memory, ".3f") if in_memory else "–"])  # fmt: skip
     rows.append(["**sum per epoch**", f"**{total_service:.2f}**", f"**{total_memory:.3f}**"])
     print(c.table(["operation after each epoch", "service (SQLite WAL), ms",
                    "plain Optuna in memory, ms"], rows))  # fmt: skip

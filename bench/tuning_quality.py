@@ -161,13 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("tasks", "seeds", "trials", "processes", "quadratic_epochs", "mlp_epochs"):
             setattr(args, key, saved["config"][key])
         args.json = None
-        runs, info = saved["runs"], saved["machine"]
+        saved_runs, info = saved["runs"], saved["machine"]
         if args.png:
-            plot(args.png, runs, args.tasks, args.trials)
+            plot(args.png, saved_runs, args.tasks, args.trials)
         report(
             args,
             info,
-            runs,
+            saved_runs,
             lambda t: {"quadratic_deep": args.quadratic_epochs, "mlp_digits": args.mlp_epochs}.get(
                 t, "default"
             ),
