@@ -76,7 +76,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
     from optim.objective import make_objective
     from optim.storage import make_storage
-    from optim.study import BASELINE_ATTR, StudyConfig, create_study
+    from optim.study import BASELINE_ATTR, StudyConfig, create_study, reseed_after_trial
 
     torch.set_num_threads(args.threads)
     try:
@@ -107,7 +107,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
         seed=config.seed,
         device=args.device,
     )
-    study.optimize(objective, n_trials=config.n_trials, show_progress_bar=not args.quiet)
+    study.optimize(
+        objective,
+        n_trials=config.n_trials,
+        show_progress_bar=not args.quiet,
+        callbacks=[reseed_after_trial(config)],  # the same proposals as the service's workers
+    )
 
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     print(f"study {study.study_name!r}: {len(study.trials)} trials on {config.task}")

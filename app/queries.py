@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import optuna_tables as ot
 from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
-from optim.objective import ADAM_PARAMS_ATTR, PRUNE_REASON_ATTR
-from optim.study import BASELINE_ATTR, CONFIG_ATTR
+from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, CONFIG_ATTR, PRUNE_REASON_ATTR
 
 FAIL_REASON_ATTR = "fail_reason"
 FINISHED_STATES = ("COMPLETE", "PRUNED")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app import queries
 from app.models import JobStatus, StudyJob
 from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic
-from optim.objective import ADAM_PARAMS_ATTR
+from optim.attrs import ADAM_PARAMS_ATTR
 from optim.study import StudyConfig
 
 

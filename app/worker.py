@@ -11,9 +11,11 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
@@ -35,7 +37,7 @@ from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
 from app.queries import FAIL_REASON_ATTR, state_counts, terminal_failures
 from optim.objective import make_objective
 from optim.storage import make_storage
-from optim.study import StudyConfig, load_study
+from optim.study import StudyConfig, load_study, sampler_for_trial
 from optim.tasks import get_task
 from optim.tasks.base import EpochMetrics
 
@@ -43,6 +45,13 @@ log = logging.getLogger("adamtune.worker")
 
 
 DB_RETRY_S = 5.0
+STATUS_CHECK_S = 1.0  # how often a running trial looks for a stop request (between epochs)
+STUCK_GRACE_S = 5.0  # past the time limit, a trial still inside its epoch is declared stuck
+WATCHDOG_TICK_S = 0.5
+
+
+def time_limit_message(limit: float) -> str:
+    return f"trial exceeded its time limit of {limit:g} s"
 
 
 class WorkerShutdownError(Exception):
@@ -75,7 +84,9 @@ class Worker:
         )
         self.shutdown = threading.Event()
         self._studies: dict[int, tuple[optuna.Study, StudyConfig]] = {}
-        self._seed_offset = os.getpid()
+        # called when a trial is stuck inside an epoch past its time limit, after it is failed:
+        # `run_worker` replaces the process with a fresh worker (nothing else can end the epoch)
+        self.on_stuck: Callable[[], None] | None = None
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, *, max_trials: int | None = None, exit_when_idle: bool = False) -> int:
@@ -143,6 +154,9 @@ class Worker:
                     return None
                 if job.parallelism is not None and running >= job.parallelism:
                     return None
+                # seeded from the study's seed and the trial's number: the same trials for the
+                # same seed, whichever worker asks
+                study.sampler = sampler_for_trial(config, sum(counts.values()))
                 trial = study.ask()
                 with self.db.session() as session:
                     current = get_job(session, job.study_id)
@@ -196,9 +210,7 @@ class Worker:
 
     def _study(self, job: StudyJob) -> tuple[optuna.Study, StudyConfig]:
         if job.study_id not in self._studies:
-            self._studies[job.study_id] = load_study(
-                self.storage, job.study_name, seed_offset=self._seed_offset
-            )
+            self._studies[job.study_id] = load_study(self.storage, job.study_name)
         return self._studies[job.study_id]
 
     def _finish(self, study_id: int) -> None:
@@ -217,6 +229,8 @@ class Worker:
         trial = claim.trial
         started = time.monotonic()
         task = get_task(claim.config.task)
+        limit = self.settings.trial_time_limit
+        next_status_check = 0.0
 
         def on_epoch(_trial: optuna.Trial, metrics: EpochMetrics) -> None:
             with self.db.session() as session:
@@ -235,11 +249,15 @@ class Worker:
                 )
 
         def should_stop() -> bool:
+            nonlocal next_status_check
             if self.shutdown.is_set():
                 raise WorkerShutdownError("worker shutting down")
-            limit = self.settings.trial_time_limit
-            if limit is not None and time.monotonic() - started > limit:
-                raise TrialTimeLimitError(f"trial exceeded its time limit of {limit:g} s")
+            now = time.monotonic()
+            if limit is not None and now - started > limit:
+                raise TrialTimeLimitError(time_limit_message(limit))
+            if now < next_status_check:  # a stop request waits at most STATUS_CHECK_S more
+                return False
+            next_status_check = now + STATUS_CHECK_S
             with self.db.session(write=False) as session:
                 status = session.scalar(
                     select(StudyJob.status).where(StudyJob.study_id == claim.study_id)
@@ -256,6 +274,8 @@ class Worker:
             should_stop=should_stop,
         )
         heartbeat = _Heartbeat(self.storage, trial, self.settings.heartbeat_interval)
+        if limit is not None:
+            heartbeat.watch(started + limit + STUCK_GRACE_S, lambda: self._fail_stuck(claim, limit))
         heartbeat.start()
         state, value, reason = optuna.trial.TrialState.FAIL, None, None
         try:
@@ -282,6 +302,29 @@ class Worker:
             return
         self._record_finish(claim.study_id, trial.number, state.name, value, reason)
 
+    def _fail_stuck(self, claim: Claim, limit: float) -> None:
+        """Fail a trial stuck inside an epoch past its time limit, then hand over to `on_stuck`.
+
+        Runs on the heartbeat thread while the training thread is stuck: Python cannot interrupt
+        it, so the process has to be replaced. If the trial ended meanwhile, nothing happens.
+        """
+        trial = claim.trial
+        reason = (
+            f"{TrialTimeLimitError.__name__}: {time_limit_message(limit)} (stuck inside an epoch)"
+        )
+        try:
+            self.storage.set_trial_user_attr(trial._trial_id, FAIL_REASON_ATTR, reason)  # noqa: SLF001
+            self.storage.set_trial_state_values(
+                trial._trial_id,  # noqa: SLF001
+                state=optuna.trial.TrialState.FAIL,
+            )
+        except optuna.exceptions.UpdateFinishedTrialError:
+            return  # it finished after all
+        log.error("trial %s of study %s: %s", trial.number, claim.study_id, reason)
+        self._record_finish(claim.study_id, trial.number, "FAIL", None, reason)
+        if self.on_stuck is not None:
+            self.on_stuck()
+
     def _record_finish(
         self, study_id: int, number: int, state: str, value: float | None, reason: str | None
     ) -> None:
@@ -306,7 +349,8 @@ class Worker:
 
 
 class _Heartbeat:
-    """Records the trial's heartbeat every `interval` seconds from a daemon thread."""
+    """Records the trial's heartbeat every `interval` seconds from a daemon thread, and calls a
+    watchdog once if the trial is still running at its deadline (see `watch`)."""
 
     def __init__(self, storage: optuna.storages.RDBStorage, trial: optuna.Trial, interval: int):
         self._storage = storage
@@ -314,13 +358,27 @@ class _Heartbeat:
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._deadline: float | None = None
+        self._on_deadline: Callable[[], None] | None = None
+
+    def watch(self, deadline: float, on_deadline: Callable[[], None]) -> None:
+        """Call `on_deadline` from this thread once `time.monotonic()` passes `deadline`."""
+        self._deadline, self._on_deadline = deadline, on_deadline
 
     def start(self) -> None:
         self._storage.record_heartbeat(self._trial_id)
         self._thread.start()
 
     def _beat(self) -> None:
-        while not self._stop.wait(self._interval):
+        next_beat = time.monotonic() + self._interval
+        while not self._stop.wait(min(self._interval, WATCHDOG_TICK_S)):
+            now = time.monotonic()
+            if self._deadline is not None and now > self._deadline and self._on_deadline:
+                self._on_deadline()
+                return  # the trial is failed: no more beats for it
+            if now < next_beat:
+                continue
+            next_beat = now + self._interval
             try:
                 self._storage.record_heartbeat(self._trial_id)
             except Exception:  # noqa: BLE001 - a missed beat is retried on the next tick
@@ -349,6 +407,7 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
     torch.set_num_threads(1)  # one core per worker: N workers use N cores without contention
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     worker = Worker(settings)
+    worker.on_stuck = _restart_process
 
     def _shutdown(signum: int, _frame: FrameType | None) -> None:
         worker.shutdown.set()
@@ -365,6 +424,14 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
         worker.run()
     finally:
         worker.close()
+
+
+def _restart_process() -> None:
+    """Replace this worker with a fresh one (same pid, same arguments): the only way to end a
+    training step stuck in a thread. Descriptors are close-on-exec, so locks and connections go."""
+    log.error("restarting the worker process to end the stuck trial")
+    logging.shutdown()
+    os.execv(sys.executable, sys.orig_argv)
 
 
 def _exit_with_parent(parent_pid: int, shutdown: threading.Event) -> None:

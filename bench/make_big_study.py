@@ -24,10 +24,9 @@ from app import optuna_tables as ot
 from app.db import Database
 from app.models import Event, EventKind, JobStatus, StudyJob
 from app.schemas import StudyCreate
-from optim.objective import ADAM_PARAMS_ATTR
+from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, CONFIG_ATTR
 from optim.space import BASELINE
 from optim.storage import make_storage
-from optim.study import BASELINE_ATTR, CONFIG_ATTR
 
 CHUNK = 20_000
 

@@ -7,10 +7,11 @@ process that imports everything, then times `optuna.create_study` (same sampler,
 name and enqueued default-Adam baseline) + `study.optimize(make_objective(...))`, on (a) Optuna's
 default SQLite storage and (b) in memory, with `torch.set_num_threads(1)` as the worker has.
 
-Same trials on both sides: a worker seeds its sampler with `seed + its pid` (app/worker.py), and
-Hyperband buckets trials by a hash of the study name, so each repeat first starts the server,
-reads its worker's pid, and gives the plain runs that seed offset and the same study name. The
-trial outcomes of every run are compared and the table says whether they matched.
+Same trials on both sides: the worker seeds the sampler of each trial from the study's seed and
+the trial's number (`optim.study.sampler_for_trial`), and the plain script does the same with
+`reseed_after_trial`, as `adamtune tune` does; Hyperband buckets trials by a hash of the study
+name, so both sides use the same name. The trial outcomes of every run are compared and the
+table says whether they matched.
 
     .venv/bin/python bench/service_overhead.py [--repeats 3] [--trials 40] [--json PATH]
 """
@@ -42,10 +43,11 @@ def plain_run(args: argparse.Namespace) -> None:
     import optuna
     import torch
 
+    from optim.attrs import BASELINE_ATTR
     from optim.objective import make_objective
-    from optim.samplers import make_pruner, make_sampler
+    from optim.samplers import make_pruner
     from optim.space import BASELINE
-    from optim.study import BASELINE_ATTR, StudyConfig
+    from optim.study import StudyConfig, reseed_after_trial, sampler_for_trial
     from optim.tasks import get_task
 
     torch.set_num_threads(1)
@@ -62,12 +64,12 @@ def plain_run(args: argparse.Namespace) -> None:
         storage=storage,
         study_name=args.name,
         direction="minimize",
-        sampler=make_sampler(config.sampler, seed=config.seed + args.seed_offset, space=space),
+        sampler=sampler_for_trial(config, 0),
         pruner=make_pruner(config.pruner, epochs=epochs),
     )
     study.enqueue_trial(space.to_optuna_params(BASELINE), user_attrs={BASELINE_ATTR: True})
     objective = make_objective(task, space, epochs=epochs, seed=config.seed)
-    study.optimize(objective, n_trials=config.n_trials)
+    study.optimize(objective, n_trials=config.n_trials, callbacks=[reseed_after_trial(config)])
     elapsed = time.perf_counter() - start
 
     trials = study.trials
@@ -82,11 +84,11 @@ def plain_run(args: argparse.Namespace) -> None:
     )
 
 
-def run_plain(args: argparse.Namespace, name: str, offset: int, db: Path | None) -> dict[str, Any]:
+def run_plain(args: argparse.Namespace, name: str, db: Path | None) -> dict[str, Any]:
     command = [
         c.PYTHON, str(Path(__file__).resolve()), "--plain-run", "--task", args.task,
         "--trials", str(args.trials), "--sampler", args.sampler, "--pruner", args.pruner,
-        "--seed", str(args.seed), "--seed-offset", str(offset), "--name", name,
+        "--seed", str(args.seed), "--name", name,
     ]  # fmt: skip
     if args.epochs is not None:
         command += ["--epochs", str(args.epochs)]
@@ -145,7 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     # internal: the plain-script child process
     parser.add_argument("--plain-run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plain-db", help=argparse.SUPPRESS)
-    parser.add_argument("--seed-offset", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--name", default="overhead", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.plain_run:
@@ -163,16 +164,15 @@ def main(argv: list[str] | None = None) -> int:
             with server:
                 pids = c.worker_pids(server, 1)
                 c.wait_until_importing_done(pids)
-                offset = pids[0]
                 order = list(VARIANTS[repeat % 3 :] + VARIANTS[: repeat % 3])
                 for variant in order:
                     load = c.loadavg()[0]
                     if variant == "service":
                         result = run_service(args, server, name)
                     elif variant == "plain_sqlite":
-                        result = run_plain(args, name, offset, work / f"plain-{repeat}.db")
+                        result = run_plain(args, name, work / f"plain-{repeat}.db")
                     else:
-                        result = run_plain(args, name, offset, None)
+                        result = run_plain(args, name, None)
                     result["loadavg_1min"] = load
                     result["repeat"] = repeat
                     runs[variant].append(result)

@@ -56,8 +56,9 @@ def _init_worker(tasks: list[str]) -> None:
     import optuna
     import torch
 
+    from optim.params import AdamParams
     from optim.tasks import get_task
-    from optim.training import AdamParams, train
+    from optim.training import train
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -6,16 +6,13 @@ from collections.abc import Callable
 
 import optuna
 
+from optim.attrs import ADAM_PARAMS_ATTR, PRUNE_REASON_ATTR, STOPPED
 from optim.space import SearchSpace
 from optim.tasks.base import EpochMetrics, Task
 from optim.training import DivergedError, train
 
 EpochCallback = Callable[[optuna.Trial, EpochMetrics], None]
 StopCheck = Callable[[], bool]
-
-PRUNE_REASON_ATTR = "prune_reason"
-ADAM_PARAMS_ATTR = "adam"  # the resolved lr/betas/eps/weight_decay, fixed dimensions included
-STOPPED = "stopped"
 
 
 def make_objective(

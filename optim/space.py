@@ -23,7 +23,7 @@ import numpy as np
 import optuna
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from optim.training import AdamParams
+from optim.params import AdamParams
 
 DimensionName = Literal["lr", "beta1", "beta2", "eps", "weight_decay"]
 DIMENSIONS: tuple[str, ...] = ("lr", "beta1", "beta2", "eps", "weight_decay")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import optuna
+from optuna.trial import FrozenTrial
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from optim.attrs import BASELINE_ATTR, CONFIG_ATTR
 from optim.samplers import (
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,
@@ -16,10 +19,9 @@ from optim.samplers import (
     make_sampler,
 )
 from optim.space import BASELINE, SearchSpace
-from optim.tasks import get_task, list_tasks
+from optim.tasks import list_tasks, task_info
 
-CONFIG_ATTR = "adamtune"  # study user attribute holding the StudyConfig as JSON
-BASELINE_ATTR = "baseline"  # trial user attribute marking the default-Adam trial
+SEQUENCE_SAMPLERS = frozenset({"qmc", "grid"})  # samplers whose seed fixes a whole sequence
 
 
 class StudyConfig(BaseModel):
@@ -58,7 +60,7 @@ class StudyConfig(BaseModel):
         return name
 
     def resolved_epochs(self) -> int:
-        return self.epochs if self.epochs is not None else get_task(self.task).default_epochs
+        return self.epochs if self.epochs is not None else task_info(self.task).default_epochs
 
 
 def create_study(
@@ -69,7 +71,7 @@ def create_study(
         storage=storage,
         study_name=name,
         direction="minimize",
-        sampler=make_sampler(config.sampler, seed=config.seed, space=config.space),
+        sampler=sampler_for_trial(config, 0),
         pruner=make_pruner(config.pruner, epochs=config.resolved_epochs()),
     )
     study.set_user_attr(CONFIG_ATTR, config.model_dump(mode="json"))
@@ -80,14 +82,11 @@ def create_study(
     return study
 
 
-def load_study(
-    storage: optuna.storages.BaseStorage, name: str, *, seed_offset: int = 0
-) -> tuple[optuna.Study, StudyConfig]:
+def load_study(storage: optuna.storages.BaseStorage, name: str) -> tuple[optuna.Study, StudyConfig]:
     """Re-open a study created by `create_study`, with its own sampler and pruner rebuilt.
 
-    Args:
-        seed_offset: added to the sampler's seed. Workers sharing a study pass different
-            offsets: identically seeded samplers would propose identical parameters.
+    Whoever asks the study for a trial sets `study.sampler = sampler_for_trial(config, number)`
+    first (the worker does, under its claim lock), so proposals do not depend on who asks.
     """
     summary = optuna.load_study(study_name=name, storage=storage)
     config = read_config(summary.user_attrs)
@@ -96,10 +95,33 @@ def load_study(
     study = optuna.load_study(
         study_name=name,
         storage=storage,
-        sampler=make_sampler(config.sampler, seed=config.seed + seed_offset, space=config.space),
+        sampler=sampler_for_trial(config, 0),
         pruner=make_pruner(config.pruner, epochs=config.resolved_epochs()),
     )
     return study, config
+
+
+def sampler_for_trial(config: StudyConfig, number: int) -> optuna.samplers.BaseSampler:
+    """The sampler that proposes trial `number`, seeded from the study's seed and that number.
+
+    Why per trial: a study served by workers in several processes must give the same trials for
+    the same seed whoever asks (a sampler seeded once per process, or with its pid, would not),
+    and workers must not propose identical parameters. QMC and grid keep the study's seed: it
+    fixes their sequence and order, whose position Optuna keeps in the storage.
+    """
+    seed = config.seed
+    if config.sampler not in SEQUENCE_SAMPLERS:
+        seed = (config.seed + number) % 2**32
+    return make_sampler(config.sampler, seed=seed, space=config.space)
+
+
+def reseed_after_trial(config: StudyConfig) -> Callable[[optuna.Study, FrozenTrial], None]:
+    """A `study.optimize` callback that seeds the sampler for the next trial as workers do."""
+
+    def reseed(study: optuna.Study, trial: FrozenTrial) -> None:
+        study.sampler = sampler_for_trial(config, trial.number + 1)
+
+    return reseed
 
 
 def read_config(user_attrs: dict[str, Any]) -> StudyConfig | None:

@@ -9,36 +9,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 
 import torch
 
 from optim.adam import Adam
+from optim.params import AdamParams
 from optim.tasks.base import EpochMetrics, Task
-
-
-@dataclass(frozen=True)
-class AdamParams:
-    """The hyper-parameters a study tunes; defaults are `torch.optim.Adam`'s."""
-
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    weight_decay: float = 0.0
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
-    def torch_line(self) -> str:
-        """The line a user pastes into their training script."""
-        line = (
-            f"torch.optim.Adam(model.parameters(), lr={self.lr:.6g}, "
-            f"betas=({self.beta1:.6g}, {self.beta2:.6g}), eps={self.eps:.6g}"
-        )
-        if self.weight_decay:
-            line += f", weight_decay={self.weight_decay:.6g}"
-        return line + ")"
 
 
 class DivergedError(RuntimeError):

@@ -1,7 +1,10 @@
-"""The contract every training task implements, and the per-epoch record it produces.
+"""The contract every training task implements, its metadata, and the per-epoch record.
 
 A task knows its data and model, nothing about Optuna or the web service: the training loop in
 `optim.training` turns a `Problem` plus Adam hyper-parameters into a list of `EpochMetrics`.
+
+This module does not import torch (torch appears in annotations only), so that `TaskInfo` and the
+registry can be used by the API process, which lists and validates tasks but never trains one.
 """
 
 from __future__ import annotations
@@ -9,12 +12,30 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 Batch = Any
 """Whatever one step of a task consumes (a tuple of tensors for most tasks)."""
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """What is known about a task without importing its implementation (nor torch).
+
+    The service lists tasks and validates studies with this alone; `implementation` says where
+    the `Task` itself lives, as "module:attribute".
+    """
+
+    name: str
+    description: str  # one line, shown in the CLI and the dashboard
+    default_epochs: int
+    batch_size: int
+    implementation: str
+    metric: str = "val_loss"  # what the study minimises
+    has_accuracy: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,9 +70,10 @@ class Problem:
 class Task(abc.ABC):
     """A selectable training task.
 
-    Subclasses set the class attributes and implement `build`. They are listed once in
-    `optim.tasks.registry` (built-ins) or exposed through the `adamtune.tasks` entry-point group
-    (third-party packages).
+    Subclasses set the class attributes and implement `build`. Third-party tasks set the
+    attributes directly and are exposed through the `adamtune.tasks` entry-point group. Built-in
+    tasks take them from their `TaskInfo` in `optim.tasks.catalog`, which the registry lists
+    without importing the task's module: `class MyTask(Task, info=catalog.MY_TASK)`.
     """
 
     name: ClassVar[str]
@@ -60,6 +82,29 @@ class Task(abc.ABC):
     has_accuracy: ClassVar[bool] = False
     default_epochs: ClassVar[int]
     batch_size: ClassVar[int]
+
+    def __init_subclass__(cls, *, info: TaskInfo | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if info is not None:
+            cls.name = info.name
+            cls.description = info.description
+            cls.metric = info.metric
+            cls.has_accuracy = info.has_accuracy
+            cls.default_epochs = info.default_epochs
+            cls.batch_size = info.batch_size
+
+    def info(self) -> TaskInfo:
+        """This task's metadata; `implementation` names its class."""
+        cls = type(self)
+        return TaskInfo(
+            name=self.name,
+            description=self.description,
+            default_epochs=self.default_epochs,
+            batch_size=self.batch_size,
+            implementation=f"{cls.__module__}:{cls.__qualname__}",
+            metric=self.metric,
+            has_accuracy=self.has_accuracy,
+        )
 
     @abc.abstractmethod
     def build(self, seed: int, device: torch.device) -> Problem:

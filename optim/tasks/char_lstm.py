@@ -18,6 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from optim.tasks.base import Problem, Task
+from optim.tasks.catalog import CHAR_LSTM
 from optim.tasks.common import seeded_model
 
 VALIDATION_FRACTION = 0.1
@@ -63,13 +64,7 @@ class CharLSTM(torch.nn.Module):
         return self.head(hidden)  # (batch, time, vocab) logits
 
 
-class CharLSTMTask(Task):
-    name: ClassVar[str] = "char_lstm"
-    description: ClassVar[str] = "Character-level 2-layer LSTM language model on Python's help text"
-    metric: ClassVar[str] = "val_loss"  # nats per character
-    has_accuracy: ClassVar[bool] = True  # next-character accuracy
-    default_epochs: ClassVar[int] = 10
-    batch_size: ClassVar[int] = 32
+class CharLSTMTask(Task, info=CHAR_LSTM):
     seq_len: ClassVar[int] = 64
     steps_per_epoch: ClassVar[int] = 50
     val_sequences: ClassVar[int] = 128  # the fixed validation subset, spread evenly over val

@@ -8,12 +8,12 @@ the convolutions are there to use. Train and validation rows are the same as `ml
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import ClassVar
 
 import torch
 from torch.nn import functional as F
 
 from optim.tasks.base import Problem, Task
+from optim.tasks.catalog import CNN_DIGITS
 from optim.tasks.common import classification_metrics, seeded_model, shuffled_batches
 from optim.tasks.mlp_digits import digits
 
@@ -31,14 +31,7 @@ def _cnn() -> torch.nn.Module:
     )
 
 
-class CNNDigitsTask(Task):
-    name: ClassVar[str] = "cnn_digits"
-    description: ClassVar[str] = "Small CNN (2 conv layers, max-pool, linear) on 8x8 digit images"
-    metric: ClassVar[str] = "val_loss"
-    has_accuracy: ClassVar[bool] = True
-    default_epochs: ClassVar[int] = 15
-    batch_size: ClassVar[int] = 64
-
+class CNNDigitsTask(Task, info=CNN_DIGITS):
     def build(self, seed: int, device: torch.device) -> Problem:
         split = digits(per_feature=False).to(device)
         model = seeded_model(seed, _cnn).to(device)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import ClassVar
 
 import torch
 from torch.nn import functional as F
 
 from optim.tasks.base import Problem, Task
+from optim.tasks.catalog import LOGREG_BREAST_CANCER
 from optim.tasks.common import Split, seeded_model, shuffled_batches, standardised_split
 
 
@@ -27,14 +27,7 @@ def _data() -> Split:
     return Split(split.x_train, split.y_train.float(), split.x_val, split.y_val.float())
 
 
-class LogRegBreastCancerTask(Task):
-    name: ClassVar[str] = "logreg_breast_cancer"
-    description: ClassVar[str] = "Logistic regression on the breast-cancer data set (30 features)"
-    metric: ClassVar[str] = "val_loss"
-    has_accuracy: ClassVar[bool] = True
-    default_epochs: ClassVar[int] = 50
-    batch_size: ClassVar[int] = 16
-
+class LogRegBreastCancerTask(Task, info=LOGREG_BREAST_CANCER):
     def build(self, seed: int, device: torch.device) -> Problem:
         split = _data().to(device)
         model = seeded_model(seed, lambda: torch.nn.Linear(30, 1)).to(device)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import ClassVar
 
 import torch
 from torch.nn import functional as F
 
 from optim.tasks.base import Problem, Task
+from optim.tasks.catalog import MLP_DIGITS
 from optim.tasks.common import (
     Split,
     classification_metrics,
@@ -38,14 +38,7 @@ def _mlp() -> torch.nn.Module:
     )
 
 
-class MLPDigitsTask(Task):
-    name: ClassVar[str] = "mlp_digits"
-    description: ClassVar[str] = "MLP 64-128-128-10 on the 8x8 digits data set"
-    metric: ClassVar[str] = "val_loss"
-    has_accuracy: ClassVar[bool] = True
-    default_epochs: ClassVar[int] = 20
-    batch_size: ClassVar[int] = 64
-
+class MLPDigitsTask(Task, info=MLP_DIGITS):
     def build(self, seed: int, device: torch.device) -> Problem:
         split = digits(per_feature=True).to(device)
         model = seeded_model(seed, _mlp).to(device)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import ClassVar
 
 import numpy as np
 import torch
 
 from optim.tasks.base import Problem, Task
+from optim.tasks.catalog import QUADRATIC_DEEP
 from optim.tasks.common import shuffled_batches
 
 DIM = 100
@@ -82,14 +82,7 @@ class _Quadratic(torch.nn.Module):
         return 0.5 * torch.bmm(q.unsqueeze(1), z.unsqueeze(2)).mean()
 
 
-class QuadraticDeepTask(Task):
-    name: ClassVar[str] = "quadratic_deep"
-    description: ClassVar[str] = "DeepOBS quadratic_deep: 100-d noisy quadratic, deep-net spectrum"
-    metric: ClassVar[str] = "val_loss"
-    has_accuracy: ClassVar[bool] = False
-    default_epochs: ClassVar[int] = 100
-    batch_size: ClassVar[int] = 128
-
+class QuadraticDeepTask(Task, info=QUADRATIC_DEEP):
     def build(self, seed: int, device: torch.device) -> Problem:
         # theta starts at ones, so the seed only changes the batch order
         model = _Quadratic().to(device)

@@ -1,4 +1,8 @@
-"""Which tasks exist: the built-ins listed here, then third-party ones from entry points.
+"""Which tasks exist: the built-ins of `optim.tasks.catalog`, then plugins from entry points.
+
+Listing and looking up a built-in task imports no task module, hence no torch: the API process
+only needs `list_tasks` and `task_info`, and stays light. A built-in task's module is imported by
+`get_task`, when a task is about to be built and trained (in a worker or the CLI).
 
 A package adds a task by declaring, in its pyproject.toml,
 
@@ -8,37 +12,25 @@ A package adds a task by declaring, in its pyproject.toml,
 where the object is a `Task` subclass (instantiated without arguments) or a `Task` instance. A
 plugin that fails to load is logged and skipped: one broken package must not take the service
 down. Built-in names win over plugins, and the first plugin to claim a name wins over later ones.
+Listing plugins loads their entry points, which imports their modules (and, with them, usually
+torch): only a process with a plugin installed pays for it, built-in tasks never do.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
-from optim.tasks.base import Task
-from optim.tasks.char_lstm import CharLSTMTask
-from optim.tasks.cnn_digits import CNNDigitsTask
-from optim.tasks.logreg_breast_cancer import LogRegBreastCancerTask
-from optim.tasks.mlp_digits import MLPDigitsTask
-from optim.tasks.quadratic_deep import QuadraticDeepTask
-from optim.tasks.rosenbrock import RosenbrockTask
+from optim.tasks.base import Task, TaskInfo
+from optim.tasks.catalog import BUILTIN_TASKS
 
 logger = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "adamtune.tasks"
 REQUIRED_ATTRIBUTES = ("name", "description", "default_epochs", "batch_size")
-
-BUILTIN_TASKS: tuple[type[Task], ...] = (
-    RosenbrockTask,
-    QuadraticDeepTask,
-    LogRegBreastCancerTask,
-    MLPDigitsTask,
-    CNNDigitsTask,
-    CharLSTMTask,
-)
-"""The one place built-in tasks are listed, in the order the CLI and dashboard show them."""
 
 
 class UnknownTaskError(ValueError):
@@ -92,23 +84,53 @@ def _plugins(taken: set[str]) -> list[Task]:
     return tasks
 
 
-def list_tasks() -> list[Task]:
+def _builtin(name: str) -> TaskInfo | None:
+    return next((info for info in BUILTIN_TASKS if info.name == name), None)
+
+
+def _load_builtin(info: TaskInfo) -> Task:
+    """Import a built-in task's module (and torch with it) and instantiate its class."""
+    module_name, _, attribute = info.implementation.partition(":")
+    cls = getattr(importlib.import_module(module_name), attribute)
+    task = cls()
+    assert isinstance(task, Task) and task.name == info.name, info
+    return task
+
+
+def list_tasks() -> list[TaskInfo]:
     """Every available task: the built-ins in `BUILTIN_TASKS` order, then installed plugins."""
-    builtins = [cls() for cls in BUILTIN_TASKS]
-    return builtins + _plugins({task.name for task in builtins})
+    taken = {info.name for info in BUILTIN_TASKS}
+    return [*BUILTIN_TASKS, *(task.info() for task in _plugins(taken))]
 
 
-def get_task(name: str) -> Task:
-    """The task called `name`; plugins are only loaded when it is not a built-in.
+def task_info(name: str) -> TaskInfo:
+    """The metadata of the task called `name`; plugins are only loaded when it is not a built-in.
 
     Raises:
         UnknownTaskError: no such task (the message lists the known ones).
     """
-    for cls in BUILTIN_TASKS:
-        if cls.name == name:
-            return cls()
+    info = _builtin(name)
+    if info is not None:
+        return info
     tasks = list_tasks()
-    for task in tasks:
+    for info in tasks:
+        if info.name == name:
+            return info
+    raise UnknownTaskError(name, [info.name for info in tasks])
+
+
+def get_task(name: str) -> Task:
+    """The task called `name`, ready to build; plugins are only loaded when it is not a built-in.
+
+    Raises:
+        UnknownTaskError: no such task (the message lists the known ones).
+    """
+    info = _builtin(name)
+    if info is not None:
+        return _load_builtin(info)
+    plugins = _plugins({info.name for info in BUILTIN_TASKS})
+    for task in plugins:
         if task.name == name:
             return task
-    raise UnknownTaskError(name, [task.name for task in tasks])
+    known = [info.name for info in BUILTIN_TASKS] + [task.name for task in plugins]
+    raise UnknownTaskError(name, known)

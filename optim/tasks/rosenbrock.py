@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from typing import ClassVar
 
 import numpy as np
 import torch
 
 from optim.tasks.base import Problem, Task
+from optim.tasks.catalog import ROSENBROCK
 from optim.tasks.common import shuffled_batches
 
 TRAIN_SIZE = 10_000
@@ -57,14 +57,7 @@ class _Point(torch.nn.Module):
         return rosenbrock(self.u, self.v) + self.u * x + self.v * y
 
 
-class RosenbrockTask(Task):
-    name: ClassVar[str] = "rosenbrock"
-    description: ClassVar[str] = "DeepOBS two_d_rosenbrock: noisy 2-D Rosenbrock from (-0.5, 1.5)"
-    metric: ClassVar[str] = "val_loss"
-    has_accuracy: ClassVar[bool] = False
-    default_epochs: ClassVar[int] = 50
-    batch_size: ClassVar[int] = 128
-
+class RosenbrockTask(Task, info=ROSENBROCK):
     def build(self, seed: int, device: torch.device) -> Problem:
         # the start point is fixed, so the seed only changes the batch order
         model = _Point().to(device)

@@ -3,8 +3,13 @@ PostgreSQL (`both_databases`)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
 
 from tests.conftest import both_databases, query, wait_for
@@ -59,6 +64,38 @@ def test_submitted_study_completes_with_exactly_n_trials(start_server: Any) -> N
         key = "value" if sort == "value" else "duration_s"
         values = [t[key] for t in page.json()["trials"] if t[key] is not None]
         assert values == sorted(values, reverse=True), sort
+
+
+def test_same_seed_gives_the_same_trials_whichever_worker_asks(
+    start_server: Any, tmp_path: Path
+) -> None:
+    """Each trial's sampler is seeded from the study's seed and the trial's number, so two
+    studies with one seed propose the same parameters trial for trial, though two workers take
+    their trials in whatever order, and `adamtune tune` with that seed proposes them too."""
+    server = start_server(workers=2)
+    payload = {**FAST_STUDY, "sampler": "random", "seed": 7, "n_trials": 6}
+    ids = [server.create_study(**payload, name=f"seeded-{i}")["id"] for i in range(2)]
+    params = []
+    for study_id in ids:
+        server.wait_status(study_id, "completed")
+        page = server.api("GET", f"/api/studies/{study_id}/trials?sort=number").json()
+        params.append([t["params"] for t in page["trials"]])
+    assert len(params[0]) == 6
+    assert params[0] == params[1]
+    assert len({json.dumps(p, sort_keys=True) for p in params[0]}) == 6  # distinct proposals
+
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "tune", "--task", FAST_STUDY["task"], "--trials", "6",
+         "--epochs", "3", "--pruner", "none", "--sampler", "random", "--seed", "7",
+         "--storage", url, "--quiet"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (name,) = optuna.get_all_study_names(storage=url)
+    cli_trials = optuna.load_study(study_name=name, storage=url).trials
+    cli_params = [t.user_attrs["adam"] for t in cli_trials]
+    assert cli_params == params[0]
 
 
 def test_stop_then_resume(start_server: Any) -> None:

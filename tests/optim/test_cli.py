@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from app.cli import main
+from optim.attrs import BASELINE_ATTR
 from optim.space import SearchSpace
 from optim.storage import make_storage
-from optim.study import BASELINE_ATTR, read_config
+from optim.study import read_config
 from optim.tasks import list_tasks
 
 ROOT = Path(__file__).resolve().parents[2]

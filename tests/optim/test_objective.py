@@ -11,7 +11,8 @@ import optuna
 import pytest
 import torch
 
-from optim.objective import ADAM_PARAMS_ATTR, PRUNE_REASON_ATTR, STOPPED, make_objective
+from optim.attrs import ADAM_PARAMS_ATTR, PRUNE_REASON_ATTR, STOPPED
+from optim.objective import make_objective
 from optim.space import SearchSpace
 from optim.storage import make_storage
 from optim.tasks import EpochMetrics, get_task

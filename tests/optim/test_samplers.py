@@ -13,13 +13,14 @@ import optuna
 import pytest
 import torch
 
-from optim.objective import ADAM_PARAMS_ATTR, PRUNE_REASON_ATTR, make_objective
+from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, PRUNE_REASON_ATTR
+from optim.objective import make_objective
+from optim.params import AdamParams
 from optim.samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
 from optim.space import BASELINE, SearchSpace
 from optim.storage import make_storage
-from optim.study import BASELINE_ATTR, StudyConfig, create_study
+from optim.study import StudyConfig, create_study
 from optim.tasks import get_task
-from optim.training import AdamParams
 
 TrialState = optuna.trial.TrialState
 

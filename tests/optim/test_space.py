@@ -12,11 +12,11 @@ import pytest
 import torch
 from pydantic import ValidationError
 
+from optim.params import AdamParams
 from optim.samplers import PRUNERS, SAMPLERS
 from optim.space import BASELINE, DIMENSIONS, Dimension, SearchSpace
 from optim.study import StudyConfig, read_config
 from optim.tasks import list_tasks
-from optim.training import AdamParams
 
 
 def space_of(**dimensions: Any) -> SearchSpace:

@@ -1,19 +1,37 @@
-"""make_storage on a real SQLite file: the pragmas every connection gets, and concurrent writers."""
+"""make_storage on a real SQLite file: the pragmas every connection gets, and concurrent writers;
+its one-statement `trial.report` path on SQLite and PostgreSQL: what it writes reads back through
+plain Optuna exactly as Optuna's own path writes it, and a trial that is not running refuses."""
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import multiprocessing
+import pickle
 import queue
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pytest
+import sqlalchemy
+from optuna.storages._rdb import models
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
-from optim.storage import BUSY_TIMEOUT_S, create_engine, engine_kwargs, make_storage
+import optim.storage
+from app.queries import foreign_curve_points
+from optim.storage import (
+    BUSY_TIMEOUT_S,
+    AdamtuneStorage,
+    create_engine,
+    engine_kwargs,
+    make_storage,
+)
+from tests.conftest import both_databases
 
 TrialState = optuna.trial.TrialState
 ROOT = Path(__file__).resolve().parents[2]
@@ -189,3 +207,349 @@ def test_two_processes_report_concurrently_without_lock_errors(
     assert all(len(t.intermediate_values) == REPORTS_PER_TRIAL for t in trials)
     by_writer = [sum(t.user_attrs["writer"] == w for t in trials) for w in range(WRITERS)]
     assert by_writer == [TRIALS_PER_WRITER] * WRITERS
+
+
+# --- trial.report in one statement ---------------------------------------------------------------
+
+INF = float("inf")
+NAN = float("nan")
+# every encoding Optuna knows (finite, inf, -inf, nan), signs, extremes and a non-dyadic fraction
+SPECIAL = [0.5, -2.25, INF, -INF, NAN, 1e308, -1e-300, 0.0, 1 / 3, 123456789.125]
+VALUES = models.TrialIntermediateValueModel.__table__
+
+OpenStorage = Callable[..., optuna.storages.RDBStorage]
+
+
+@pytest.fixture
+def storages(database_url: str) -> Iterator[OpenStorage]:
+    """`open()`: our storage on the test's database (`open(plain=True)`: Optuna's own
+    `RDBStorage(url)`); every engine is disposed afterwards (PostgreSQL connections left open
+    would warn, and warnings fail the tests)."""
+    opened: list[optuna.storages.RDBStorage] = []
+
+    def open_storage(*, plain: bool = False, **kwargs: Any) -> optuna.storages.RDBStorage:
+        storage = (
+            optuna.storages.RDBStorage(database_url)
+            if plain
+            else make_storage(database_url, **kwargs)
+        )
+        opened.append(storage)
+        return storage
+
+    yield open_storage
+    for storage in opened:
+        storage.engine.dispose()
+
+
+def curves() -> list[list[float]]:
+    """Three trials: every special value, a long one (many steps), a plain decreasing one."""
+    return [SPECIAL, [math.sin(step) / (step + 1) for step in range(300)], [3.0, 2.0, 1.5]]
+
+
+# writes that trial.report would skip (it ignores a step already reported): straight to the
+# storage, as Optuna's API allows; (trial index, step, value) - nan -> finite, finite -> inf, ...
+OVERWRITES = [(0, 4, 7.0), (0, 0, INF), (0, 2, NAN), (1, 299, -1.0), (1, 0, 2.0), (1, 0, 3.0)]
+
+
+def comparable(values: dict[int, float]) -> dict[int, Any]:
+    """nan != nan: compare nan as a marker."""
+    return {step: "nan" if math.isnan(v) else v for step, v in values.items()}
+
+
+def expected_curves() -> list[dict[int, Any]]:
+    expected = [dict(enumerate(curve)) for curve in curves()]
+    for index, step, value in OVERWRITES:
+        expected[index][step] = value
+    return [comparable(curve) for curve in expected]
+
+
+def write_study(storage: optuna.storages.RDBStorage, name: str) -> list[int]:
+    """The same study through any storage: report the curves, overwrite some steps, complete."""
+    study = optuna.create_study(storage=storage, study_name=name)
+    trials = []
+    for curve in curves():
+        trial = study.ask()
+        for step, value in enumerate(curve):
+            trial.report(value, step)
+        trials.append(trial)
+    for index, step, value in OVERWRITES:
+        storage.set_trial_intermediate_value(trials[index]._trial_id, step, value)
+    for trial in trials:
+        study.tell(trial, 0.0)
+    return [trial._trial_id for trial in trials]
+
+
+def stored_rows(url: str, trial_id: int) -> list[tuple[Any, ...]]:
+    """The raw rows of a trial's intermediate values, as the database holds them."""
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            return [
+                tuple(row)
+                for row in conn.execute(
+                    sqlalchemy.select(
+                        VALUES.c.step,
+                        VALUES.c.intermediate_value,
+                        VALUES.c.intermediate_value_type,
+                    )
+                    .where(VALUES.c.trial_id == trial_id)
+                    .order_by(VALUES.c.step)
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def statements() -> Iterator[Callable[[Engine], list[str]]]:
+    """`watch(engine)`: a list that collects every SQL statement the engine sends from now on."""
+    watched: list[tuple[Engine, Any]] = []
+
+    def watch(engine: Engine) -> list[str]:
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(" ".join(statement.split()))
+
+        sqlalchemy.event.listen(engine, "before_cursor_execute", record)
+        watched.append((engine, record))
+        return seen
+
+    yield watch
+    for engine, record in watched:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", record)
+
+
+@both_databases
+def test_a_report_is_one_insert_statement(storages: OpenStorage, statements: Any) -> None:
+    storage = storages()
+    assert isinstance(storage, AdamtuneStorage)
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    trial.report(1.0, 0)
+    seen = statements(storage.engine)
+    trial.report(2.0, 1)
+    trial.report(NAN, 2)
+    sent = [sql for sql in seen if not sql.startswith("BEGIN")]  # SQLite: BEGIN IMMEDIATE
+    assert len(sent) == 2, sent
+    for sql in sent:
+        assert sql.startswith("INSERT INTO trial_intermediate_values"), sql
+        assert "ON CONFLICT (trial_id, step) DO UPDATE" in sql, sql
+    assert comparable(storage.get_trial(trial._trial_id).intermediate_values) == comparable(
+        {0: 1.0, 1: 2.0, 2: NAN}
+    )
+
+
+@both_databases
+def test_reports_read_back_as_optuna_writes_them(database_url: str, storages: OpenStorage) -> None:
+    """Reports through our storage and through plain `RDBStorage(url)` (Optuna's ORM path), to
+    two studies of one database: the rows are the same, and plain Optuna reads them back as
+    reported (inf, -inf, nan, overwrites of a step, 300 steps)."""
+    fast_ids = write_study(storages(), "fast")
+    orm_ids = write_study(storages(plain=True), "orm")
+    for fast_id, orm_id in zip(fast_ids, orm_ids, strict=True):
+        assert stored_rows(database_url, fast_id) == stored_rows(database_url, orm_id)
+    expected = expected_curves()
+    fresh = storages(plain=True)  # nothing cached from the writes
+    assert [comparable(fresh.get_trial(i).intermediate_values) for i in fast_ids] == expected
+    loaded = optuna.load_study(study_name="fast", storage=storages(plain=True))
+    assert [comparable(t.intermediate_values) for t in loaded.trials] == expected
+
+
+@both_databases
+def test_dashboard_readers_see_the_same_curves(database_url: str, storages: OpenStorage) -> None:
+    """What a dashboard draws (Optuna's intermediate-values plot, adamtune's curve query for a
+    plain Optuna study) is the same for a study written through our storage as through Optuna's."""
+    write_study(storages(), "fast")
+    write_study(storages(plain=True), "orm")
+    reader = storages(plain=True)
+
+    def plotted(name: str) -> list[tuple[Any, ...]]:
+        study = optuna.load_study(study_name=name, storage=reader)
+        figure = optuna.visualization.plot_intermediate_values(study)
+        return [(trace.name, tuple(trace.x), tuple(map(str, trace.y))) for trace in figure.data]
+
+    assert plotted("fast") == plotted("orm")
+    assert len(plotted("fast")) == len(curves())
+
+    with Session(reader.engine) as session:
+        points = {
+            name: foreign_curve_points(session, reader.get_study_id_from_name(name), 0, [])[1]
+            for name in ("fast", "orm")
+        }
+    assert points["fast"] == points["orm"]
+    assert len(points["fast"]["val_loss"]) == sum(len(curve) for curve in expected_curves())
+
+
+def finish(study: optuna.Study, trial: optuna.Trial, state: TrialState) -> None:
+    if state == TrialState.COMPLETE:
+        study.tell(trial, 1.0)
+    else:
+        study.tell(trial, state=state)
+
+
+@both_databases
+@pytest.mark.parametrize("state", [TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED])
+def test_a_finished_trial_refuses_reports(
+    database_url: str, storages: OpenStorage, state: TrialState
+) -> None:
+    storage = storages()
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    trial.report(1.0, 0)
+    finish(study, trial, state)
+    before = stored_rows(database_url, trial._trial_id)
+    for step, value in ((1, 2.0), (0, 5.0), (2, NAN)):  # a new step, an overwrite, a special
+        with pytest.raises(
+            optuna.exceptions.UpdateFinishedTrialError,
+            match=r"Trial#0 has already finished and can not be updated",
+        ):
+            storage.set_trial_intermediate_value(trial._trial_id, step, value)
+    assert stored_rows(database_url, trial._trial_id) == before
+    assert storages(plain=True).get_trial(trial._trial_id).intermediate_values == {0: 1.0}
+
+
+@both_databases
+@pytest.mark.filterwarnings(
+    "ignore:Heartbeat of storage is supposed to be used with Study.optimize"
+)
+def test_a_trial_failed_as_stale_by_another_worker_refuses_reports(storages: OpenStorage) -> None:
+    """Worker A holds a running trial whose heartbeat is old; worker B fails it as stale (and
+    re-enqueues it). A's next `trial.report` raises and writes nothing."""
+    a = storages(heartbeat_interval=1, grace_period=5)
+    study = optuna.create_study(storage=a, study_name="stale")
+    trial = study.ask()
+    trial.report(1.0, 0)
+    a.record_heartbeat(trial._trial_id)
+    beats = models.TrialHeartbeatModel.__table__
+    with a.engine.begin() as conn:  # the heartbeat an hour old, as if A had hung
+        beat = conn.execute(
+            sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == trial._trial_id)
+        ).scalar_one()
+        conn.execute(
+            beats.update()
+            .where(beats.c.trial_id == trial._trial_id)
+            .values(heartbeat=beat - dt.timedelta(hours=1))
+        )
+    b = storages(heartbeat_interval=1, grace_period=5)
+    optuna.storages.fail_stale_trials(optuna.load_study(study_name="stale", storage=b))
+    assert b.get_trial(trial._trial_id).state == TrialState.FAIL
+
+    with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+        trial.report(2.0, 1)
+    assert b.get_trial(trial._trial_id).intermediate_values == {0: 1.0}
+    retried = optuna.load_study(study_name="stale", storage=b).trials[-1]
+    assert retried.state == TrialState.WAITING
+    assert retried.intermediate_values == {}
+
+
+@both_databases
+def test_trials_that_are_not_running_behave_as_in_optuna(
+    database_url: str, storages: OpenStorage
+) -> None:
+    """A missing trial raises KeyError; a WAITING one (enqueued) takes the value, as Optuna's
+    own method does (it refuses only finished trials)."""
+    storage, plain = storages(), storages(plain=True)
+    study = optuna.create_study(storage=storage)
+    study.enqueue_trial({})
+    study.enqueue_trial({})
+    waiting = [t._trial_id for t in study.get_trials(states=(TrialState.WAITING,))]
+    for either in (plain, storage):
+        with pytest.raises(KeyError):
+            either.set_trial_intermediate_value(10_000, 0, 1.0)
+    plain.set_trial_intermediate_value(waiting[0], 0, 1.0)
+    storage.set_trial_intermediate_value(waiting[1], 0, 1.0)
+    assert stored_rows(database_url, waiting[1]) == stored_rows(database_url, waiting[0])
+    assert len(stored_rows(database_url, waiting[1])) == 1
+
+
+def pruned_steps(
+    storage: optuna.storages.BaseStorage, pruner: optuna.pruners.BasePruner
+) -> list[int | None]:
+    """Per trial, the step at which `pruner` pruned it (None: completed), for fixed curves."""
+    study = optuna.create_study(storage=storage, study_name="pruning", pruner=pruner)
+    outcome: list[int | None] = []
+    for number in range(14):
+        trial = study.ask()
+        level = (number * 7) % 5 + 1  # trials of five quality levels, interleaved
+        pruned_at = None
+        for step in range(1, 10):
+            trial.report(level + 1.0 / step, step)
+            if trial.should_prune():
+                pruned_at = step
+                break
+        if pruned_at is None:
+            study.tell(trial, level + 1.0 / 9)
+        else:
+            study.tell(trial, state=TrialState.PRUNED)
+        outcome.append(pruned_at)
+    return outcome
+
+
+PRUNERS = {
+    "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+    "hyperband": lambda: optuna.pruners.HyperbandPruner(
+        min_resource=1, max_resource=9, reduction_factor=3
+    ),
+}
+
+
+@both_databases
+@pytest.mark.parametrize("pruner", sorted(PRUNERS))
+def test_pruners_see_the_reported_values(storages: OpenStorage, pruner: str) -> None:
+    """The pruner decides on our storage exactly as on Optuna's in-memory one, and does prune
+    (so a value lost or mangled on the way would change its decisions)."""
+    reference = pruned_steps(optuna.storages.InMemoryStorage(), PRUNERS[pruner]())
+    assert None in reference
+    assert any(step is not None for step in reference)
+    assert pruned_steps(storages(), PRUNERS[pruner]()) == reference
+
+
+@both_databases
+def test_median_pruner_prunes_on_values_reported_through_our_storage(
+    storages: OpenStorage,
+) -> None:
+    """Two trials report through our storage; plain Optuna, loading the study afresh, prunes a
+    worse third trial at the first step and not a better one."""
+    storage = storages()
+    study = optuna.create_study(storage=storage, study_name="median")
+    for _ in range(2):
+        trial = study.ask()
+        for step in range(5):
+            trial.report(1.0, step)
+        study.tell(trial, 1.0)
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=0)
+    other = optuna.load_study(study_name="median", storage=storages(plain=True), pruner=pruner)
+    worse, better = other.ask(), other.ask()
+    worse.report(2.0, 0)
+    better.report(0.5, 0)
+    assert worse.should_prune()
+    assert not better.should_prune()
+
+
+def test_pickled_storage_is_tuned_and_fast(tmp_path: Path, statements: Any) -> None:
+    """Optuna's unpickling creates a new engine; ours tunes it again (WAL, BEGIN IMMEDIATE)."""
+    storage = pickle.loads(pickle.dumps(make_storage(f"sqlite:///{tmp_path / 'p.db'}")))
+    assert pragmas(storage.engine)["journal_mode"] == "wal"
+    assert pragmas(storage.engine)["synchronous"] == 1
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    seen = statements(storage.engine)
+    trial.report(1.0, 0)
+    assert seen[0] == "BEGIN IMMEDIATE"
+    assert seen[1].startswith("INSERT INTO trial_intermediate_values")
+    assert len(seen) == 2
+
+
+def test_other_databases_take_optunas_method(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statements: Any
+) -> None:
+    """Without an upsert we know (MySQL), reports go through Optuna's ORM method."""
+    monkeypatch.setattr(optim.storage, "_UPSERT_DIALECTS", set())
+    storage = make_storage(f"sqlite:///{tmp_path / 'orm.db'}")
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    seen = statements(storage.engine)
+    trial.report(1.0, 0)
+    assert any(sql.startswith("SELECT trials.") for sql in seen), seen
+    assert storage.get_trial(trial._trial_id).intermediate_values == {0: 1.0}

@@ -72,7 +72,8 @@ def test_a_plugin_class_is_listed_after_the_builtins(entry_points: list[FakeEntr
     entry_points.append(FakeEntryPoint("dummy", DummyTask))
     tasks = list_tasks()
     assert len(tasks) == BUILTIN_COUNT + 1
-    assert isinstance(tasks[-1], DummyTask)
+    assert tasks[-1] == DummyTask().info()
+    assert tasks[-1].implementation == f"{__name__}:DummyTask"
     assert isinstance(get_task("dummy"), DummyTask)
 
 
@@ -122,7 +123,8 @@ def test_unknown_task_lists_plugins_too(entry_points: list[FakeEntryPoint]) -> N
 CHILD = """
 import json, math
 from optim.tasks import get_task, list_tasks
-from optim.training import AdamParams, train
+from optim.params import AdamParams
+from optim.training import train
 names = [task.name for task in list_tasks()]
 history = train(get_task("sine_regression"), AdamParams(), epochs=2, seed=0)
 print(json.dumps({"names": names, "val_losses": [m.val_loss for m in history]}))

@@ -10,12 +10,21 @@ import numpy as np
 import pytest
 import torch
 
-from optim.tasks import EpochMetrics, Task, UnknownTaskError, get_task, list_tasks
+from optim.params import AdamParams
+from optim.tasks import (
+    EpochMetrics,
+    Task,
+    TaskInfo,
+    UnknownTaskError,
+    get_task,
+    list_tasks,
+    task_info,
+)
 from optim.tasks.char_lstm import CharLSTMTask, corpus
 from optim.tasks.common import standardised_split
 from optim.tasks.quadratic_deep import TRAIN_SEED, data, hessian
 from optim.tasks.registry import BUILTIN_TASKS
-from optim.training import AdamParams, train
+from optim.training import train
 
 BUILTIN_NAMES = [
     "rosenbrock",
@@ -67,6 +76,13 @@ def test_get_task_finds_each_builtin(name: str) -> None:
     task = get_task(name)
     assert isinstance(task, Task)
     assert task.name == name
+
+
+@pytest.mark.parametrize("info", BUILTIN_TASKS, ids=BUILTIN_NAMES)
+def test_the_catalog_describes_each_builtin_implementation(info: TaskInfo) -> None:
+    """What the API lists without importing a task is what the task's class says."""
+    assert task_info(info.name) is info
+    assert get_task(info.name).info() == info  # `implementation` names the class get_task built
 
 
 def test_unknown_task_error_names_it_and_lists_the_known_ones() -> None:
