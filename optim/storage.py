@@ -21,12 +21,14 @@ machinery and SQLite's commit.
 from __future__ import annotations
 
 import functools
+import json
 import sqlite3
 import warnings
 from typing import Any
 
 import optuna
 import sqlalchemy
+from optuna.storages._cached_storage import _CachedStorage
 from optuna.storages._rdb import models
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
@@ -179,6 +181,61 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
         if rowcount == 0:
             # not RUNNING: Optuna's own method raises (finished, missing) or writes (waiting)
             super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+
+    def get_trial_system_attrs(self, trial_id: int) -> dict[str, Any]:
+        """One Core SELECT, where Optuna's ORM path costs two queries and model loading.
+
+        Pruners read a running trial's system attributes at every `should_prune` (Hyperband
+        and successive halving keep the trial's rung there).
+        """
+        attrs = models.TrialSystemAttributeModel.__table__
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sqlalchemy.select(attrs.c.key, attrs.c.value_json).where(
+                    attrs.c.trial_id == trial_id
+                )
+            ).all()
+        if not rows:
+            return super().get_trial_system_attrs(trial_id)  # raises KeyError for no trial
+        return {key: json.loads(value) for key, value in rows}
+
+
+class StudyStorage(_CachedStorage):
+    """Optuna's per-study cache in front of `AdamtuneStorage`, reading system attributes
+    through it.
+
+    `optuna.create_study` / `load_study` wrap an RDB storage in `_CachedStorage`, whose
+    `get_trial_system_attrs` loads the whole running trial through the ORM (about 2 ms here,
+    at every `should_prune` of Hyperband). Passed this wrapper instead, Optuna uses it as is.
+    """
+
+    def __init__(self, backend: AdamtuneStorage) -> None:
+        super().__init__(backend)
+        self._study_ids: dict[str, int] = {}
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        """Remembered: Hyperband builds a study object, so looks the id up, at every
+        `should_prune`, and a study keeps its name and id (the worker drops its wrapper of a
+        deleted study when the next lookup by id raises KeyError)."""
+        study_id = self._study_ids.get(study_name)
+        if study_id is None:
+            study_id = super().get_study_id_from_name(study_name)
+            self._study_ids[study_name] = study_id
+        return study_id
+
+    def get_trial_system_attrs(self, trial_id: int) -> dict[str, Any]:
+        with self._lock:
+            trial = self._get_cached_trial(trial_id)
+        if trial is not None:
+            return trial.system_attrs
+        return self._backend.get_trial_system_attrs(trial_id)
+
+
+def study_storage(storage: optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
+    """What to hand `optuna.create_study` / `load_study`: `StudyStorage` around ours."""
+    if isinstance(storage, AdamtuneStorage):
+        return StudyStorage(storage)
+    return storage
 
 
 def make_storage(

@@ -19,6 +19,7 @@ from optim.samplers import (
     make_sampler,
 )
 from optim.space import BASELINE, SearchSpace
+from optim.storage import study_storage
 from optim.tasks import list_tasks, task_info
 
 SEQUENCE_SAMPLERS = frozenset({"qmc", "grid"})  # samplers whose seed fixes a whole sequence
@@ -68,7 +69,7 @@ def create_study(
 ) -> optuna.Study:
     """Create the Optuna study, record its config and enqueue the default-Adam baseline first."""
     study = optuna.create_study(
-        storage=storage,
+        storage=study_storage(storage),
         study_name=name,
         direction="minimize",
         sampler=sampler_for_trial(config, 0),
@@ -94,7 +95,7 @@ def load_study(storage: optuna.storages.BaseStorage, name: str) -> tuple[optuna.
         raise ValueError(f"study {name!r} was not created by adamtune")
     study = optuna.load_study(
         study_name=name,
-        storage=storage,
+        storage=study_storage(storage),
         sampler=sampler_for_trial(config, 0),
         pruner=make_pruner(config.pruner, epochs=config.resolved_epochs()),
     )

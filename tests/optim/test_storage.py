@@ -30,6 +30,7 @@ from optim.storage import (
     create_engine,
     engine_kwargs,
     make_storage,
+    study_storage,
 )
 from tests.conftest import both_databases
 
@@ -503,6 +504,58 @@ def test_pruners_see_the_reported_values(storages: OpenStorage, pruner: str) -> 
     assert None in reference
     assert any(step is not None for step in reference)
     assert pruned_steps(storages(), PRUNERS[pruner]()) == reference
+
+
+@both_databases
+@pytest.mark.parametrize("pruner", sorted(PRUNERS))
+def test_pruners_decide_the_same_through_the_study_wrapper(
+    storages: OpenStorage, pruner: str
+) -> None:
+    """`study_storage` (what the worker's studies use) reads rungs and study ids its own way:
+    the decisions stay Optuna's."""
+    reference = pruned_steps(optuna.storages.InMemoryStorage(), PRUNERS[pruner]())
+    assert pruned_steps(study_storage(storages()), PRUNERS[pruner]()) == reference
+
+
+@both_databases
+def test_system_attrs_read_as_optuna_reads_them(storages: OpenStorage) -> None:
+    storage, plain = storages(), storages(plain=True)
+    wrapped = study_storage(storage)
+    study = optuna.create_study(storage=wrapped, study_name="attrs")
+    running, empty, finished = study.ask(), study.ask(), study.ask()
+    for trial in (running, finished):
+        storage.set_trial_system_attr(trial._trial_id, "completed_rung_0", 1.5)
+        storage.set_trial_system_attr(trial._trial_id, "nested", {"a": [1, None, "x"]})
+    study.tell(finished, 1.0)
+    for trial in (running, empty, finished):
+        expected = plain.get_trial_system_attrs(trial._trial_id)
+        assert storage.get_trial_system_attrs(trial._trial_id) == expected
+        assert wrapped.get_trial_system_attrs(trial._trial_id) == expected
+    assert wrapped.get_trial_system_attrs(running._trial_id)["nested"] == {"a": [1, None, "x"]}
+    assert wrapped.get_study_id_from_name("attrs") == study._study_id
+    with pytest.raises(KeyError):
+        wrapped.get_trial_system_attrs(10_000)
+
+
+@both_databases
+def test_should_prune_reads_a_handful_of_rows(storages: OpenStorage, statements: Any) -> None:
+    """Between Hyperband's rungs a `should_prune` is one small SELECT (the trial's system
+    attributes), not a reload of the running trial (Optuna's cached storage: about ten)."""
+    storage = storages()
+    study = optuna.create_study(
+        storage=study_storage(storage),
+        study_name="rungs",
+        pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=27),
+    )
+    trial = study.ask()
+    trial.report(1.0, 1)
+    trial.should_prune()  # rung 0 at step 1: reads the study's trials, writes the rung
+    trial.report(1.0, 2)
+    seen = statements(storage.engine)
+    assert not trial.should_prune()  # no rung at step 2
+    selects = [s for s in seen if s.startswith("SELECT")]
+    assert len(selects) == 1, seen
+    assert "trial_system_attributes" in selects[0]
 
 
 @both_databases
