@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     # reads
     figure_max_trials: int = Field(default=1000, ge=10)  # figures use at most this many trials
     curves_max_trials: int = Field(default=1000, ge=1)  # first curve load shows at most this many
+    curves_max_points: int = Field(default=500, ge=2)  # ... with at most this many points each
     sse_poll_interval: float = Field(default=0.2, gt=0)
 
     @field_validator("api_token")

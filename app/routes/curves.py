@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from app import queries
 from app.deps import DB_INT_MAX, ReadSessionDep, StateDep, StudyRefDep, require_read_token
+from app.downsample import thin_points
 from app.schemas import CurvesPublic, Points, TrialPublic
 
 router = APIRouter(
@@ -22,9 +23,12 @@ def read_curves(
     state: StateDep,
     after: Annotated[int, Query(ge=0, le=DB_INT_MAX)] = 0,
     max_trials: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    max_points: Annotated[int | None, Query(ge=2, le=1_000_000)] = None,
 ) -> CurvesPublic:
     """Points after the cursor. A first load (`after=0`) of a big study holds the curves of at
-    most `max_trials` trials: the baseline, the best and the most recent."""
+    most `max_trials` trials (the baseline, the best and the most recent), each thinned to at
+    most `max_points` evenly spaced points with its first and last; increments send every
+    new point."""
     if after == 0:
         limit = max_trials or state.settings.curves_max_trials
         total, selection = queries.curve_trial_selection(session, study.id, limit)
@@ -32,6 +36,8 @@ def read_curves(
         total, selection = queries.trial_count(session, study.id), []
     reader = queries.foreign_curve_points if study.read_only else queries.job_curve_points
     cursor, points = reader(session, study.id, after, selection)
+    if after == 0:
+        points = thin_points(points, max_points or state.settings.curves_max_points)
     if after == 0:
         numbers = selection or None
     elif study.read_only:
