@@ -1,8 +1,9 @@
-// Live study events: Server-Sent Events, with polling of /curves as a fallback (e.g. when the
-// server protects reads with a token, which EventSource cannot send).
-import { api, apiUrl, isAbort } from "./api.js";
+// Live study events: Server-Sent Events through EventSource, or read with fetch when a token is
+// set (EventSource cannot send one), with polling of /curves as the last fallback.
+import { api, apiUrl, getToken, isAbort } from "./api.js";
 
 const POLL_MS = 2000;
+const RECONNECT_MS = 2000;
 const REFUSED_KEY = "adamtune.sse-refused"; // this tab's server refused EventSource once: poll
 
 function sseRefused() {
@@ -20,6 +21,8 @@ function rememberRefused() {
     /* storage disabled */
   }
 }
+
+const EVENT_NAMES = ["epoch", "trial_started", "trial_finished", "study_status"];
 
 export class StudyStream {
   /**
@@ -42,31 +45,19 @@ export class StudyStream {
   start() {
     if (!this.stopped) return;
     this.stopped = false;
+    if (getToken() && typeof ReadableStream !== "undefined" && typeof TextDecoder !== "undefined") {
+      this.startFetchStream();
+      return;
+    }
     if (typeof EventSource === "undefined" || sseRefused()) {
       this.startPolling();
       return;
     }
     const es = new EventSource(apiUrl(`/studies/${this.studyId}/events`, { after: this.cursor }));
     this.es = es;
-    const on = (name, fn) =>
-      es.addEventListener(name, (e) => {
-        if (this.stopped) return;
-        if (e.lastEventId && Number.isFinite(Number(e.lastEventId))) this.cursor = Number(e.lastEventId);
-        let data;
-        try {
-          data = JSON.parse(e.data);
-        } catch {
-          return;
-        }
-        fn(data);
-      });
-    on("epoch", (d) => this.handlers.epoch?.(d));
-    on("trial_started", (d) => this.handlers.trialStarted?.(d));
-    on("trial_finished", (d) => {
-      this.trialStates.set(d.trial, d.state);
-      this.handlers.trialFinished?.(d);
-    });
-    on("study_status", (d) => this.handlers.status?.(d));
+    for (const name of EVENT_NAMES) {
+      es.addEventListener(name, (e) => this.receive(name, e.data, e.lastEventId));
+    }
     es.addEventListener("open", () => {
       this.opened = true;
       this.handlers.mode?.("live");
@@ -84,6 +75,82 @@ export class StudyStream {
         this.handlers.mode?.("reconnecting");
       }
     });
+  }
+
+  /** One event, from EventSource or the fetch reader: move the cursor, then call its handler. */
+  receive(name, text, id) {
+    if (this.stopped) return;
+    if (id && Number.isFinite(Number(id))) this.cursor = Number(id);
+    let d;
+    try {
+      d = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (name === "epoch") this.handlers.epoch?.(d);
+    else if (name === "trial_started") this.handlers.trialStarted?.(d);
+    else if (name === "trial_finished") {
+      this.trialStates.set(d.trial, d.state);
+      this.handlers.trialFinished?.(d);
+    } else if (name === "study_status") this.handlers.status?.(d);
+  }
+
+  /** The event stream read with fetch, which can send the token; reconnects from the cursor. */
+  async startFetchStream() {
+    while (!this.stopped) {
+      this.abort = new AbortController();
+      try {
+        const res = await fetch(apiUrl(`/studies/${this.studyId}/events`, { after: this.cursor }), {
+          headers: { Accept: "text/event-stream", Authorization: `Bearer ${getToken()}` },
+          signal: this.abort.signal,
+        });
+        if (!res.ok || !res.body) {
+          // refused (a wrong token: 401): polling goes through the API helper, which asks for it
+          if (!this.stopped) this.startPolling();
+          return;
+        }
+        this.handlers.mode?.("live");
+        await this.readFrames(res.body.getReader());
+      } catch (err) {
+        if (isAbort(err) || this.stopped) return;
+      }
+      if (this.stopped) return;
+      this.handlers.mode?.("reconnecting");
+      await new Promise((resolve) => {
+        this.pollTimer = setTimeout(resolve, RECONNECT_MS);
+      });
+    }
+  }
+
+  /** Split the byte stream into SSE frames (a blank line ends one) and dispatch each. */
+  async readFrames(reader) {
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || this.stopped) return;
+      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, "\n");
+      let end;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let name = "message";
+        let id = "";
+        const data = [];
+        for (const line of frame.split("\n")) {
+          if (!line || line.startsWith(":")) continue; // keep-alive comments
+          const colon = line.indexOf(":");
+          const field = colon < 0 ? line : line.slice(0, colon);
+          let text = colon < 0 ? "" : line.slice(colon + 1);
+          if (text.startsWith(" ")) text = text.slice(1);
+          if (field === "event") name = text;
+          else if (field === "data") data.push(text);
+          else if (field === "id") id = text;
+        }
+        if (data.length) this.receive(name, data.join("\n"), id);
+        else if (id && Number.isFinite(Number(id))) this.cursor = Number(id);
+      }
+    }
   }
 
   startPolling() {

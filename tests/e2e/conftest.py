@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,13 +85,15 @@ class LiveServer:
                 self.proc.wait()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`adamtune serve` on a free port over a fresh SQLite file, with one worker."""
-    directory = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def launched_server(
+    directory: Path, env_extra: dict[str, str] | None = None, token: str | None = None
+) -> Iterator[LiveServer]:
+    """`adamtune serve` on a free port over a fresh SQLite file in `directory`, one worker;
+    with `token`, the test's own API client sends it."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADAMTUNE_")}
-    env.update({"PYTHONUNBUFFERED": "1", "ADAMTUNE_POLL_INTERVAL": "0.2"})
+    env.update({"PYTHONUNBUFFERED": "1", "ADAMTUNE_POLL_INTERVAL": "0.2", **(env_extra or {})})
     log_path = directory / "serve.log"
     command = [
         *_serve_command(),
@@ -101,7 +104,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     ]  # fmt: skip
     with log_path.open("wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    live = LiveServer(url=f"http://127.0.0.1:{port}", proc=proc, log_path=log_path)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    client = httpx.Client(timeout=30, headers=headers)
+    live = LiveServer(url=f"http://127.0.0.1:{port}", proc=proc, log_path=log_path, client=client)
     try:
         deadline = time.monotonic() + 90
         while True:
@@ -118,6 +123,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield live
     finally:
         live.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`adamtune serve` on a free port over a fresh SQLite file, with one worker."""
+    with launched_server(tmp_path_factory.mktemp("e2e")) as live:
+        yield live
 
 
 @pytest.fixture(scope="module")
