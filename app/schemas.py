@@ -19,9 +19,16 @@ StudyName = Annotated[
 
 
 class StudyCreate(StudyConfig):
-    """What a user submits: a StudyConfig plus how to run it. Only `task` is required."""
+    """What a user submits: a StudyConfig plus how to run it. Only `task` is required.
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    Strict: a number must come as a JSON number and a count as an integer, so `"epochs": true`,
+    `"n_trials": "5"` or `"seed": 1.5` (and even `1.0`) are refused by field rather than coerced.
+    An integer is still accepted where a float is expected (`"timeout_s": 60`). Only this model's
+    own fields are strict: `space` is checked by `SearchSpace`, as before. `StudyConfig` itself
+    (CLI, configs read back from storage) stays lax.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
     name: StudyName | None = None
     timeout_s: Annotated[float | None, Field(gt=0, le=30 * 24 * 3600)] = None

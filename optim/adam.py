@@ -10,7 +10,7 @@ operation for operation.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Literal, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import torch
 from torch import Tensor
@@ -137,51 +137,21 @@ class Adam(Optimizer):
                 loss = closure()
 
         for group in self.param_groups:
-            params: list[Tensor] = []
-            grads: list[Tensor] = []
-            exp_avgs: list[Tensor] = []
-            exp_avg_sqs: list[Tensor] = []
-            max_exp_avg_sqs: list[Tensor] = []
-            steps: list[Tensor] = []
-            self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps)
-            if not params:
+            tensors = self._init_group(group)
+            if not tensors.params:
                 continue
             foreach = group["foreach"]
             if foreach is None:
-                foreach = _foreach_by_default(params)
+                foreach = _foreach_by_default(tensors.params)
             update = _multi_tensor_adam if foreach else _single_tensor_adam
-            beta1, beta2 = group["betas"]
-            update(
-                params,
-                grads,
-                exp_avgs,
-                exp_avg_sqs,
-                max_exp_avg_sqs,
-                steps,
-                lr=group["lr"],
-                beta1=beta1,
-                beta2=beta2,
-                eps=group["eps"],
-                weight_decay=group["weight_decay"],
-                amsgrad=group["amsgrad"],
-                decoupled_weight_decay=group["decoupled_weight_decay"],
-                maximize=group["maximize"],
-                tf_eps=group["eps_mode"] == "tf",
-            )
+            update(tensors, _Options.of(group))
         return loss
 
-    def _init_group(
-        self,
-        group: dict[str, Any],
-        params: list[Tensor],
-        grads: list[Tensor],
-        exp_avgs: list[Tensor],
-        exp_avg_sqs: list[Tensor],
-        max_exp_avg_sqs: list[Tensor],
-        steps: list[Tensor],
-    ) -> None:
+    def _init_group(self, group: dict[str, Any]) -> _Tensors:
         """Collect the parameters with a gradient and their state, creating state on first use."""
         amsgrad = group["amsgrad"]
+        tensors = _Tensors([], [], [], [], [], [])
+        params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = tensors
         for p in group["params"]:
             grad = p.grad
             if grad is None:
@@ -209,6 +179,7 @@ class Adam(Optimizer):
                         p, memory_format=torch.preserve_format
                     )
                 max_exp_avg_sqs.append(state["max_exp_avg_sq"])
+        return tensors
 
 
 _COMPLEX_MESSAGE = (
@@ -257,6 +228,46 @@ def _foreach_by_default(params: list[Tensor]) -> bool:
     )
 
 
+class _Tensors(NamedTuple):
+    """A group's parameters that have a gradient, their gradients and their state, in step."""
+
+    params: list[Tensor]
+    grads: list[Tensor]
+    exp_avgs: list[Tensor]
+    exp_avg_sqs: list[Tensor]
+    max_exp_avg_sqs: list[Tensor]  # empty unless amsgrad
+    steps: list[Tensor]
+
+
+class _Options(NamedTuple):
+    """A group's options as both update paths read them, gathered once per group and step."""
+
+    lr: float
+    beta1: float
+    beta2: float
+    eps: float
+    weight_decay: float
+    amsgrad: bool
+    decoupled_weight_decay: bool
+    maximize: bool
+    tf_eps: bool  # eps_mode == "tf"
+
+    @classmethod
+    def of(cls, group: dict[str, Any]) -> _Options:
+        beta1, beta2 = group["betas"]
+        return cls(  # positional, in field order: about half the cost of keywords, every step
+            group["lr"],
+            beta1,
+            beta2,
+            group["eps"],
+            group["weight_decay"],
+            group["amsgrad"],
+            group["decoupled_weight_decay"],
+            group["maximize"],
+            group["eps_mode"] == "tf",
+        )
+
+
 def _scalars(
     lr: float, beta1: float, beta2: float, step: float, tf_eps: bool
 ) -> tuple[float, float]:
@@ -271,25 +282,10 @@ def _scalars(
     return -(lr / bias_correction1), bias_correction2_sqrt
 
 
-def _single_tensor_adam(
-    params: list[Tensor],
-    grads: list[Tensor],
-    exp_avgs: list[Tensor],
-    exp_avg_sqs: list[Tensor],
-    max_exp_avg_sqs: list[Tensor],
-    steps: list[Tensor],
-    *,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    amsgrad: bool,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-    tf_eps: bool,
-) -> None:
+def _single_tensor_adam(tensors: _Tensors, options: _Options) -> None:
     """One parameter at a time: the readable reference, and the path for mixed devices."""
+    params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = tensors
+    lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, maximize, tf_eps = options
     for i, param in enumerate(params):
         grad = -grads[i] if maximize else grads[i]
         exp_avg = exp_avgs[i]
@@ -320,50 +316,25 @@ def _single_tensor_adam(
         param.addcdiv_(exp_avg, denom, value=neg_step_size)
 
 
-def _multi_tensor_adam(
-    params: list[Tensor],
-    grads: list[Tensor],
-    exp_avgs: list[Tensor],
-    exp_avg_sqs: list[Tensor],
-    max_exp_avg_sqs: list[Tensor],
-    steps: list[Tensor],
-    **options: Any,
-) -> None:
+def _multi_tensor_adam(tensors: _Tensors, options: _Options) -> None:
     """Whole lists per kernel call; split by (device, dtype) first, as foreach kernels need."""
+    params = tensors.params
     dtype = params[0].dtype
     device = params[0].device
     if all(p.dtype == dtype and p.device == device for p in params):
-        _multi_tensor_adam_bucket(
-            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, **options
-        )
+        _multi_tensor_adam_bucket(tensors, options)
         return
-    grouped = Optimizer._group_tensors_by_device_and_dtype(
-        [params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps]  # type: ignore[list-item]
-    )
+    grouped = Optimizer._group_tensors_by_device_and_dtype(list(tensors))  # type: ignore[arg-type]
     for lists, _ in grouped.values():
-        bucket = [cast(list[Tensor], tensors) for tensors in lists]
-        _multi_tensor_adam_bucket(*bucket, **options)
+        _multi_tensor_adam_bucket(
+            _Tensors(*(cast(list[Tensor], bucket) for bucket in lists)), options
+        )
 
 
-def _multi_tensor_adam_bucket(
-    params: list[Tensor],
-    grads: list[Tensor],
-    exp_avgs: list[Tensor],
-    exp_avg_sqs: list[Tensor],
-    max_exp_avg_sqs: list[Tensor],
-    steps: list[Tensor],
-    *,
-    lr: float,
-    beta1: float,
-    beta2: float,
-    eps: float,
-    weight_decay: float,
-    amsgrad: bool,
-    decoupled_weight_decay: bool,
-    maximize: bool,
-    tf_eps: bool,
-) -> None:
+def _multi_tensor_adam_bucket(tensors: _Tensors, options: _Options) -> None:
     """The same operations as `_single_tensor_adam`, each applied to a list of tensors at once."""
+    params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = tensors
+    lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, maximize, tf_eps = options
     if maximize:
         grads = list(torch._foreach_neg(grads))
     if steps[0].is_cpu:

@@ -29,6 +29,17 @@ from sqlalchemy.pool import NullPool
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The built-in tasks in the order the CLI, API and dashboard list them: written out here, not read
+# from `optim.tasks.catalog`, so the tests check the catalog rather than restate it.
+BUILTIN_TASK_NAMES = [
+    "rosenbrock",
+    "quadratic_deep",
+    "logreg_breast_cancer",
+    "mlp_digits",
+    "cnn_digits",
+    "char_lstm",
+]
+
 # fast fault detection for tests: a dead worker's trial is failed after 3 s
 FAST_ENV = {
     "ADAMTUNE_HEARTBEAT_INTERVAL": "1",
@@ -264,3 +275,13 @@ def query(database_url: str, statement: str, **params: Any) -> list[tuple[Any, .
             return [tuple(row) for row in conn.execute(sqlalchemy.text(statement), params)]
     finally:
         engine.dispose()
+
+
+def trial_states(database_url: str, study_id: int) -> dict[str, int]:
+    """How many trials of a study are in each state, read straight from the database."""
+    rows = query(
+        database_url,
+        "SELECT state, COUNT(*) FROM trials WHERE study_id = :id GROUP BY state",
+        id=study_id,
+    )
+    return {str(state): n for state, n in rows}

@@ -7,14 +7,11 @@ the convolutions are there to use. Train and validation rows are the same as `ml
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import torch
-from torch.nn import functional as F
 
 from optim.tasks.base import Problem, Task
 from optim.tasks.catalog import CNN_DIGITS
-from optim.tasks.common import classification_metrics, seeded_model, shuffled_batches
+from optim.tasks.common import classification_problem, seeded_model
 from optim.tasks.mlp_digits import digits
 
 
@@ -35,16 +32,4 @@ class CNNDigitsTask(Task, info=CNN_DIGITS):
     def build(self, seed: int, device: torch.device) -> Problem:
         split = digits(per_feature=False).to(device)
         model = seeded_model(seed, _cnn).to(device)
-        batch_size = self.batch_size
-
-        def train_batches(generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
-            return shuffled_batches((split.x_train, split.y_train), batch_size, generator)
-
-        def loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
-            x, y = batch
-            return F.cross_entropy(model(x), y)
-
-        def evaluate(model: torch.nn.Module) -> tuple[float, float | None]:
-            return classification_metrics(model(split.x_val), split.y_val)
-
-        return Problem(model=model, train_batches=train_batches, loss=loss, evaluate=evaluate)
+        return classification_problem(model, split, self.batch_size)

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from optim.tasks.base import Problem
+
 SPLIT_SEED = 0
 VALIDATION_FRACTION = 0.2
 
@@ -82,3 +84,19 @@ def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> tuple[
     loss = F.cross_entropy(logits, labels)
     accuracy = (logits.argmax(dim=-1) == labels).float().mean()
     return float(loss), float(accuracy)
+
+
+def classification_problem(model: torch.nn.Module, split: Split, batch_size: int) -> Problem:
+    """Multi-class training of `model` on `split`: cross-entropy loss, accuracy reported."""
+
+    def train_batches(generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
+        return shuffled_batches((split.x_train, split.y_train), batch_size, generator)
+
+    def loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        x, y = batch
+        return F.cross_entropy(model(x), y)
+
+    def evaluate(model: torch.nn.Module) -> tuple[float, float | None]:
+        return classification_metrics(model(split.x_val), split.y_val)
+
+    return Problem(model=model, train_batches=train_batches, loss=loss, evaluate=evaluate)

@@ -11,20 +11,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import both_databases, query, wait_for
+from tests.conftest import both_databases, query, trial_states, wait_for
 
 pytestmark = [pytest.mark.slow, both_databases]
 
 LONG_STUDY = {"task": "cnn_digits", "epochs": 25, "pruner": "none"}
-
-
-def states(database_url: str, study_id: int) -> dict[str, int]:
-    rows = query(
-        database_url,
-        "SELECT state, COUNT(*) FROM trials WHERE study_id = :id GROUP BY state",
-        id=study_id,
-    )
-    return {str(state): n for state, n in rows}
 
 
 def test_sigkilled_worker_trial_is_failed_and_retried(start_server: Any, start_worker: Any) -> None:
@@ -43,7 +34,7 @@ def test_sigkilled_worker_trial_is_failed_and_retried(start_server: Any, start_w
 
     url = server.database_url
     assert done["progress"]["finished"] == 4
-    assert states(url, study["id"]) == {"COMPLETE": 4, "FAIL": 1}
+    assert trial_states(url, study["id"]) == {"COMPLETE": 4, "FAIL": 1}
     [(failed_id, failed_number)] = query(
         url,
         "SELECT trial_id, number FROM trials WHERE study_id = :id AND state = 'FAIL'",

@@ -12,22 +12,13 @@ from typing import Any
 import optuna
 import pytest
 
-from tests.conftest import both_databases, query, wait_for
+from tests.conftest import both_databases, query, trial_states, wait_for
 
 pytestmark = [pytest.mark.slow, both_databases]
 
 FAST_STUDY = {"task": "logreg_breast_cancer", "epochs": 3, "pruner": "none"}
 # cnn_digits with 40 epochs is a trial of several seconds: long enough to catch it running
 LONG_STUDY = {"task": "cnn_digits", "epochs": 40, "pruner": "none"}
-
-
-def trial_states(database_url: str, study_id: int) -> dict[str, int]:
-    rows = query(
-        database_url,
-        "SELECT state, COUNT(*) FROM trials WHERE study_id = :id GROUP BY state",
-        id=study_id,
-    )
-    return {str(state): n for state, n in rows}
 
 
 def test_submitted_study_completes_with_exactly_n_trials(start_server: Any) -> None:

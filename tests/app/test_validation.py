@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Server
+from tests.conftest import BUILTIN_TASK_NAMES, Server
 
 
 def error_fields(response: Any) -> dict[str, str]:
@@ -52,6 +52,12 @@ def error_fields(response: Any) -> dict[str, str]:
         ({"task": "mlp_digits", "unknown": 1}, "unknown", "Extra inputs"),
         ({"task": "mlp_digits", "name": ""}, "name", "at least 1"),
         ({"task": "mlp_digits", "timeout_s": -1}, "timeout_s", "greater than 0"),
+        # JSON types are not coerced: no true for 1, no "5" for 5, no 1.5 (or 1.0) for a count
+        ({"task": "mlp_digits", "epochs": True}, "epochs", "valid integer"),
+        ({"task": "mlp_digits", "n_trials": "5"}, "n_trials", "valid integer"),
+        ({"task": "mlp_digits", "seed": 1.5}, "seed", "valid integer"),
+        ({"task": "mlp_digits", "parallelism": 2.0}, "parallelism", "valid integer"),
+        ({"task": "mlp_digits", "timeout_s": True}, "timeout_s", "valid number"),
         ({}, "task", "Field required"),
     ],
 )
@@ -90,7 +96,9 @@ def test_malformed_json_and_huge_body(shared_server: Server) -> None:
 def test_dry_run_validates_without_creating(shared_server: Server) -> None:
     before = len(shared_server.api("GET", "/api/studies").json()["studies"])
     response = shared_server.api(
-        "POST", "/api/studies?dry_run=true", json={"task": "mlp_digits", "n_trials": 3}
+        "POST",
+        "/api/studies?dry_run=true",
+        json={"task": "mlp_digits", "n_trials": 3, "timeout_s": 60},  # an int where a float goes
     )
     assert response.status_code == 200
     assert response.json()["valid"] is True
@@ -133,14 +141,7 @@ def test_html_in_names_is_stored_verbatim(shared_server: Server) -> None:
 
 def test_tasks_and_options(shared_server: Server) -> None:
     tasks = shared_server.api("GET", "/api/tasks").json()
-    assert [t["name"] for t in tasks][:6] == [
-        "rosenbrock",
-        "quadratic_deep",
-        "logreg_breast_cancer",
-        "mlp_digits",
-        "cnn_digits",
-        "char_lstm",
-    ]
+    assert [t["name"] for t in tasks][: len(BUILTIN_TASK_NAMES)] == BUILTIN_TASK_NAMES
     options = shared_server.api("GET", "/api/options").json()
     assert options["default_sampler"] == "tpe" and options["default_pruner"] == "hyperband"
     assert set(options["samplers"]) == {"tpe", "random", "qmc", "cmaes", "gp", "grid"}

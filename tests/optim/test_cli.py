@@ -19,16 +19,9 @@ from optim.space import SearchSpace
 from optim.storage import make_storage
 from optim.study import read_config
 from optim.tasks import list_tasks
+from tests.conftest import BUILTIN_TASK_NAMES
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILTIN = [
-    "rosenbrock",
-    "quadratic_deep",
-    "logreg_breast_cancer",
-    "mlp_digits",
-    "cnn_digits",
-    "char_lstm",
-]
 NUMBER = r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)"
 TORCH_LINE = re.compile(
     rf"^torch\.optim\.Adam\(model\.parameters\(\), lr=({NUMBER}), "
@@ -65,9 +58,9 @@ def test_listing_shows_the_six_builtin_task_names() -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["name", "epochs", "batch", "description"]
     rows = {line.split()[0]: line for line in lines[1:]}
-    assert list(rows)[: len(BUILTIN)] == BUILTIN
+    assert list(rows)[: len(BUILTIN_TASK_NAMES)] == BUILTIN_TASK_NAMES
     for task in list_tasks():
-        if task.name in BUILTIN:
+        if task.name in BUILTIN_TASK_NAMES:
             assert rows[task.name].split()[1:3] == [str(task.default_epochs), str(task.batch_size)]
             assert rows[task.name].endswith(task.description)
 

@@ -25,15 +25,8 @@ from optim.tasks.common import standardised_split
 from optim.tasks.quadratic_deep import TRAIN_SEED, data, hessian
 from optim.tasks.registry import BUILTIN_TASKS
 from optim.training import train
+from tests.conftest import BUILTIN_TASK_NAMES
 
-BUILTIN_NAMES = [
-    "rosenbrock",
-    "quadratic_deep",
-    "logreg_breast_cancer",
-    "mlp_digits",
-    "cnn_digits",
-    "char_lstm",
-]
 RANDOM_INIT = {"logreg_breast_cancer", "mlp_digits", "cnn_digits", "char_lstm"}
 CPU = torch.device("cpu")
 
@@ -67,18 +60,18 @@ def values(history: list[EpochMetrics]) -> list[dict[str, object]]:
 
 
 def test_builtins_are_listed_in_order() -> None:
-    assert [cls.name for cls in BUILTIN_TASKS] == BUILTIN_NAMES
-    assert [task.name for task in list_tasks()][:6] == BUILTIN_NAMES
+    assert [cls.name for cls in BUILTIN_TASKS] == BUILTIN_TASK_NAMES
+    assert [task.name for task in list_tasks()][:6] == BUILTIN_TASK_NAMES
 
 
-@pytest.mark.parametrize("name", BUILTIN_NAMES)
+@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
 def test_get_task_finds_each_builtin(name: str) -> None:
     task = get_task(name)
     assert isinstance(task, Task)
     assert task.name == name
 
 
-@pytest.mark.parametrize("info", BUILTIN_TASKS, ids=BUILTIN_NAMES)
+@pytest.mark.parametrize("info", BUILTIN_TASKS, ids=BUILTIN_TASK_NAMES)
 def test_the_catalog_describes_each_builtin_implementation(info: TaskInfo) -> None:
     """What the API lists without importing a task is what the task's class says."""
     assert task_info(info.name) is info
@@ -91,11 +84,11 @@ def test_unknown_task_error_names_it_and_lists_the_known_ones() -> None:
     assert isinstance(caught.value, ValueError)
     message = str(caught.value)
     assert "'no_such_task'" in message
-    for name in BUILTIN_NAMES:
+    for name in BUILTIN_TASK_NAMES:
         assert name in message
 
 
-@pytest.mark.parametrize("name", BUILTIN_NAMES)
+@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
 def test_class_attributes(name: str) -> None:
     task = get_task(name)
     assert task.description and "\n" not in task.description
@@ -108,7 +101,7 @@ def test_class_attributes(name: str) -> None:
 # the contract
 
 
-@pytest.mark.parametrize("name", BUILTIN_NAMES)
+@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
 def test_one_epoch_gives_finite_metrics(name: str) -> None:
     task = get_task(name)
     (metrics,) = train(task, AdamParams(), epochs=1, seed=0)
@@ -123,7 +116,7 @@ def test_one_epoch_gives_finite_metrics(name: str) -> None:
         assert metrics.val_accuracy is None
 
 
-@pytest.mark.parametrize("name", BUILTIN_NAMES)
+@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
 def test_build_puts_the_model_and_batches_on_the_device(name: str) -> None:
     problem = fast(name).build(0, CPU)
     assert all(p.device == CPU for p in problem.model.parameters())
@@ -134,7 +127,7 @@ def test_build_puts_the_model_and_batches_on_the_device(name: str) -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-@pytest.mark.parametrize("name", BUILTIN_NAMES)
+@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
 def test_one_epoch_on_cuda(name: str) -> None:
     task = fast(name)
     problem = task.build(0, torch.device("cuda"))
@@ -146,7 +139,7 @@ def test_one_epoch_on_cuda(name: str) -> None:
 # determinism
 
 
-@pytest.mark.parametrize("name", BUILTIN_NAMES)
+@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
 def test_same_seed_same_curve_other_seed_other_curve(name: str) -> None:
     task = fast(name)
     first = train(task, AdamParams(), epochs=2, seed=0)
