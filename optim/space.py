@@ -37,7 +37,8 @@ class Dimension(BaseModel):
     `log` means a log scale: on the value for lr, eps and weight_decay, on 1 - beta for betas.
     """
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True)
+    # strict: a JSON true is not a number nor "yes" a boolean (integers still make floats)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, strict=True)
 
     low: float | None = None
     high: float | None = None

@@ -58,6 +58,17 @@ def error_fields(response: Any) -> dict[str, str]:
         ({"task": "mlp_digits", "seed": 1.5}, "seed", "valid integer"),
         ({"task": "mlp_digits", "parallelism": 2.0}, "parallelism", "valid integer"),
         ({"task": "mlp_digits", "timeout_s": True}, "timeout_s", "valid number"),
+        (
+            {"task": "mlp_digits", "space": {"lr": {"low": True, "high": 0.1}}},
+            "space.lr.low",
+            "valid number",
+        ),
+        (
+            {"task": "mlp_digits", "space": {"lr": {"low": 1e-4, "high": 0.1, "log": "yes"}}},
+            "space.lr.log",
+            "valid boolean",
+        ),
+        ({"task": "mlp_digits", "space": {"eps": {"value": "1e-8"}}}, "space.eps.value", "number"),
         ({}, "task", "Field required"),
     ],
 )
