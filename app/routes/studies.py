@@ -70,7 +70,7 @@ def read(study: StudyDep) -> StudyPublic:
 
 @router.post("/{study_id}/stop", dependencies=[Depends(require_token)], responses={409: {}})
 def stop(study: StudyDep, state: StateDep) -> StudyPublic:
-    """Running trials end at their next epoch (pruned, reason "stopped")."""
+    """Running trials end at an epoch boundary within about a second (pruned, "stopped")."""
     try:
         stop_job(state.db, study.id)
     except ConflictError as exc:
