@@ -139,8 +139,8 @@ def _frozen_trials(session: Session, trial_ids: list[int]) -> list[FrozenTrial]:
             user_attrs=attrs.get(row.trial_id, {}),
         )
         trial.number = row.number
-        trial.datetime_start = row.datetime_start
-        trial.datetime_complete = row.datetime_complete
+        trial.datetime_start = ot.as_local_naive(row.datetime_start)
+        trial.datetime_complete = ot.as_local_naive(row.datetime_complete)
         trials.append(trial)
     return trials
 

@@ -11,6 +11,7 @@ varying"), so they are mirrored as the same Enums, with member names as plain st
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import Enum as PyEnum
 
 from optuna.study import StudyDirection
@@ -18,6 +19,25 @@ from optuna.trial import TrialState
 from sqlalchemy import Column, DateTime, Enum, Float, Integer, MetaData, String, Table, Text
 
 optuna_metadata = MetaData()
+
+
+# Optuna's RDB storage keeps trial times as naive UTC (its `TrialModel` converts them to naive
+# local time for `FrozenTrial`s); rows read here carry the raw column.
+def optuna_now() -> datetime:
+    """Now on the clock of the `trials` table's datetime columns (naive UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A `trials` datetime as an aware UTC datetime (what the API returns)."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+def as_local_naive(moment: datetime | None) -> datetime | None:
+    """A `trials` datetime as Optuna's own `FrozenTrial` holds it (naive local time)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC).astimezone().replace(tzinfo=None)
 
 
 def _optuna_enum(members: type[PyEnum]) -> Enum:

@@ -293,7 +293,7 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
     attrs = trial_attrs(session, ids)
     params = trial_params(session, ids)
     done = epochs_done(session, ids)
-    now = datetime.now()  # Optuna stores local naive times
+    now = ot.optuna_now()
     out = []
     for row in rows:
         a = attrs.get(row.trial_id, {})
@@ -306,8 +306,8 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                 "value": row.value,
                 "baseline": bool(a.get(BASELINE_ATTR, False)),
                 "params": a.get(ADAM_PARAMS_ATTR) or params.get(row.trial_id, {}),
-                "datetime_start": start.astimezone() if start else None,
-                "datetime_complete": end.astimezone() if end else None,
+                "datetime_start": ot.as_utc(start),
+                "datetime_complete": ot.as_utc(end),
                 "duration_s": duration,
                 "epochs_done": done.get(row.trial_id, 0),
                 "reason": a.get(PRUNE_REASON_ATTR) or a.get(FAIL_REASON_ATTR),

@@ -17,7 +17,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from types import FrameType
 
 import optuna
@@ -193,7 +193,7 @@ class Worker:
         worker records that first beat before it releases the claim lock (held by the caller),
         so such a trial older than the grace period has no worker left.
         """
-        cutoff = datetime.now() - timedelta(seconds=self.settings.grace_period)  # Optuna's clock
+        cutoff = ot.optuna_now() - timedelta(seconds=self.settings.grace_period)
         with self.db.session(write=False) as session:
             orphans = session.scalars(
                 select(ot.trials.c.trial_id).where(

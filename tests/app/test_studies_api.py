@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,27 @@ def test_same_seed_gives_the_same_trials_whichever_worker_asks(
     cli_trials = optuna.load_study(study_name=name, storage=url).trials
     cli_params = [t.user_attrs["adam"] for t in cli_trials]
     assert cli_params == params[0]
+
+
+def test_trial_times_are_utc_in_any_server_time_zone(start_server: Any) -> None:
+    """Optuna 5 keeps trial times as naive UTC: the API returns them as aware UTC, and a running
+    trial's duration counts from its real start, whatever the server's local time zone."""
+    server = start_server(workers=1, env={"TZ": "America/New_York"})
+    before = datetime.now(UTC)
+    study = server.create_study(**LONG_STUDY, n_trials=1)
+    page = f"/api/studies/{study['id']}/trials?sort=number"
+
+    def running() -> dict[str, Any] | None:
+        trial = server.api("GET", page).json()["trials"][0]
+        return trial if trial["state"] == "RUNNING" and trial["epochs_done"] >= 1 else None
+
+    trial = wait_for(running, timeout=120)
+    start = datetime.fromisoformat(trial["datetime_start"])
+    assert start.utcoffset() == timedelta(0)
+    assert before - timedelta(seconds=5) <= start <= datetime.now(UTC)
+    assert 0 <= trial["duration_s"] < 120
+    server.api("POST", f"/api/studies/{study['id']}/stop")
+    server.wait_status(study["id"], "stopped")
 
 
 def test_stop_then_resume(start_server: Any) -> None:
