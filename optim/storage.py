@@ -24,17 +24,21 @@ import functools
 import json
 import sqlite3
 import warnings
+from collections.abc import Container, Iterable
 from typing import Any
 
 import optuna
 import sqlalchemy
 from optuna.storages._cached_storage import _CachedStorage
 from optuna.storages._rdb import models
+from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.dml import Insert
+
+from optim import trial_reads
 
 BUSY_TIMEOUT_S = 60.0
 
@@ -144,9 +148,27 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
         super().__init__(url, **kwargs)
         self._tune()
 
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state.pop("_read_engine", None)  # engines do not pickle; a new one is made on demand
+        return state
+
     def __setstate__(self, state: dict[Any, Any]) -> None:
         super().__setstate__(state)  # a new engine, created untuned
         self._tune()
+
+    def _reader(self) -> Engine:
+        """The engine of the Core reads below. On SQLite a second one whose transactions begin
+        deferred: in WAL mode such a reader neither waits for nor blocks a writer, and Optuna's
+        ORM calls `get_trial` while its own write transaction holds the lock (for an error
+        message), which a read beginning IMMEDIATE on another connection would wait for."""
+        if not is_sqlite(self.url):
+            return self.engine
+        engine: Engine | None = self.__dict__.get("_read_engine")
+        if engine is None:
+            engine = create_engine(self.url, immediate=False)
+            self.__dict__["_read_engine"] = engine
+        return engine
 
     def _tune(self) -> None:
         if is_sqlite(self.url):
@@ -182,6 +204,47 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
             # not RUNNING: Optuna's own method raises (finished, missing) or writes (waiting)
             super().set_trial_intermediate_value(trial_id, step, intermediate_value)
 
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        """Optuna's `get_trial` through Core queries (`optim.trial_reads`)."""
+        if not self._fast_reports():
+            return super().get_trial(trial_id)
+        with self._reader().connect() as conn:
+            found = trial_reads.read_trials(conn, [trial_reads.TRIALS.c.trial_id == trial_id])
+        if not found:
+            raise KeyError(models.NOT_FOUND_MSG)
+        return found[0]
+
+    def _get_trials(
+        self,
+        study_id: int,
+        states: Container[TrialState] | None,
+        included_trial_ids: set[int],
+        trial_id_greater_than: int,
+    ) -> list[FrozenTrial]:
+        """Optuna's `_get_trials` (behind `get_all_trials` and `_CachedStorage`'s incremental
+        reads of a study) through Core queries: same arguments, same trials, same order."""
+        if not self._fast_reports():
+            return super()._get_trials(study_id, states, included_trial_ids, trial_id_greater_than)
+        trials = trial_reads.TRIALS
+        included = {i for i in included_trial_ids if i <= trial_id_greater_than}
+        where = [trials.c.study_id == study_id]
+        if states is not None:
+            assert isinstance(states, Iterable)  # as Optuna's: Container in the signature
+            where.append(trials.c.state.in_(list(states)))
+        if included and trial_id_greater_than > -1:
+            where.append(
+                sqlalchemy.or_(
+                    trials.c.trial_id.in_(sorted(included)),
+                    trials.c.trial_id > trial_id_greater_than,
+                )
+            )
+        elif trial_id_greater_than > -1:
+            where.append(trials.c.trial_id > trial_id_greater_than)
+        with self._reader().connect() as conn:
+            if not trial_reads.study_exists(conn, study_id):
+                raise KeyError(models.NOT_FOUND_MSG)
+            return trial_reads.read_trials(conn, where)
+
     def get_trial_system_attrs(self, trial_id: int) -> dict[str, Any]:
         """One Core SELECT, where Optuna's ORM path costs two queries and model loading.
 
@@ -189,7 +252,7 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
         and successive halving keep the trial's rung there).
         """
         attrs = models.TrialSystemAttributeModel.__table__
-        with self.engine.connect() as conn:
+        with self._reader().connect() as conn:
             rows = conn.execute(
                 sqlalchemy.select(attrs.c.key, attrs.c.value_json).where(
                     attrs.c.trial_id == trial_id

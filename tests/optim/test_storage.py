@@ -551,7 +551,7 @@ def test_should_prune_reads_a_handful_of_rows(storages: OpenStorage, statements:
     trial.report(1.0, 1)
     trial.should_prune()  # rung 0 at step 1: reads the study's trials, writes the rung
     trial.report(1.0, 2)
-    seen = statements(storage.engine)
+    seen = statements(storage._reader())  # the engine of its Core reads
     assert not trial.should_prune()  # no rung at step 2
     selects = [s for s in seen if s.startswith("SELECT")]
     assert len(selects) == 1, seen
@@ -606,3 +606,81 @@ def test_other_databases_take_optunas_method(
     trial.report(1.0, 0)
     assert any(sql.startswith("SELECT trials.") for sql in seen), seen
     assert storage.get_trial(trial._trial_id).intermediate_values == {0: 1.0}
+
+
+def trial_fields(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
+    """A trial's fields with NaN made comparable (NaN != NaN would fail any equality)."""
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, float) and math.isnan(value):
+            return "nan"
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    return {k: fix(v) for k, v in trial.__dict__.items()}
+
+
+def rich_study(storage: optuna.storages.BaseStorage, name: str, directions: list[str]) -> int:
+    """Trials in every state with every kind of param, value, attribute and curve point."""
+    study = optuna.create_study(storage=storage, study_name=name, directions=directions)
+    n = len(directions)
+    for number in range(7):
+        trial = study.ask()
+        trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+        trial.suggest_int("layers", 1, 8)
+        trial.suggest_categorical("act", ["relu", "tanh", None])
+        trial.suggest_float("step", 0.0, 1.0, step=0.25)
+        trial.set_user_attr("note", {"n": number, "tags": ["a", None], "x": 1.5})
+        storage.set_trial_system_attr(trial._trial_id, "rung", number)
+        if n == 1:  # intermediate values are for single-objective studies only
+            for step, value in enumerate([1.0, INF, -INF, NAN, 0.5][: number % 5 + 1]):
+                trial.report(value, step)
+        kind = number % 4
+        if kind == 0:
+            study.tell(trial, [float(number)] * n if n > 1 else float(number))
+        elif kind == 1:
+            study.tell(trial, state=TrialState.PRUNED if n == 1 else TrialState.FAIL)
+        elif kind == 2:
+            study.tell(trial, state=TrialState.FAIL)
+        # kind 3 stays RUNNING
+    study.enqueue_trial({"lr": 1e-3, "layers": 2})  # a WAITING trial
+    if n == 1:
+        study.add_trial(optuna.trial.create_trial(value=INF))  # an infinite value
+    return study._study_id
+
+
+@both_databases
+@pytest.mark.parametrize("directions", [["minimize"], ["minimize", "maximize"]])
+def test_core_trial_reads_equal_optunas(storages: OpenStorage, directions: list[str]) -> None:
+    """Every way Optuna reads trials (`_get_trials` with states, included ids and a lower
+    bound, `get_all_trials`, `get_trial`) gives exactly Optuna's own trials."""
+    plain, ours = storages(plain=True), storages()
+    study_id = rich_study(plain, "rich", directions)
+    all_trials = plain.get_all_trials(study_id, deepcopy=False)
+    ids = [t._trial_id for t in all_trials]
+    assert {t.state for t in all_trials} >= {
+        TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING
+    }  # fmt: skip
+    cases: list[tuple[Any, set[int], int]] = [
+        (None, set(), -1),
+        ((TrialState.COMPLETE,), set(), -1),
+        ((TrialState.RUNNING, TrialState.WAITING), set(), -1),
+        (None, set(), ids[3]),
+        (None, {ids[1], ids[2], ids[-1]}, ids[3]),  # as `_CachedStorage` asks: unfinished + new
+        ((TrialState.FAIL,), {ids[2]}, ids[4]),
+    ]
+    for states, included, greater in cases:
+        expected = plain._get_trials(study_id, states, included, greater)
+        got = ours._get_trials(study_id, states, included, greater)
+        assert [trial_fields(t) for t in got] == [trial_fields(t) for t in expected], states
+    for trial_id in ids:
+        assert trial_fields(ours.get_trial(trial_id)) == trial_fields(plain.get_trial(trial_id))
+    study = optuna.load_study(study_name="rich", storage=study_storage(ours))
+    assert [trial_fields(t) for t in study.trials] == [trial_fields(t) for t in all_trials]
+    with pytest.raises(KeyError):
+        ours.get_trial(10_000)
+    with pytest.raises(KeyError):
+        ours._get_trials(10_000, None, set(), -1)
