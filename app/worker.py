@@ -7,6 +7,7 @@ dies is failed by Optuna's heartbeat check and re-enqueued with the same paramet
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -15,7 +16,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from types import FrameType
@@ -131,10 +132,7 @@ class Worker:
         try:
             with study_lock(self.db.write_engine, job.study_id):
                 study, config = self._study(job)
-                with warnings.catch_warnings():
-                    # "Heartbeat of storage is supposed to be used with Study.optimize": we
-                    # beat ourselves (_Heartbeat), so the warning is noise in every worker log
-                    warnings.simplefilter("ignore", UserWarning)
+                with _quiet_heartbeat_warnings():
                     optuna.storages.fail_stale_trials(study)
                 self._fail_orphans(study, job.study_id)
                 with self.db.session(write=False) as session:
@@ -161,7 +159,8 @@ class Worker:
                 # seeded from the study's seed and the trial's number: the same trials for the
                 # same seed, whichever worker asks
                 study.sampler = sampler_for_trial(config, sum(counts.values()))
-                trial = study.ask()
+                with _quiet_heartbeat_warnings():
+                    trial = study.ask()
                 with self.db.session() as session:
                     current = get_job(session, job.study_id)
                     if current is None:  # deleted while we asked
@@ -391,6 +390,17 @@ class _Heartbeat:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+@contextlib.contextmanager
+def _quiet_heartbeat_warnings() -> Iterator[None]:
+    """Optuna warns at every `ask()` that heartbeats are "supposed to be used with
+    Study.optimize", and that `fail_stale_trials` is experimental: the worker records its own
+    heartbeats (_Heartbeat) and relies on that function knowingly, so the lines are noise."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Heartbeat of storage")
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
 
 
 def _retry_later(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:

@@ -25,8 +25,10 @@ pytestmark = pytest.mark.slow
 SEED = int(os.environ.get("ADAMTUNE_CRASH_SEED", "20261126"))
 ROUNDS = 3
 WORKERS = 2
-EPOCHS = 20
-# quadratic_deep trains 20 epochs in 1-3 s here: kills land mid-trial and between trials
+EPOCHS = 150
+# quadratic_deep trains 150 epochs in about 1.5-3 s here: kills land mid-trial and between
+# trials, and 40 trials on two workers outlast the three rounds of kills (at 20 epochs, once the
+# per-epoch database work got cheaper, the study could end before the third round)
 STUDY = {"task": "quadratic_deep", "n_trials": 40, "epochs": EPOCHS, "pruner": "none"}
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
