@@ -25,7 +25,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # runnable without an install
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import cpu_model  # noqa: E402 (it also puts the project on sys.path)
 
 from optim.adam import Adam  # noqa: E402
 
@@ -92,16 +94,6 @@ def sum_params(runs: list[Variant]) -> int:
     """Parameter count of the benchmarked model, for the table's caption."""
     model = next((v.model for v in runs if v.model is not None), None)
     return 0 if model is None else sum(p.numel() for p in model.parameters())
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -176,7 +176,8 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
             tune_sqlite(self.engine)
             self.engine.dispose()
 
-    def _fast_reports(self) -> bool:
+    def _fast_path(self) -> bool:
+        """Whether the Core upsert and reads apply here: SQLite 3.24+ or PostgreSQL."""
         dialect = self.engine.dialect.name
         if dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 24, 0):
             return False
@@ -185,7 +186,7 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
     def set_trial_intermediate_value(
         self, trial_id: int, step: int, intermediate_value: float
     ) -> None:
-        if not self._fast_reports():
+        if not self._fast_path():
             super().set_trial_intermediate_value(trial_id, step, intermediate_value)
             return
         value, value_type = models.TrialIntermediateValueModel.intermediate_value_to_stored_repr(
@@ -206,7 +207,7 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         """Optuna's `get_trial` through Core queries (`optim.trial_reads`)."""
-        if not self._fast_reports():
+        if not self._fast_path():
             return super().get_trial(trial_id)
         with self._reader().connect() as conn:
             found = trial_reads.read_trials(conn, [trial_reads.TRIALS.c.trial_id == trial_id])
@@ -223,7 +224,7 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
     ) -> list[FrozenTrial]:
         """Optuna's `_get_trials` (behind `get_all_trials` and `_CachedStorage`'s incremental
         reads of a study) through Core queries: same arguments, same trials, same order."""
-        if not self._fast_reports():
+        if not self._fast_path():
             return super()._get_trials(study_id, states, included_trial_ids, trial_id_greater_than)
         trials = trial_reads.TRIALS
         included = {i for i in included_trial_ids if i <= trial_id_greater_than}
@@ -258,8 +259,15 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
                     attrs.c.trial_id == trial_id
                 )
             ).all()
-        if not rows:
-            return super().get_trial_system_attrs(trial_id)  # raises KeyError for no trial
+            trials = trial_reads.TRIALS
+            if (
+                not rows
+                and conn.execute(
+                    sqlalchemy.select(trials.c.trial_id).where(trials.c.trial_id == trial_id)
+                ).first()
+                is None
+            ):
+                raise KeyError(models.NOT_FOUND_MSG)  # as Optuna's, for a missing trial
         return {key: json.loads(value) for key, value in rows}
 
 

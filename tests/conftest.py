@@ -277,6 +277,15 @@ def query(database_url: str, statement: str, **params: Any) -> list[tuple[Any, .
         engine.dispose()
 
 
+def trial_param_rows(database_url: str, trial_id: int) -> list[tuple[Any, ...]]:
+    """(name, internal value) of a trial's parameters, by name: a retry has its trial's."""
+    return query(
+        database_url,
+        "SELECT param_name, param_value FROM trial_params WHERE trial_id = :id ORDER BY 1",
+        id=trial_id,
+    )
+
+
 def trial_states(database_url: str, study_id: int) -> dict[str, int]:
     """How many trials of a study are in each state, read straight from the database."""
     rows = query(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import both_databases, query, trial_states, wait_for
+from tests.conftest import both_databases, query, trial_param_rows, trial_states, wait_for
 
 pytestmark = [pytest.mark.slow, both_databases]
 
@@ -48,14 +48,7 @@ def test_sigkilled_worker_trial_is_failed_and_retried(start_server: Any, start_w
     )
     assert len(retry) == 1, "the failed trial is retried exactly once"
 
-    def params(trial_id: int) -> list[tuple[str, float]]:
-        return query(
-            url,
-            "SELECT param_name, param_value FROM trial_params WHERE trial_id = :id ORDER BY 1",
-            id=trial_id,
-        )
-
-    assert params(retry[0][0]) == params(failed_id)
+    assert trial_param_rows(url, retry[0][0]) == trial_param_rows(url, failed_id)
     assert query(url, "SELECT state FROM trials WHERE trial_id = :id", id=retry[0][0]) == [
         ("COMPLETE",)
     ]

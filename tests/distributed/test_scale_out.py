@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Process, Server, query, wait_for
+from tests.conftest import Process, Server, query, trial_param_rows, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -155,14 +155,9 @@ def test_sigkilled_worker_mid_trial_study_still_completes_exactly(
     )
     assert len(retries) == 1
 
-    def params(trial_id: int) -> list[tuple[str, float]]:
-        return query(
-            postgres_url,
-            "SELECT param_name, param_value FROM trial_params WHERE trial_id = :id ORDER BY 1",
-            id=trial_id,
-        )
-
-    assert params(retries[0][0]) == params(failed_id)
+    assert trial_param_rows(postgres_url, retries[0][0]) == trial_param_rows(
+        postgres_url, failed_id
+    )
     assert {tid: state for tid, _, state, *_ in rows}[retries[0][0]] == "COMPLETE"
     assert events_per_trial(postgres_url, sid, "trial_started") == dict.fromkeys(range(6), 1)
     assert all(worker.proc.poll() is None for worker in workers[1:])
