@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
-from app.figures import FigureCache
+from app.figure_cache import FigureCache
 from app.queries import study_ref
 from app.schemas import StudyPublic
 from app.summaries import study_summaries

@@ -9,8 +9,6 @@ once; and each result is cached until the study's finished-trial count changes.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -145,66 +143,31 @@ def _frozen_trials(session: Session, trial_ids: list[int]) -> list[FrozenTrial]:
     return trials
 
 
-class FigureCache:
-    """Process-wide LRU of figure JSON keyed by (study, kind, version); two builds at a time."""
-
-    def __init__(self, size: int = 128, concurrent_builds: int = 2) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[Any, ...], str] = OrderedDict()
-        self._lock = threading.Lock()
-        self._builds = threading.BoundedSemaphore(concurrent_builds)
-
-    def get(
-        self,
-        session: Session,
-        study_id: int,
-        kind: str,
-        max_trials: int,
-        params: list[str] | None = None,
-    ) -> str:
-        """The figure as Plotly JSON text (`{"data": ..., "layout": ...}`)."""
-        if kind not in FIGURES:
-            raise KeyError(kind)
-        key = (study_id, kind, max_trials, tuple(params or ()), *figure_version(session, study_id))
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        with self._builds:
-            text = self._build(session, study_id, kind, max_trials, params)
-        with self._lock:
-            self._items[key] = text
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return text
-
-    def _build(
-        self,
-        session: Session,
-        study_id: int,
-        kind: str,
-        max_trials: int,
-        params: list[str] | None,
-    ) -> str:
-        limit = min(max_trials, CONTOUR_MAX_TRIALS) if kind == "contour" else max_trials
-        trials = load_trials(session, study_id, limit)
-        complete = [t for t in trials if t.state == TrialState.COMPLETE]
-        needed = MIN_TRIALS.get(kind, 1)
-        if len(complete) < needed:
-            raise NotEnoughTrialsError(
-                f"the {kind} figure needs at least {needed} completed trial(s); "
-                f"the study has {len(complete)} so far"
-            )
-        direction = directions(session, [study_id]).get(study_id, "minimize")
-        study = optuna.create_study(
-            direction=StudyDirection.MAXIMIZE
-            if direction == "maximize"
-            else StudyDirection.MINIMIZE
+def build_figure(
+    session: Session,
+    study_id: int,
+    kind: str,
+    max_trials: int,
+    params: list[str] | None,
+) -> str:
+    """Figure `kind` of the study as Plotly JSON text, from at most `max_trials` trials."""
+    limit = min(max_trials, CONTOUR_MAX_TRIALS) if kind == "contour" else max_trials
+    trials = load_trials(session, study_id, limit)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    needed = MIN_TRIALS.get(kind, 1)
+    if len(complete) < needed:
+        raise NotEnoughTrialsError(
+            f"the {kind} figure needs at least {needed} completed trial(s); "
+            f"the study has {len(complete)} so far"
         )
-        study.add_trials(trials)
-        known = set().union(*(t.params for t in trials))
-        unknown = sorted(set(params or ()) - known)
-        if unknown:
-            raise UnknownParamsError(f"unknown parameters {unknown}; the study has {sorted(known)}")
-        figure = FIGURES[kind](study, params)
-        return str(figure.to_json())
+    direction = directions(session, [study_id]).get(study_id, "minimize")
+    study = optuna.create_study(
+        direction=StudyDirection.MAXIMIZE if direction == "maximize" else StudyDirection.MINIMIZE
+    )
+    study.add_trials(trials)
+    known = set().union(*(t.params for t in trials))
+    unknown = sorted(set(params or ()) - known)
+    if unknown:
+        raise UnknownParamsError(f"unknown parameters {unknown}; the study has {sorted(known)}")
+    figure = FIGURES[kind](study, params)
+    return str(figure.to_json())

@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from app.config import Settings, get_settings
 from app.db import Database, DatabaseUnavailableError
 from app.deps import AppState
-from app.figures import FigureCache
+from app.figure_cache import FigureCache
 from app.limits import BodySizeLimitMiddleware
 from app.routes import curves, events, figures, health, studies, tasks, trials
 from optim.storage import make_storage
