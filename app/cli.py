@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from tqdm import tqdm
+
 from app.config import Settings
 
 
@@ -40,7 +42,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for _ in range(settings.workers)
     ]
     try:
-        uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            # SIGTERM: in-flight requests get this long, then open streams are cut
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
+        )
     finally:
         for proc in workers:
             proc.terminate()
@@ -74,9 +83,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     import torch
     from pydantic import ValidationError
 
-    from optim.objective import make_objective
+    from optim.heartbeat import Heartbeat
+    from optim.objective import train_lease
+    from optim.runner import NoTrial, TrialRunner
     from optim.storage import make_storage
-    from optim.study import BASELINE_ATTR, StudyConfig, create_study, reseed_after_trial
+    from optim.study import StudyConfig, create_study
+    from optim.tasks import get_task
 
     torch.set_num_threads(args.threads)
     try:
@@ -97,22 +109,30 @@ def cmd_tune(args: argparse.Namespace) -> int:
     if args.storage.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(args.storage.removeprefix("sqlite:///")) or ".", exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = create_study(config, make_storage(args.storage), args.name)
-    from optim.tasks import get_task
+    storage = make_storage(args.storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
+    study = create_study(config, storage, args.name)
+    # the same runner as the service's workers: the same trials for the same seed
+    runner = TrialRunner(storage, study.study_name, grace_period=GRACE_S)
+    task = get_task(config.task)
+    progress = tqdm(total=config.n_trials, disable=args.quiet, unit="trial")
+    while (lease := runner.ask(config.n_trials)) is not NoTrial.DONE:
+        assert lease is not NoTrial.BUSY  # one runner: nothing else holds a trial
+        with Heartbeat(storage, lease.trial_id, HEARTBEAT_S):
+            outcome = train_lease(
+                runner, lease, task, epochs=config.resolved_epochs(), device=args.device
+            )
+        runner.finish(lease, outcome)
+        progress.update(0 if outcome.rerun else 1)
+    progress.close()
+    return _print_result(study, config)
 
-    objective = make_objective(
-        get_task(config.task),
-        config.space,
-        epochs=config.resolved_epochs(),
-        seed=config.seed,
-        device=args.device,
-    )
-    study.optimize(
-        objective,
-        n_trials=config.n_trials,
-        show_progress_bar=not args.quiet,
-        callbacks=[reseed_after_trial(config)],  # the same proposals as the service's workers
-    )
+
+def _print_result(study: Any, config: Any) -> int:
+    """The best trial, the gain over the default-settings baseline, and the line to paste."""
+    import optuna
+
+    from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR
+    from optim.params import AdamParams
 
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     print(f"study {study.study_name!r}: {len(study.trials)} trials on {config.task}")
@@ -128,10 +148,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print(f"default Adam val_loss {baseline.value:.6g}: tuned is {gain:.1%} better")
     else:
         print("default Adam did not complete (pruned or failed): no gain to report")
-    print(config.space.to_adam_params(best.params).torch_line())
+    print(AdamParams(**best.user_attrs[ADAM_PARAMS_ATTR]).torch_line())
     return 0
 
 
+HEARTBEAT_S = 2
+GRACE_S = 10
 TUNE_OPTIONS = {"n_trials": "--trials", "task": "--task", "epochs": "--epochs",
                 "sampler": "--sampler", "pruner": "--pruner", "seed": "--seed"}  # fmt: skip
 
@@ -177,6 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # adamtune.schema says what changed
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,20 @@ class Settings(BaseSettings):
     poll_interval: float = Field(default=0.5, gt=0)  # idle worker's wait between looks for work
     trial_time_limit: float | None = Field(default=None, gt=0)  # seconds; None: no limit
 
+    # overload: requests in flight per lane, a short queue, the rest shed (app/admission.py);
+    # reads + writes + figures stay below the database pool and the 40 request threads
+    reads_in_flight: int = Field(default=8, ge=1, le=32)
+    writes_in_flight: int = Field(default=4, ge=1, le=16)
+    figures_in_flight: int = Field(default=2, ge=1, le=8)  # also the figure builds at once
+    streams_max: int = Field(default=200, ge=1)  # live event streams open at once
+    static_in_flight: int = Field(default=32, ge=1)
+    queue_length: int = Field(default=32, ge=0)  # per lane: requests that may wait for a slot
+    queue_wait_s: float = Field(default=1.0, ge=0)  # ... for at most this long, then 503
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    db_pool_timeout_s: float = Field(default=10.0, gt=0)  # past it: 503, never a hang
+    shutdown_timeout_s: float = Field(default=5.0, gt=0)  # SIGTERM: open streams get this long
+
     # reads
     figure_max_trials: int = Field(default=1000, ge=10)  # figures use at most this many trials
     curves_max_trials: int = Field(default=1000, ge=1)  # first curve load shows at most this many
@@ -48,6 +63,14 @@ class Settings(BaseSettings):
         if token is not None and not token.get_secret_value():
             return None
         return token
+
+    def pool(self) -> dict[str, Any]:
+        """SQLAlchemy pool options of the API's engines."""
+        return {
+            "pool_size": self.db_pool_size,
+            "max_overflow": self.db_max_overflow,
+            "pool_timeout": self.db_pool_timeout_s,
+        }
 
 
 @cache

@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.models import Base
-from optim.storage import create_engine, is_sqlite
+from app.schema import upgrade_database
+from optim.engines import create_engine, is_sqlite
 
 
 class DatabaseUnavailableError(RuntimeError):
@@ -28,14 +29,16 @@ class Database:
     read_engine: Engine
 
     @classmethod
-    def open(cls, url: str, *, create: bool = True) -> Database:
+    def open(cls, url: str, *, create: bool = True, **pool: Any) -> Database:
+        """Both engines on `url` (`pool`: SQLAlchemy's pool_size, max_overflow, pool_timeout),
+        with adamtune's tables migrated to this release (`create`)."""
         if is_sqlite(url):
             path = make_url(url).database
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        write_engine = create_engine(url, immediate=True)
+        write_engine = create_engine(url, immediate=True, **pool)
         if is_sqlite(url):
-            read_engine = create_engine(url, immediate=False)
+            read_engine = create_engine(url, immediate=False, **pool)
         else:
             # one snapshot per read transaction, as SQLite's WAL readers have: under READ
             # COMMITTED each statement sees newer commits, so a cursor read (the points, then the
@@ -43,7 +46,7 @@ class Database:
             read_engine = write_engine.execution_options(isolation_level="REPEATABLE READ")
         db = cls(url=url, write_engine=write_engine, read_engine=read_engine)
         if create:
-            Base.metadata.create_all(write_engine)
+            upgrade_database(write_engine)
         return db
 
     @contextmanager

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
+from app.event_hub import EventHub
 from app.figure_cache import FigureCache
 from app.queries import study_ref
 from app.schemas import StudyPublic
@@ -28,6 +29,7 @@ class AppState:
     db: Database
     storage: optuna.storages.RDBStorage
     figures: FigureCache
+    events: EventHub
 
 
 def get_state(request: Request) -> AppState:
@@ -42,7 +44,9 @@ def get_read_session(state: StateDep) -> Iterator[Session]:
         yield session
 
 
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+# scope="function": the session (and its connection) is closed when the route returns, not when
+# the response has been sent, which for a slow client or a stream could be much later
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 # ids, numbers and cursors are 64-bit integers in the database: a larger one is bad input (422),
 # not an OverflowError in the driver (500)
@@ -98,8 +102,9 @@ class StudyRef:
     read_only: bool
 
 
-def get_study_ref(study_id: StudyIdPath, session: ReadSessionDep) -> StudyRef:
-    found = study_ref(session, study_id)
+def get_study_ref(study_id: StudyIdPath, state: StateDep) -> StudyRef:
+    with state.db.session(write=False) as session:  # closed at once: streams use this too
+        found = study_ref(session, study_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"study {study_id} not found")
     return StudyRef(id=study_id, name=found[0], read_only=found[1])

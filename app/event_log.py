@@ -9,10 +9,13 @@ and hold the lock for one insert).
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from app.models import Event
+from app.models import Event, EventKind
+from optim.tasks.base import EpochMetrics
 
 APPEND_LOCK = (0x4144, 0)  # (namespace, key): "AD" as in app.claims, key 0 for the event log
 
@@ -23,3 +26,38 @@ def append_event(session: Session, event: Event) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
                         {"ns": APPEND_LOCK[0], "key": APPEND_LOCK[1]})  # fmt: skip
     session.add(event)
+
+
+def trial_started(study_id: int, number: int, params: dict[str, float], **extra: Any) -> Event:
+    return Event(
+        study_id=study_id,
+        kind=EventKind.TRIAL_STARTED,
+        trial_number=number,
+        payload={"params": params, **extra},
+    )
+
+
+def epoch_finished(study_id: int, number: int, metrics: EpochMetrics) -> Event:
+    return Event(
+        study_id=study_id,
+        kind=EventKind.EPOCH,
+        trial_number=number,
+        epoch=metrics.epoch,
+        train_loss=metrics.train_loss,
+        val_loss=metrics.val_loss,
+        val_accuracy=metrics.val_accuracy,
+        elapsed_s=metrics.elapsed_s,
+    )
+
+
+def trial_finished(
+    study_id: int, number: int, state: str, value: float | None, reason: str | None
+) -> Event:
+    return Event(
+        study_id=study_id,
+        kind=EventKind.TRIAL_FINISHED,
+        trial_number=number,
+        state=state,
+        value=value,
+        message=reason,
+    )

@@ -10,18 +10,17 @@ once; and each result is cached until the study's finished-trial count changes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import optuna
-from optuna.distributions import json_to_distribution
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from plotly.graph_objects import Figure
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app import optuna_tables as ot
-from app.queries import directions, trial_attrs
+from app.db import Database
+from app.queries import directions
+from optim import optuna_internals as oi
 
 FigureBuilder = Callable[[optuna.Study, list[str] | None], Figure]
 
@@ -67,9 +66,9 @@ class NotEnoughTrialsError(ValueError):
 def figure_version(session: Session, study_id: int) -> tuple[int, int]:
     """Changes whenever a trial finishes: (finished trials, highest finished trial id)."""
     row = session.execute(
-        select(func.count(), func.max(ot.trials.c.trial_id)).where(
-            ot.trials.c.study_id == study_id,
-            ot.trials.c.state.in_(("COMPLETE", "PRUNED", "FAIL")),
+        select(func.count(), func.max(oi.TRIALS.c.trial_id)).where(
+            oi.TRIALS.c.study_id == study_id,
+            oi.TRIALS.c.state.in_(("COMPLETE", "PRUNED", "FAIL")),
         )
     ).one()
     return int(row[0]), int(row[1] or 0)
@@ -78,81 +77,41 @@ def figure_version(session: Session, study_id: int) -> tuple[int, int]:
 def load_trials(session: Session, study_id: int, limit: int) -> list[FrozenTrial]:
     """At most `limit` finished trials as FrozenTrials: the best quarter and the most recent."""
     direction = directions(session, [study_id]).get(study_id, "minimize")
-    value = ot.trial_values.c.value
+    value = oi.VALUES.c.value
     best_ids = session.scalars(
-        select(ot.trials.c.trial_id)
-        .join(ot.trial_values, ot.trial_values.c.trial_id == ot.trials.c.trial_id)
-        .where(ot.trials.c.study_id == study_id, ot.trials.c.state == "COMPLETE")
+        select(oi.TRIALS.c.trial_id)
+        .join(oi.VALUES, oi.VALUES.c.trial_id == oi.TRIALS.c.trial_id)
+        .where(oi.TRIALS.c.study_id == study_id, oi.TRIALS.c.state == "COMPLETE")
         .order_by(value.asc() if direction == "minimize" else value.desc())
         .limit(max(limit // 4, 1))
     ).all()
     recent_ids = session.scalars(
-        select(ot.trials.c.trial_id)
-        .where(ot.trials.c.study_id == study_id, ot.trials.c.state.in_(("COMPLETE", "PRUNED")))
-        .order_by(ot.trials.c.trial_id.desc())
+        select(oi.TRIALS.c.trial_id)
+        .where(oi.TRIALS.c.study_id == study_id, oi.TRIALS.c.state.in_(("COMPLETE", "PRUNED")))
+        .order_by(oi.TRIALS.c.trial_id.desc())
         .limit(limit)
     ).all()
     ids = sorted(set(best_ids) | set(recent_ids[: max(limit - len(best_ids), 0)]))
-    return _frozen_trials(session, ids)
-
-
-def _frozen_trials(session: Session, trial_ids: list[int]) -> list[FrozenTrial]:
-    if not trial_ids:
+    if not ids:
         return []
-    rows = session.execute(
-        select(
-            ot.trials.c.trial_id,
-            ot.trials.c.number,
-            ot.trials.c.state,
-            ot.trials.c.datetime_start,
-            ot.trials.c.datetime_complete,
-            ot.trial_values.c.value,
-        )
-        .outerjoin(ot.trial_values, ot.trial_values.c.trial_id == ot.trials.c.trial_id)
-        .where(ot.trials.c.trial_id.in_(trial_ids))
-        .order_by(ot.trials.c.number)
-    ).all()
-    params: dict[int, dict[str, Any]] = {tid: {} for tid in trial_ids}
-    dists: dict[int, dict[str, Any]] = {tid: {} for tid in trial_ids}
-    for tid, name, internal, dist_json in session.execute(
-        select(
-            ot.trial_params.c.trial_id,
-            ot.trial_params.c.param_name,
-            ot.trial_params.c.param_value,
-            ot.trial_params.c.distribution_json,
-        ).where(ot.trial_params.c.trial_id.in_(trial_ids))
-    ):
-        dist = json_to_distribution(dist_json)
-        params[tid][name] = dist.to_external_repr(internal)
-        dists[tid][name] = dist
-    attrs = trial_attrs(session, trial_ids)
-    trials = []
-    for row in rows:
-        state = TrialState[row.state]
-        trial = optuna.trial.create_trial(
-            state=state,
-            value=row.value if state == TrialState.COMPLETE or row.value is not None else None,
-            params=params[row.trial_id],
-            distributions=dists[row.trial_id],
-            user_attrs=attrs.get(row.trial_id, {}),
-        )
-        trial.number = row.number
-        trial.datetime_start = ot.as_local_naive(row.datetime_start)
-        trial.datetime_complete = ot.as_local_naive(row.datetime_complete)
-        trials.append(trial)
-    return trials
+    return oi.read_trials(session.connection(), [oi.TRIALS.c.trial_id.in_(ids)])
 
 
 def build_figure(
-    session: Session,
+    db: Database,
     study_id: int,
     kind: str,
     max_trials: int,
     params: list[str] | None,
 ) -> str:
-    """Figure `kind` of the study as Plotly JSON text, from at most `max_trials` trials."""
+    """Figure `kind` of the study as Plotly JSON text, from at most `max_trials` trials.
+
+    The trials are read in a session of their own, closed before the figure's computation:
+    no connection is held while the CPU works."""
     limit = min(max_trials, CONTOUR_MAX_TRIALS) if kind == "contour" else max_trials
-    trials = load_trials(session, study_id, limit)
+    with db.session(write=False) as session:
+        trials = load_trials(session, study_id, limit)
+        direction = directions(session, [study_id]).get(study_id, "minimize")
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     needed = MIN_TRIALS.get(kind, 1)
     if len(complete) < needed:
@@ -160,7 +119,6 @@ def build_figure(
             f"the {kind} figure needs at least {needed} completed trial(s); "
             f"the study has {len(complete)} so far"
         )
-    direction = directions(session, [study_id]).get(study_id, "minimize")
     study = optuna.create_study(
         direction=StudyDirection.MAXIMIZE if direction == "maximize" else StudyDirection.MINIMIZE
     )

@@ -13,6 +13,7 @@ from app.event_log import append_event
 from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
 from app.queries import active_job_count
 from app.schemas import StudyCreate
+from optim.optuna_internals import study_id_of
 from optim.study import create_study
 
 
@@ -69,7 +70,7 @@ def create_job(
         # a later step (config attribute, baseline trial) failed: undo the steps that were made
         _discard_study(storage, name)
         raise
-    study_id = study._study_id  # noqa: SLF001 - Optuna exposes no public id; it is our key
+    study_id = study_id_of(study)  # Optuna's id is the public one
     try:
         with db.session() as session:
             session.add(

@@ -13,12 +13,16 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 
+from app.admission import AdmissionMiddleware, LaneLimit
 from app.config import Settings, get_settings
 from app.db import Database, DatabaseUnavailableError
 from app.deps import AppState
+from app.event_hub import EventHub
 from app.figure_cache import FigureCache
 from app.limits import BodySizeLimitMiddleware
+from app.openapi import openapi_schema
 from app.routes import curves, events, figures, health, studies, tasks, trials
+from app.routes.events import format_sse
 from optim.storage import make_storage
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -35,9 +39,16 @@ def create_app(
     settings = settings or get_settings()
     # Optuna first: it creates and checks its own tables, which ours sit beside
     storage = storage or make_storage(settings.database_url)
-    db = db or Database.open(settings.database_url)
+    db = db or Database.open(settings.database_url, **settings.pool())
     app = FastAPI(title="adamtune", version="0.1.0", summary="Tune Adam's lr, betas and eps.")
-    app.state.adamtune = AppState(settings=settings, db=db, storage=storage, figures=FigureCache())
+    app.state.adamtune = AppState(
+        settings=settings,
+        db=db,
+        storage=storage,
+        figures=FigureCache(db, concurrent_builds=settings.figures_in_flight),
+        events=EventHub(db, settings.sse_poll_interval, format_sse),
+    )
+    app.openapi = lambda: openapi_schema(app, settings)  # type: ignore[method-assign]
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
@@ -47,9 +58,12 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    # outermost: a shed request costs nothing past this point
+    app.add_middleware(AdmissionMiddleware, limits=_lanes(settings))
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(DatabaseUnavailableError, _database_unavailable)
     app.add_exception_handler(sa_exc.OperationalError, _database_unavailable)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_busy)
     # Optuna wraps a failed commit (disk full, read-only) in its own error
     app.add_exception_handler(optuna.exceptions.StorageInternalError, _database_unavailable)
 
@@ -68,6 +82,29 @@ def create_app(
 
     app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True, check_dir=True), name="frontend")
     return app
+
+
+def _lanes(settings: Settings) -> dict[str, LaneLimit]:
+    def lane(in_flight: int, queue: int | None = None) -> LaneLimit:
+        queue = settings.queue_length if queue is None else queue
+        return LaneLimit(in_flight=in_flight, queue=queue, max_wait_s=settings.queue_wait_s)
+
+    return {
+        "reads": lane(settings.reads_in_flight),
+        "writes": lane(settings.writes_in_flight),
+        "figures": lane(settings.figures_in_flight),
+        "streams": lane(settings.streams_max, queue=0),
+        "static": lane(settings.static_in_flight),
+    }
+
+
+async def _database_busy(_request: Request, _exc: Exception) -> JSONResponse:
+    """No database connection came free within the pool's time-out: retry, never a 500."""
+    return JSONResponse(
+        {"detail": "database busy: no connection free; retry shortly"},
+        status_code=503,
+        headers={"Retry-After": "2"},
+    )
 
 
 async def _invalid_request(_request: Request, exc: Exception) -> JSONResponse:

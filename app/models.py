@@ -3,14 +3,18 @@
 Optuna owns the search (trials, params, states, values). adamtune owns the job (the config as
 submitted, status, timestamps, error) and the live events: one row per epoch and per trial or
 study change, with an increasing id that readers use as a cursor.
+
+The schema changes only through Alembic (`app/migrations/`): a change here needs a revision.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -22,7 +26,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class JobStatus:
+class JobStatus(StrEnum):
     """A study job's lifecycle; workers take trials from QUEUED and RUNNING jobs only."""
 
     QUEUED = "queued"
@@ -32,17 +36,24 @@ class JobStatus:
     COMPLETED = "completed"
     FAILED = "failed"
 
-    RUNNABLE = (QUEUED, RUNNING)
-    ACTIVE = (QUEUED, RUNNING, STOPPING)
-    ALL = (QUEUED, RUNNING, STOPPING, STOPPED, COMPLETED, FAILED)
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.STOPPING)
+
+
+def new_uid() -> str:
+    return uuid.uuid4().hex
 
 
 class StudyJob(Base):
     """A study launched through adamtune; `study_id` is Optuna's, and the public id."""
 
     __tablename__ = "adamtune_jobs"
+    __table_args__ = (UniqueConstraint("uid", name="uq_adamtune_jobs_uid"),)
 
     study_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # what a worker keys its cache of the study on: a new study never has an old one's uid,
+    # even where a database gave it the old one's id
+    uid: Mapped[str] = mapped_column(String(32), default=new_uid)
     study_name: Mapped[str] = mapped_column(String(512), unique=True)
     task: Mapped[str] = mapped_column(String(128))
     config: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -57,7 +68,7 @@ class StudyJob(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
-class EventKind:
+class EventKind(StrEnum):
     TRIAL_STARTED = "trial_started"
     EPOCH = "epoch"
     TRIAL_FINISHED = "trial_finished"
@@ -71,6 +82,8 @@ class Event(Base):
     __table_args__ = (
         Index("ix_adamtune_events_study_kind_id", "study_id", "kind", "id"),
         Index("ix_adamtune_events_study_trial", "study_id", "trial_number"),
+        Index("ix_adamtune_events_study_id", "study_id", "id"),  # a study's newest event
+        {"sqlite_autoincrement": True},  # ids are cursors: never reused after a delete
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

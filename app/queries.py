@@ -14,22 +14,28 @@ from typing import Any
 from sqlalchemy import Float, Integer, and_, cast, func, select
 from sqlalchemy.orm import Session
 
-from app import optuna_tables as ot
-from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
-from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, CONFIG_ATTR, PRUNE_REASON_ATTR
+from app.models import ACTIVE_STATUSES, Event, EventKind, StudyJob, utcnow
+from optim import optuna_internals as oi
+from optim.attrs import (
+    ADAM_PARAMS_ATTR,
+    BASELINE_ATTR,
+    CONFIG_ATTR,
+    FAIL_REASON_ATTR,
+    INTERRUPT_REASON_ATTR,
+    PRUNE_REASON_ATTR,
+    REASON_ATTRS,
+)
 
-FAIL_REASON_ATTR = "fail_reason"
-FINISHED_STATES = ("COMPLETE", "PRUNED")
 POINT_FIELDS = ("trial", "epoch", "train_loss", "val_loss", "val_accuracy")
-TRIAL_ATTRS = (ADAM_PARAMS_ATTR, BASELINE_ATTR, PRUNE_REASON_ATTR, FAIL_REASON_ATTR)
+TRIAL_ATTRS = (ADAM_PARAMS_ATTR, BASELINE_ATTR, *REASON_ATTRS)
 
 
 def study_ref(session: Session, study_id: int) -> tuple[str, bool] | None:
     """(name, read_only) of a study in one indexed lookup, or None when there is none."""
     row = session.execute(
-        select(ot.studies.c.study_name, StudyJob.study_id)
-        .outerjoin(StudyJob, StudyJob.study_id == ot.studies.c.study_id)
-        .where(ot.studies.c.study_id == study_id)
+        select(oi.STUDIES.c.study_name, StudyJob.study_id)
+        .outerjoin(StudyJob, StudyJob.study_id == oi.STUDIES.c.study_id)
+        .where(oi.STUDIES.c.study_id == study_id)
     ).first()
     return None if row is None else (row[0], row[1] is None)
 
@@ -39,42 +45,20 @@ def state_counts(session: Session, study_ids: Iterable[int]) -> dict[int, dict[s
     ids = list(study_ids)
     counts: dict[int, dict[str, int]] = {sid: {} for sid in ids}
     rows = session.execute(
-        select(ot.trials.c.study_id, ot.trials.c.state, func.count())
-        .where(ot.trials.c.study_id.in_(ids))
-        .group_by(ot.trials.c.study_id, ot.trials.c.state)
+        select(oi.TRIALS.c.study_id, oi.TRIALS.c.state, func.count())
+        .where(oi.TRIALS.c.study_id.in_(ids))
+        .group_by(oi.TRIALS.c.study_id, oi.TRIALS.c.state)
     )
     for study_id, state, n in rows:
         counts[study_id][state] = n
     return counts
 
 
-def terminal_failures(session: Session, study_id: int) -> int:
-    """Failed trials that will not be retried (the objective raised), as opposed to trials of a
-    dead worker, which Optuna's heartbeat fails and re-enqueues."""
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(
-                ot.trials.join(
-                    ot.trial_user_attributes,
-                    ot.trials.c.trial_id == ot.trial_user_attributes.c.trial_id,
-                )
-            )
-            .where(
-                ot.trials.c.study_id == study_id,
-                ot.trials.c.state == "FAIL",
-                ot.trial_user_attributes.c.key == FAIL_REASON_ATTR,
-            )
-        )
-        or 0
-    )
-
-
 def directions(session: Session, study_ids: Iterable[int]) -> dict[int, str]:
     rows = session.execute(
-        select(ot.study_directions.c.study_id, ot.study_directions.c.direction).where(
-            ot.study_directions.c.study_id.in_(list(study_ids)),
-            ot.study_directions.c.objective == 0,
+        select(oi.STUDY_DIRECTIONS.c.study_id, oi.STUDY_DIRECTIONS.c.direction).where(
+            oi.STUDY_DIRECTIONS.c.study_id.in_(list(study_ids)),
+            oi.STUDY_DIRECTIONS.c.objective == 0,
         )
     )
     return {sid: d.lower() for sid, d in rows}
@@ -90,25 +74,25 @@ def best_values(
         if not ids:
             continue
         best = (
-            select(ot.trials.c.study_id, agg(ot.trial_values.c.value).label("v"))
-            .join(ot.trial_values, ot.trial_values.c.trial_id == ot.trials.c.trial_id)
+            select(oi.TRIALS.c.study_id, agg(oi.VALUES.c.value).label("v"))
+            .join(oi.VALUES, oi.VALUES.c.trial_id == oi.TRIALS.c.trial_id)
             .where(
-                ot.trials.c.study_id.in_(ids),
-                ot.trials.c.state == "COMPLETE",
-                ot.trial_values.c.objective == 0,
+                oi.TRIALS.c.study_id.in_(ids),
+                oi.TRIALS.c.state == "COMPLETE",
+                oi.VALUES.c.objective == 0,
             )
-            .group_by(ot.trials.c.study_id)
+            .group_by(oi.TRIALS.c.study_id)
             .subquery()
         )
         rows = session.execute(
-            select(ot.trials.c.study_id, ot.trials.c.number, best.c.v, ot.trials.c.trial_id)
-            .join(ot.trial_values, ot.trial_values.c.trial_id == ot.trials.c.trial_id)
+            select(oi.TRIALS.c.study_id, oi.TRIALS.c.number, best.c.v, oi.TRIALS.c.trial_id)
+            .join(oi.VALUES, oi.VALUES.c.trial_id == oi.TRIALS.c.trial_id)
             .join(
                 best,
-                and_(best.c.study_id == ot.trials.c.study_id, best.c.v == ot.trial_values.c.value),
+                and_(best.c.study_id == oi.TRIALS.c.study_id, best.c.v == oi.VALUES.c.value),
             )
-            .where(ot.trials.c.state == "COMPLETE", ot.trial_values.c.objective == 0)
-            .order_by(ot.trials.c.number.desc())
+            .where(oi.TRIALS.c.state == "COMPLETE", oi.VALUES.c.objective == 0)
+            .order_by(oi.TRIALS.c.number.desc())
         )
         for study_id, number, value, trial_id in rows:
             out[study_id] = (number, value, trial_id)  # ascending overwrite: lowest number wins
@@ -120,17 +104,15 @@ def baseline_values(
 ) -> dict[int, tuple[int, float | None]]:
     """study_id -> (trial number, value or None) of its default-Adam baseline trial."""
     rows = session.execute(
-        select(ot.trials.c.study_id, ot.trials.c.number, ot.trial_values.c.value)
-        .join(ot.trial_user_attributes, ot.trial_user_attributes.c.trial_id == ot.trials.c.trial_id)
+        select(oi.TRIALS.c.study_id, oi.TRIALS.c.number, oi.VALUES.c.value)
+        .join(oi.USER_ATTRS, oi.USER_ATTRS.c.trial_id == oi.TRIALS.c.trial_id)
         .outerjoin(
-            ot.trial_values,
-            and_(
-                ot.trial_values.c.trial_id == ot.trials.c.trial_id, ot.trials.c.state == "COMPLETE"
-            ),
+            oi.VALUES,
+            and_(oi.VALUES.c.trial_id == oi.TRIALS.c.trial_id, oi.TRIALS.c.state == "COMPLETE"),
         )
         .where(
-            ot.trials.c.study_id.in_(list(study_ids)),
-            ot.trial_user_attributes.c.key == BASELINE_ATTR,
+            oi.TRIALS.c.study_id.in_(list(study_ids)),
+            oi.USER_ATTRS.c.key == BASELINE_ATTR,
         )
     )
     return {sid: (number, value) for sid, number, value in rows}
@@ -139,12 +121,12 @@ def baseline_values(
 def study_rows(session: Session, study_id: int | None = None) -> list[dict[str, Any]]:
     """Every study (or one), with its job row when adamtune launched it, newest first."""
     query = (
-        select(ot.studies.c.study_id, ot.studies.c.study_name, StudyJob)
-        .outerjoin(StudyJob, StudyJob.study_id == ot.studies.c.study_id)
-        .order_by(ot.studies.c.study_id.desc())
+        select(oi.STUDIES.c.study_id, oi.STUDIES.c.study_name, StudyJob)
+        .outerjoin(StudyJob, StudyJob.study_id == oi.STUDIES.c.study_id)
+        .order_by(oi.STUDIES.c.study_id.desc())
     )
     if study_id is not None:
-        query = query.where(ot.studies.c.study_id == study_id)
+        query = query.where(oi.STUDIES.c.study_id == study_id)
     rows = session.execute(query).all()
     foreign_ids = [sid for sid, _, job in rows if job is None]
     foreign_attrs = _study_attrs(session, foreign_ids)
@@ -160,12 +142,12 @@ def _study_attrs(session: Session, study_ids: list[int]) -> dict[int, dict[str, 
     out: dict[int, dict[str, Any]] = defaultdict(dict)
     rows = session.execute(
         select(
-            ot.study_user_attributes.c.study_id,
-            ot.study_user_attributes.c.key,
-            ot.study_user_attributes.c.value_json,
+            oi.STUDY_USER_ATTRS.c.study_id,
+            oi.STUDY_USER_ATTRS.c.key,
+            oi.STUDY_USER_ATTRS.c.value_json,
         ).where(
-            ot.study_user_attributes.c.study_id.in_(study_ids),
-            ot.study_user_attributes.c.key != CONFIG_ATTR,
+            oi.STUDY_USER_ATTRS.c.study_id.in_(study_ids),
+            oi.STUDY_USER_ATTRS.c.key != CONFIG_ATTR,
         )
     )
     for sid, key, value in rows:
@@ -180,12 +162,12 @@ def trial_attrs(session: Session, trial_ids: Sequence[int]) -> dict[int, dict[st
         return out
     rows = session.execute(
         select(
-            ot.trial_user_attributes.c.trial_id,
-            ot.trial_user_attributes.c.key,
-            ot.trial_user_attributes.c.value_json,
+            oi.USER_ATTRS.c.trial_id,
+            oi.USER_ATTRS.c.key,
+            oi.USER_ATTRS.c.value_json,
         ).where(
-            ot.trial_user_attributes.c.trial_id.in_(list(trial_ids)),
-            ot.trial_user_attributes.c.key.in_(TRIAL_ATTRS),
+            oi.USER_ATTRS.c.trial_id.in_(list(trial_ids)),
+            oi.USER_ATTRS.c.key.in_(TRIAL_ATTRS),
         )
     )
     for trial_id, key, value in rows:
@@ -199,9 +181,9 @@ def trial_params(session: Session, trial_ids: Sequence[int]) -> dict[int, dict[s
     if not trial_ids:
         return out
     rows = session.execute(
-        select(
-            ot.trial_params.c.trial_id, ot.trial_params.c.param_name, ot.trial_params.c.param_value
-        ).where(ot.trial_params.c.trial_id.in_(list(trial_ids)))
+        select(oi.PARAMS.c.trial_id, oi.PARAMS.c.param_name, oi.PARAMS.c.param_value).where(
+            oi.PARAMS.c.trial_id.in_(list(trial_ids))
+        )
     )
     for trial_id, name, value in rows:
         out[trial_id][name] = value
@@ -212,9 +194,9 @@ def epochs_done(session: Session, trial_ids: Sequence[int]) -> dict[int, int]:
     if not trial_ids:
         return {}
     rows = session.execute(
-        select(ot.trial_intermediate_values.c.trial_id, func.count())
-        .where(ot.trial_intermediate_values.c.trial_id.in_(list(trial_ids)))
-        .group_by(ot.trial_intermediate_values.c.trial_id)
+        select(oi.INTERMEDIATE.c.trial_id, func.count())
+        .where(oi.INTERMEDIATE.c.trial_id.in_(list(trial_ids)))
+        .group_by(oi.INTERMEDIATE.c.trial_id)
     )
     return dict(rows.all())
 
@@ -222,13 +204,13 @@ def epochs_done(session: Session, trial_ids: Sequence[int]) -> dict[int, int]:
 def _sort_column(sort: str, dialect: str) -> Any:
     """The ORDER BY expression of a trials page; durations need each database's date maths."""
     if sort == "number":
-        return ot.trials.c.number
+        return oi.TRIALS.c.number
     if sort == "value":
-        return ot.trial_values.c.value
-    end = func.coalesce(ot.trials.c.datetime_complete, ot.trials.c.datetime_start)
+        return oi.VALUES.c.value
+    end = func.coalesce(oi.TRIALS.c.datetime_complete, oi.TRIALS.c.datetime_start)
     if dialect == "sqlite":
-        return _sqlite_seconds(end) - _sqlite_seconds(ot.trials.c.datetime_start)
-    return func.extract("epoch", end - ot.trials.c.datetime_start)
+        return _sqlite_seconds(end) - _sqlite_seconds(oi.TRIALS.c.datetime_start)
+    return func.extract("epoch", end - oi.TRIALS.c.datetime_start)
 
 
 def _sqlite_seconds(column: Any) -> Any:
@@ -255,33 +237,31 @@ def trials_page(
     numbers: Sequence[int] | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """(total matching, one page of trials) with params, value, reason and duration."""
-    where = [ot.trials.c.study_id == study_id]
+    where = [oi.TRIALS.c.study_id == study_id]
     if state is not None:
-        where.append(ot.trials.c.state == state)
+        where.append(oi.TRIALS.c.state == state)
     if numbers is not None:
-        where.append(ot.trials.c.number.in_(list(numbers)))
-    total = session.scalar(select(func.count()).select_from(ot.trials).where(*where)) or 0
+        where.append(oi.TRIALS.c.number.in_(list(numbers)))
+    total = session.scalar(select(func.count()).select_from(oi.TRIALS).where(*where)) or 0
     sort_col = _sort_column(sort, session.get_bind().dialect.name)
     ordering = sort_col.asc() if order == "asc" else sort_col.desc()
     if sort == "value":  # trials without a value go last either way
         ordering = ordering.nulls_last()
     rows = session.execute(
         select(
-            ot.trials.c.trial_id,
-            ot.trials.c.number,
-            ot.trials.c.state,
-            ot.trials.c.datetime_start,
-            ot.trials.c.datetime_complete,
-            ot.trial_values.c.value,
+            oi.TRIALS.c.trial_id,
+            oi.TRIALS.c.number,
+            oi.TRIALS.c.state,
+            oi.TRIALS.c.datetime_start,
+            oi.TRIALS.c.datetime_complete,
+            oi.VALUES.c.value,
         )
         .outerjoin(
-            ot.trial_values,
-            and_(
-                ot.trial_values.c.trial_id == ot.trials.c.trial_id, ot.trial_values.c.objective == 0
-            ),
+            oi.VALUES,
+            and_(oi.VALUES.c.trial_id == oi.TRIALS.c.trial_id, oi.VALUES.c.objective == 0),
         )
         .where(*where)
-        .order_by(ordering, ot.trials.c.number.asc())
+        .order_by(ordering, oi.TRIALS.c.number.asc())
         .offset(offset)
         .limit(limit)
     ).all()
@@ -293,7 +273,7 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
     attrs = trial_attrs(session, ids)
     params = trial_params(session, ids)
     done = epochs_done(session, ids)
-    now = ot.optuna_now()
+    now = oi.optuna_now()
     out = []
     for row in rows:
         a = attrs.get(row.trial_id, {})
@@ -306,11 +286,15 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                 "value": row.value,
                 "baseline": bool(a.get(BASELINE_ATTR, False)),
                 "params": a.get(ADAM_PARAMS_ATTR) or params.get(row.trial_id, {}),
-                "datetime_start": ot.as_utc(start),
-                "datetime_complete": ot.as_utc(end),
+                "datetime_start": oi.as_utc(start),
+                "datetime_complete": oi.as_utc(end),
                 "duration_s": duration,
                 "epochs_done": done.get(row.trial_id, 0),
-                "reason": a.get(PRUNE_REASON_ATTR) or a.get(FAIL_REASON_ATTR),
+                "reason": (
+                    a.get(PRUNE_REASON_ATTR)
+                    or a.get(FAIL_REASON_ATTR)
+                    or a.get(INTERRUPT_REASON_ATTR)
+                ),
             }
         )
     return out
@@ -321,7 +305,7 @@ def empty_points() -> dict[str, list[Any]]:
 
 
 def trial_count(session: Session, study_id: int) -> int:
-    query = select(func.count()).select_from(ot.trials).where(ot.trials.c.study_id == study_id)
+    query = select(func.count()).select_from(oi.TRIALS).where(oi.TRIALS.c.study_id == study_id)
     return session.scalar(query) or 0
 
 
@@ -332,7 +316,7 @@ def curve_trial_selection(
     baseline, the best ones and the most recent ones, at most `max_trials` in all."""
     total = (
         session.scalar(
-            select(func.count()).select_from(ot.trials).where(ot.trials.c.study_id == study_id)
+            select(func.count()).select_from(oi.TRIALS).where(oi.TRIALS.c.study_id == study_id)
         )
         or 0
     )
@@ -343,21 +327,19 @@ def curve_trial_selection(
     if baseline is not None:
         chosen.add(baseline[0])
     direction = directions(session, [study_id]).get(study_id, "minimize")
-    by_value = (
-        ot.trial_values.c.value.asc() if direction == "minimize" else ot.trial_values.c.value.desc()
-    )
+    by_value = oi.VALUES.c.value.asc() if direction == "minimize" else oi.VALUES.c.value.desc()
     best = session.scalars(
-        select(ot.trials.c.number)
-        .join(ot.trial_values, ot.trial_values.c.trial_id == ot.trials.c.trial_id)
-        .where(ot.trials.c.study_id == study_id, ot.trials.c.state == "COMPLETE")
+        select(oi.TRIALS.c.number)
+        .join(oi.VALUES, oi.VALUES.c.trial_id == oi.TRIALS.c.trial_id)
+        .where(oi.TRIALS.c.study_id == study_id, oi.TRIALS.c.state == "COMPLETE")
         .order_by(by_value)
         .limit(max_trials // 4)
     )
     chosen.update(best)
     recent = session.scalars(
-        select(ot.trials.c.number)
-        .where(ot.trials.c.study_id == study_id)
-        .order_by(ot.trials.c.number.desc())
+        select(oi.TRIALS.c.number)
+        .where(oi.TRIALS.c.study_id == study_id)
+        .order_by(oi.TRIALS.c.number.desc())
         .limit(max_trials - len(chosen))
     )
     chosen.update(recent)
@@ -392,25 +374,24 @@ def job_curve_points(
         cursor = max(cursor, row[0])
         for field, value in zip(POINT_FIELDS, row[1:], strict=True):
             points[field].append(value)
-    # the newest event of any study: a primary-key lookup, where a per-study max would scan
-    latest = session.scalar(select(func.max(Event.id)))
-    return max(cursor, latest or 0), points
+    # this study's newest event: the cursor never takes another study's ids
+    return max(cursor, latest_event_id(session, study_id)), points
 
 
 def foreign_curve_points(
     session: Session, study_id: int, after: int, numbers: Sequence[int]
 ) -> tuple[int, dict[str, list[Any]]]:
     """The same for a study a plain Optuna script wrote: its intermediate values are the curve."""
-    iv = ot.trial_intermediate_values
+    iv = oi.INTERMEDIATE
     query = (
         select(
-            iv.c.trial_intermediate_value_id, ot.trials.c.number, iv.c.step, iv.c.intermediate_value
+            iv.c.trial_intermediate_value_id, oi.TRIALS.c.number, iv.c.step, iv.c.intermediate_value
         )
-        .join(ot.trials, ot.trials.c.trial_id == iv.c.trial_id)
-        .where(ot.trials.c.study_id == study_id, iv.c.trial_intermediate_value_id > after)
+        .join(oi.TRIALS, oi.TRIALS.c.trial_id == iv.c.trial_id)
+        .where(oi.TRIALS.c.study_id == study_id, iv.c.trial_intermediate_value_id > after)
     )
     if numbers:
-        query = query.where(ot.trials.c.number.in_(list(numbers)))
+        query = query.where(oi.TRIALS.c.number.in_(list(numbers)))
     points = empty_points()
     cursor = after
     for value_id, number, step, value in session.execute(
@@ -443,6 +424,11 @@ def changed_trial_numbers(session: Session, study_id: int, after: int) -> list[i
     return sorted(numbers)
 
 
+def latest_event_id(session: Session, study_id: int) -> int:
+    """The study's newest event id (0: none); an index lookup on (study_id, id)."""
+    return session.scalar(select(func.max(Event.id)).where(Event.study_id == study_id)) or 0
+
+
 def events_after(session: Session, study_id: int, after: int, limit: int = 1000) -> list[Event]:
     return list(
         session.scalars(
@@ -457,7 +443,7 @@ def events_after(session: Session, study_id: int, after: int, limit: int = 1000)
 def active_job_count(session: Session) -> int:
     return (
         session.scalar(
-            select(func.count()).select_from(StudyJob).where(StudyJob.status.in_(JobStatus.ACTIVE))
+            select(func.count()).select_from(StudyJob).where(StudyJob.status.in_(ACTIVE_STATUSES))
         )
         or 0
     )

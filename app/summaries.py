@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import queries
-from app.models import JobStatus, StudyJob
+from app.models import ACTIVE_STATUSES, StudyJob
 from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic
 from optim.attrs import ADAM_PARAMS_ATTR
 from optim.study import StudyConfig
@@ -140,7 +140,7 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 def _eta(job: StudyJob, progress: Progress, elapsed: float | None) -> float | None:
     """Remaining trials times the observed seconds per finished trial (None until one ends)."""
-    if job.status not in JobStatus.ACTIVE or elapsed is None or progress.finished == 0:
+    if job.status not in ACTIVE_STATUSES or elapsed is None or progress.finished == 0:
         return None
     remaining = max(job.n_trials - progress.finished, 0)
     return elapsed / progress.finished * remaining

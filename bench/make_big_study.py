@@ -20,10 +20,10 @@ import numpy as np
 import optuna
 from sqlalchemy import insert, select
 
-from app import optuna_tables as ot
 from app.db import Database
 from app.models import Event, EventKind, JobStatus, StudyJob
 from app.schemas import StudyCreate
+from optim import optuna_internals as oi
 from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, CONFIG_ATTR
 from optim.space import BASELINE
 from optim.storage import make_storage
@@ -62,7 +62,7 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
         )  # fmt: skip
     with db.write_engine.begin() as conn:
         next_id = (
-            conn.scalar(select(ot.trials.c.trial_id).order_by(ot.trials.c.trial_id.desc()).limit(1))
+            conn.scalar(select(oi.TRIALS.c.trial_id).order_by(oi.TRIALS.c.trial_id.desc()).limit(1))
             or 0
         ) + 1
         for lo in range(0, trials, CHUNK // epochs):
@@ -168,11 +168,11 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
                         "value": curve[-1],
                     }
                 )
-            conn.execute(insert(ot.trials), trial_rows)
-            conn.execute(insert(ot.trial_params), param_rows)
-            conn.execute(insert(ot.trial_values), value_rows)
-            conn.execute(insert(ot.trial_user_attributes), attr_rows)
-            conn.execute(insert(ot.trial_intermediate_values), iv_rows)
+            conn.execute(insert(oi.TRIALS), trial_rows)
+            conn.execute(insert(oi.PARAMS), param_rows)
+            conn.execute(insert(oi.VALUES), value_rows)
+            conn.execute(insert(oi.USER_ATTRS), attr_rows)
+            conn.execute(insert(oi.INTERMEDIATE), iv_rows)
             columns = [c.name for c in Event.__table__.columns if c.name != "id"]
             conn.execute(
                 insert(Event.__table__), [{c: row.get(c) for c in columns} for row in event_rows]

@@ -1,4 +1,4 @@
-"""The user-attribute names adamtune writes on Optuna studies and trials.
+"""The attribute names adamtune writes on Optuna studies and trials.
 
 They are the contract between the engine (which writes them) and the service (which reads them
 back from the database), kept in this torch-free module so the API process can import them.
@@ -7,7 +7,16 @@ back from the database), kept in this torch-free module so the API process can i
 from __future__ import annotations
 
 CONFIG_ATTR = "adamtune"  # study user attribute holding the StudyConfig as JSON
-BASELINE_ATTR = "baseline"  # trial user attribute marking the default-Adam trial
-ADAM_PARAMS_ATTR = "adam"  # the resolved lr/betas/eps/weight_decay, fixed dimensions included
-PRUNE_REASON_ATTR = "prune_reason"  # why a trial ended as PRUNED (pruned, diverged, stopped)
-STOPPED = "stopped"  # the prune reason of a trial ended by a stop request
+BASELINE_ATTR = "baseline"  # trial user attribute marking the default-settings trial
+ADAM_PARAMS_ATTR = "adam"  # the resolved optimizer settings, fixed dimensions included
+SEEDS_ATTR = "seeds"  # the training seeds of a trial (a retry keeps its trial's)
+PRUNE_REASON_ATTR = "prune_reason"  # why a trial ended as PRUNED (pruned at epoch n, diverged)
+FAIL_REASON_ATTR = "fail_reason"  # why a trial FAILed for good (the training code raised)
+# why a trial was interrupted and its params queued again (a stop, a worker shutting down): such
+# a FAIL does not count towards n_trials, its re-run does
+INTERRUPT_REASON_ATTR = "interrupt_reason"
+REASON_ATTRS = (PRUNE_REASON_ATTR, FAIL_REASON_ATTR, INTERRUPT_REASON_ATTR)
+
+# Optuna's own system attributes of a re-run trial (as RetryHeartbeatStaleTrialCallback writes)
+RETRY_OF_ATTR = "failed_trial"  # the number of the first trial whose params this one re-runs
+RETRY_HISTORY_ATTR = "retry_history"

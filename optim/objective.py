@@ -1,4 +1,9 @@
-"""Task + search space -> an Optuna objective: train, report each epoch, prune, diverge, stop."""
+"""Train a leased trial: per epoch train, evaluate, report, then prune, stop or go on.
+
+`train_lease` is what every in-process runner (workers, `adamtune tune`) does with a `Lease`
+from `optim.runner`; `make_objective` wraps the same loop as a plain Optuna objective, for
+`study.optimize` in scripts of one's own and for benchmarks against plain Optuna.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,76 @@ from collections.abc import Callable
 
 import optuna
 
-from optim.attrs import ADAM_PARAMS_ATTR, PRUNE_REASON_ATTR, STOPPED
+from optim.attrs import ADAM_PARAMS_ATTR, PRUNE_REASON_ATTR
+from optim.params import AdamParams
+from optim.runner import Lease, Outcome, TrialRunner
 from optim.space import SearchSpace
 from optim.tasks.base import EpochMetrics, Task
 from optim.training import DivergedError, train
 
-EpochCallback = Callable[[optuna.Trial, EpochMetrics], None]
-StopCheck = Callable[[], bool]
+EpochCallback = Callable[[EpochMetrics], None]
+# polled between epochs: a reason to interrupt the trial (it is re-run later), or None
+InterruptCheck = Callable[[], str | None]
+
+
+class _Pruned(Exception):
+    """The pruner ended the trial at this epoch."""
+
+
+class _Interrupted(Exception):
+    """The trial is stopped from outside; its params are run again later."""
+
+
+def train_lease(
+    runner: TrialRunner,
+    lease: Lease,
+    task: Task,
+    *,
+    epochs: int,
+    device: str = "cpu",
+    on_epoch: EpochCallback | None = None,
+    interrupt: InterruptCheck | None = None,
+) -> Outcome:
+    """Train the leased trial, reporting each epoch's validation loss, and say how it ended.
+
+    The caller tells the runner (`runner.finish(lease, outcome)`). A pruned or diverged trial is
+    PRUNED with its reason; an interruption (a stop, a shutdown) is a FAIL to be re-run; any
+    other exception of the training code is a FAIL for good, with the error as its reason.
+    """
+    trial = runner.trial(lease)
+    report = _reporter(trial, epochs, on_epoch, interrupt)
+    try:
+        history = train(
+            task, lease.params, epochs=epochs, seed=lease.seeds, device=device, on_epoch=report
+        )
+    except _Pruned as exc:
+        return Outcome.pruned(str(exc))
+    except _Interrupted as exc:
+        return Outcome.interrupted(str(exc))
+    except DivergedError as exc:
+        return Outcome.pruned(f"diverged: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the training code's error fails this trial only
+        return Outcome.failed(f"{type(exc).__name__}: {exc}")
+    return Outcome.complete(history[-1].val_loss)
+
+
+def _reporter(
+    trial: optuna.Trial,
+    epochs: int,
+    on_epoch: EpochCallback | None,
+    interrupt: InterruptCheck | None,
+) -> Callable[[EpochMetrics], None]:
+    def report(metrics: EpochMetrics) -> None:
+        trial.report(metrics.val_loss, metrics.epoch)
+        if on_epoch is not None:
+            on_epoch(metrics)
+        reason = interrupt() if interrupt is not None else None
+        if reason is not None:
+            raise _Interrupted(reason)
+        if metrics.epoch < epochs and trial.should_prune():
+            raise _Pruned(f"pruned at epoch {metrics.epoch}")
+
+    return report
 
 
 def make_objective(
@@ -22,38 +90,18 @@ def make_objective(
     epochs: int,
     seed: int,
     device: str = "cpu",
-    on_epoch: EpochCallback | None = None,
-    should_stop: StopCheck | None = None,
 ) -> Callable[[optuna.Trial], float]:
-    """The function Optuna calls once per trial; returns the last epoch's validation loss.
-
-    Every trial of a study trains from the same seed, so trials differ by their hyper-parameters
-    alone. A pruned trial, a diverged one and one stopped by the user all end as PRUNED with the
-    reason in the trial's user attribute `prune_reason`.
-
-    Args:
-        on_epoch: called after each epoch is reported (the service writes its live metrics here).
-        should_stop: polled between epochs; True ends the trial as pruned with reason "stopped".
-    """
+    """The same training as a plain Optuna objective (every trial trains from `seed`)."""
 
     def objective(trial: optuna.Trial) -> float:
-        params = space.suggest(trial)
+        params: AdamParams = space.suggest(trial)
         trial.set_user_attr(ADAM_PARAMS_ATTR, params.as_dict())
-
-        def report(metrics: EpochMetrics) -> None:
-            trial.report(metrics.val_loss, metrics.epoch)
-            if on_epoch is not None:
-                on_epoch(trial, metrics)
-            if should_stop is not None and should_stop():
-                trial.set_user_attr(PRUNE_REASON_ATTR, STOPPED)
-                raise optuna.TrialPruned(STOPPED)
-            if metrics.epoch < epochs and trial.should_prune():
-                reason = f"pruned at epoch {metrics.epoch}"
-                trial.set_user_attr(PRUNE_REASON_ATTR, reason)
-                raise optuna.TrialPruned(reason)
-
+        report = _reporter(trial, epochs, None, None)
         try:
             history = train(task, params, epochs=epochs, seed=seed, device=device, on_epoch=report)
+        except _Pruned as exc:
+            trial.set_user_attr(PRUNE_REASON_ATTR, str(exc))
+            raise optuna.TrialPruned(str(exc)) from exc
         except DivergedError as exc:
             trial.set_user_attr(PRUNE_REASON_ATTR, f"diverged: {exc}")
             raise optuna.TrialPruned(str(exc)) from exc

@@ -127,8 +127,19 @@ class SearchSpace(BaseModel):
                 out[name] = optuna.distributions.FloatDistribution(low, high, log=dim.log)
         return out
 
-    def suggest(self, trial: optuna.Trial) -> AdamParams:
-        """Ask Optuna for every tuned dimension and return the full set of hyper-parameters."""
+    def suggest(self, trial: optuna.Trial, fixed: AdamParams | None = None) -> AdamParams:
+        """Ask Optuna for every tuned dimension and return the full set of hyper-parameters.
+
+        With `fixed` (the baseline's defaults) the trial trains with exactly those: dimensions
+        whose range holds the fixed value are suggested (the trial was enqueued with it, so
+        Optuna returns it and records it), the others are left out of the trial's params.
+        """
+        if fixed is not None:
+            inside = self.to_optuna_params(fixed, inside_only=True)
+            for param, dist in self.distributions().items():
+                if param in inside:
+                    trial.suggest_float(param, dist.low, dist.high, log=dist.log)
+            return fixed
         sampled = {
             param: trial.suggest_float(param, dist.low, dist.high, log=dist.log)
             for param, dist in self.distributions().items()
@@ -148,14 +159,20 @@ class SearchSpace(BaseModel):
                 values[name] = optuna_params[name]
         return AdamParams(**values)
 
-    def to_optuna_params(self, params: AdamParams) -> dict[str, float]:
-        """Adam hyper-parameters -> the Optuna params of the tuned dimensions (for enqueueing)."""
+    def to_optuna_params(
+        self, params: AdamParams, *, inside_only: bool = False
+    ) -> dict[str, float]:
+        """Adam hyper-parameters -> the Optuna params of the tuned dimensions (for enqueueing);
+        `inside_only` leaves out the values a distribution cannot hold."""
         out: dict[str, float] = {}
-        for param in self.distributions():
+        for param, dist in self.distributions().items():
             if param.startswith("one_minus_"):
-                out[param] = 1.0 - getattr(params, param.removeprefix("one_minus_"))
+                value = 1.0 - getattr(params, param.removeprefix("one_minus_"))
             else:
-                out[param] = getattr(params, param)
+                value = getattr(params, param)
+            if inside_only and not dist.low <= value <= dist.high:
+                continue
+            out[param] = value
         return out
 
     def grid(self, points_per_dimension: int = 4) -> dict[str, list[float]]:

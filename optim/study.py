@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import optuna
-from optuna.trial import FrozenTrial
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from optim.attrs import BASELINE_ATTR, CONFIG_ATTR
+from optim.params import AdamParams
 from optim.samplers import (
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,
@@ -18,6 +17,7 @@ from optim.samplers import (
     make_pruner,
     make_sampler,
 )
+from optim.seeds import Purpose, derive_seed
 from optim.space import BASELINE, SearchSpace
 from optim.storage import study_storage
 from optim.tasks import list_tasks, task_info
@@ -36,6 +36,7 @@ class StudyConfig(BaseModel):
     sampler: str = DEFAULT_SAMPLER
     pruner: str = DEFAULT_PRUNER
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    seeds_per_trial: Annotated[int, Field(ge=1, le=16)] = 1  # a trial's value: the mean of k runs
     space: SearchSpace = SearchSpace()
 
     @field_validator("task")
@@ -63,6 +64,10 @@ class StudyConfig(BaseModel):
     def resolved_epochs(self) -> int:
         return self.epochs if self.epochs is not None else task_info(self.task).default_epochs
 
+    def baseline_params(self) -> AdamParams:
+        """The default settings the baseline trial trains with (torch.optim.Adam's)."""
+        return BASELINE
+
 
 def create_study(
     config: StudyConfig, storage: optuna.storages.BaseStorage, name: str | None = None
@@ -76,10 +81,10 @@ def create_study(
         pruner=make_pruner(config.pruner, epochs=config.resolved_epochs()),
     )
     study.set_user_attr(CONFIG_ATTR, config.model_dump(mode="json"))
-    if config.space.tuned():
-        study.enqueue_trial(
-            config.space.to_optuna_params(BASELINE), user_attrs={BASELINE_ATTR: True}
-        )
+    # the baseline trains with the defaults even where a range cannot hold them (0 on a log
+    # scale): it records only the params its ranges hold (`SearchSpace.suggest` with `fixed`)
+    baseline = config.space.to_optuna_params(config.baseline_params(), inside_only=True)
+    study.enqueue_trial(baseline, user_attrs={BASELINE_ATTR: True})
     return study
 
 
@@ -107,22 +112,14 @@ def sampler_for_trial(config: StudyConfig, number: int) -> optuna.samplers.BaseS
 
     Why per trial: a study served by workers in several processes must give the same trials for
     the same seed whoever asks (a sampler seeded once per process, or with its pid, would not),
-    and workers must not propose identical parameters. QMC and grid keep the study's seed: it
+    and workers must not propose identical parameters. The seed goes through `optim.seeds`, so
+    studies with different seeds share no proposals. QMC and grid keep the study's seed: it
     fixes their sequence and order, whose position Optuna keeps in the storage.
     """
     seed = config.seed
     if config.sampler not in SEQUENCE_SAMPLERS:
-        seed = (config.seed + number) % 2**32
+        seed = derive_seed(config.seed, Purpose.SAMPLER, number)
     return make_sampler(config.sampler, seed=seed, space=config.space)
-
-
-def reseed_after_trial(config: StudyConfig) -> Callable[[optuna.Study, FrozenTrial], None]:
-    """A `study.optimize` callback that seeds the sampler for the next trial as workers do."""
-
-    def reseed(study: optuna.Study, trial: FrozenTrial) -> None:
-        study.sampler = sampler_for_trial(config, trial.number + 1)
-
-    return reseed
 
 
 def read_config(user_attrs: dict[str, Any]) -> StudyConfig | None:

@@ -7,8 +7,9 @@ It knows nothing of Optuna: the objective passes `on_epoch`, which may raise to 
 from __future__ import annotations
 
 import math
+import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -41,39 +42,76 @@ def train(
     params: AdamParams,
     *,
     epochs: int | None = None,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     device: str | torch.device = "cpu",
     on_epoch: Callable[[EpochMetrics], None] | None = None,
 ) -> list[EpochMetrics]:
     """Train `task` with Adam(`params`) and return one record per finished epoch.
 
-    The same task, params, epochs and seed give the same curve on the same device: the model
-    is initialised and the batches are shuffled from generators seeded with `seed`.
+    With several seeds, one model per seed trains in lockstep and each epoch's record holds
+    their means (and the spread of the validation loss), so a pruner judges the mean curve.
+    The same task, params, epochs and seeds give the same curve on the same device: each model
+    is initialised, and its batches shuffled, from generators seeded with its seed.
 
     Raises:
-        DivergedError: the training or validation loss stopped being finite.
+        DivergedError: a training or validation loss stopped being finite.
     """
     epochs = task.default_epochs if epochs is None else epochs
+    seeds = [seed] if isinstance(seed, int) else list(seed)
     dev = resolve_device(device)
-    torch.manual_seed(seed)
-    problem = task.build(seed, dev)
-    model = problem.model.to(dev)
-    optimizer = Adam(
-        model.parameters(),
-        lr=params.lr,
-        betas=(params.beta1, params.beta2),
-        eps=params.eps,
-        weight_decay=params.weight_decay,
-    )
-    shuffle = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seeds[0])
+    runs = [_Run(task, params, s, dev) for s in seeds]
     history: list[EpochMetrics] = []
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
-        # train one epoch; summing on the device avoids a host sync per step
+        results = [run.epoch() for run in runs]
+
+        # stop on divergence: nothing after a NaN is worth training
+        for train_loss, val_loss, _ in results:
+            for value in (train_loss, val_loss):
+                if not math.isfinite(value):
+                    raise DivergedError(epoch, value)
+
+        # report
+        val_losses = [r[1] for r in results]
+        accuracies = [r[2] for r in results if r[2] is not None]
+        metrics = EpochMetrics(
+            epoch=epoch,
+            train_loss=statistics.fmean(r[0] for r in results),
+            val_loss=statistics.fmean(val_losses),
+            val_accuracy=statistics.fmean(accuracies) if accuracies else None,
+            elapsed_s=time.perf_counter() - started,
+            val_loss_std=statistics.stdev(val_losses) if len(val_losses) > 1 else None,
+        )
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(metrics)
+    return history
+
+
+class _Run:
+    """One model of one seed: its problem, its optimizer and its batch order."""
+
+    def __init__(self, task: Task, params: AdamParams, seed: int, device: torch.device) -> None:
+        self.device = device
+        self.problem = task.build(seed, device)
+        self.model = self.problem.model.to(device)
+        self.optimizer = Adam(
+            self.model.parameters(),
+            lr=params.lr,
+            betas=(params.beta1, params.beta2),
+            eps=params.eps,
+            weight_decay=params.weight_decay,
+        )
+        self.shuffle = torch.Generator().manual_seed(seed)
+
+    def epoch(self) -> tuple[float, float, float | None]:
+        """Train one epoch, then evaluate: (train loss, validation loss, accuracy or None)."""
+        model, optimizer, problem = self.model, self.optimizer, self.problem
         model.train()
-        total = torch.zeros((), device=dev)
+        total = torch.zeros((), device=self.device)  # summed on the device: no sync per step
         steps = 0
-        for batch in problem.train_batches(shuffle):
+        for batch in problem.train_batches(self.shuffle):
             optimizer.zero_grad(set_to_none=True)
             loss = problem.loss(model, batch)
             loss.backward()
@@ -81,26 +119,7 @@ def train(
             total += loss.detach()
             steps += 1
         train_loss = float(total) / max(steps, 1)
-
-        # evaluate
         model.eval()
         with torch.no_grad():
             val_loss, val_accuracy = problem.evaluate(model)
-
-        # stop on divergence: nothing after a NaN is worth training
-        for value in (train_loss, val_loss):
-            if not math.isfinite(value):
-                raise DivergedError(epoch, value)
-
-        # report
-        metrics = EpochMetrics(
-            epoch=epoch,
-            train_loss=train_loss,
-            val_loss=val_loss,
-            val_accuracy=val_accuracy,
-            elapsed_s=time.perf_counter() - started,
-        )
-        history.append(metrics)
-        if on_epoch is not None:
-            on_epoch(metrics)
-    return history
+        return train_loss, val_loss, val_accuracy

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
-from app import queries
 from app.deps import DB_INT_MAX, StateDep, StudyRefDep, require_read_token
 from app.models import Event, EventKind
 
@@ -51,9 +47,12 @@ def format_sse(event: Event) -> str:
     return f"id: {event.id}\nevent: {event.kind}\ndata: {data}\n\n"
 
 
-@router.get("/events", response_class=StreamingResponse)
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "an event stream"}},
+)
 async def stream_events(
-    request: Request,
     study: StudyRefDep,
     state: StateDep,
     after: Annotated[int | None, Query(ge=0, le=DB_INT_MAX)] = None,
@@ -65,26 +64,10 @@ async def stream_events(
     if last_event_id and last_event_id.isascii() and last_event_id.isdigit():
         cursor = int(last_event_id) if len(last_event_id) <= 18 else DB_INT_MAX
 
-    def fetch(after_id: int) -> list[Event]:
-        with state.db.session(write=False) as session:
-            return queries.events_after(session, study.id, after_id)
-
     async def generate() -> AsyncIterator[str]:
-        nonlocal cursor
         yield "retry: 1000\n\n"
-        last_sent = time.monotonic()
-        while not await request.is_disconnected():
-            events = await run_in_threadpool(fetch, cursor)
-            for event in events:
-                yield format_sse(event)
-                cursor = event.id
-            if events:
-                last_sent = time.monotonic()
-            elif time.monotonic() - last_sent > KEEPALIVE_S:
-                yield ": keep-alive\n\n"
-                last_sent = time.monotonic()
-            if not events:
-                await asyncio.sleep(state.settings.sse_poll_interval)
+        async for text in state.events.stream(study.id, cursor, KEEPALIVE_S):
+            yield text or ": keep-alive\n\n"
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(generate(), media_type="text/event-stream", headers=headers)

@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
-from app.deps import ReadSessionDep, StateDep, StudyRefDep, require_read_token
+from app.deps import StateDep, StudyRefDep, require_read_token
+from app.figure_cache import FigureBusyError
 from app.figures import NotEnoughTrialsError, UnknownParamsError
 
 router = APIRouter(
@@ -20,12 +21,15 @@ FigureKind = Literal[
 
 @router.get(
     "/figures/{kind}",
-    responses={409: {"description": "not enough trials yet"}, 422: {"description": "bad params"}},
+    responses={
+        200: {"content": {"application/json": {}}, "description": "Plotly figure JSON"},
+        409: {"description": "not enough trials yet"},
+        503: {"description": "figures are being built: retry after `Retry-After` seconds"},
+    },
 )
 def read_figure(
     kind: FigureKind,
     study: StudyRefDep,
-    session: ReadSessionDep,
     state: StateDep,
     params: Annotated[str | None, Query(max_length=2000, description="comma-separated")] = None,
 ) -> Response:
@@ -33,7 +37,11 @@ def read_figure(
     slice, parallel_coordinate and importances; contour shows the first two by default."""
     names = [p for p in params.split(",") if p] if params else None
     try:
-        text = state.figures.get(session, study.id, kind, state.settings.figure_max_trials, names)
+        text = state.figures.get(study.id, kind, state.settings.figure_max_trials, names)
+    except FigureBusyError as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc), headers={"Retry-After": "2"}
+        ) from None
     except NotEnoughTrialsError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
     except UnknownParamsError as exc:

@@ -47,6 +47,7 @@ class EpochMetrics:
     val_loss: float  # the task's objective; DeepOBS's "test loss" for the DeepOBS problems
     val_accuracy: float | None  # None where the task has no notion of accuracy
     elapsed_s: float  # seconds since the trial started training
+    val_loss_std: float | None = None  # spread of val_loss over a trial's seeds (k > 1)
 
 
 @dataclass

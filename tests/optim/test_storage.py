@@ -22,16 +22,10 @@ from optuna.storages._rdb import models
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-import optim.storage
+import optim.optuna_internals
 from app.queries import foreign_curve_points
-from optim.storage import (
-    BUSY_TIMEOUT_S,
-    AdamtuneStorage,
-    create_engine,
-    engine_kwargs,
-    make_storage,
-    study_storage,
-)
+from optim.engines import BUSY_TIMEOUT_S, create_engine, engine_kwargs
+from optim.storage import AdamtuneStorage, make_storage, retry_trial, study_storage
 from tests.conftest import both_databases
 
 TrialState = optuna.trial.TrialState
@@ -118,9 +112,7 @@ def test_heartbeat_options_reach_optuna(tmp_path: Path) -> None:
     storage = make_storage(url, heartbeat_interval=5, grace_period=11)
     assert storage.heartbeat_interval == 5
     assert storage.grace_period == 11
-    assert isinstance(
-        storage.failed_trial_callback, optuna.storages.RetryHeartbeatStaleTrialCallback
-    )
+    assert storage.failed_trial_callback is retry_trial
     no_retry = make_storage(url, heartbeat_interval=5, retry_stale_trials=False)
     assert no_retry.failed_trial_callback is None
     assert make_storage(url).heartbeat_interval is None
@@ -551,7 +543,7 @@ def test_should_prune_reads_a_handful_of_rows(storages: OpenStorage, statements:
     trial.report(1.0, 1)
     trial.should_prune()  # rung 0 at step 1: reads the study's trials, writes the rung
     trial.report(1.0, 2)
-    seen = statements(storage._reader())  # the engine of its Core reads
+    seen = statements(storage.reader_engine())  # the engine of its Core reads
     assert not trial.should_prune()  # no rung at step 2
     selects = [s for s in seen if s.startswith("SELECT")]
     assert len(selects) == 1, seen
@@ -598,7 +590,7 @@ def test_other_databases_take_optunas_method(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statements: Any
 ) -> None:
     """Without an upsert we know (MySQL), reports go through Optuna's ORM method."""
-    monkeypatch.setattr(optim.storage, "_UPSERT_DIALECTS", set())
+    monkeypatch.setattr(optim.optuna_internals, "_UPSERT_DIALECTS", set())
     storage = make_storage(f"sqlite:///{tmp_path / 'orm.db'}")
     study = optuna.create_study(storage=storage)
     trial = study.ask()

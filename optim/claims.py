@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
-from optim.storage import is_sqlite
+from optim.engines import is_sqlite
 
 LOCK_NAMESPACE = 0x4144  # "AD": keeps our advisory keys apart from other users of the database
 

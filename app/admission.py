@@ -1,0 +1,128 @@
+"""Admission control: a bounded number of requests in flight per lane; the excess is shed.
+
+Why: a request that runs holds a worker thread and, while it queries, a database connection.
+Unbounded, 1,000 concurrent reads took every thread of the pool, each waiting for one of the 15
+connections, and the server never recovered. Here every request takes a slot of its lane
+before it runs (reads, writes, figures, event streams, static files); a lane that is full lets a
+short queue wait (at most `max_wait_s`) and answers the rest at once with 503 and
+`Retry-After`. So at most `sum(limits)` requests run, fewer than the threads and connections
+there are, and none ever waits for a connection. `/healthz` passes through every lane.
+
+The limits are anyio semaphores (the concurrency primitive FastAPI runs on); the waiting is
+asynchronous, so a queued request holds neither a thread nor a connection.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+
+@dataclass(frozen=True)
+class LaneLimit:
+    in_flight: int  # requests running at once
+    queue: int = 0  # requests allowed to wait for a slot
+    max_wait_s: float = 0.0  # how long one waits before it is shed
+
+
+class _Lane:
+    def __init__(self, name: str, limit: LaneLimit) -> None:
+        self.name = name
+        self.limit = limit
+        self.slots = anyio.Semaphore(limit.in_flight)
+        self.waiting = 0
+        self.shed = 0  # answered 503 since start (for /metrics-like reads and tests)
+
+    async def enter(self) -> bool:
+        """Take a slot now, or after a short wait in the queue; False: shed this request."""
+        try:
+            self.slots.acquire_nowait()
+            return True
+        except anyio.WouldBlock:
+            pass
+        if self.waiting >= self.limit.queue:
+            return False
+        self.waiting += 1
+        try:
+            with anyio.move_on_after(self.limit.max_wait_s):
+                await self.slots.acquire()
+                return True
+            return False
+        finally:
+            self.waiting -= 1
+
+
+Classifier = Callable[[Scope], str | None]
+
+
+def classify(scope: Scope) -> str | None:
+    """The lane of a request (None: none, it always passes)."""
+    path: str = scope.get("path", "")
+    if path == "/healthz":
+        return None
+    if not path.startswith("/api/"):
+        return "static"
+    if path.endswith("/events"):
+        return "streams"
+    if "/figures/" in path:
+        return "figures"
+    if scope.get("method", "GET") in ("GET", "HEAD"):
+        return "reads"
+    return "writes"
+
+
+class AdmissionMiddleware:
+    """Bounds the requests in flight per lane and sheds the excess with 503 + Retry-After."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limits: dict[str, LaneLimit],
+        retry_after_s: int = 1,
+        classifier: Classifier = classify,
+    ) -> None:
+        self.app = app
+        self.lanes = {name: _Lane(name, limit) for name, limit in limits.items()}
+        self.retry_after_s = retry_after_s
+        self.classifier = classifier
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        name = self.classifier(scope)
+        lane = self.lanes.get(name) if name is not None else None
+        if lane is None:
+            await self.app(scope, receive, send)
+            return
+        if not await lane.enter():
+            lane.shed += 1
+            await self._shed(send, lane)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            lane.slots.release()
+
+    async def _shed(self, send: Send, lane: _Lane) -> None:
+        detail = (
+            f"server busy: {lane.limit.in_flight} {lane.name} requests in flight and "
+            f"{lane.limit.queue} waiting; retry after {self.retry_after_s} s"
+        )
+        body = json.dumps({"detail": detail}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 503,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(self.retry_after_s).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

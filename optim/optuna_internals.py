@@ -1,0 +1,726 @@
+"""The one module that knows Optuna's internals: its tables, its private classes and fields.
+
+Everything else in adamtune uses Optuna's public API, or the names defined here. What lives here:
+    - the tables of Optuna's RDB storage as SQLAlchemy Core objects (`TRIALS`, `PARAMS`, ...),
+      declared by hand from Optuna 5's schema, with Optuna's encodings of values and times;
+    - `read_trials`, the one builder of `FrozenTrial`s from those tables (storage reads and
+      figures use it);
+    - the private pieces the fast storage paths need (`_CachedStorage`, `RDBStorage._get_trials`),
+      imported behind a check: when Optuna's internals are not what this module expects,
+      `FAST_PATHS` is False, a warning says so once, and storages take Optuna's own (slower,
+      correct) methods;
+    - the ids Optuna keeps private (`study_id_of`, `trial_id_of`), with public fallbacks;
+    - on SQLite, ids that are never reused (`ensure_sqlite_autoincrement`).
+
+Supported Optuna: `SUPPORTED_OPTUNA` (pinned in pyproject.toml; CI runs the storage contract
+tests against the oldest and the newest release of that range).
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import json
+import logging
+import math
+import re
+import sqlite3
+from collections import defaultdict
+from collections.abc import Container, Iterable
+from enum import Enum as PyEnum
+from typing import Any
+
+import optuna
+import sqlalchemy
+from optuna.distributions import BaseDistribution, json_to_distribution
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    select,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
+
+from optim.engines import create_engine, engine_kwargs, is_sqlite, tune_sqlite
+
+log = logging.getLogger("adamtune.optuna")
+
+SUPPORTED_OPTUNA = (5, 6)  # major versions: >= 5, < 6
+NOT_FOUND_MSG = "Record does not exist."  # the KeyError message of Optuna's storages
+
+
+def optuna_major() -> int:
+    return int(optuna.__version__.split(".")[0])
+
+
+# --- the tables -------------------------------------------------------------------------------
+
+
+def _optuna_enum(names: Iterable[str], type_name: str) -> Enum:
+    """Optuna's `Enum(members)` column type: member names stored; on PostgreSQL a native ENUM
+    type named after the Python enum (`trialstate`): comparing it with a plain VARCHAR fails
+    there, so the mirror declares the same type, with member names as plain strings."""
+    return Enum(*names, name=type_name, create_constraint=False)
+
+
+def _names(members: type[PyEnum]) -> list[str]:
+    return [m.name for m in members]
+
+
+VALUE_TYPES = ("FINITE", "INF_POS", "INF_NEG")
+INTERMEDIATE_VALUE_TYPES = ("FINITE", "INF_POS", "INF_NEG", "NAN")
+
+metadata = MetaData()
+
+STUDIES = Table(
+    "studies",
+    metadata,
+    Column("study_id", Integer, primary_key=True),
+    Column("study_name", String(512)),
+)
+STUDY_DIRECTIONS = Table(
+    "study_directions",
+    metadata,
+    Column("study_direction_id", Integer, primary_key=True),
+    Column("direction", _optuna_enum(_names(StudyDirection), "studydirection")),
+    Column("study_id", Integer),
+    Column("objective", Integer),
+)
+STUDY_USER_ATTRS = Table(
+    "study_user_attributes",
+    metadata,
+    Column("study_user_attribute_id", Integer, primary_key=True),
+    Column("study_id", Integer),
+    Column("key", String(512)),
+    Column("value_json", Text),
+)
+TRIALS = Table(
+    "trials",
+    metadata,
+    Column("trial_id", Integer, primary_key=True),
+    Column("number", Integer),
+    Column("study_id", Integer),
+    Column("state", _optuna_enum(_names(TrialState), "trialstate")),
+    Column("datetime_start", DateTime),  # naive UTC
+    Column("datetime_complete", DateTime),
+)
+PARAMS = Table(
+    "trial_params",
+    metadata,
+    Column("param_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("param_name", String(512)),
+    Column("param_value", Float),  # the distribution's internal representation
+    Column("distribution_json", Text),
+)
+VALUES = Table(
+    "trial_values",
+    metadata,
+    Column("trial_value_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("objective", Integer),
+    Column("value", Float),
+    Column("value_type", _optuna_enum(VALUE_TYPES, "trialvaluetype")),
+)
+USER_ATTRS = Table(
+    "trial_user_attributes",
+    metadata,
+    Column("trial_user_attribute_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("key", String(512)),
+    Column("value_json", Text),
+)
+SYSTEM_ATTRS = Table(
+    "trial_system_attributes",
+    metadata,
+    Column("trial_system_attribute_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("key", String(512)),
+    Column("value_json", Text),
+)
+INTERMEDIATE = Table(
+    "trial_intermediate_values",
+    metadata,
+    Column("trial_intermediate_value_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("step", Integer),
+    Column("intermediate_value", Float),
+    Column(
+        "intermediate_value_type",
+        _optuna_enum(INTERMEDIATE_VALUE_TYPES, "trialintermediatevaluetype"),
+    ),
+)
+HEARTBEATS = Table(
+    "trial_heartbeats",
+    metadata,
+    Column("trial_heartbeat_id", Integer, primary_key=True),
+    Column("trial_id", Integer),
+    Column("heartbeat", DateTime),
+)
+
+# the finished states: a trial in one of them never changes again
+FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+
+
+# --- values and times, encoded as Optuna stores them --------------------------------------------
+
+
+def stored_value(value: float) -> tuple[float | None, str]:
+    """A float as Optuna stores it: (value or NULL, type); NaN only in intermediate values."""
+    if math.isnan(value):
+        return None, "NAN"
+    if value == math.inf:
+        return None, "INF_POS"
+    if value == -math.inf:
+        return None, "INF_NEG"
+    return value, "FINITE"
+
+
+def value_from_stored(value: float | None, value_type: str) -> float:
+    if value_type == "INF_POS":
+        return math.inf
+    if value_type == "INF_NEG":
+        return -math.inf
+    if value_type == "NAN":
+        return math.nan
+    assert value is not None, "a FINITE value is stored with its number"
+    return value
+
+
+def optuna_now() -> datetime.datetime:
+    """Now, on the clock of the `trials` table's datetime columns (naive UTC in Optuna 5)."""
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+
+
+def as_utc(moment: datetime.datetime | None) -> datetime.datetime | None:
+    """A stored trial time as an aware UTC datetime (what the API returns)."""
+    return moment.replace(tzinfo=datetime.UTC) if moment is not None else None
+
+
+def as_local_naive(moment: datetime.datetime | None) -> datetime.datetime | None:
+    """A stored trial time as Optuna's own `FrozenTrial` holds it (naive local time)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=datetime.UTC).astimezone().replace(tzinfo=None)
+
+
+# --- the FrozenTrial builder ------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def _distribution(distribution_json: str) -> BaseDistribution:
+    """Parsed once per distinct JSON: a study's trials share a handful of distributions."""
+    return json_to_distribution(distribution_json)
+
+
+def study_exists(conn: Connection, study_id: int) -> bool:
+    found = conn.execute(select(STUDIES.c.study_id).where(STUDIES.c.study_id == study_id))
+    return found.first() is not None
+
+
+def read_trials(conn: Connection, where: list[ColumnElement[bool]]) -> list[FrozenTrial]:
+    """The trials matching `where` (conditions on `TRIALS`) as `FrozenTrial`s, by trial id.
+
+    Six SELECTs, whatever the number of trials; each trial is built exactly as Optuna's
+    `RDBStorage` builds it (tests compare the two field by field on SQLite and PostgreSQL).
+    """
+    rows = conn.execute(
+        select(
+            TRIALS.c.trial_id,
+            TRIALS.c.number,
+            TRIALS.c.state,
+            TRIALS.c.datetime_start,
+            TRIALS.c.datetime_complete,
+        )
+        .where(*where)
+        .order_by(TRIALS.c.trial_id)
+    ).all()
+    if not rows:
+        return []
+    chosen = select(TRIALS.c.trial_id).where(*where)
+    params: dict[int, list[Any]] = defaultdict(list)
+    for row in conn.execute(
+        select(PARAMS.c.trial_id, PARAMS.c.param_name, PARAMS.c.param_value,
+               PARAMS.c.distribution_json)
+        .where(PARAMS.c.trial_id.in_(chosen))
+        .order_by(PARAMS.c.param_id)
+    ):  # fmt: skip
+        params[row.trial_id].append(row)
+    values: dict[int, dict[int, float]] = defaultdict(dict)
+    for row in conn.execute(
+        select(VALUES.c.trial_id, VALUES.c.objective, VALUES.c.value, VALUES.c.value_type).where(
+            VALUES.c.trial_id.in_(chosen)
+        )
+    ):
+        values[row.trial_id][row.objective] = value_from_stored(row.value, row.value_type)
+    user_attrs = _attrs(conn, USER_ATTRS, chosen)
+    system_attrs = _attrs(conn, SYSTEM_ATTRS, chosen)
+    intermediate: dict[int, dict[int, float]] = defaultdict(dict)
+    for row in conn.execute(
+        select(INTERMEDIATE.c.trial_id, INTERMEDIATE.c.step, INTERMEDIATE.c.intermediate_value,
+               INTERMEDIATE.c.intermediate_value_type)
+        .where(INTERMEDIATE.c.trial_id.in_(chosen))
+    ):  # fmt: skip
+        intermediate[row.trial_id][row.step] = value_from_stored(
+            row.intermediate_value, row.intermediate_value_type
+        )
+    trials = []
+    for trial in rows:
+        objective_values = values.get(trial.trial_id)
+        trial_params = params.get(trial.trial_id, [])
+        distributions = {p.param_name: _distribution(p.distribution_json) for p in trial_params}
+        trials.append(
+            FrozenTrial(
+                number=trial.number,
+                state=TrialState[trial.state],
+                value=None,
+                values=(
+                    [objective_values[i] for i in range(len(objective_values))]
+                    if objective_values
+                    else None
+                ),
+                datetime_start=as_local_naive(trial.datetime_start),
+                datetime_complete=as_local_naive(trial.datetime_complete),
+                params={
+                    p.param_name: distributions[p.param_name].to_external_repr(p.param_value)
+                    for p in trial_params
+                },
+                distributions=distributions,
+                user_attrs=user_attrs.get(trial.trial_id, {}),
+                system_attrs=system_attrs.get(trial.trial_id, {}),
+                intermediate_values=intermediate.get(trial.trial_id, {}),
+                trial_id=trial.trial_id,
+            )
+        )
+    return trials
+
+
+def _attrs(conn: Connection, table: Table, chosen: Any) -> dict[int, dict[str, Any]]:
+    out: dict[int, dict[str, Any]] = defaultdict(dict)
+    for trial_id, key, value_json in conn.execute(
+        select(table.c.trial_id, table.c.key, table.c.value_json).where(
+            table.c.trial_id.in_(chosen)
+        )
+    ):
+        out[trial_id][key] = json.loads(value_json)
+    return out
+
+
+def read_system_attrs(conn: Connection, trial_id: int) -> dict[str, Any]:
+    """One trial's system attributes; KeyError (as Optuna's) when the trial does not exist."""
+    rows = conn.execute(
+        select(SYSTEM_ATTRS.c.key, SYSTEM_ATTRS.c.value_json).where(
+            SYSTEM_ATTRS.c.trial_id == trial_id
+        )
+    ).all()
+    if not rows:
+        found = conn.execute(select(TRIALS.c.trial_id).where(TRIALS.c.trial_id == trial_id))
+        if found.first() is None:
+            raise KeyError(NOT_FOUND_MSG)
+    return {key: json.loads(value) for key, value in rows}
+
+
+# --- Optuna's private pieces, behind a check ----------------------------------------------------
+
+
+def _check_internals() -> tuple[bool, str]:
+    """Whether Optuna's private classes and tables are what the fast paths were written for."""
+    if not SUPPORTED_OPTUNA[0] <= optuna_major() < SUPPORTED_OPTUNA[1]:
+        return False, f"Optuna {optuna.__version__} is outside the supported range"
+    try:
+        from optuna.storages._cached_storage import _CachedStorage
+        from optuna.storages._rdb import models
+    except ImportError as exc:
+        return False, f"Optuna's private modules moved ({exc})"
+    for table in metadata.tables.values():
+        theirs = models.BaseModel.metadata.tables.get(table.name)
+        if theirs is None:
+            return False, f"Optuna has no table {table.name!r}"
+        missing = set(table.columns.keys()) - set(theirs.columns.keys())
+        if missing:
+            return False, f"Optuna's table {table.name!r} lacks {sorted(missing)}"
+    for owner, name in ((optuna.storages.RDBStorage, "_get_trials"),
+                        (_CachedStorage, "_get_cached_trial")):  # fmt: skip
+        if not callable(getattr(owner, name, None)):
+            return False, f"Optuna's {owner.__name__}.{name} is gone"
+    return True, ""
+
+
+FAST_PATHS, _WHY_NOT = _check_internals()
+if not FAST_PATHS:
+    log.warning("Optuna internals not as expected (%s): using plain RDBStorage reads", _WHY_NOT)
+
+if FAST_PATHS:
+    from optuna.storages._cached_storage import _CachedStorage as CachedStorageBase
+else:  # pragma: no cover - only with an unsupported Optuna
+    CachedStorageBase = object  # type: ignore[assignment,misc]
+
+
+def study_id_of(study: optuna.Study) -> int:
+    """Optuna's id of a study (it keeps it private); through the storage if that is gone."""
+    study_id = getattr(study, "_study_id", None)
+    if isinstance(study_id, int):
+        return study_id
+    return storage_of(study).get_study_id_from_name(study.study_name)
+
+
+def storage_of(study: optuna.Study) -> optuna.storages.BaseStorage:
+    """The storage a study object reads and writes through."""
+    storage = getattr(study, "_storage", None)
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    raise RuntimeError("this Optuna keeps a study's storage elsewhere")  # pragma: no cover
+
+
+def trial_id_of(trial: optuna.Trial | FrozenTrial, study: optuna.Study | None = None) -> int:
+    """Optuna's id of a trial (private on both trial classes); through the storage if gone."""
+    trial_id = getattr(trial, "_trial_id", None)
+    if isinstance(trial_id, int):
+        return trial_id
+    if study is None:
+        raise RuntimeError("this Optuna hides trial ids: pass the study")  # pragma: no cover
+    return storage_of(study).get_trial_id_from_study_id_trial_number(
+        study_id_of(study), trial.number
+    )
+
+
+# --- ids never reused on SQLite ------------------------------------------------------------------
+
+AUTOINCREMENT_TABLES = ("studies", "trials")
+
+
+def ensure_sqlite_autoincrement(engine: Engine) -> list[str]:
+    """Give Optuna's `studies` and `trials` tables AUTOINCREMENT on SQLite; the names rebuilt.
+
+    Why: without it SQLite hands a new row max(id) + 1, so deleting the newest study and creating
+    another reuses its id (and its trials' ids): a dashboard open on the old study shows the new
+    one, and a worker still holding the old trial's id writes into the new one. PostgreSQL's
+    sequences never go back. SQLite cannot add AUTOINCREMENT in place, so each table is rebuilt
+    as SQLite documents (create the new table, copy, drop, rename, re-create the indexes) in one
+    transaction with foreign keys off; copying keeps every id, and `sqlite_sequence` starts at
+    the largest. Idempotent, and safe when several processes start at once (BEGIN IMMEDIATE, and
+    the check is repeated inside the transaction).
+    """
+    if engine.dialect.name != "sqlite":
+        return []
+    rebuilt: list[str] = []
+    pooled = engine.raw_connection()
+    try:
+        raw = pooled.driver_connection  # autocommit (isolation_level=None): BEGIN is ours
+        assert raw is not None
+        if not _missing_autoincrement(raw):
+            return []
+        raw.execute("PRAGMA foreign_keys=OFF")  # only outside a transaction, as SQLite requires
+        try:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                for name in _missing_autoincrement(raw):  # again: another process may have
+                    _rebuild_with_autoincrement(raw, name)
+                    rebuilt.append(name)
+                problems = raw.execute("PRAGMA foreign_key_check").fetchall()
+                if problems:
+                    raise RuntimeError(f"foreign keys broken by the rebuild: {problems[:5]}")
+                raw.execute("COMMIT")
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+        finally:
+            raw.execute("PRAGMA foreign_keys=ON")
+    finally:
+        pooled.close()
+    if rebuilt:
+        log.info("SQLite tables %s now never reuse ids (AUTOINCREMENT)", rebuilt)
+    return rebuilt
+
+
+def _missing_autoincrement(raw: Any) -> list[str]:
+    rows = raw.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name IN (?, ?)",
+        AUTOINCREMENT_TABLES,
+    ).fetchall()
+    return [name for name, sql in rows if "AUTOINCREMENT" not in sql.upper()]
+
+
+def _rebuild_with_autoincrement(raw: Any, name: str) -> None:
+    """SQLite's generalised ALTER TABLE for one table, keeping its columns and constraints: the
+    stored CREATE statement with the integer primary key marked AUTOINCREMENT."""
+    (create_sql,) = raw.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    indexes = [
+        sql
+        for (sql,) in raw.execute(
+            "SELECT sql FROM sqlite_master"
+            " WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (name,),
+        ).fetchall()
+    ]
+    key = _integer_primary_key(raw, name)
+    new_name = f"_adamtune_new_{name}"
+    new_sql = _with_autoincrement(create_sql, name, new_name, key)
+    columns = ", ".join(f'"{row[1]}"' for row in raw.execute(f'PRAGMA table_info("{name}")'))
+    raw.execute(new_sql)
+    raw.execute(f'INSERT INTO "{new_name}" ({columns}) SELECT {columns} FROM "{name}"')
+    raw.execute(f'DROP TABLE "{name}"')
+    raw.execute(f'ALTER TABLE "{new_name}" RENAME TO "{name}"')
+    for sql in indexes:
+        raw.execute(sql)
+
+
+def _integer_primary_key(raw: Any, name: str) -> str:
+    keys = [row for row in raw.execute(f'PRAGMA table_info("{name}")') if row[5]]
+    if len(keys) != 1 or keys[0][2].upper() != "INTEGER":
+        raise RuntimeError(f"table {name!r} has no single INTEGER primary key: {keys}")
+    return str(keys[0][1])
+
+
+def _with_autoincrement(create_sql: str, name: str, new_name: str, key: str) -> str:
+    """`CREATE TABLE name (key INTEGER NOT NULL, ..., PRIMARY KEY (key))` as SQLAlchemy writes
+    it -> the same table as `new_name` with `key INTEGER PRIMARY KEY AUTOINCREMENT`."""
+    head = re.match(rf'\s*CREATE TABLE\s+"?{re.escape(name)}"?\s*\(', create_sql, re.IGNORECASE)
+    column = re.search(rf'(^|[(,\s])"?{re.escape(key)}"?\s+INTEGER\s+NOT\s+NULL', create_sql,
+                       re.IGNORECASE)  # fmt: skip
+    table_key = re.search(rf',\s*PRIMARY KEY\s*\(\s*"?{re.escape(key)}"?\s*\)', create_sql,
+                          re.IGNORECASE)  # fmt: skip
+    if head is None or column is None or table_key is None:
+        raise RuntimeError(f"unexpected schema of {name!r}: {create_sql}")
+    body = create_sql[head.end() :]
+    body = body.replace(table_key.group(0), "", 1)
+    body = re.sub(
+        rf'"?{re.escape(key)}"?\s+INTEGER\s+NOT\s+NULL',
+        f'"{key}" INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT',
+        body,
+        count=1,
+        flags=re.IGNORECASE,
+    )
+    return f'CREATE TABLE "{new_name}" (' + body
+
+
+# --- the storage classes ---------------------------------------------------------------------
+
+# dialects whose INSERT ... SELECT ... ON CONFLICT DO UPDATE the fast report path uses
+# (SQLite has upserts since 3.24); others (MySQL) take Optuna's ORM path
+_UPSERT_DIALECTS = {"sqlite", "postgresql"}
+
+
+@functools.cache
+def _report_statement(dialect: str) -> Insert:
+    """INSERT one intermediate value of a RUNNING trial, or overwrite the step's value.
+
+    Built once per dialect with bound parameters, so SQLAlchemy compiles it once (its compiled
+    cache) and every report only binds `trial_id`, `step`, `value` and `value_type`. The row is
+    selected from `trials` by primary key and state: a trial that is not RUNNING (finished,
+    failed as stale by another worker's heartbeat check, or missing) yields no row, so nothing
+    is written and the statement affects 0 rows.
+    """
+    values = INTERMEDIATE
+    trials = TRIALS
+    row = sqlalchemy.select(
+        trials.c.trial_id,
+        sqlalchemy.bindparam("step", type_=values.c.step.type),
+        sqlalchemy.bindparam("value", type_=values.c.intermediate_value.type),
+        sqlalchemy.bindparam("value_type", type_=values.c.intermediate_value_type.type),
+    ).where(
+        trials.c.trial_id == sqlalchemy.bindparam("trial_id", type_=trials.c.trial_id.type),
+        trials.c.state == "RUNNING",
+    )
+    insert = (sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert)(values)
+    upsert = insert.from_select(
+        ["trial_id", "step", "intermediate_value", "intermediate_value_type"], row
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=[values.c.trial_id, values.c.step],
+        set_={
+            "intermediate_value": upsert.excluded.intermediate_value,
+            "intermediate_value_type": upsert.excluded.intermediate_value_type,
+        },
+    ).execution_options(preserve_rowcount=True)  # rowcount of an INSERT, also on psycopg
+
+
+class AdamtuneStorage(optuna.storages.RDBStorage):
+    """Optuna's RDB storage, with `trial.report` as one SQL statement, and SQLite tuned.
+
+    `set_trial_intermediate_value` through Optuna's ORM costs about 1 ms of CPU per report (load
+    the trial, check that it is running, look for an existing value, insert or update, commit).
+    The worker owns its running trial, so the checks can ride in the write itself: one
+    `INSERT ... SELECT ... FROM trials WHERE trial_id = :id AND state = 'RUNNING' ON CONFLICT
+    (trial_id, step) DO UPDATE` in one short transaction through SQLAlchemy Core, into Optuna's
+    own tables (the ORM models' `__table__`) with Optuna's encoding of the value (finite, inf,
+    -inf, nan). When it writes nothing the trial is not RUNNING (finished, failed as stale by
+    another worker, waiting, or missing) and Optuna's ORM method takes over: it raises what
+    Optuna raises (`UpdateFinishedTrialError`, `KeyError`) or, for a WAITING trial, writes as
+    Optuna does. Other databases (MySQL) always take Optuna's method.
+
+    On SQLite every connection gets WAL, `synchronous=NORMAL`, the busy timeout and `BEGIN
+    IMMEDIATE` (`tune_sqlite`), also after unpickling; `engine_kwargs` default to
+    `engine_kwargs(url)`, which that tuning expects.
+    """
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        kwargs.setdefault("engine_kwargs", engine_kwargs(url))
+        super().__init__(url, **kwargs)
+        self._tune()
+        ensure_sqlite_autoincrement(self.engine)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        state = super().__getstate__()
+        state.pop("_read_engine", None)  # engines do not pickle; a new one is made on demand
+        return state
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        super().__setstate__(state)  # a new engine, created untuned
+        self._tune()
+
+    def reader_engine(self) -> Engine:
+        """The engine of the Core reads below. On SQLite a second one whose transactions begin
+        deferred: in WAL mode such a reader neither waits for nor blocks a writer, and Optuna's
+        ORM calls `get_trial` while its own write transaction holds the lock (for an error
+        message), which a read beginning IMMEDIATE on another connection would wait for."""
+        if not is_sqlite(self.url):
+            return self.engine
+        engine: Engine | None = self.__dict__.get("_read_engine")
+        if engine is None:
+            engine = create_engine(self.url, immediate=False)
+            self.__dict__["_read_engine"] = engine
+        return engine
+
+    def _tune(self) -> None:
+        if is_sqlite(self.url):
+            # Optuna opened its first connections before we could tune them: drop and re-open.
+            tune_sqlite(self.engine)
+            self.engine.dispose()
+
+    def _fast_path(self) -> bool:
+        """Whether the Core upsert and reads apply here: Optuna's internals as expected
+        (`optuna_internals.FAST_PATHS`) on SQLite 3.24+ or PostgreSQL."""
+        if not FAST_PATHS:
+            return False
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite" and sqlite3.sqlite_version_info < (3, 24, 0):
+            return False
+        return dialect in _UPSERT_DIALECTS
+
+    def set_trial_intermediate_value(
+        self, trial_id: int, step: int, intermediate_value: float
+    ) -> None:
+        if not self._fast_path():
+            super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+            return
+        value, value_type = stored_value(intermediate_value)
+        params = {"trial_id": trial_id, "step": step, "value": value, "value_type": value_type}
+        try:
+            with self.engine.begin() as conn:
+                written = conn.execute(_report_statement(self.engine.dialect.name), params)
+                rowcount = written.rowcount
+        except sqlalchemy.exc.SQLAlchemyError as exc:  # as Optuna's session scope wraps them
+            raise optuna.exceptions.StorageInternalError(
+                "An exception is raised during the commit of an intermediate value."
+            ) from exc
+        if rowcount == 0:
+            # not RUNNING: Optuna's own method raises (finished, missing) or writes (waiting)
+            super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+
+    def get_trial(self, trial_id: int) -> FrozenTrial:
+        """Optuna's `get_trial` through Core queries (`optim.trial_reads`)."""
+        if not self._fast_path():
+            return super().get_trial(trial_id)
+        with self.reader_engine().connect() as conn:
+            found = read_trials(conn, [TRIALS.c.trial_id == trial_id])
+        if not found:
+            raise KeyError(NOT_FOUND_MSG)
+        return found[0]
+
+    def _get_trials(
+        self,
+        study_id: int,
+        states: Container[TrialState] | None,
+        included_trial_ids: set[int],
+        trial_id_greater_than: int,
+    ) -> list[FrozenTrial]:
+        """Optuna's `_get_trials` (behind `get_all_trials` and `_CachedStorage`'s incremental
+        reads of a study) through Core queries: same arguments, same trials, same order."""
+        if not self._fast_path():
+            return super()._get_trials(study_id, states, included_trial_ids, trial_id_greater_than)
+        trials = TRIALS
+        included = {i for i in included_trial_ids if i <= trial_id_greater_than}
+        where = [trials.c.study_id == study_id]
+        if states is not None:
+            assert isinstance(states, Iterable)  # as Optuna's: Container in the signature
+            where.append(trials.c.state.in_([TrialState(s).name for s in states]))
+        if included and trial_id_greater_than > -1:
+            where.append(
+                sqlalchemy.or_(
+                    trials.c.trial_id.in_(sorted(included)),
+                    trials.c.trial_id > trial_id_greater_than,
+                )
+            )
+        elif trial_id_greater_than > -1:
+            where.append(trials.c.trial_id > trial_id_greater_than)
+        with self.reader_engine().connect() as conn:
+            if not study_exists(conn, study_id):
+                raise KeyError(NOT_FOUND_MSG)
+            try:
+                return read_trials(conn, where)
+            except sqlalchemy.exc.OperationalError:
+                # as Optuna's: too many values in the IN list for this database; read the
+                # study's trials and filter here (slower, correct)
+                every = read_trials(conn, where[:2] if states is not None else where[:1])
+                return [
+                    t
+                    for t in every
+                    if t._trial_id in included or t._trial_id > trial_id_greater_than
+                ]
+
+    def get_trial_system_attrs(self, trial_id: int) -> dict[str, Any]:
+        """One Core SELECT, where Optuna's ORM path costs two queries and model loading.
+
+        Pruners read a running trial's system attributes at every `should_prune` (Hyperband
+        and successive halving keep the trial's rung there).
+        """
+        if not self._fast_path():
+            return super().get_trial_system_attrs(trial_id)
+        with self.reader_engine().connect() as conn:
+            return read_system_attrs(conn, trial_id)
+
+
+class StudyStorage(CachedStorageBase):  # type: ignore[misc,valid-type]
+    """Optuna's per-study cache in front of `AdamtuneStorage`, reading system attributes
+    through it.
+
+    `optuna.create_study` / `load_study` wrap an RDB storage in `_CachedStorage`, whose
+    `get_trial_system_attrs` loads the whole running trial through the ORM (about 2 ms here,
+    at every `should_prune` of Hyperband). Passed this wrapper instead, Optuna uses it as is.
+    """
+
+    def __init__(self, backend: AdamtuneStorage) -> None:
+        super().__init__(backend)
+        self._study_ids: dict[str, int] = {}
+
+    def get_study_id_from_name(self, study_name: str) -> int:
+        """Remembered: Hyperband builds a study object, so looks the id up, at every
+        `should_prune`, and a study keeps its name and id (the worker drops its wrapper of a
+        deleted study when the next lookup by id raises KeyError)."""
+        study_id = self._study_ids.get(study_name)
+        if study_id is None:
+            study_id = super().get_study_id_from_name(study_name)
+            self._study_ids[study_name] = study_id
+        return study_id
+
+    def get_trial_system_attrs(self, trial_id: int) -> dict[str, Any]:
+        with self._lock:
+            trial = self._get_cached_trial(trial_id)
+        if trial is not None:
+            return trial.system_attrs
+        return self._backend.get_trial_system_attrs(trial_id)

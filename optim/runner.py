@@ -1,0 +1,302 @@
+"""One trial lifecycle for every kind of run: ask, hand out, report, finish, re-run a dead one.
+
+The built-in workers, `adamtune tune`, validation runs and trials trained by external code all
+take their trials through `TrialRunner`, so "exactly n_trials", "same seed, same trials",
+heartbeats and re-runs are written once:
+
+    runner = TrialRunner(storage, study_name, grace_period=10)
+    lease = runner.ask(n_trials)              # a Lease, or NoTrial.DONE / NoTrial.BUSY
+    ... train with lease.params and lease.seeds, calling runner.report(lease, epoch, value) ...
+    runner.finish(lease, Outcome.complete(value))
+
+Torch-free: the API process hands out trials to external runners through it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import exists, func, select
+from sqlalchemy.engine import Connection
+
+from optim import optuna_internals as oi
+from optim.attrs import (
+    ADAM_PARAMS_ATTR,
+    BASELINE_ATTR,
+    FAIL_REASON_ATTR,
+    INTERRUPT_REASON_ATTR,
+    PRUNE_REASON_ATTR,
+    SEEDS_ATTR,
+)
+from optim.claims import study_lock
+from optim.params import AdamParams
+from optim.seeds import training_seeds
+from optim.storage import AdamtuneStorage, retry_trial
+from optim.study import load_study, sampler_for_trial
+
+log = logging.getLogger("adamtune.runner")
+
+MAX_REASON_CHARS = 2000
+
+
+class StudyGoneError(LookupError):
+    """The study was deleted while a runner held it."""
+
+
+class NoTrial(StrEnum):
+    """Why `ask` handed out no trial."""
+
+    DONE = "done"  # every trial is finished (or the study is closing and none runs): it is over
+    BUSY = "busy"  # none to hand out now, but trials still run, or parallelism is reached
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A trial handed to whoever trains it: what to train with, and how to report back."""
+
+    study_id: int
+    trial_id: int
+    number: int
+    params: AdamParams
+    seeds: tuple[int, ...]
+    baseline: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a trial ended. `rerun`: a FAIL that does not count; its params are queued again."""
+
+    state: TrialState
+    value: float | None = None
+    reason: str | None = None
+    rerun: bool = False
+
+    @classmethod
+    def complete(cls, value: float) -> Outcome:
+        return cls(TrialState.COMPLETE, value)
+
+    @classmethod
+    def pruned(cls, reason: str, value: float | None = None) -> Outcome:
+        return cls(TrialState.PRUNED, value, reason)
+
+    @classmethod
+    def failed(cls, reason: str) -> Outcome:
+        """Failed for good: the training code raised; it counts towards n_trials."""
+        return cls(TrialState.FAIL, None, reason)
+
+    @classmethod
+    def interrupted(cls, reason: str) -> Outcome:
+        """Stopped from outside (a stop request, a worker shutting down): re-run later."""
+        return cls(TrialState.FAIL, None, reason, rerun=True)
+
+
+@dataclass
+class TrialCounts:
+    """A study's trials by state, as `ask` counts them towards n_trials."""
+
+    by_state: dict[str, int] = field(default_factory=dict)
+    failed_for_good: int = 0
+
+    @property
+    def running(self) -> int:
+        return self.by_state.get("RUNNING", 0)
+
+    @property
+    def waiting(self) -> int:
+        return self.by_state.get("WAITING", 0)
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_state.values())
+
+    @property
+    def taken(self) -> int:
+        """Trials that hold one of the n_trials: running, waiting (a baseline, a re-run),
+        finished, and failed for good. An interrupted trial does not: its re-run does."""
+        finished = self.by_state.get("COMPLETE", 0) + self.by_state.get("PRUNED", 0)
+        return self.running + self.waiting + finished + self.failed_for_good
+
+
+def count_trials(conn: Connection | Any, study_id: int) -> TrialCounts:
+    """The study's trials by state, and its failures for good (those with a fail reason)."""
+    rows = conn.execute(
+        select(oi.TRIALS.c.state, func.count())
+        .where(oi.TRIALS.c.study_id == study_id)
+        .group_by(oi.TRIALS.c.state)
+    )
+    counts = TrialCounts(by_state={state: n for state, n in rows})
+    if counts.by_state.get("FAIL"):
+        counts.failed_for_good = (
+            conn.execute(
+                select(func.count())
+                .select_from(
+                    oi.TRIALS.join(oi.USER_ATTRS, oi.TRIALS.c.trial_id == oi.USER_ATTRS.c.trial_id)
+                )
+                .where(
+                    oi.TRIALS.c.study_id == study_id,
+                    oi.TRIALS.c.state == "FAIL",
+                    oi.USER_ATTRS.c.key == FAIL_REASON_ATTR,
+                )
+            ).scalar()
+            or 0
+        )
+    return counts
+
+
+class TrialRunner:
+    """The trial lifecycle of one study created by `optim.study.create_study`.
+
+    Proposals depend on the study, not on who asks: under the study's claim lock, trial n's
+    sampler is seeded from the study's seed and n (`sampler_for_trial`), and its training seeds
+    likewise (`optim.seeds`), so the same seed gives the same trials on any number of workers.
+    """
+
+    def __init__(self, storage: AdamtuneStorage, study_name: str, *, grace_period: float) -> None:
+        self.storage = storage
+        try:
+            self.study, self.config = load_study(storage, study_name)
+        except KeyError:
+            raise StudyGoneError(study_name) from None
+        self.study_id = oi.study_id_of(self.study)
+        self.grace_period = grace_period
+
+    # -- asking ------------------------------------------------------------------------------
+    def ask(
+        self, n_trials: int, *, parallelism: int | None = None, closing: bool = False
+    ) -> Lease | NoTrial:
+        """The next trial to train, or why there is none.
+
+        Under the claim lock: fail trials whose runner died (no heartbeat) and queue their params
+        again, count, and only then ask Optuna, so n_trials is never exceeded however many
+        runners ask. `closing` (a stop, a time-out): hand out nothing more.
+        """
+        try:
+            with study_lock(self.storage.engine, self.study_id):
+                self.fail_dead_trials()
+                with self.storage.reader_engine().connect() as conn:
+                    counts = count_trials(conn, self.study_id)
+                # a WAITING trial (the baseline, a re-run) already holds one of the n_trials:
+                # while there is one, ask() below runs it instead of making a new one
+                full = counts.taken >= n_trials and counts.waiting == 0
+                if closing or full:
+                    return NoTrial.DONE if counts.running == 0 else NoTrial.BUSY
+                if parallelism is not None and counts.running >= parallelism:
+                    return NoTrial.BUSY
+                self.study.sampler = sampler_for_trial(self.config, counts.total)
+                with _quiet_optuna_warnings():
+                    trial = self.study.ask()
+                lease = self._lease(trial)
+                # the first beat before the claim lock is released: see fail_dead_trials
+                self.storage.record_heartbeat(lease.trial_id)
+                return lease
+        except KeyError:
+            raise StudyGoneError(self.study.study_name) from None
+
+    def _lease(self, trial: optuna.Trial) -> Lease:
+        """Suggest the trial's params (a re-run or the baseline gets its own back), fix its
+        seeds, and record both on the trial."""
+        attrs = trial.user_attrs
+        baseline = bool(attrs.get(BASELINE_ATTR))
+        space = self.config.space
+        params = space.suggest(trial, fixed=self.config.baseline_params() if baseline else None)
+        seeds = attrs.get(SEEDS_ATTR)
+        if seeds is None:
+            seeds = training_seeds(self.config.seed, trial.number, self.config.seeds_per_trial)
+            trial.set_user_attr(SEEDS_ATTR, seeds)
+        trial.set_user_attr(ADAM_PARAMS_ATTR, params.as_dict())
+        return Lease(
+            study_id=self.study_id,
+            trial_id=oi.trial_id_of(trial, self.study),
+            number=trial.number,
+            params=params,
+            seeds=tuple(seeds),
+            baseline=baseline,
+        )
+
+    def fail_dead_trials(self) -> None:
+        """Fail RUNNING trials whose runner died, and queue their params again.
+
+        Optuna's stale check (`fail_stale_trials`) covers trials whose heartbeat stopped. It
+        skips trials that never beat, so a runner killed between `ask()` and its first beat would
+        leave a trial RUNNING forever: `ask` records that first beat before it releases the claim
+        lock (held by the caller), so such a trial older than the grace period has no runner.
+        """
+        with _quiet_optuna_warnings():
+            optuna.storages.fail_stale_trials(self.study)
+        cutoff = oi.optuna_now() - timedelta(seconds=self.grace_period)
+        with self.storage.reader_engine().connect() as conn:
+            orphans = conn.scalars(
+                select(oi.TRIALS.c.trial_id).where(
+                    oi.TRIALS.c.study_id == self.study_id,
+                    oi.TRIALS.c.state == "RUNNING",
+                    oi.TRIALS.c.datetime_start < cutoff,
+                    ~exists().where(oi.HEARTBEATS.c.trial_id == oi.TRIALS.c.trial_id),
+                )
+            ).all()
+        for trial_id in orphans:
+            try:
+                self.storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                continue
+            log.warning(
+                "trial %s of study %s had no runner: failed, re-run", trial_id, self.study_id
+            )
+            retry_trial(self.study, self.storage.get_trial(trial_id))
+
+    # -- while it trains -------------------------------------------------------------------------
+    def trial(self, lease: Lease) -> optuna.Trial:
+        """The Optuna trial of a lease, for `report` and `should_prune`."""
+        return optuna.Trial(self.study, lease.trial_id)
+
+    def beat(self, lease: Lease) -> None:
+        self.storage.record_heartbeat(lease.trial_id)
+
+    # -- finishing -------------------------------------------------------------------------------
+    def finish(self, lease: Lease, outcome: Outcome) -> FrozenTrial | None:
+        """Tell Optuna how the trial ended, with its reason; an interrupted trial's params are
+        queued again (its re-run takes its place among the n_trials). None if the trial had
+        already ended."""
+        reason = (outcome.reason or "")[:MAX_REASON_CHARS]
+        if outcome.rerun:
+            key: str | None = INTERRUPT_REASON_ATTR
+        elif outcome.state == TrialState.PRUNED:
+            key = PRUNE_REASON_ATTR if reason else None
+        elif outcome.state == TrialState.FAIL:
+            key, reason = FAIL_REASON_ATTR, reason or "failed"  # the attr makes it count
+        else:
+            key = None
+        try:
+            if key is not None:
+                self.storage.set_trial_user_attr(lease.trial_id, key, reason)
+            with _quiet_optuna_warnings():
+                frozen = self.study.tell(lease.number, outcome.value, state=outcome.state)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            # finished meanwhile: failed as dead by another runner (its heartbeat was late),
+            # which queued its params again; this ending is dropped
+            log.warning("trial %s of study %s had already ended", lease.number, self.study_id)
+            return None
+        except KeyError:
+            raise StudyGoneError(self.study.study_name) from None
+        if outcome.rerun:
+            retry_trial(self.study, frozen)
+        return frozen
+
+
+@contextlib.contextmanager
+def _quiet_optuna_warnings() -> Iterator[None]:
+    """Optuna warns at every `ask()` that heartbeats are "supposed to be used with
+    Study.optimize", and that `fail_stale_trials` is experimental: runners record their own
+    heartbeats and rely on that function knowingly, so the lines are noise."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Heartbeat of storage")
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        yield
