@@ -64,7 +64,11 @@ def _all_trials(session: ReadSessionDep, study_id: int) -> list[dict[str, Any]]:
             return rows
 
 
-@router.get("/export.json")
+@router.get(
+    "/export.json",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "every trial"}},
+)
 def export_json(study: StudyDep, session: ReadSessionDep) -> Response:
     trials = [TrialPublic(**row).model_dump(mode="json") for row in _all_trials(session, study.id)]
     body = json.dumps({"study": study.model_dump(mode="json"), "trials": trials})
@@ -75,7 +79,11 @@ def export_json(study: StudyDep, session: ReadSessionDep) -> Response:
     )
 
 
-@router.get("/export.csv")
+@router.get(
+    "/export.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "every trial, one row each"}},
+)
 def export_csv(study: StudyDep, session: ReadSessionDep) -> Response:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")

@@ -50,7 +50,9 @@ class Api:
         return response.json()  # type: ignore[no-any-return]
 
     def trials(self, study_id: int, **query: Any) -> list[dict[str, Any]]:
-        response = self.client.get(f"/api/studies/{study_id}/trials", params={"limit": 1000, **query})
+        response = self.client.get(
+            f"/api/studies/{study_id}/trials", params={"limit": 1000, **query}
+        )
         assert response.status_code == 200, response.text
         return response.json()["trials"]  # type: ignore[no-any-return]
 

@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 from app.downsample import thin_points
+from optim.storage import make_storage
 
 
 def test_thin_points_keeps_first_last_and_order() -> None:
@@ -31,9 +32,9 @@ def test_thin_points_keeps_first_last_and_order() -> None:
 
 
 def test_first_load_thins_long_curves_and_the_cursor_sends_every_new_point(
-    start_server: Any, database_url: str
+    make_api: Any, database_url: str
 ) -> None:
-    storage = optuna.storages.RDBStorage(database_url)
+    storage = make_storage(database_url)  # tuned SQLite: 1,240 reports in well under a second
     study = optuna.create_study(study_name="long-curves", storage=storage)
     finished = study.ask()
     for step in range(1200):
@@ -42,23 +43,23 @@ def test_first_load_thins_long_curves_and_the_cursor_sends_every_new_point(
     running = study.ask()
     for step in range(40):
         running.report(2.0, step)
-    server = start_server(workers=0)
-    study_id = server.api("GET", "/api/studies").json()["studies"][0]["id"]
+    server = make_api()
+    study_id = server.get("/api/studies").json()["studies"][0]["id"]
     base = f"/api/studies/{study_id}/curves"
 
-    default = server.api("GET", f"{base}?after=0").json()["points"]  # 500 points at most
+    default = server.get(f"{base}?after=0").json()["points"]  # 500 points at most
     assert default["trial"].count(0) == 500 and default["trial"].count(1) == 40
-    first = server.api("GET", f"{base}?after=0&max_points=50").json()
+    first = server.get(f"{base}?after=0&max_points=50").json()
     points = first["points"]
     by_trial = [e for t, e in zip(points["trial"], points["epoch"], strict=True) if t == 0]
     assert len(by_trial) == 50
     assert (by_trial[0], by_trial[-1]) == (0, 1199)
     assert first["trials"][0]["epochs_done"] == 1200  # the table still counts every epoch
-    assert server.api("GET", f"{base}?after=0&max_points=1").status_code == 422
+    assert server.get(f"{base}?after=0&max_points=1").status_code == 422
 
     for step in range(40, 45):
         running.report(3.0, step)
-    more = server.api("GET", f"{base}?after={first['cursor']}&max_points=2").json()["points"]
+    more = server.get(f"{base}?after={first['cursor']}&max_points=2").json()["points"]
     assert more["trial"] == [1] * 5
     assert more["epoch"] == [40, 41, 42, 43, 44]
     storage.engine.dispose()

@@ -168,9 +168,11 @@ def test_a_watched_study_loses_no_point_when_another_is_deleted(api: Api) -> Non
     api.work()
     later = api.get(f"/api/studies/{b['id']}/curves?after={first['cursor']}").json()
     full = api.get(f"/api/studies/{b['id']}/curves?after=0").json()
-    assert sorted(points_of(later)) == sorted(points_of(full)) == [
-        (t, e) for t in range(2) for e in range(1, 4)
-    ]
+    assert (
+        sorted(points_of(later))
+        == sorted(points_of(full))
+        == [(t, e) for t in range(2) for e in range(1, 4)]
+    )
     # after the cursor: running, 2 x (started, 3 epochs, finished), completed
     events = read_events(api, b["id"], {"Last-Event-ID": str(first["cursor"])}, until=12)
     assert [e["event"] for e in events].count("epoch") == 6

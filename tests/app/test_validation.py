@@ -1,4 +1,5 @@
-"""Bad input gets a clear 4xx naming the field and the reason; never a 500, nothing stored."""
+"""Bad input gets a clear 4xx naming the field and the reason; never a 500, nothing stored
+(in-process: TestClient on a real SQLite file)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import BUILTIN_TASK_NAMES, Server
+from tests.app.conftest import Api
+from tests.conftest import BUILTIN_TASK_NAMES
 
 
 def error_fields(response: Any) -> dict[str, str]:
@@ -73,40 +75,40 @@ def error_fields(response: Any) -> dict[str, str]:
     ],
 )
 def test_bad_study_is_rejected_with_the_field(
-    shared_server: Server, payload: dict[str, Any], field: str, words: str
+    api: Api, payload: dict[str, Any], field: str, words: str
 ) -> None:
-    before = len(shared_server.api("GET", "/api/studies").json()["studies"])
-    fields = error_fields(shared_server.api("POST", "/api/studies", json=payload))
+    before = len(api.client.request("GET", "/api/studies").json()["studies"])
+    fields = error_fields(api.client.request("POST", "/api/studies", json=payload))
     assert field in fields, fields
     assert words in fields[field]
-    assert len(shared_server.api("GET", "/api/studies").json()["studies"]) == before
+    assert len(api.client.request("GET", "/api/studies").json()["studies"]) == before
 
 
-def test_nan_and_infinity_are_rejected(shared_server: Server) -> None:
+def test_nan_and_infinity_are_rejected(api: Api) -> None:
     for literal in ("NaN", "Infinity", "-Infinity"):
         body = '{"task": "mlp_digits", "space": {"lr": {"value": LITERAL}}}'.replace(
             "LITERAL", literal
         )
-        response = shared_server.api(
+        response = api.client.request(
             "POST", "/api/studies", content=body, headers={"content-type": "application/json"}
         )
         assert response.status_code == 422, (literal, response.text)
 
 
-def test_malformed_json_and_huge_body(shared_server: Server) -> None:
-    broken = shared_server.api(
+def test_malformed_json_and_huge_body(api: Api) -> None:
+    broken = api.client.request(
         "POST", "/api/studies", content="{", headers={"content-type": "application/json"}
     )
     assert broken.status_code == 422
-    huge = shared_server.api(
+    huge = api.client.request(
         "POST", "/api/studies", json={"task": "mlp_digits", "name": "x" * 200_000}
     )
     assert huge.status_code == 413
 
 
-def test_dry_run_validates_without_creating(shared_server: Server) -> None:
-    before = len(shared_server.api("GET", "/api/studies").json()["studies"])
-    response = shared_server.api(
+def test_dry_run_validates_without_creating(api: Api) -> None:
+    before = len(api.client.request("GET", "/api/studies").json()["studies"])
+    response = api.client.request(
         "POST",
         "/api/studies?dry_run=true",
         json={"task": "mlp_digits", "n_trials": 3, "timeout_s": 60},  # an int where a float goes
@@ -114,10 +116,10 @@ def test_dry_run_validates_without_creating(shared_server: Server) -> None:
     assert response.status_code == 200
     assert response.json()["valid"] is True
     assert response.json()["config"]["n_trials"] == 3
-    assert len(shared_server.api("GET", "/api/studies").json()["studies"]) == before
+    assert len(api.client.request("GET", "/api/studies").json()["studies"]) == before
 
 
-def test_unknown_study_and_unknown_figure(shared_server: Server) -> None:
+def test_unknown_study_and_unknown_figure(api: Api) -> None:
     for method, path in [
         ("GET", "/api/studies/999999"),
         ("GET", "/api/studies/999999/trials"),
@@ -125,49 +127,48 @@ def test_unknown_study_and_unknown_figure(shared_server: Server) -> None:
         ("POST", "/api/studies/999999/stop"),
         ("DELETE", "/api/studies/999999"),
     ]:
-        response = shared_server.api(method, path)
+        response = api.client.request(method, path)
         assert response.status_code == 404, (method, path)
         assert "999999" in response.json()["detail"]
-    assert shared_server.api("GET", "/api/studies/abc").status_code == 422
+    assert api.client.request("GET", "/api/studies/abc").status_code == 422
 
 
-def test_duplicate_name_is_a_conflict(shared_server: Server) -> None:
+def test_duplicate_name_is_a_conflict(api: Api) -> None:
     payload = {"task": "quadratic_deep", "n_trials": 1, "epochs": 1, "name": "twice"}
-    assert shared_server.api("POST", "/api/studies", json=payload).status_code == 201
-    again = shared_server.api("POST", "/api/studies", json=payload)
+    assert api.client.request("POST", "/api/studies", json=payload).status_code == 201
+    again = api.client.request("POST", "/api/studies", json=payload)
     assert again.status_code == 409
     assert "twice" in again.json()["detail"]
 
 
-def test_html_in_names_is_stored_verbatim(shared_server: Server) -> None:
+def test_html_in_names_is_stored_verbatim(api: Api) -> None:
     name = "<img src=x onerror=alert(1)> ünïcode ✓"
-    created = shared_server.api(
+    created = api.client.request(
         "POST",
         "/api/studies",
         json={"task": "quadratic_deep", "n_trials": 1, "epochs": 1, "name": name},
     )
     assert created.status_code == 201
-    assert shared_server.api("GET", created.headers["location"]).json()["name"] == name
+    assert api.client.request("GET", created.headers["location"]).json()["name"] == name
 
 
-def test_tasks_and_options(shared_server: Server) -> None:
-    tasks = shared_server.api("GET", "/api/tasks").json()
+def test_tasks_and_options(api: Api) -> None:
+    tasks = api.client.request("GET", "/api/tasks").json()
     assert [t["name"] for t in tasks][: len(BUILTIN_TASK_NAMES)] == BUILTIN_TASK_NAMES
-    options = shared_server.api("GET", "/api/options").json()
+    options = api.client.request("GET", "/api/options").json()
     assert options["default_sampler"] == "tpe" and options["default_pruner"] == "hyperband"
     assert set(options["samplers"]) == {"tpe", "random", "qmc", "cmaes", "gp", "grid"}
     assert options["default_space"]["lr"] == {"low": 1e-5, "high": 0.1, "log": True, "value": None}
 
 
-@pytest.mark.slow
-def test_concurrent_study_limit_is_enforced(start_server: Any) -> None:
-    server = start_server(workers=0, env={"ADAMTUNE_MAX_CONCURRENT_STUDIES": "1"})
+def test_concurrent_study_limit_is_enforced(make_api: Any) -> None:
+    server = make_api(max_concurrent_studies=1)
     study = {"task": "quadratic_deep", "n_trials": 2, "epochs": 1}
-    first = server.api("POST", "/api/studies", json=study)
+    first = server.post("/api/studies", json=study)
     assert first.status_code == 201
-    second = server.api("POST", "/api/studies", json=study)
+    second = server.post("/api/studies", json=study)
     assert second.status_code == 409
     assert "ADAMTUNE_MAX_CONCURRENT_STUDIES" in second.json()["detail"]
     # a stopped study no longer counts
-    assert server.api("POST", f"{first.headers['location']}/stop").status_code == 200
-    assert server.api("POST", "/api/studies", json=study).status_code == 201
+    assert server.post(f"{first.headers['location']}/stop").status_code == 200
+    assert server.post("/api/studies", json=study).status_code == 201
