@@ -39,8 +39,10 @@ async def burst(base: str, paths: list[str]) -> list[tuple[int, float, str | Non
                 response = await client.get(path)
             except httpx.HTTPError:
                 return 0, time.monotonic() - started, None
-            return response.status_code, time.monotonic() - started, response.headers.get(
-                "retry-after"
+            return (
+                response.status_code,
+                time.monotonic() - started,
+                response.headers.get("retry-after"),
             )
 
         return await asyncio.gather(*(one(p) for p in paths))
