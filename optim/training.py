@@ -59,7 +59,6 @@ def train(
     epochs = task.default_epochs if epochs is None else epochs
     seeds = [seed] if isinstance(seed, int) else list(seed)
     dev = resolve_device(device)
-    torch.manual_seed(seeds[0])
     runs = [_Run(task, params, s, dev) for s in seeds]
     history: list[EpochMetrics] = []
     started = time.perf_counter()
@@ -94,6 +93,7 @@ class _Run:
 
     def __init__(self, task: Task, params: AdamParams, seed: int, device: torch.device) -> None:
         self.device = device
+        torch.manual_seed(seed)  # for tasks that initialise from the global RNG
         self.problem = task.build(seed, device)
         self.model = self.problem.model.to(device)
         self.optimizer = Adam(

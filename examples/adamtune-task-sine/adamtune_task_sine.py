@@ -42,14 +42,16 @@ class SineRegressionTask(Task):
 
     def build(self, seed: int, device: torch.device) -> Problem:
         x_train, y_train, x_val, y_val = (t.to(device) for t in _data())
-        # the training loop seeds torch's global RNG with `seed` before calling build
-        model = torch.nn.Sequential(
-            torch.nn.Linear(1, 32),
-            torch.nn.Tanh(),
-            torch.nn.Linear(32, 32),
-            torch.nn.Tanh(),
-            torch.nn.Linear(32, 1),
-        ).to(device)
+        # weights from `seed` alone, whatever the global RNG went through (the task contract)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            model = torch.nn.Sequential(
+                torch.nn.Linear(1, 32),
+                torch.nn.Tanh(),
+                torch.nn.Linear(32, 32),
+                torch.nn.Tanh(),
+                torch.nn.Linear(32, 1),
+            ).to(device)
         batch_size = self.batch_size
 
         def train_batches(generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:

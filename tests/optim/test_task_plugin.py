@@ -161,3 +161,12 @@ def test_the_example_plugin_installs_and_trains(tmp_path: Path) -> None:
     assert report["names"][:BUILTIN_COUNT] == [cls.name for cls in registry.BUILTIN_TASKS]
     assert len(report["val_losses"]) == 2
     assert all(math.isfinite(v) for v in report["val_losses"])
+
+    # the plugin's own tests: adamtune's task contract (adamtune.testing), run by pytest
+    contract = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error",
+         str(source / "test_sine.py")],
+        capture_output=True, text=True, env=env, cwd=source, timeout=300, check=False,
+    )  # fmt: skip
+    assert contract.returncode == 0, contract.stdout + contract.stderr
+    assert "5 passed" in contract.stdout, contract.stdout

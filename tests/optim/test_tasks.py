@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Iterator
 
@@ -24,6 +23,7 @@ from optim.tasks.char_lstm import CharLSTMTask, corpus
 from optim.tasks.common import standardised_split
 from optim.tasks.quadratic_deep import TRAIN_SEED, data, hessian
 from optim.tasks.registry import BUILTIN_TASKS
+from optim.testing import TaskContract
 from optim.training import train
 from tests.conftest import BUILTIN_TASK_NAMES
 
@@ -49,11 +49,6 @@ class ShortCharLSTM(CharLSTMTask):
 
 def fast(name: str) -> Task:
     return ShortCharLSTM() if name == "char_lstm" else get_task(name)
-
-
-def values(history: list[EpochMetrics]) -> list[dict[str, object]]:
-    """Everything an epoch record holds except the wall-clock time."""
-    return [{k: v for k, v in dataclasses.asdict(m).items() if k != "elapsed_s"} for m in history]
 
 
 # registry
@@ -98,32 +93,21 @@ def test_class_attributes(name: str) -> None:
     assert task.batch_size > 0
 
 
-# the contract
+# the contract (adamtune.testing.TaskContract, which plugin authors run on their tasks too)
 
 
-@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
-def test_one_epoch_gives_finite_metrics(name: str) -> None:
-    task = get_task(name)
-    (metrics,) = train(task, AdamParams(), epochs=1, seed=0)
-    assert metrics.epoch == 1
-    assert math.isfinite(metrics.train_loss)
-    assert math.isfinite(metrics.val_loss)
-    assert metrics.elapsed_s >= 0
-    if task.has_accuracy:
-        assert metrics.val_accuracy is not None
-        assert 0.0 <= metrics.val_accuracy <= 1.0
-    else:
-        assert metrics.val_accuracy is None
+class TestRandomlyInitialisedTasks(TaskContract):
+    @pytest.fixture(params=sorted(RANDOM_INIT))
+    def task(self, request: pytest.FixtureRequest) -> Task:
+        return fast(request.param)
 
 
-@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
-def test_build_puts_the_model_and_batches_on_the_device(name: str) -> None:
-    problem = fast(name).build(0, CPU)
-    assert all(p.device == CPU for p in problem.model.parameters())
-    batch = next(iter(problem.train_batches(torch.Generator().manual_seed(0))))
-    assert all(t.device == CPU for t in batch)
-    problem.loss(problem.model, batch).backward()
-    assert any(p.grad is not None for p in problem.model.parameters())
+class TestTasksWithFixedStartingPoints(TaskContract):
+    random_init = False  # DeepOBS's problems start from fixed weights
+
+    @pytest.fixture(params=sorted(set(BUILTIN_TASK_NAMES) - RANDOM_INIT))
+    def task(self, request: pytest.FixtureRequest) -> Task:
+        return fast(request.param)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -134,32 +118,6 @@ def test_one_epoch_on_cuda(name: str) -> None:
     assert all(p.device.type == "cuda" for p in problem.model.parameters())
     (metrics,) = train(task, AdamParams(), epochs=1, seed=0, device="cuda")
     assert math.isfinite(metrics.val_loss)
-
-
-# determinism
-
-
-@pytest.mark.parametrize("name", BUILTIN_TASK_NAMES)
-def test_same_seed_same_curve_other_seed_other_curve(name: str) -> None:
-    task = fast(name)
-    first = train(task, AdamParams(), epochs=2, seed=0)
-    again = train(task, AdamParams(), epochs=2, seed=0)
-    other = train(task, AdamParams(), epochs=2, seed=1)
-    assert values(first) == values(again)
-    # the batch order depends on the seed for every task, the initial weights for most
-    assert values(first) != values(other)
-
-
-@pytest.mark.parametrize("name", sorted(RANDOM_INIT))
-def test_initial_weights_depend_on_the_seed_only(name: str) -> None:
-    task = fast(name)
-    torch.manual_seed(123)
-    first = task.build(0, CPU).model.state_dict()
-    torch.rand(1000)  # whatever the global RNG went through in between
-    again = task.build(0, CPU).model.state_dict()
-    other = task.build(1, CPU).model.state_dict()
-    assert all(torch.equal(first[k], again[k]) for k in first)
-    assert not all(torch.equal(first[k], other[k]) for k in first)
 
 
 def test_standardised_split_is_fixed_stratified_and_scaled_on_train_only() -> None:
