@@ -7,7 +7,7 @@ TORCH_CPU ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow lint bench docker-test clean
+.PHONY: run test test-fast test-slow test-optuna-range lint bench docker-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,23 @@ test-fast: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m "slow or e2e"
+
+# optim/optuna_internals.py knows Optuna's internals: its contract tests run against the oldest
+# and the newest Optuna that pyproject.toml admits, each put in front of the venv's own.
+OPTUNA_OLDEST ?= 5.0.0
+OPTUNA_TESTS := tests/optim/test_optuna_internals.py tests/optim/test_storage.py \
+	tests/optim/test_runner.py
+test-optuna-range: $(STAMP)
+	newest=$$($(BIN)/python -m pip index versions optuna 2>/dev/null | \
+		$(BIN)/python -c "import re, sys; m = re.search(r'versions: (.*)', sys.stdin.read()); \
+		print(next((v for v in (m.group(1).split(', ') if m else []) if v.startswith('5.')), ''))"); \
+	for version in $$(echo $(OPTUNA_OLDEST) $$newest | tr ' ' '\n' | sort -u); do \
+		echo "== Optuna $$version"; \
+		$(BIN)/pip install -q --no-deps --target .optuna-range/$$version "optuna==$$version" || exit 1; \
+		PYTHONPATH=.optuna-range/$$version $(BIN)/python -c \
+			"import optuna, sys; sys.exit(optuna.__version__ != '$$version')" || exit 1; \
+		PYTHONPATH=.optuna-range/$$version $(BIN)/python -m pytest -q $(OPTUNA_TESTS) || exit 1; \
+	done
 
 # Every benchmark of docs/BENCHMARKS.md (about 30 minutes on 2 cores: run it on a quiet machine);
 # Markdown tables go to docs/bench/NAME.md, raw numbers to docs/bench/NAME.json.
