@@ -213,9 +213,6 @@ class Worker:
                     on_epoch=on_epoch,
                     interrupt=interrupt,
                 )
-            if outcome.state == optuna.trial.TrialState.FAIL and not outcome.rerun:
-                log.error("trial %s of study %s failed: %s", lease.number, job.study_id,
-                          outcome.reason)  # fmt: skip
             frozen = runner.finish(lease, outcome)
         except (StudyGoneError, IntegrityError):
             log.info("study %s was deleted during trial %s", job.study_id, lease.number)

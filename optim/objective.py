@@ -7,6 +7,7 @@ from `optim.runner`; `make_objective` wraps the same loop as a plain Optuna obje
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 import optuna
@@ -17,6 +18,8 @@ from optim.runner import Lease, Outcome, TrialRunner
 from optim.space import SearchSpace
 from optim.tasks.base import EpochMetrics, Task
 from optim.training import DivergedError, train
+
+log = logging.getLogger("adamtune.training")
 
 EpochCallback = Callable[[EpochMetrics], None]
 # polled between epochs: a reason to interrupt the trial (it is re-run later), or None
@@ -60,6 +63,7 @@ def train_lease(
     except DivergedError as exc:
         return Outcome.pruned(f"diverged: {exc}")
     except Exception as exc:  # noqa: BLE001 - the training code's error fails this trial only
+        log.exception("trial %s of study %s failed", lease.number, lease.study_id)
         return Outcome.failed(f"{type(exc).__name__}: {exc}")
     return Outcome.complete(history[-1].val_loss)
 

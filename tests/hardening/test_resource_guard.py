@@ -108,17 +108,19 @@ def install_plugin(directory: Path) -> Path:
     return directory
 
 
-def plugin_env(directory: Path) -> dict[str, str]:
+def plugin_env(directory: Path, *, time_limit: bool = False) -> dict[str, str]:
+    """The plugin on the path; with `time_limit`, a per-trial limit of TIME_LIMIT_S (only for
+    the tests of that limit: on a busy machine a normal trial could reach it too)."""
     path = [str(install_plugin(directory)), os.environ.get("PYTHONPATH", "")]
-    return {
-        "PYTHONPATH": os.pathsep.join(p for p in path if p),
-        "ADAMTUNE_TRIAL_TIME_LIMIT": str(TIME_LIMIT_S),
-    }
+    env = {"PYTHONPATH": os.pathsep.join(p for p in path if p)}
+    if time_limit:
+        env["ADAMTUNE_TRIAL_TIME_LIMIT"] = str(TIME_LIMIT_S)
+    return env
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One embedded worker, the plugin installed, a per-trial time limit."""
+    """One embedded worker, the plugin installed."""
     directory = tmp_path_factory.mktemp("guard")
     started = launch_server(directory, workers=1, env=plugin_env(directory / "plugins"))
     yield started
@@ -141,7 +143,8 @@ def run_beside_a_normal_study(server: Server, payload: dict[str, Any]) -> dict[s
 
 
 def test_the_plugin_tasks_are_installed(server: Server) -> None:
-    names = [task["name"] for task in server.api("GET", "/api/tasks").json()]
+    # the first listing imports the plugin (and torch with it) in the API: seconds when busy
+    names = [task["name"] for task in server.api("GET", "/api/tasks", timeout=120).json()]
     assert names[-3:] == ["boom", "slow_epochs", "hang"]
 
 
@@ -156,12 +159,14 @@ def test_a_diverging_study_is_recorded_and_the_worker_goes_on(server: Server) ->
         "space": {name: {"value": value} for name, value in fixed.items()},
     }
     done = run_beside_a_normal_study(server, payload)
-    assert done["progress"]["pruned"] == 3
+    assert done["progress"]["pruned"] == 2
     assert done["progress"]["finished"] == 3
-    assert done["best"] is None
-    found = trials(server, done["id"])
-    assert [t["state"] for t in found] == ["PRUNED"] * 3
-    for trial in found:
+    baseline, *diverged = trials(server, done["id"])
+    # the baseline trains with the defaults, whatever the space fixes: the gain's reference
+    assert baseline["baseline"] and baseline["state"] == "COMPLETE"
+    assert done["best"]["trial"] == baseline["number"]
+    assert [t["state"] for t in diverged] == ["PRUNED"] * 2
+    for trial in diverged:
         assert trial["reason"].startswith("diverged"), trial
         assert "nan" in trial["reason"] or "inf" in trial["reason"]
         assert trial["params"]["lr"] == 1e10
@@ -179,8 +184,11 @@ def test_a_task_that_raises_fails_its_trials_and_the_study_still_ends(server: Se
     assert "Traceback" in server.log()  # the worker logged it, and went on
 
 
-def test_a_trial_past_its_time_limit_is_stopped_and_failed(server: Server) -> None:
+def test_a_trial_past_its_time_limit_is_stopped_and_failed(
+    tmp_path: Path, start_server: Any
+) -> None:
     """slow_epochs would train for 30 s; the limit stops each trial after about 3 s."""
+    server = start_server(workers=1, env=plugin_env(tmp_path / "plugins", time_limit=True))
     done = run_beside_a_normal_study(
         server, {"task": "slow_epochs", "n_trials": 2, "pruner": "none"}
     )
@@ -201,7 +209,7 @@ def test_a_trial_that_hangs_inside_an_epoch_is_stopped_by_the_time_limit(
     """Between epochs the limit is checked cooperatively; a task stuck inside one (here sleeping
     300 s) is failed by the worker's watchdog, which then replaces the worker process with a
     fresh one: the same `adamtune worker` (same pid) goes on to serve the next study."""
-    env = plugin_env(tmp_path / "plugins")
+    env = plugin_env(tmp_path / "plugins", time_limit=True)
     api = start_server(workers=0, env=env)
     worker = start_worker(api.database_url, env=env)
     study = api.create_study(task="hang", n_trials=1, pruner="none")
