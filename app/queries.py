@@ -11,12 +11,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, cast, func, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from app import optuna_tables as ot
 from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
 from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, CONFIG_ATTR, PRUNE_REASON_ATTR
+from optim.space import DIMENSIONS, SearchSpace
 
 FAIL_REASON_ATTR = "fail_reason"
 FINISHED_STATES = ("COMPLETE", "PRUNED")
@@ -262,9 +263,14 @@ def trials_page(
         where.append(ot.trials.c.number.in_(list(numbers)))
     total = session.scalar(select(func.count()).select_from(ot.trials).where(*where)) or 0
     sort_col = _sort_column(sort, session.get_bind().dialect.name)
-    ordering = sort_col.asc() if order == "asc" else sort_col.desc()
-    if sort == "value":  # trials without a value go last either way
-        ordering = ordering.nulls_last()
+    ordering = [sort_col.asc() if order == "asc" else sort_col.desc()]
+    if sort == "value":
+        # only a COMPLETE trial's value is a result (a pruned trial's is its last intermediate
+        # value): complete trials rank by value, the others follow, in either order
+        ordering = [
+            case((ot.trials.c.state == "COMPLETE", 0), else_=1),
+            ordering[0].nulls_last(),
+        ]
     rows = session.execute(
         select(
             ot.trials.c.trial_id,
@@ -281,22 +287,60 @@ def trials_page(
             ),
         )
         .where(*where)
-        .order_by(ordering, ot.trials.c.number.asc())
+        .order_by(*ordering, ot.trials.c.number.asc())
         .offset(offset)
         .limit(limit)
     ).all()
-    return total, describe_trials(session, rows)
+    return total, describe_trials(session, rows, study_id)
 
 
-def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
+def study_space(session: Session, study_id: int) -> SearchSpace | None:
+    """The search space of a study adamtune created (None for another script's study)."""
+    value = session.scalar(
+        select(ot.study_user_attributes.c.value_json).where(
+            ot.study_user_attributes.c.study_id == study_id,
+            ot.study_user_attributes.c.key == CONFIG_ATTR,
+        )
+    )
+    if value is None:
+        return None
+    space = json.loads(value).get("space")
+    return SearchSpace.model_validate(space) if space is not None else SearchSpace()
+
+
+def adam_params(space: SearchSpace, internal: dict[str, float]) -> dict[str, float]:
+    """Optuna's stored params as Adam's (what `SearchSpace.to_adam_params` gives), for a trial
+    whose `adam` attribute is not written yet: a running trial between its first suggestion and
+    its last. Dimensions not suggested yet are left out."""
+    try:
+        return space.to_adam_params(internal).as_dict()
+    except KeyError:  # some dimensions not suggested yet
+        out: dict[str, float] = {}
+        for name in DIMENSIONS:
+            dim = space.dimension(name)
+            if dim.value is not None:
+                out[name] = dim.value
+            elif f"one_minus_{name}" in internal:
+                out[name] = 1.0 - internal[f"one_minus_{name}"]
+            elif name in internal:
+                out[name] = internal[name]
+        return out
+
+
+def describe_trials(
+    session: Session, rows: Sequence[Any], study_id: int | None = None
+) -> list[dict[str, Any]]:
     ids = [row.trial_id for row in rows]
     attrs = trial_attrs(session, ids)
     params = trial_params(session, ids)
     done = epochs_done(session, ids)
     now = ot.optuna_now()
+    unresolved = any(ADAM_PARAMS_ATTR not in attrs.get(row.trial_id, {}) for row in rows)
+    space = study_space(session, study_id) if unresolved and study_id is not None else None
     out = []
     for row in rows:
         a = attrs.get(row.trial_id, {})
+        internal = params.get(row.trial_id, {})
         start, end = row.datetime_start, row.datetime_complete
         duration = ((end or now) - start).total_seconds() if start is not None else None
         out.append(
@@ -305,7 +349,8 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                 "state": row.state,
                 "value": row.value,
                 "baseline": bool(a.get(BASELINE_ATTR, False)),
-                "params": a.get(ADAM_PARAMS_ATTR) or params.get(row.trial_id, {}),
+                "params": a.get(ADAM_PARAMS_ATTR)
+                or (adam_params(space, internal) if space is not None else internal),
                 "datetime_start": ot.as_utc(start),
                 "datetime_complete": ot.as_utc(end),
                 "duration_s": duration,

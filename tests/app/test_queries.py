@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import optuna
 import pytest
 
 from app.db import Database
 from app.queries import trials_page
+from optim.space import SearchSpace
+from optim.study import StudyConfig, create_study
 from tests.conftest import both_databases
 
 
@@ -46,5 +49,62 @@ def test_trials_sort_by_duration_to_the_microsecond(database_url: str) -> None:
             got = [row["duration_s"] for row in rows]
             expected = sorted((m / 1e6 for m in durations_us), reverse=order == "desc")
             assert got == pytest.approx(expected, abs=1e-7), order
+    database.dispose()
+    storage.engine.dispose()
+
+
+@both_databases
+def test_sort_by_value_ranks_complete_trials_only(database_url: str) -> None:
+    """A pruned trial's value is its last intermediate value, not a result: sorted by value,
+    complete trials come first in order of value, and every other trial after them, whichever
+    the direction (a pruned trial at 0.01 once ranked above the best complete one)."""
+    database = Database.open(database_url)
+    storage = optuna.storages.RDBStorage(database_url)
+    study = optuna.create_study(storage=storage, study_name="values")
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    states = [
+        (optuna.trial.TrialState.COMPLETE, 0.5),
+        (optuna.trial.TrialState.PRUNED, 0.01),  # lower than every complete value
+        (optuna.trial.TrialState.COMPLETE, 0.2),
+        (optuna.trial.TrialState.PRUNED, 9.0),  # higher than every complete value
+        (optuna.trial.TrialState.COMPLETE, 0.3),
+    ]
+    for state, value in states:
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=state,
+                value=value,
+                params={"x": 0.5},
+                distributions=dist,
+                intermediate_values={1: value},
+            )
+        )
+    with database.session(write=False) as session:
+        _, rows = trials_page(session, study._study_id, sort="value", order="asc")
+        assert [row["number"] for row in rows] == [2, 4, 0, 1, 3]
+        _, rows = trials_page(session, study._study_id, sort="value", order="desc")
+        assert [row["number"] for row in rows] == [0, 4, 2, 3, 1]
+    database.dispose()
+    storage.engine.dispose()
+
+
+def test_running_trial_shows_adam_params_before_its_attribute(tmp_path: Any) -> None:
+    """Between a running trial's first suggestion and its `adam` attribute the page listed
+    Optuna's own names (lr, one_minus_beta1...), so a running row showed lr but no betas: the
+    stored params are now read through the study's search space."""
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    database = Database.open(database_url)
+    storage = optuna.storages.RDBStorage(database_url)
+    config = StudyConfig(task="rosenbrock", space=SearchSpace(eps={"value": 1e-8}))
+    study = create_study(config, storage, name="running")
+    study.ask()  # the enqueued default Adam
+    partial = study.ask()
+    partial.suggest_float("lr", 1e-5, 1e-1, log=True)
+    partial.suggest_float("one_minus_beta1", 1e-3, 0.5, log=True)
+    with database.session(write=False) as session:
+        _, rows = trials_page(session, study._study_id, state="RUNNING")
+    params = {row["number"]: row["params"] for row in rows}[partial.number]
+    assert set(params) == {"lr", "beta1", "eps", "weight_decay"}  # beta2 not suggested yet
+    assert params["beta1"] == pytest.approx(1 - partial.params["one_minus_beta1"])
     database.dispose()
     storage.engine.dispose()
