@@ -18,7 +18,7 @@ from app.db import Database, DatabaseUnavailableError
 from app.deps import AppState
 from app.figure_cache import FigureCache
 from app.limits import BodySizeLimitMiddleware
-from app.routes import curves, events, figures, health, studies, tasks, trials
+from app.routes import curves, docs, events, figures, health, studies, tasks, trials
 from optim.storage import make_storage
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -36,7 +36,13 @@ def create_app(
     # Optuna first: it creates and checks its own tables, which ours sit beside
     storage = storage or make_storage(settings.database_url)
     db = db or Database.open(settings.database_url)
-    app = FastAPI(title="adamtune", version="0.1.0", summary="Tune Adam's lr, betas and eps.")
+    app = FastAPI(
+        title="adamtune",
+        version="0.1.0",
+        summary="Tune Adam's lr, betas and eps.",
+        docs_url=None,  # served offline by app.routes.docs
+        redoc_url=None,
+    )
     app.state.adamtune = AppState(settings=settings, db=db, storage=storage, figures=FigureCache())
 
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -60,6 +66,7 @@ def create_app(
     app.include_router(curves.router)
     app.include_router(events.router)
     app.include_router(figures.router)
+    app.include_router(docs.router)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:
