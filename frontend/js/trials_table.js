@@ -281,7 +281,8 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       yaxis: { title: { text: "loss" }, type: spansDecades([...(curve.val_loss || []), ...(curve.train_loss || [])]) ? "log" : "linear", ...AXIS_NUMBERS },
       // explicit ticks: an overlaying axis would otherwise sync its ticks to the loss axis
       yaxis2: { overlaying: "y", side: "right", showgrid: false, range: [0, 1], tickmode: "array", tickvals: ticks, ticktext: ticks.map((v) => fmtNum(v)), title: { text: "accuracy", standoff: 2 } },
-      legend: { orientation: "h", x: 0, xanchor: "left", y: 1, yanchor: "bottom", font: { size: 10 }, entrywidth: 0, itemwidth: 20, bgcolor: "rgba(0,0,0,0)" },
+      // one line above the plot (three entries of a third of the width each)
+      legend: { orientation: "h", x: 0, xanchor: "left", y: 1, yanchor: "bottom", font: { size: 10 }, entrywidth: 0.33, entrywidthmode: "fraction", itemwidth: 20, bgcolor: "rgba(0,0,0,0)" },
       hovermode: "x unified",
     };
     if (!traces.some((tr) => tr.yaxis === "y2")) delete layout.yaxis2;

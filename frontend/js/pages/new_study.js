@@ -306,6 +306,13 @@ function invalidInputs(box, key, msg) {
   const high = /\bhigh\b/.test(msg);
   if (low && !high) return [named("low")];
   if (high && !low) return [named("high")];
+  // "eps must be > 0 (got -1)": the bound holding the value named
+  const got = /\(got ([^)]*)\)/.exec(msg);
+  if (got && !low && !high) {
+    const values = got[1].split("..").map(Number);
+    const hit = [named("low"), named("high")].filter((input) => input && values.includes(Number(input.value)));
+    if (hit.length) return hit;
+  }
   return [named("low"), named("high")].filter(Boolean);
 }
 
