@@ -233,7 +233,10 @@ def parallel_coordinate(study: optuna.Study, params: list[str] | None) -> Figure
     trials = [t for t in every if all(n in t.params for n in names)]
     trials.sort(key=lambda t: t.value or 0.0, reverse=minimize)  # the best is drawn last
     values = [float(t.value or 0.0) for t in trials]
-    dims: list[dict[str, Any]] = [{"label": metric, "values": values, "tickformat": ".4~g"}]
+    objective = _objective_dimension(metric, values)
+    colorbar: dict[str, Any] = {"title": {"text": metric}, "thickness": 12}
+    colorbar.update({k: objective[k] for k in ("tickvals", "ticktext") if k in objective})
+    dims: list[dict[str, Any]] = [objective]
     for name in names:
         raw = [float(t.params[name]) for t in trials]
         dims.append(_dimension(trials, name, raw))
@@ -241,11 +244,11 @@ def parallel_coordinate(study: optuna.Study, params: list[str] | None) -> Figure
         go.Parcoords(
             dimensions=dims,
             line={
-                "color": values,
+                "color": objective["values"],
                 "colorscale": NEUTRAL_SCALE,
                 "reversescale": not minimize,
                 "showscale": True,
-                "colorbar": {"title": {"text": metric}, "thickness": 12},
+                "colorbar": colorbar,
             },
             meta={"trials": [t.number for t in trials]},
         )
@@ -256,6 +259,20 @@ def parallel_coordinate(study: optuna.Study, params: list[str] | None) -> Figure
         meta={"params": params_meta(every)},
     )
     return fig
+
+
+def _objective_dimension(metric: str, values: list[float]) -> dict[str, Any]:
+    """The metric's axis: on a log scale when it spans more than two decades (a loss that ranges
+    from 1e-5 to 20 would otherwise put every good trial at the bottom)."""
+    if values and min(values) > 0 and max(values) / min(values) > 100:
+        ticks = _log_ticks(min(values), max(values))
+        return {
+            "label": metric,
+            "values": [math.log10(v) for v in values],
+            "tickvals": [math.log10(v) for v in ticks],
+            "ticktext": [fmt(v) for v in ticks],
+        }
+    return {"label": metric, "values": values, "tickformat": ".4~g"}
 
 
 def _dimension(trials: list[FrozenTrial], name: str, raw: list[float]) -> dict[str, Any]:

@@ -478,7 +478,9 @@ export class LiveCurves {
   layout(y) {
     const c = palette();
     this.offCount = this.yState.userZoom ? 0 : y.off.length;
-    const yaxis = { title: { text: this.label(this.metric) }, type: this.logY ? "log" : "linear", zeroline: false, ...AXIS_NUMBERS };
+    // a tick every ~40 px at most: a log axis over two decades on a phone labels every digit
+    const nticks = Math.max(4, Math.floor((this.div.clientHeight || 430) / 40));
+    const yaxis = { title: { text: this.label(this.metric) }, type: this.logY ? "log" : "linear", zeroline: false, nticks, ...AXIS_NUMBERS };
     if (y.range && !this.yState.userZoom) {
       yaxis.range = y.range;
       yaxis.autorange = false;

@@ -172,7 +172,7 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
         if (t.line.colorbar) t.line.colorbar = { ...t.line.colorbar, tickfont: { color: c.fg }, title: { ...(t.line.colorbar.title || {}), font: { color: c.fg } } };
         t.labelfont = { color: c.fg, size: 12 };
         t.tickfont = { color: c.fg, size: 10, shadow: "none" };
-        t.rangefont = { color: c.muted, size: 10, shadow: "none" };
+        t.rangefont = { color: "rgba(0,0,0,0)", size: 1 }; // raw range ends: the ticks say it
       }
       if (t.type === "contour" && t.colorbar) t.colorbar = { ...t.colorbar, tickfont: { color: c.fg } };
       if (t.marker && t.marker.colorbar) t.marker = { ...t.marker, colorbar: { ...t.marker.colorbar, tickfont: { color: c.fg } } };

@@ -132,8 +132,10 @@ export function fmtGain(gain) {
   const pct = Number(gain) * 100;
   let digits = Math.abs(pct) < 100 ? 1 : 0;
   // never round 99.97% up to a perfect 100%
-  while (digits < 3 && Math.abs(Number(pct.toFixed(digits))) >= 100 && Math.abs(pct) < 100) digits++;
-  return `${pct > 0 ? "+" : ""}${pct.toFixed(digits)}%`;
+  while (digits < 2 && Math.abs(Number(pct.toFixed(digits))) >= 100 && Math.abs(pct) < 100) digits++;
+  let text = pct.toFixed(digits);
+  if (Math.abs(pct) < 100 && Math.abs(Number(text)) >= 100) text = `${pct < 0 ? "-" : ""}99.99`; // 99.9999%
+  return `${pct > 0 ? "+" : ""}${text}%`;
 }
 
 export function fmtDuration(seconds) {

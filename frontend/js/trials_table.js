@@ -5,6 +5,7 @@ import { api, errorMessage, isAbort } from "./api.js";
 import { spansDecades } from "./curves.js";
 import { clear, h, replace, setText, throttle } from "./dom.js";
 import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, metricLabel } from "./format.js";
+import { noteEditor, notesSupported } from "./notes.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themeTemplate } from "./plot.js";
 
 const PAGE = 50;
@@ -114,11 +115,13 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
     const p = t.params || {};
     const study = getStudy() || {};
     const stopping = t.state === "RUNNING" && study.status === "stopping";
+    // a trial that has just started may not have all its parameters yet: reload on its epochs
+    const incomplete = t.state === "RUNNING" && columns().some((d) => p[d] === undefined);
     const tr = h(
       "tr",
       {
         class: `clickable row-${String(t.state).toLowerCase()}${t.number === selected ? " selected" : ""}${t.number === bestNumber ? " best" : ""}${t.number === linked ? " linked" : ""}`,
-        dataset: { trial: t.number, state: t.state },
+        dataset: { trial: t.number, state: t.state, incomplete: incomplete ? "1" : null },
         tabindex: 0,
         onclick: () => open(t.number, { fromTable: true }),
         onkeydown: (e) => {
@@ -231,6 +234,12 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       ),
       plot,
     );
+    notesSupported().then((supported) => {
+      if (!supported.trial || !ctx.alive() || selected !== t.number) return;
+      detail.appendChild(
+        noteEditor({ path: `/studies/${studyId}/trials/${t.number}/note`, ctx, label: "trial note", id: "trial-note" }),
+      );
+    });
     const curve = t.curve || {};
     if (!(curve.epoch || []).length) {
       plot.replaceWith(h("p", { class: "muted", text: "No epochs reported." }));
@@ -329,13 +338,16 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       for (const tr of tbody.querySelectorAll("tr.linked")) tr.classList.remove("linked");
       if (linked !== null) rowOf(linked)?.classList.add("linked");
     },
-    /** A running trial reported an epoch: its "epochs" cell follows without a reload. */
+    /**
+     * A running trial reported an epoch: its "epochs" cell follows without a reload. Returns
+     * "shown", "stale" (its row lacks parameters: reload) or "absent" (no running row for it).
+     */
     liveEpoch(number, count) {
       const tr = rowOf(number);
-      if (!tr || tr.dataset.state !== "RUNNING") return false;
+      if (!tr || tr.dataset.state !== "RUNNING") return "absent";
       const cell = tr.querySelector("td.epochs");
       if (cell && Number(cell.textContent) < count) cell.textContent = String(count);
-      return true;
+      return tr.dataset.incomplete ? "stale" : "shown";
     },
     /** Show only these trial numbers (null: all), e.g. a brush in parallel coordinates. */
     setSelection,

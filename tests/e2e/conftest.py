@@ -91,10 +91,13 @@ class LiveServer:
 
 @contextmanager
 def launched_server(
-    directory: Path, env_extra: dict[str, str] | None = None, token: str | None = None
+    directory: Path,
+    env_extra: dict[str, str] | None = None,
+    token: str | None = None,
+    workers: int = 1,
 ) -> Iterator[LiveServer]:
-    """`adamtune serve` on a free port over a fresh SQLite file in `directory`, one worker;
-    with `token`, the test's own API client sends it."""
+    """`adamtune serve` on a free port over a fresh SQLite file in `directory`, one worker by
+    default; with `token`, the test's own API client sends it."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADAMTUNE_")}
     env.update({"PYTHONUNBUFFERED": "1", "ADAMTUNE_POLL_INTERVAL": "0.2", **(env_extra or {})})
@@ -104,7 +107,7 @@ def launched_server(
         "--host", "127.0.0.1",
         "--port", str(port),
         "--database-url", f"sqlite:///{directory / 'db.sqlite'}",
-        "--workers", "1",
+        "--workers", str(workers),
     ]  # fmt: skip
     with log_path.open("wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)

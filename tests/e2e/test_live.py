@@ -29,20 +29,30 @@ def test_running_study_stays_current_and_stops(page: Any, server: LiveServer) ->
     study = server.create_study(
         name="live table", task="rosenbrock", n_trials=3, epochs=400, pruner="none"
     )
-    page.goto(f"#/studies/{study['id']}")
+    try:
+        _watch_running_study(page, study["id"])
+    finally:
+        server.api("POST", f"/api/studies/{study['id']}/stop")  # the next test's worker is free
+
+
+def _watch_running_study(page: Any, study_id: int) -> None:
+    page.goto(f"#/studies/{study_id}")
     page.page.wait_for_function(f"() => ({CHART_EPOCHS_JS})(0) >= 3")
     # no trial has completed: no torch.optim.Adam line for the default parameters
     assert page.page.text_content("#best-value") == "–"
     assert page.page.is_hidden("#adam-line")
     assert "No complete trial yet" in page.page.text_content(".best-params")
 
+    # the running row has every parameter (it had lr only), while the trial still runs
     row = "#trials-table tr[data-trial='0'][data-state='RUNNING']"
-    page.page.wait_for_selector(row)
-    cells = page.page.evaluate(
+    cells_js = (
         f'() => Object.fromEntries([...document.querySelectorAll("{row} td[data-param]")]'
         ".map((td) => [td.dataset.param, td.textContent]))"
     )
-    assert cells == {"lr": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-8"}, cells
+    expected = {"lr": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-8"}
+    page.page.wait_for_function(
+        f"(want) => JSON.stringify(({cells_js})()) === JSON.stringify(want)", arg=expected
+    )
     # the row's epochs follow the chart, with no reload of the table
     chart = page.page.evaluate(CHART_EPOCHS_JS, 0)
     page.page.wait_for_function(

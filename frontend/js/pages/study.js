@@ -398,7 +398,8 @@ class StudyPage {
         this.noteSoon();
         // the table's "epochs" cell of a running trial follows the chart; a trial the table
         // does not show as running yet (it started since the last load) reloads it
-        if (!this.trials.liveEpoch(d.trial, curves.epochsOf(d.trial)) && d.epoch <= 1) this.trials.refresh();
+        const row = this.trials.liveEpoch(d.trial, curves.epochsOf(d.trial));
+        if (row === "stale" || (row === "absent" && d.epoch <= 1)) this.trials.refresh();
       },
       trialStarted: (d) => {
         curves.onTrialStarted(d);
