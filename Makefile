@@ -7,7 +7,7 @@ TORCH_CPU ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast test-slow test-optuna-range lint bench docker-test clean
+.PHONY: run test test-fast test-slow test-optuna-range lint bench screenshots docker-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,6 +62,11 @@ bench: $(STAMP)
 		$(BIN)/python bench/$$b.py --json $(BENCH_OUT)/$$b.json > $(BENCH_OUT)/$$b.md || exit 1; \
 		cat $(BENCH_OUT)/$$b.md; \
 	done
+
+# The README's screenshots (docs/screenshots/): a real server tunes a 120-trial study, headless
+# Chromium photographs the pages, light and dark (about two minutes on 2 cores).
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.e2e.screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

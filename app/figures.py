@@ -5,6 +5,10 @@ fANOVA importance ran for over 10 minutes), so a figure is built from at most
 `figure_max_trials` finished trials (the best quarter plus the most recent), loaded with plain
 SQL rather than `study.get_trials()`; importance uses PED-ANOVA; at most two figures are built at
 once; and each result is cached until the study's finished-trial count changes.
+
+The figures speak Adam (`app.adam_figures`): the history and parallel coordinates are built here
+with every trial and brushable axes, Optuna's other figures are relabelled (betas on a 1 - beta
+axis labelled beta, the metric's name instead of "Objective Value").
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from plotly.graph_objects import Figure
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app import adam_figures as af
 from app.db import Database
 from app.queries import directions
 from optim import optuna_internals as oi
+from optim.attrs import CONFIG_ATTR
 
 FigureBuilder = Callable[[optuna.Study, list[str] | None], Figure]
 
@@ -29,28 +35,53 @@ CONTOUR_MAX_TRIALS = 300  # contour interpolates a grid per pair of params: keep
 
 def _importances(study: optuna.Study, params: list[str] | None) -> Figure:
     evaluator = optuna.importance.PedAnovaImportanceEvaluator()
-    return optuna.visualization.plot_param_importances(study, evaluator=evaluator, params=params)
+    figure = optuna.visualization.plot_param_importances(
+        study, evaluator=evaluator, params=params, target_name=af.metric_name(study)
+    )
+    return _relabelled(study, figure)
 
 
 def _contour(study: optuna.Study, params: list[str] | None) -> Figure:
-    """One pair by default (the first two parameters, lr and beta1 for a full space): a grid of
-    every pair is 13 MB of JSON for four parameters."""
+    """One pair at a time (lr and beta1 first for a full space; the page picks others): a grid
+    of every pair is 13 MB of JSON for four parameters."""
     if params is None:
-        names = list(study.trials[0].params) if study.trials else []
+        names = af.param_order(set().union(*(t.params for t in study.trials)))
         params = names[:2]
-    return optuna.visualization.plot_contour(study, params=params)
+    figure = optuna.visualization.plot_contour(
+        study, params=params, target_name=af.metric_name(study)
+    )
+    figure = af.neutral_colours(_relabelled(study, figure))
+    figure.layout.meta = {**figure.layout.meta, "pair": list(params)}
+    return figure
+
+
+def _slice(study: optuna.Study, params: list[str] | None) -> Figure:
+    names = af.param_order(params) if params else None
+    figure = optuna.visualization.plot_slice(study, params=names, target_name=af.metric_name(study))
+    return af.neutral_colours(_relabelled(study, figure))
+
+
+def _edf(study: optuna.Study, _params: list[str] | None) -> Figure:
+    figure = optuna.visualization.plot_edf(study, target_name=af.metric_name(study))
+    return _relabelled(study, figure)
+
+
+def _timeline(study: optuna.Study, _params: list[str] | None) -> Figure:
+    return af.timeline_roles(_relabelled(study, optuna.visualization.plot_timeline(study)))
+
+
+def _relabelled(study: optuna.Study, figure: Figure) -> Figure:
+    return af.relabel(figure, study.trials, af.metric_name(study))
 
 
 FIGURES: dict[str, FigureBuilder] = {
-    "history": lambda study, _: optuna.visualization.plot_optimization_history(study),
-    "parallel_coordinate": lambda study, params: optuna.visualization.plot_parallel_coordinate(
-        study, params=params
-    ),
+    "history": af.history,
+    "parallel_coordinate": af.parallel_coordinate,
     "importances": _importances,
     "contour": _contour,
-    "slice": lambda study, params: optuna.visualization.plot_slice(study, params=params),
-    "edf": lambda study, _: optuna.visualization.plot_edf(study),
-    "timeline": lambda study, _: optuna.visualization.plot_timeline(study),
+    "slice": _slice,
+    "edf": _edf,
+    "timeline": _timeline,
 }
 MIN_TRIALS = {"importances": 2, "contour": 2, "parallel_coordinate": 1, "slice": 1}
 
@@ -112,6 +143,7 @@ def build_figure(
     with db.session(write=False) as session:
         trials = load_trials(session, study_id, limit)
         direction = directions(session, [study_id]).get(study_id, "minimize")
+        metric = metric_label(session, study_id)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     needed = MIN_TRIALS.get(kind, 1)
     if len(complete) < needed:
@@ -123,9 +155,22 @@ def build_figure(
         direction=StudyDirection.MAXIMIZE if direction == "maximize" else StudyDirection.MINIMIZE
     )
     study.add_trials(trials)
+    study.set_user_attr(af.METRIC_ATTR, metric)
     known = set().union(*(t.params for t in trials))
     unknown = sorted(set(params or ()) - known)
     if unknown:
         raise UnknownParamsError(f"unknown parameters {unknown}; the study has {sorted(known)}")
     figure = FIGURES[kind](study, params)
     return str(figure.to_json())
+
+
+def metric_label(session: Session, study_id: int) -> str:
+    """What the figures call the value: an adamtune study minimises the validation loss of the
+    last epoch; another script's study has an objective value."""
+    has_config = session.scalar(
+        select(func.count()).where(
+            oi.STUDY_USER_ATTRS.c.study_id == study_id,
+            oi.STUDY_USER_ATTRS.c.key == CONFIG_ATTR,
+        )
+    )
+    return "validation loss" if has_config else "objective value"

@@ -21,7 +21,7 @@ from app.event_hub import EventHub
 from app.figure_cache import FigureCache
 from app.limits import BodySizeLimitMiddleware
 from app.openapi import openapi_schema
-from app.routes import curves, events, figures, health, studies, tasks, trials
+from app.routes import curves, docs, events, figures, health, studies, tasks, trials
 from app.routes.events import format_sse
 from optim.storage import make_storage
 
@@ -40,7 +40,13 @@ def create_app(
     # Optuna first: it creates and checks its own tables, which ours sit beside
     storage = storage or make_storage(settings.database_url)
     db = db or Database.open(settings.database_url, **settings.pool())
-    app = FastAPI(title="adamtune", version="0.1.0", summary="Tune Adam's lr, betas and eps.")
+    app = FastAPI(
+        title="adamtune",
+        version="0.1.0",
+        summary="Tune Adam's lr, betas and eps.",
+        docs_url=None,  # served offline by app.routes.docs
+        redoc_url=None,
+    )
     app.state.adamtune = AppState(
         settings=settings,
         db=db,
@@ -74,6 +80,7 @@ def create_app(
     app.include_router(curves.router)
     app.include_router(events.router)
     app.include_router(figures.router)
+    app.include_router(docs.router)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

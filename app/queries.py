@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, cast, func, select
+from sqlalchemy import Float, Integer, and_, case, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.models import ACTIVE_STATUSES, Event, EventKind, StudyJob, utcnow
@@ -244,9 +244,14 @@ def trials_page(
         where.append(oi.TRIALS.c.number.in_(list(numbers)))
     total = session.scalar(select(func.count()).select_from(oi.TRIALS).where(*where)) or 0
     sort_col = _sort_column(sort, session.get_bind().dialect.name)
-    ordering = sort_col.asc() if order == "asc" else sort_col.desc()
-    if sort == "value":  # trials without a value go last either way
-        ordering = ordering.nulls_last()
+    ordering = [sort_col.asc() if order == "asc" else sort_col.desc()]
+    if sort == "value":
+        # only a COMPLETE trial's value is a result (a pruned trial's is its last intermediate
+        # value): complete trials rank by value, the others follow, in either order
+        ordering = [
+            case((oi.TRIALS.c.state == "COMPLETE", 0), else_=1),
+            ordering[0].nulls_last(),
+        ]
     rows = session.execute(
         select(
             oi.TRIALS.c.trial_id,
@@ -261,7 +266,7 @@ def trials_page(
             and_(oi.VALUES.c.trial_id == oi.TRIALS.c.trial_id, oi.VALUES.c.objective == 0),
         )
         .where(*where)
-        .order_by(ordering, oi.TRIALS.c.number.asc())
+        .order_by(*ordering, oi.TRIALS.c.number.asc())
         .offset(offset)
         .limit(limit)
     ).all()

@@ -130,5 +130,6 @@ export async function request(method, path, { query, body, signal, withHeaders }
 export const api = {
   get: (path, query, opts = {}) => request("GET", path, { ...opts, query }),
   post: (path, body, opts = {}) => request("POST", path, { ...opts, body }),
+  put: (path, body, opts = {}) => request("PUT", path, { ...opts, body }),
   del: (path, opts = {}) => request("DELETE", path, opts),
 };

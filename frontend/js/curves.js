@@ -1,10 +1,27 @@
 // Live convergence curves: one scattergl trace per trial, grown with Plotly.extendTraces.
-import { fmtNum, fmtParam, metricLabel } from "./format.js";
+//
+// What the chart does for a decision: every trial is visible (a curve of one or two points gets
+// markers), the y-range is robust (a few diverging spikes are clipped and marked with ▲ rather
+// than squashing the best and the default-Adam curves into the bottom of the chart), epochs are
+// integers on a fixed 1..epochs axis, and there is one legend (Plotly's: one entry per kind).
+import { AXIS_NUMBERS, adamParams, epochAxis, fmtNum, fmtParam, metricLabel } from "./format.js";
 import { PLOT_CONFIG, palette, themeTemplate } from "./plot.js";
 
 export const METRICS = ["val_loss", "train_loss", "val_accuracy"];
 const MAX_TRACES = 1000; // beyond this the oldest finished curves are dropped from the plot
 const MIN_FLUSH_MS = 100; // epoch events arriving within this window go into one extendTraces
+const SHORT_CURVE = 2; // curves of this many points or fewer are drawn with markers
+const FEW_EPOCHS = 12; // ... and every curve of a study this short
+const MAX_MARKS = 60; // ▲ marks of points beyond the y-range (the worst trials first)
+
+const GROUPS = {
+  baseline: { rank: 1 },
+  best: { rank: 2 },
+  running: { rank: 3, label: "running" },
+  complete: { rank: 4, label: "complete" },
+  pruned: { rank: 5, label: "pruned" },
+  fail: { rank: 6, label: "failed" },
+};
 
 /** Resolves after the browser has painted (WebGL work is only done by then). */
 function painted() {
@@ -15,8 +32,9 @@ function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Whether positive values span over two orders of magnitude (a log axis reads better). */
-export function spansDecades(values) {
+/** Whether positive values span more than `ratio` (two orders of magnitude by default): a log
+ * axis reads better. */
+export function spansDecades(values, ratio = 100) {
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of values || []) {
@@ -25,32 +43,86 @@ export function spansDecades(values) {
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  return hi > 0 && lo > 0 && hi / lo > 100;
+  return hi > 0 && lo > 0 && hi / lo > ratio;
+}
+
+function quantile(sorted, q) {
+  if (!sorted.length) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const i = Math.floor(pos);
+  const f = pos - i;
+  return i + 1 < sorted.length ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[i];
+}
+
+/**
+ * A y-range that keeps the bulk of the curves readable: Tukey's fence (1.5 interquartile ranges
+ * past the quartile, on the axis' own scale) on the side where bad values lie (high for a loss,
+ * low for accuracy), as TensorBoard's "ignore outliers" does with percentiles. `must` values
+ * (every curve's last point: a trial pruned at epoch 1 stays in view) always fit.
+ * Returns {range, clipped: boolean} in axis units (log10 on a log axis), or null for autorange.
+ */
+export function robustRange(values, { log = false, badHigh = true, must = [] } = {}) {
+  const tx = (v) => (log ? Math.log10(v) : v);
+  const ok = (v) => v !== null && v !== undefined && Number.isFinite(v) && (!log || v > 0);
+  const xs = [];
+  for (const v of values) if (ok(v)) xs.push(tx(v));
+  if (!xs.length) return null;
+  xs.sort((a, b) => a - b);
+  const lo = xs[0];
+  const hi = xs[xs.length - 1];
+  const q1 = quantile(xs, 0.25);
+  const q3 = quantile(xs, 0.75);
+  const iqr = q3 - q1;
+  const keep = must.filter(ok).map(tx);
+  let top = hi;
+  let bottom = lo;
+  if (badHigh) top = Math.min(hi, Math.max(q3 + 1.5 * iqr, ...keep));
+  else bottom = Math.max(lo, Math.min(q1 - 1.5 * iqr, ...keep));
+  // clip only when it matters: the outliers would take over a fifth of the chart
+  const clipped = (hi - lo) > 1.25 * (top - bottom) && top > bottom;
+  if (!clipped) {
+    top = hi;
+    bottom = lo;
+  }
+  const span = top - bottom || Math.abs(top) * 0.1 || 1;
+  return { range: [bottom - span * 0.05, top + span * (clipped ? 0.08 : 0.05)], clipped };
 }
 
 export class LiveCurves {
   /**
    * @param {HTMLElement} div the plot element
-   * @param {{metric?: string, direction?: string}} opts
+   * @param {{metric?: string, direction?: string, epochs?: number, onHover?, onClick?}} opts
    */
   constructor(div, opts = {}) {
     this.div = div;
     this.metric = METRICS.includes(opts.metric) ? opts.metric : "val_loss";
     this.direction = opts.direction || "minimize";
+    this.epochs = opts.epochs || null; // the fixed x-axis length (null: the longest curve)
+    this.onHover = opts.onHover || null; // (trial number | null) => void
+    this.onClick = opts.onClick || null; // (trial number) => void
+    this.onRange = opts.onRange || null; // () => void: the clipped-points note may have changed
+    this.label = opts.metricLabel || metricLabel; // a plain Optuna study's curve is its intermediate value
     this.logY = false;
+    this.hidePruned = false;
     this.trials = new Map(); // number -> {number, state, value, params, baseline, epoch[], metrics...}
     this.order = []; // trial number of each trace, by trace index
     this.index = new Map(); // trial number -> trace index
     this.best = null;
     this.baseline = null;
+    this.highlighted = null; // the trial drawn thick (hovered or selected row)
+    this.selected = null;
     this.pendingPoints = new Map(); // trial -> count of points not yet sent to Plotly
     this.pendingStyle = new Set();
     this.dirtyPins = false;
+    this.yState = { key: "", clipped: false, userZoom: false };
+    this.ownRelayout = 0;
+    this.maxEpoch = 0;
     this.timer = null;
     this.busy = false;
     this.nextFlushAt = 0;
     this.destroyed = false;
     this.ready = false;
+    this.listening = false;
     this.chain = Promise.resolve(); // Plotly calls on this plot, one at a time
   }
 
@@ -78,13 +150,22 @@ export class LiveCurves {
     const before = `${t.state}|${t.value}|${t.baseline}|${!!t.params}`;
     if (info.state) t.state = info.state;
     if ("value" in info) t.value = info.value;
-    if (info.params) t.params = info.params;
+    if (info.params && Object.keys(info.params).length) t.params = info.params;
     if (info.baseline) {
       t.baseline = true;
       this.baseline = t.number;
     }
     if ("reason" in info) t.reason = info.reason;
     if (`${t.state}|${t.value}|${t.baseline}|${!!t.params}` !== before) this.pendingStyle.add(t.number);
+  }
+
+  /** Parameters learnt elsewhere (the trials table): the hover of a live trial names them. */
+  setParams(number, params) {
+    const t = this.trials.get(number);
+    if (!t || !params || !Object.keys(params).length || t.params) return;
+    t.params = params;
+    this.pendingStyle.add(number);
+    this.schedule();
   }
 
   /** Record one epoch; returns false for a duplicate (already seen) point. */
@@ -94,8 +175,14 @@ export class LiveCurves {
     if (!(p.epoch > last)) return false;
     t.epoch.push(p.epoch);
     for (const m of METRICS) t[m].push(p[m] ?? null);
+    if (p.epoch > this.maxEpoch) this.maxEpoch = p.epoch;
     this.pendingPoints.set(t.number, (this.pendingPoints.get(t.number) || 0) + 1);
     return true;
+  }
+
+  /** How many epochs a trial has on the chart (what the table's live "epochs" cell shows). */
+  epochsOf(number) {
+    return this.trials.get(number)?.epoch.length ?? 0;
   }
 
   /** First load: the `GET /curves?after=0` answer. */
@@ -157,22 +244,40 @@ export class LiveCurves {
   async setMetric(metric) {
     if (!METRICS.includes(metric) || metric === this.metric) return;
     this.metric = metric;
+    this.yState.userZoom = false;
     await this.redraw();
   }
 
   async setLogY(on) {
     this.logY = !!on;
-    if (!this.ready) return;
-    await this.serial(() =>
-      this.destroyed ? null : window.Plotly.relayout(this.div, { "yaxis.type": this.logY ? "log" : "linear", "yaxis.autorange": true }),
-    );
+    this.yState.userZoom = false;
+    if (this.ready) await this.redraw();
+  }
+
+  async setHidePruned(on) {
+    this.hidePruned = !!on;
+    if (this.ready) await this.redraw();
+  }
+
+  /** Draw one trial thick on top of the others (a hovered or selected table row); null: none. */
+  highlight(number) {
+    const n = number ?? this.selected ?? null;
+    if (n === this.highlighted) return;
+    for (const old of [this.highlighted, n]) if (old !== null && old !== undefined) this.pendingStyle.add(old);
+    this.highlighted = n;
+    this.schedule(0);
+  }
+
+  select(number) {
+    this.selected = number ?? null;
+    this.highlight(this.selected);
   }
 
   async retheme() {
     if (this.ready) await this.redraw();
   }
 
-  /** How many curves and points are on the plot. */
+  /** How many curves are on the plot. */
   shown() {
     return this.order.length;
   }
@@ -195,31 +300,64 @@ export class LiveCurves {
     return out;
   }
 
+  group(t) {
+    if (t.baseline || t.number === this.baseline) return "baseline";
+    if (t.number === this.best) return "best";
+    switch (t.state) {
+      case "PRUNED":
+        return "pruned";
+      case "FAIL":
+        return "fail";
+      case "COMPLETE":
+        return "complete";
+      default:
+        return "running";
+    }
+  }
+
+  visible(t) {
+    return !(this.hidePruned && t.state === "PRUNED" && this.group(t) === "pruned");
+  }
+
+  markers(t) {
+    const n = this.epochs || this.maxEpoch;
+    return t.epoch.length <= SHORT_CURVE || (n > 0 && n <= FEW_EPOCHS);
+  }
+
   style(t) {
     const c = palette();
     const isBest = t.number === this.best;
-    if (t.baseline || t.number === this.baseline) {
-      return { color: c.baseline, width: 2.5, dash: "dash", name: isBest ? "default Adam (best)" : "default Adam", legend: true };
-    }
-    if (isBest) return { color: c.best, width: 3.5, dash: "solid", name: `best: trial ${t.number}`, legend: true };
-    switch (t.state) {
-      case "PRUNED":
-        return { color: c.pruned, width: 1.3, dash: "dot", name: `trial ${t.number} (pruned)`, legend: false };
-      case "FAIL":
-        return { color: c.failed, width: 1, dash: "dashdot", name: `trial ${t.number} (failed)`, legend: false };
-      case "COMPLETE":
-        return { color: c.complete, width: 1.2, dash: "solid", name: `trial ${t.number}`, legend: false };
+    let s;
+    switch (this.group(t)) {
+      case "baseline":
+        s = { color: c.baseline, width: 2.5, dash: "dash", size: 7, symbol: "diamond", name: isBest ? "default Adam (best)" : "default Adam" };
+        break;
+      case "best":
+        s = { color: c.best, width: 3.5, dash: "solid", size: 8, symbol: "circle", name: `best: trial ${t.number}` };
+        break;
+      case "pruned":
+        s = { color: c.pruned, width: 1.3, dash: "dot", size: 6, symbol: "x", name: "pruned" };
+        break;
+      case "fail":
+        s = { color: c.failed, width: 1.2, dash: "dashdot", size: 6, symbol: "x", name: "failed" };
+        break;
+      case "complete":
+        s = { color: c.complete, width: 1.4, dash: "solid", size: 5, symbol: "circle", name: "complete" };
+        break;
       default:
-        return { color: c.running, width: 1.8, dash: "solid", name: `trial ${t.number} (running)`, legend: false };
+        s = { color: c.running, width: 2, dash: "solid", size: 6, symbol: "circle", name: "running" };
     }
+    if (t.number === this.highlighted) s = { ...s, color: c.highlight, width: 4, size: s.size + 3 };
+    return s;
   }
 
   hover(t) {
     const label = t.baseline ? `trial ${t.number} · default Adam` : `trial ${t.number}`;
-    const lines = [`<b>${esc(label)}</b> · ${esc(String(t.state).toLowerCase())}`, `epoch %{x}`, `${esc(metricLabel(this.metric))} %{y:.5g}`];
-    if (t.value !== null && t.value !== undefined) lines.push(`trial value ${esc(fmtNum(t.value, 5))}`);
-    const p = t.params;
-    if (p) {
+    const lines = [`<b>${esc(label)}</b> · ${esc(String(t.state).toLowerCase())}`, `epoch %{x}`, `${esc(this.label(this.metric))} %{text}`];
+    if (t.value !== null && t.value !== undefined) lines.push(`trial value ${esc(fmtNum(t.value))}`);
+    if (t.reason) lines.push(esc(t.reason));
+    const p = t.params ? adamParams(t.params) : null;
+    if (p && p.lr !== undefined) {
       lines.push(`lr ${esc(fmtParam("lr", p.lr))}   β1 ${esc(fmtParam("beta1", p.beta1))}`);
       lines.push(`β2 ${esc(fmtParam("beta2", p.beta2))}   eps ${esc(fmtParam("eps", p.eps))}`);
       if (p.weight_decay) lines.push(`weight decay ${esc(fmtParam("weight_decay", p.weight_decay))}`);
@@ -227,35 +365,140 @@ export class LiveCurves {
     return `${lines.join("<br>")}<extra></extra>`;
   }
 
-  trace(t) {
+  /** Legend: the first visible trace of each kind carries its entry (one legend, no HTML twin). */
+  legendFlags() {
+    const reps = new Map();
+    for (const n of this.order) {
+      const t = this.trials.get(n);
+      const g = this.group(t);
+      if (!reps.has(g) && this.visible(t)) reps.set(g, n);
+    }
+    return reps;
+  }
+
+  trace(t, reps) {
     const s = this.style(t);
+    const g = this.group(t);
+    const ys = t[this.metric];
     return {
       type: "scattergl",
-      mode: "lines",
+      mode: this.markers(t) ? "lines+markers" : "lines",
       x: t.epoch.slice(),
-      y: t[this.metric].slice(),
+      y: ys.slice(),
+      text: ys.map((v) => fmtNum(v)),
       name: s.name,
-      showlegend: s.legend,
+      legendgroup: g,
+      legendrank: GROUPS[g].rank,
+      showlegend: reps.get(g) === t.number,
+      visible: this.visible(t),
       line: { color: s.color, width: s.width, dash: s.dash },
+      marker: { color: s.color, size: s.size, symbol: s.symbol },
       hovertemplate: this.hover(t),
+      meta: { trial: t.number },
     };
   }
 
-  layout() {
+  /** Every plotted value of the metric and the values the range must keep in view. */
+  rangeInputs() {
+    const values = [];
+    const must = [];
+    for (const n of this.order) {
+      const t = this.trials.get(n);
+      if (!this.visible(t)) continue;
+      const ys = t[this.metric];
+      for (const v of ys) values.push(v);
+      if (ys.length) must.push(ys[ys.length - 1]);
+    }
+    return { values, must };
+  }
+
+  /**
+   * The y-range and the marks of points beyond it: one per trial, at its worst point that rose
+   * out of the range (a spike or a divergence; a curve that merely starts high is not marked).
+   */
+  yRange() {
+    const { values, must } = this.rangeInputs();
+    const badHigh = this.metric !== "val_accuracy";
+    const r = robustRange(values, { log: this.logY, badHigh, must });
+    const off = [];
+    if (r && r.clipped) {
+      const limit = badHigh ? r.range[1] : r.range[0];
+      for (const n of this.order) {
+        const t = this.trials.get(n);
+        if (!this.visible(t)) continue;
+        const ys = t[this.metric];
+        let worst = -1;
+        for (let i = 0; i < ys.length; i++) {
+          const v = ys[i];
+          if (v === null || v === undefined || !Number.isFinite(v) || (this.logY && v <= 0)) continue;
+          const a = this.logY ? Math.log10(v) : v;
+          const rose = i > 0 && ys[i - 1] !== null && (badHigh ? v > ys[i - 1] : v < ys[i - 1]);
+          if (rose && (badHigh ? a > limit : a < limit) && (worst < 0 || (badHigh ? v > ys[worst] : v < ys[worst]))) worst = i;
+        }
+        if (worst >= 0) off.push({ trial: n, epoch: t.epoch[worst], value: ys[worst] });
+      }
+      off.sort((a, b) => (badHigh ? b.value - a.value : a.value - b.value));
+    }
+    return { range: r ? r.range : null, clipped: !!(r && r.clipped), off };
+  }
+
+  /** ▲ at the top edge (▼ at the bottom for accuracy) above each trial's clipped point. */
+  offMarks(off) {
     const c = palette();
+    const badHigh = this.metric !== "val_accuracy";
+    return off.slice(0, MAX_MARKS).map((o) => ({
+      x: o.epoch,
+      xref: "x",
+      y: badHigh ? 1 : 0,
+      yref: "paper",
+      yanchor: badHigh ? "top" : "bottom",
+      text: badHigh ? "▲" : "▼",
+      showarrow: false,
+      font: { color: c.off, size: 11 },
+      hovertext: `trial ${o.trial} · epoch ${o.epoch}: ${this.label(this.metric)} ${fmtNum(o.value)} (off the chart; double-click the chart for the full range)`,
+      captureevents: true,
+      name: `off-${o.trial}`,
+    }));
+  }
+
+  /** What the toolbar says about clipped points ("" when nothing is clipped). */
+  offNote() {
+    const n = this.offCount || 0;
+    if (!n) return "";
+    const where = this.metric === "val_accuracy" ? "▼ below" : "▲ above";
+    return `${where} the range: ${n} trial${n === 1 ? "" : "s"}`;
+  }
+
+  xAxis() {
+    const n = Math.max(this.epochs || 0, this.maxEpoch || 0, 1);
+    const width = this.div.clientWidth || 800;
+    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(n, width - 100) };
+  }
+
+  layout(y) {
+    const c = palette();
+    this.offCount = this.yState.userZoom ? 0 : y.off.length;
+    // a tick every ~40 px at most: a log axis over two decades on a phone labels every digit
+    const nticks = Math.max(4, Math.floor((this.div.clientHeight || 430) / 40));
+    const yaxis = { title: { text: this.label(this.metric) }, type: this.logY ? "log" : "linear", zeroline: false, nticks, ...AXIS_NUMBERS };
+    if (y.range && !this.yState.userZoom) {
+      yaxis.range = y.range;
+      yaxis.autorange = false;
+    } else if (!this.yState.userZoom) yaxis.autorange = true;
     return {
       template: themeTemplate(),
-      uirevision: "curves",
+      uirevision: `curves-${this.metric}-${this.logY}`,
       hovermode: "closest",
-      margin: { l: 60, r: 20, t: 30, b: 45 },
-      xaxis: { title: { text: "epoch" }, zeroline: false },
-      yaxis: { title: { text: metricLabel(this.metric) }, type: this.logY ? "log" : "linear", zeroline: false },
-      legend: { orientation: "h", x: 0, xanchor: "left", y: 1.0, yanchor: "bottom", font: { color: c.fg } },
+      margin: { l: 60, r: 16, t: 10, b: 45 },
+      xaxis: this.xAxis(),
+      yaxis,
+      legend: { orientation: "h", x: 0, xanchor: "left", y: 1.02, yanchor: "bottom", font: { color: c.fg }, itemclick: "toggle", itemdoubleclick: "toggleothers" },
       showlegend: true,
+      annotations: this.yState.userZoom ? [] : this.offMarks(y.off),
     };
   }
 
-  /** Full redraw (first load, metric switch, theme change). */
+  /** Full redraw (first load, metric switch, log axis, pruned toggle, theme change). */
   redraw() {
     return this.serial(() => this.redrawNow());
   }
@@ -268,20 +511,68 @@ export class LiveCurves {
     if (rest.length + pins.length > MAX_TRACES) rest = rest.slice(rest.length + pins.length - MAX_TRACES);
     this.order = [...rest.map((t) => t.number), ...pins];
     this.reindex();
-    const traces = this.order.map((n) => this.trace(this.trials.get(n)));
+    const reps = this.legendFlags();
+    const y = this.yRange();
+    const traces = this.order.map((n) => this.trace(this.trials.get(n), reps));
     this.pendingPoints.clear();
     this.pendingStyle.clear();
     this.dirtyPins = false;
-    await window.Plotly.react(this.div, traces, this.layout(), PLOT_CONFIG);
+    this.legendReps = reps;
+    this.yState.key = JSON.stringify(y.range);
+    this.yState.clipped = y.clipped;
+    this.marksKey = JSON.stringify(y.off.slice(0, MAX_MARKS));
+    this.ownRelayout++;
+    try {
+      // a double-click shows the full range (the clipped points too), whatever was drawn first
+      await window.Plotly.react(this.div, traces, this.layout(y), { ...PLOT_CONFIG, doubleClick: "autosize" });
+    } finally {
+      this.ownRelayout--;
+    }
+    this.listen();
+    this.onRange?.();
+  }
+
+  /** Plotly events: hover and click name a trial; a zoom of the user's own keeps its y-range. */
+  listen() {
+    if (this.listening || !this.div.on) return;
+    this.listening = true;
+    const trialOf = (ev) => ev?.points?.[0]?.data?.meta?.trial ?? null;
+    this.div.on("plotly_hover", (ev) => this.onHover?.(trialOf(ev)));
+    this.div.on("plotly_unhover", () => this.onHover?.(null));
+    this.div.on("plotly_click", (ev) => {
+      const n = trialOf(ev);
+      if (n !== null) this.onClick?.(n);
+    });
+    this.div.on("plotly_clickannotation", (ev) => {
+      const m = /^off-(\d+)$/.exec(ev?.annotation?.name || "");
+      if (m) this.onClick?.(Number(m[1]));
+    });
+    this.div.on("plotly_relayout", (ev) => {
+      if (this.ownRelayout > 0 || !ev) return;
+      if ("yaxis.range[0]" in ev || "yaxis.range" in ev || "yaxis.autorange" in ev) {
+        // the user's own zoom (a double-click: the full range): keep it, drop the marks
+        this.yState.userZoom = true;
+        this.offCount = 0;
+        this.serial(async () => {
+          this.ownRelayout++;
+          try {
+            if (!this.destroyed) await window.Plotly.relayout(this.div, { annotations: [] });
+          } finally {
+            this.ownRelayout--;
+          }
+        });
+        this.onRange?.();
+      }
+    });
   }
 
   reindex() {
     this.index = new Map(this.order.map((n, i) => [n, i]));
   }
 
-  schedule() {
+  schedule(delayMs) {
     if (!this.ready || this.destroyed || this.timer || this.busy) return;
-    const delay = Math.max(MIN_FLUSH_MS, this.nextFlushAt - Date.now());
+    const delay = delayMs === 0 ? 0 : Math.max(MIN_FLUSH_MS, this.nextFlushAt - Date.now());
     this.timer = setTimeout(() => {
       this.timer = null;
       this.flush();
@@ -296,6 +587,7 @@ export class LiveCurves {
   async flushNow() {
     if (this.destroyed) return;
     this.busy = true;
+    this.ownRelayout++;
     const started = performance.now();
     const P = window.Plotly;
     try {
@@ -313,10 +605,10 @@ export class LiveCurves {
       if (fresh.length) {
         const overflow = this.order.length + fresh.length - MAX_TRACES;
         if (overflow > 0) await this.dropOldest(overflow, pins);
-        const traces = fresh.map((n) => this.trace(this.trials.get(n)));
-        await P.addTraces(this.div, traces);
         this.order.push(...fresh);
         this.reindex();
+        const reps = this.legendFlags();
+        await P.addTraces(this.div, fresh.map((n) => this.trace(this.trials.get(n), reps)));
         for (const n of fresh) {
           pending.delete(n);
           styles.delete(n);
@@ -328,48 +620,62 @@ export class LiveCurves {
       if (grow.length) {
         const xs = [];
         const ys = [];
+        const texts = [];
         const idx = [];
         for (const [n, count] of grow) {
           const t = this.trials.get(n);
+          const y = t[this.metric].slice(-count);
           xs.push(t.epoch.slice(-count));
-          ys.push(t[this.metric].slice(-count));
+          ys.push(y);
+          texts.push(y.map((v) => fmtNum(v)));
           idx.push(this.index.get(n));
+          if (t.epoch.length - count <= SHORT_CURVE) styles.add(n); // may lose its markers
         }
-        await P.extendTraces(this.div, { x: xs, y: ys }, idx);
+        await P.extendTraces(this.div, { x: xs, y: ys, text: texts }, idx);
       }
 
-      // 3. state changes (pruned, failed, complete, best) -> one restyle
+      // 3. state changes (pruned, failed, complete, best, highlight) and the legend entries
+      //    that move with them -> one restyle
+      const reps = this.legendFlags();
+      for (const [g, n] of reps) if (this.legendReps?.get(g) !== n) styles.add(n);
+      for (const [g, n] of this.legendReps || []) if (reps.get(g) !== n && this.index.has(n)) styles.add(n);
+      this.legendReps = reps;
       const restyle = [...styles].filter((n) => this.index.has(n));
       if (restyle.length) {
-        const upd = { "line.color": [], "line.width": [], "line.dash": [], name: [], showlegend: [], hovertemplate: [] };
+        const keys = ["line.color", "line.width", "line.dash", "marker.color", "marker.size", "marker.symbol", "mode", "name", "legendgroup", "legendrank", "showlegend", "visible", "hovertemplate"];
+        const upd = Object.fromEntries(keys.map((k) => [k, []]));
         for (const n of restyle) {
-          const t = this.trials.get(n);
-          const s = this.style(t);
-          upd["line.color"].push(s.color);
-          upd["line.width"].push(s.width);
-          upd["line.dash"].push(s.dash);
-          upd.name.push(s.name);
-          upd.showlegend.push(s.legend);
-          upd.hovertemplate.push(this.hover(t));
+          const tr = this.trace(this.trials.get(n), reps);
+          upd["line.color"].push(tr.line.color);
+          upd["line.width"].push(tr.line.width);
+          upd["line.dash"].push(tr.line.dash);
+          upd["marker.color"].push(tr.marker.color);
+          upd["marker.size"].push(tr.marker.size);
+          upd["marker.symbol"].push(tr.marker.symbol);
+          for (const k of ["mode", "name", "legendgroup", "legendrank", "showlegend", "visible", "hovertemplate"]) upd[k].push(tr[k]);
         }
         await P.restyle(this.div, upd, restyle.map((n) => this.index.get(n)));
       }
 
-      // 4. a new best (rare): move it and the baseline on top of the other curves
-      if (pinsChanged) {
-        const want = pins.filter((n) => this.index.has(n));
-        const tail = this.order.slice(this.order.length - want.length);
-        if (want.length && want.some((n, i) => tail[i] !== n)) {
-          await P.moveTraces(this.div, want.map((n) => this.index.get(n)));
-          this.order = [...this.order.filter((n) => !want.includes(n)), ...want];
-          this.reindex();
-        }
+      // 4. a new best (rare) or a highlighted trial: move them on top of the other curves
+      const top = [...pins];
+      if (this.highlighted !== null && this.index.has(this.highlighted) && !top.includes(this.highlighted)) top.push(this.highlighted);
+      const want = top.filter((n) => this.index.has(n));
+      const tail = this.order.slice(this.order.length - want.length);
+      if ((pinsChanged || styles.has(this.highlighted)) && want.length && want.some((n, i) => tail[i] !== n)) {
+        await P.moveTraces(this.div, want.map((n) => this.index.get(n)));
+        this.order = [...this.order.filter((n) => !want.includes(n)), ...want];
+        this.reindex();
       }
+
+      // 5. the robust y-range and its ▲ markers follow the data
+      if (fresh.length || grow.length || restyle.length) await this.updateRange();
       await painted();
     } catch (err) {
       console.warn("curve update failed; redrawing", err);
       await this.redrawNow().catch(() => {});
     } finally {
+      this.ownRelayout--;
       this.busy = false;
       // every Plotly call redraws the whole plot: a slow one (a huge study, a machine without a
       // GPU) spaces out the next so the page stays responsive
@@ -377,6 +683,31 @@ export class LiveCurves {
       this.nextFlushAt = Date.now() + Math.min(3000, took * 1.5);
       if (this.pendingPoints.size || this.pendingStyle.size || this.dirtyPins) this.schedule();
     }
+  }
+
+  async updateRange() {
+    const y = this.yRange();
+    const key = JSON.stringify(y.range);
+    const x = this.xAxis();
+    const upd = {};
+    const cur = this.div.layout?.xaxis || {};
+    if (cur.dtick !== x.dtick || cur.range?.[1] !== x.range[1]) {
+      Object.assign(upd, { "xaxis.range": x.range, "xaxis.dtick": x.dtick, "xaxis.tick0": x.tick0 });
+    }
+    if (!this.yState.userZoom) {
+      if (key !== this.yState.key) {
+        if (y.range) Object.assign(upd, { "yaxis.range": y.range, "yaxis.autorange": false });
+        else upd["yaxis.autorange"] = true;
+      }
+      const marks = JSON.stringify(y.off.slice(0, MAX_MARKS));
+      if (marks !== this.marksKey) upd.annotations = this.offMarks(y.off);
+      this.marksKey = marks;
+      this.offCount = y.off.length;
+    }
+    this.yState.key = key;
+    this.yState.clipped = y.clipped;
+    if (Object.keys(upd).length) await window.Plotly.relayout(this.div, upd);
+    this.onRange?.();
   }
 
   async dropOldest(count, pins) {

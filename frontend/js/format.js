@@ -1,6 +1,7 @@
 // Number, time and label formatting shared by the pages.
 
 export const METRIC_LABELS = {
+  value: "objective value",
   val_loss: "validation loss",
   train_loss: "train loss",
   val_accuracy: "validation accuracy",
@@ -16,30 +17,103 @@ export const PARAM_LABELS = {
 
 export const DIMENSIONS = ["lr", "beta1", "beta2", "eps", "weight_decay"];
 
+/**
+ * Adam's names for a trial's parameters: a study written by a plain Optuna script may store a
+ * beta as `one_minus_beta1` (what it sampled); the page shows beta1 = 1 - that.
+ */
+export function adamParams(params) {
+  const out = { ...(params || {}) };
+  for (const beta of ["beta1", "beta2"]) {
+    const key = `one_minus_${beta}`;
+    if (out[beta] === undefined && typeof out[key] === "number") {
+      out[beta] = 1 - out[key];
+      delete out[key];
+    }
+  }
+  return out;
+}
+
+/** Whether the parameters are a whole Adam configuration (a line to paste makes sense). */
+export function isAdam(params) {
+  const p = params || {};
+  return ["lr", "beta1", "beta2", "eps"].every((k) => typeof p[k] === "number");
+}
+
 export function metricLabel(metric) {
   return METRIC_LABELS[metric] || String(metric);
 }
 
-/** A compact number: 4 significant digits, exponent notation for tiny/huge magnitudes. */
-export function fmtNum(value, digits = 4) {
+/** Significant digits of every number the dashboard shows (table, cards, hover, details). */
+export const DIGITS = 4;
+
+/**
+ * The one number format of the dashboard: 4 significant digits, trailing zeros dropped, and
+ * exponent notation ("7.305e-4") below 1e-3 and from 1e4 up, as Plotly's axes (exponentformat
+ * "e") write their ticks. Never SI prefixes (μ, n). app/adam_figures.py `fmt` is its twin.
+ */
+export function fmtNum(value) {
   if (value === null || value === undefined || value === "") return "–";
   const v = Number(value);
-  if (!Number.isFinite(v)) return String(value);
+  if (!Number.isFinite(v)) return Number.isNaN(v) ? "NaN" : v > 0 ? "∞" : "−∞";
   if (v === 0) return "0";
   const a = Math.abs(v);
-  if (a < 1e-3 || a >= 1e6) return v.toExponential(Math.max(0, digits - 2)).replace(/\.?0+e/, "e");
-  return String(Number(v.toPrecision(digits)));
+  if (a < 1e-3 || a >= 1e4) {
+    const [mantissa, exp] = v.toExponential(DIGITS - 1).split("e");
+    return `${trimZeros(mantissa)}e${Number(exp)}`;
+  }
+  return trimZeros(v.toPrecision(DIGITS));
 }
 
-/** A hyper-parameter value: betas keep enough digits to tell 0.999 from 0.9999. */
+function trimZeros(text) {
+  return text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+}
+
+/**
+ * A hyper-parameter value. Betas are read on 1 − β (what the search samples): three significant
+ * digits of 1 − β, so 0.9999 and 0.99999 stay apart; everything else is `fmtNum`.
+ */
 export function fmtParam(name, value) {
   if (value === null || value === undefined) return "–";
-  if (name === "beta1" || name === "beta2") {
-    const v = Number(value);
-    if (v > 0.9 && v < 1) return String(Number(v.toPrecision(Math.max(4, 2 - Math.floor(Math.log10(1 - v)) + 1))));
-    return fmtNum(v, 4);
+  const v = Number(value);
+  if ((name === "beta1" || name === "beta2") && v > 0.9 && v < 1) {
+    const decimals = Math.min(12, Math.ceil(-Math.log10(1 - v)) + 2);
+    return trimZeros(v.toFixed(decimals));
   }
-  return fmtNum(value, 4);
+  return fmtNum(v);
+}
+
+/** Full precision, for a tooltip beside a rounded number. */
+export function fullNum(value) {
+  if (value === null || value === undefined || value === "") return "";
+  return String(Number(value));
+}
+
+/**
+ * Plotly axis settings that write ticks as `fmtNum` does: exponents as "1e-4" (never "100μ" or
+ * "10n"), no thousands separators on epochs.
+ */
+export const AXIS_NUMBERS = { exponentformat: "e", showexponent: "all", separatethousands: false };
+
+/**
+ * Integer ticks for a 1..n epoch axis about `px` pixels wide: a 1-2-5 step, never a fraction.
+ * Returns {tick0, dtick, range}: the range has half an epoch of room each side.
+ */
+export function epochAxis(n, px = 800) {
+  const last = Math.max(1, Math.round(n || 1));
+  const room = Math.max(2, Math.floor(px / 70));
+  let dtick = 1;
+  for (const base of [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000]) {
+    dtick = base;
+    if (last / base <= room) break;
+  }
+  return {
+    tickmode: "linear",
+    tick0: dtick === 1 ? 1 : 0,
+    dtick,
+    tickformat: "d",
+    range: [last === 1 ? 0.5 : 1 - Math.max(0.25, last * 0.01), last + Math.max(0.25, last * 0.01)],
+    autorange: false,
+  };
 }
 
 /** A number as Python source: short but exact enough (6 significant digits). */
@@ -58,8 +132,10 @@ export function fmtGain(gain) {
   const pct = Number(gain) * 100;
   let digits = Math.abs(pct) < 100 ? 1 : 0;
   // never round 99.97% up to a perfect 100%
-  while (digits < 3 && Math.abs(Number(pct.toFixed(digits))) >= 100 && Math.abs(pct) < 100) digits++;
-  return `${pct > 0 ? "+" : ""}${pct.toFixed(digits)}%`;
+  while (digits < 2 && Math.abs(Number(pct.toFixed(digits))) >= 100 && Math.abs(pct) < 100) digits++;
+  let text = pct.toFixed(digits);
+  if (Math.abs(pct) < 100 && Math.abs(Number(text)) >= 100) text = `${pct < 0 ? "-" : ""}99.99`; // 99.9999%
+  return `${pct > 0 ? "+" : ""}${text}%`;
 }
 
 export function fmtDuration(seconds) {

@@ -1,5 +1,7 @@
 // Plotly loading (served by the backend, never from a CDN) and light/dark theming.
 
+import { AXIS_NUMBERS } from "./format.js";
+
 let loading = null;
 
 /** Load /vendor/plotly.min.js once; resolves to window.Plotly. */
@@ -45,12 +47,16 @@ export function palette() {
         grid: "#2c313b",
         zero: "#4a5160",
         bg: "#171a21",
-        complete: "rgba(120, 160, 255, 0.55)",
+        complete: "rgba(110, 168, 255, 0.75)",
         running: "rgba(45, 212, 191, 0.95)",
-        pruned: "rgba(170, 175, 190, 0.6)",
+        pruned: "rgba(150, 158, 172, 0.45)",
         failed: "rgba(255, 100, 100, 0.8)",
         best: "#ffb020",
         baseline: "#ffffff",
+        highlight: "#e879f9",
+        off: "#ff7b7b",
+        // parallel coordinates: the best lines the most salient, the worst fading into the page
+        scale: [[0, "#ffb020"], [0.2, "#6ea8ff"], [1, "#39404d"]],
         colorway: ["#6ea8ff", "#ffb020", "#4cc38a", "#ff6b6b", "#b794f6", "#5bd3e0"],
       }
     : {
@@ -59,12 +65,15 @@ export function palette() {
         grid: "#e6e8ec",
         zero: "#c4c9d2",
         bg: "#ffffff",
-        complete: "rgba(37, 99, 235, 0.45)",
+        complete: "rgba(37, 99, 235, 0.7)",
         running: "rgba(13, 148, 136, 0.95)",
-        pruned: "rgba(110, 118, 129, 0.6)",
+        pruned: "rgba(120, 128, 140, 0.45)",
         failed: "rgba(220, 38, 38, 0.75)",
         best: "#e8590c",
         baseline: "#000000",
+        highlight: "#a21caf",
+        off: "#dc2626",
+        scale: [[0, "#e8590c"], [0.2, "#2563eb"], [1, "#d5dae2"]],
         colorway: ["#2563eb", "#e8590c", "#16a34a", "#dc2626", "#7c3aed", "#0891b2"],
       };
 }
@@ -79,6 +88,7 @@ export function themeTemplate() {
     tickcolor: c.zero,
     color: c.fg,
     automargin: true,
+    ...AXIS_NUMBERS,
   };
   return {
     layout: {
@@ -112,6 +122,10 @@ export function themedLayout(layout) {
   out.autosize = true;
   delete out.width;
   out.margin = { l: 60, r: 30, t: out.title ? 50 : 20, b: 50, ...(out.margin || {}) };
+  // every axis writes numbers as the rest of the page does (figures bring xaxis2, yaxis3...)
+  for (const key of Object.keys(out)) {
+    if (/^[xy]axis\d*$/.test(key)) out[key] = { ...AXIS_NUMBERS, ...out[key], color: palette().fg, gridcolor: palette().grid };
+  }
   return out;
 }
 

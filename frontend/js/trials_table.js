@@ -1,32 +1,43 @@
-// Trials table: paged GET /trials, sortable by number/value/duration, filterable by state,
-// with a detail panel (GET /trials/{number}) showing the trial's curve and parameters.
+// Trials table: paged GET /trials, sortable by number/value/duration, filterable by state or by a
+// selection (brushing in parallel coordinates), linked both ways with the convergence chart, and
+// a detail panel (GET /trials/{number}) showing the trial's curve and parameters.
 import { api, errorMessage, isAbort } from "./api.js";
 import { spansDecades } from "./curves.js";
 import { clear, h, replace, setText, throttle } from "./dom.js";
-import { DIMENSIONS, PARAM_LABELS, fmtDuration, fmtNum, fmtParam, fmtTime, metricLabel } from "./format.js";
+import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, metricLabel } from "./format.js";
+import { noteEditor, notesSupported } from "./notes.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themeTemplate } from "./plot.js";
 
 const PAGE = 50;
+const SELECTION_LIMIT = 1000; // a selection is filtered from at most this many trials
 const STATES = ["", "COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING"];
 const SORTABLE = { number: "#", value: "value", duration: "duration" };
 
-export function createTrialsTable(container, { studyId, ctx, getStudy }) {
+/**
+ * @param {HTMLElement} container
+ * @param {{studyId, ctx, getStudy, onHover?: (n|null) => void, onSelect?: (n|null) => void,
+ *          onRows?: (rows) => void, liveEpochs?: (n) => number}} opts
+ */
+export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, onSelect, onRows, liveEpochs }) {
   let offset = 0;
   let sort = "number";
   let order = "desc";
   let state = "";
   let total = 0;
   let selected = null;
+  let linked = null;
   let seq = 0;
+  let selection = null; // {numbers: Set, label} from another figure, or null
 
   const stateSelect = h(
     "select",
     { id: "trials-state", "aria-label": "filter by state", onchange: () => ((state = stateSelect.value), (offset = 0), load()) },
     STATES.map((s) => h("option", { value: s }, s ? s.toLowerCase() : "all states")),
   );
-  const info = h("span", { class: "muted" });
+  const info = h("span", { class: "muted small", id: "trials-info" });
   const prev = h("button", { type: "button", class: "small", onclick: () => ((offset = Math.max(0, offset - PAGE)), load()) }, "‹ prev");
   const next = h("button", { type: "button", class: "small", onclick: () => ((offset += PAGE), load()) }, "next ›");
+  const selectionChip = h("span", { class: "chip", id: "trials-selection", hidden: true });
   const error = h("div", { class: "alert error", hidden: true });
   const headRow = h("tr");
   const tbody = h("tbody");
@@ -37,7 +48,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy }) {
     h(
       "section",
       { class: "panel trials" },
-      h("div", { class: "panel-head" }, h("h2", { text: "Trials" }), h("div", { class: "toolbar" }, stateSelect, info, prev, next)),
+      h("div", { class: "panel-head" }, h("h2", { text: "Trials" }), h("div", { class: "toolbar" }, selectionChip, stateSelect, info, prev, next)),
       error,
       h("div", { class: "trials-body" }, h("div", { class: "table-wrap" }, table), detail),
     ),
@@ -91,48 +102,65 @@ export function createTrialsTable(container, { studyId, ctx, getStudy }) {
       columns().map((d) => th(PARAM_LABELS[d] || d, null, "num")),
       th("epochs", null, "num"),
       th(SORTABLE.duration, "duration", "num"),
-      th("note"),
+      th("note", null, "note"),
     );
+  }
+
+  function epochsOf(t) {
+    const live = t.state === "RUNNING" && liveEpochs ? liveEpochs(t.number) : 0;
+    return Math.max(t.epochs_done ?? 0, live || 0);
   }
 
   function row(t, bestNumber) {
     const p = t.params || {};
+    const study = getStudy() || {};
+    const stopping = t.state === "RUNNING" && study.status === "stopping";
+    // a trial that has just started may not have all its parameters yet: reload on its epochs
+    const incomplete = t.state === "RUNNING" && columns().some((d) => p[d] === undefined);
     const tr = h(
       "tr",
       {
-        class: `clickable row-${String(t.state).toLowerCase()}${t.number === selected ? " selected" : ""}${t.number === bestNumber ? " best" : ""}`,
-        dataset: { trial: t.number },
+        class: `clickable row-${String(t.state).toLowerCase()}${t.number === selected ? " selected" : ""}${t.number === bestNumber ? " best" : ""}${t.number === linked ? " linked" : ""}`,
+        dataset: { trial: t.number, state: t.state, incomplete: incomplete ? "1" : null },
         tabindex: 0,
-        onclick: () => open(t.number),
+        onclick: () => open(t.number, { fromTable: true }),
         onkeydown: (e) => {
-          if (e.key === "Enter") open(t.number);
+          if (e.key === "Enter") open(t.number, { fromTable: true });
         },
+        onmouseenter: () => onHover?.(t.number),
+        onmouseleave: () => onHover?.(null),
       },
       h("td", { class: "num mono", text: t.number }),
       h("td", {}, h("span", { class: `state state-${String(t.state).toLowerCase()}`, text: String(t.state).toLowerCase() })),
-      h("td", { class: "num mono", text: fmtNum(t.value, 5) }),
-      columns().map((d) => h("td", { class: "num mono", text: fmtParam(d, p[d]) })),
-      h("td", { class: "num mono", text: t.epochs_done ?? "–" }),
+      h("td", { class: "num mono value", text: fmtNum(t.value), title: t.state === "COMPLETE" ? fullNum(t.value) : t.value !== null && t.value !== undefined ? `last reported value ${fullNum(t.value)}` : "" }),
+      columns().map((d) => h("td", { class: "num mono", dataset: { param: d }, text: fmtParam(d, p[d]), title: fullNum(p[d]) })),
+      h("td", { class: "num mono epochs", text: epochsOf(t) }),
       h("td", { class: "num mono", text: fmtDuration(t.duration_s) }),
       h(
         "td",
         { class: "note" },
         t.baseline ? h("span", { class: "tag baseline", text: "default Adam" }) : null,
         t.number === bestNumber ? h("span", { class: "tag best", text: "best" }) : null,
+        stopping ? h("span", { class: "tag", text: "stopping…", title: "ends at its next epoch" }) : null,
         t.reason ? h("span", { class: "muted", text: t.reason }) : null,
       ),
     );
     return tr;
   }
 
+  async function fetchPage() {
+    const query = { offset, limit: PAGE, sort, order, state };
+    if (!selection) return api.get(`/studies/${studyId}/trials`, query, { signal: ctx.signal });
+    // a selection: filter one big page here (figures use at most 1000 trials as well)
+    const all = await api.get(`/studies/${studyId}/trials`, { ...query, offset: 0, limit: SELECTION_LIMIT }, { signal: ctx.signal });
+    const rows = (all.trials || []).filter((t) => selection.numbers.has(t.number));
+    return { total: rows.length, trials: rows.slice(offset, offset + PAGE) };
+  }
+
   async function load() {
     const mine = ++seq;
     try {
-      const data = await api.get(
-        `/studies/${studyId}/trials`,
-        { offset, limit: PAGE, sort, order, state },
-        { signal: ctx.signal },
-      );
+      const data = await fetchPage();
       if (mine !== seq || !ctx.alive()) return;
       error.hidden = true;
       total = data.total ?? 0;
@@ -143,15 +171,19 @@ export function createTrialsTable(container, { studyId, ctx, getStudy }) {
         return;
       }
       const best = getStudy()?.best?.trial;
+      for (const t of trials) t.params = adamParams(t.params);
       seenParams = [...new Set(trials.flatMap((t) => Object.keys(t.params || {})))];
       header();
       replace(
         tbody,
-        trials.length ? trials.map((t) => row(t, best)) : h("tr", {}, h("td", { colspan: 6 + columns().length, class: "muted", text: state ? "No trials in this state." : "No trials yet." })),
+        trials.length
+          ? trials.map((t) => row(t, best))
+          : h("tr", {}, h("td", { colspan: 6 + columns().length, class: "muted", text: selection ? "No trials in this selection." : state ? "No trials in this state." : "No trials yet." })),
       );
       setText(info, total ? `${offset + 1}–${offset + trials.length} of ${total}` : "0 trials");
       prev.disabled = offset === 0;
       next.disabled = offset + PAGE >= total;
+      onRows?.(trials);
     } catch (err) {
       if (isAbort(err) || mine !== seq || !ctx.alive()) return;
       error.hidden = false;
@@ -159,9 +191,15 @@ export function createTrialsTable(container, { studyId, ctx, getStudy }) {
     }
   }
 
-  async function open(number) {
+  function rowOf(number) {
+    return tbody.querySelector(`tr[data-trial="${Number(number)}"]`);
+  }
+
+  async function open(number, { fromTable = false } = {}) {
     selected = number;
     for (const tr of tbody.querySelectorAll("tr")) tr.classList.toggle("selected", Number(tr.dataset.trial) === number);
+    onSelect?.(number);
+    if (!fromTable) rowOf(number)?.scrollIntoView({ block: "nearest" });
     detail.hidden = false;
     replace(detail, h("p", { class: "muted", text: `Loading trial ${number}…` }));
     try {
@@ -175,7 +213,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy }) {
   }
 
   async function renderDetail(t) {
-    const p = t.params || {};
+    const p = adamParams(t.params);
     const plot = h("div", { class: "detail-plot", id: "trial-detail-plot" });
     const close = h("button", { type: "button", class: "ghost small", "aria-label": "close", onclick: closeDetail }, "✕");
     replace(
@@ -185,17 +223,23 @@ export function createTrialsTable(container, { studyId, ctx, getStudy }) {
         "dl",
         { class: "kv" },
         kv("state", String(t.state).toLowerCase()),
-        kv("value", fmtNum(t.value, 6)),
+        kv(t.state === "COMPLETE" ? "value" : "last value", fmtNum(t.value), fullNum(t.value)),
         t.reason ? kv("reason", t.reason) : null,
         kv("epochs", t.epochs_done ?? "–"),
         kv("duration", fmtDuration(t.duration_s)),
         kv("started", fmtTime(t.datetime_start)),
         [...DIMENSIONS, ...Object.keys(p).filter((k) => !DIMENSIONS.includes(k)).sort()]
           .filter((d) => p[d] !== undefined)
-          .map((d) => kv(PARAM_LABELS[d] || d, fmtParam(d, p[d]))),
+          .map((d) => kv(PARAM_LABELS[d] || d, fmtParam(d, p[d]), fullNum(p[d]))),
       ),
       plot,
     );
+    notesSupported().then((supported) => {
+      if (!supported.trial || !ctx.alive() || selected !== t.number) return;
+      detail.appendChild(
+        noteEditor({ path: `/studies/${studyId}/trials/${t.number}/note`, ctx, label: "trial note", id: "trial-note" }),
+      );
+    });
     const curve = t.curve || {};
     if (!(curve.epoch || []).length) {
       plot.replaceWith(h("p", { class: "muted", text: "No epochs reported." }));
@@ -205,23 +249,49 @@ export function createTrialsTable(container, { studyId, ctx, getStudy }) {
     if (!ctx.alive() || selected !== t.number) return;
     const c = palette();
     const traces = [];
-    const primary = ["val_loss", "train_loss"];
-    primary.forEach((m, i) => {
+    const short = curve.epoch.length <= 12;
+    const names = { val_loss: "val loss", train_loss: "train loss" };
+    ["val_loss", "train_loss"].forEach((m, i) => {
       if ((curve[m] || []).some((v) => v !== null && v !== undefined)) {
-        traces.push({ type: "scatter", mode: "lines+markers", x: curve.epoch, y: curve[m], name: metricLabel(m), line: { color: c.colorway[i], width: 2 }, marker: { size: 4 } });
+        traces.push({
+          type: "scatter",
+          mode: short ? "lines+markers" : "lines",
+          x: curve.epoch,
+          y: curve[m],
+          text: curve[m].map((v) => fmtNum(v)),
+          hovertemplate: `${names[m]} %{text}<extra></extra>`,
+          name: names[m],
+          line: { color: c.colorway[i], width: 2 },
+          marker: { size: 5 },
+        });
       }
     });
     if ((curve.val_accuracy || []).some((v) => v !== null && v !== undefined)) {
-      traces.push({ type: "scatter", mode: "lines", x: curve.epoch, y: curve.val_accuracy, name: "validation accuracy", yaxis: "y2", line: { color: c.colorway[2], width: 2, dash: "dot" } });
+      traces.push({
+        type: "scatter",
+        mode: short ? "lines+markers" : "lines",
+        x: curve.epoch,
+        y: curve.val_accuracy,
+        text: curve.val_accuracy.map((v) => fmtNum(v)),
+        hovertemplate: `val accuracy %{text}<extra></extra>`,
+        name: "val accuracy",
+        yaxis: "y2",
+        line: { color: c.colorway[2], width: 2, dash: "dot" },
+        marker: { size: 5 },
+      });
     }
+    const n = Math.max(...curve.epoch, getStudy()?.epochs || 0);
+    const ticks = [0, 0.2, 0.4, 0.6, 0.8, 1];
     const layout = {
       template: themeTemplate(),
-      height: 240,
-      margin: { l: 50, r: 50, t: 30, b: 40 },
-      xaxis: { title: { text: "epoch" } },
-      yaxis: { title: { text: "loss" }, type: spansDecades([...(curve.val_loss || []), ...(curve.train_loss || [])]) ? "log" : "linear" },
-      yaxis2: { overlaying: "y", side: "right", showgrid: false, range: [0, 1], title: { text: "accuracy" } },
-      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom" },
+      height: 250,
+      margin: { l: 50, r: 44, t: 24, b: 40 },
+      xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis(n, 240) },
+      yaxis: { title: { text: "loss" }, type: spansDecades([...(curve.val_loss || []), ...(curve.train_loss || [])]) ? "log" : "linear", ...AXIS_NUMBERS },
+      // explicit ticks: an overlaying axis would otherwise sync its ticks to the loss axis
+      yaxis2: { overlaying: "y", side: "right", showgrid: false, range: [0, 1], tickmode: "array", tickvals: ticks, ticktext: ticks.map((v) => fmtNum(v)), title: { text: "accuracy", standoff: 2 } },
+      // one line above the plot (three entries of a third of the width each)
+      legend: { orientation: "h", x: 0, xanchor: "left", y: 1, yanchor: "bottom", font: { size: 10 }, entrywidth: 0.33, entrywidthmode: "fraction", itemwidth: 20, bgcolor: "rgba(0,0,0,0)" },
       hovermode: "x unified",
     };
     if (!traces.some((tr) => tr.yaxis === "y2")) delete layout.yaxis2;
@@ -237,21 +307,56 @@ export function createTrialsTable(container, { studyId, ctx, getStudy }) {
     }
     clear(detail);
     for (const tr of tbody.querySelectorAll("tr.selected")) tr.classList.remove("selected");
+    onSelect?.(null);
   }
 
-  const refresh = throttle(() => ctx.alive() && load(), 3000);
+  function setSelection(numbers, label) {
+    selection = numbers ? { numbers: new Set(numbers), label } : null;
+    selectionChip.hidden = !selection;
+    if (selection) {
+      replace(
+        selectionChip,
+        `${selection.numbers.size} selected in ${label}`,
+        h("button", { type: "button", class: "ghost small", "aria-label": "clear the selection", onclick: () => setSelection(null) }, "✕"),
+      );
+    }
+    offset = 0;
+    load();
+  }
+
+  const refresh = throttle(() => ctx.alive() && load(), 1000);
   ctx.onCleanup(() => refresh.cancel());
   load();
 
   return {
     refresh,
     reload: load,
+    open: (number) => open(number),
+    /** Mark the row of the trial hovered on the chart (null: none). */
+    highlight(number) {
+      linked = number ?? null;
+      for (const tr of tbody.querySelectorAll("tr.linked")) tr.classList.remove("linked");
+      if (linked !== null) rowOf(linked)?.classList.add("linked");
+    },
+    /**
+     * A running trial reported an epoch: its "epochs" cell follows without a reload. Returns
+     * "shown", "stale" (its row lacks parameters: reload) or "absent" (no running row for it).
+     */
+    liveEpoch(number, count) {
+      const tr = rowOf(number);
+      if (!tr || tr.dataset.state !== "RUNNING") return "absent";
+      const cell = tr.querySelector("td.epochs");
+      if (cell && Number(cell.textContent) < count) cell.textContent = String(count);
+      return tr.dataset.incomplete ? "stale" : "shown";
+    },
+    /** Show only these trial numbers (null: all), e.g. a brush in parallel coordinates. */
+    setSelection,
     retheme() {
-      if (selected !== null) open(selected);
+      if (selected !== null) open(selected, { fromTable: true });
     },
   };
 }
 
-function kv(key, value) {
-  return [h("dt", { text: key }), h("dd", { class: "mono", text: value })];
+function kv(key, value, title) {
+  return [h("dt", { text: key }), h("dd", { class: "mono", text: value, title: title || null })];
 }

@@ -9,6 +9,7 @@ import pytest
 
 from app.db import Database
 from app.queries import trials_page
+from optim.optuna_internals import study_id_of
 from tests.conftest import both_databases
 
 
@@ -31,7 +32,7 @@ def test_trials_sort_by_duration_to_the_microsecond(database_url: str) -> None:
             )
         )
         begun = start + timedelta(seconds=number)
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id_of(study), number)
         with database.session() as session:
             session.execute(
                 trials_table.update()
@@ -42,9 +43,44 @@ def test_trials_sort_by_duration_to_the_microsecond(database_url: str) -> None:
             )
     with database.session(write=False) as session:
         for order in ("asc", "desc"):
-            _, rows = trials_page(session, study._study_id, sort="duration", order=order)
+            _, rows = trials_page(session, study_id_of(study), sort="duration", order=order)
             got = [row["duration_s"] for row in rows]
             expected = sorted((m / 1e6 for m in durations_us), reverse=order == "desc")
             assert got == pytest.approx(expected, abs=1e-7), order
+    database.dispose()
+    storage.engine.dispose()
+
+
+@both_databases
+def test_sort_by_value_ranks_complete_trials_only(database_url: str) -> None:
+    """A pruned trial's value is its last intermediate value, not a result: sorted by value,
+    complete trials come first in order of value, and every other trial after them, whichever
+    the direction (a pruned trial at 0.01 once ranked above the best complete one)."""
+    database = Database.open(database_url)
+    storage = optuna.storages.RDBStorage(database_url)
+    study = optuna.create_study(storage=storage, study_name="values")
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    states = [
+        (optuna.trial.TrialState.COMPLETE, 0.5),
+        (optuna.trial.TrialState.PRUNED, 0.01),  # lower than every complete value
+        (optuna.trial.TrialState.COMPLETE, 0.2),
+        (optuna.trial.TrialState.PRUNED, 9.0),  # higher than every complete value
+        (optuna.trial.TrialState.COMPLETE, 0.3),
+    ]
+    for state, value in states:
+        study.add_trial(
+            optuna.trial.create_trial(
+                state=state,
+                value=value,
+                params={"x": 0.5},
+                distributions=dist,
+                intermediate_values={1: value},
+            )
+        )
+    with database.session(write=False) as session:
+        _, rows = trials_page(session, study_id_of(study), sort="value", order="asc")
+        assert [row["number"] for row in rows] == [2, 4, 0, 1, 3]
+        _, rows = trials_page(session, study_id_of(study), sort="value", order="desc")
+        assert [row["number"] for row in rows] == [0, 4, 2, 3, 1]
     database.dispose()
     storage.engine.dispose()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +44,11 @@ class LiveServer:
     proc: subprocess.Popen[bytes]
     log_path: Path
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+
+    @property
+    def database_url(self) -> str:
+        """The server's SQLite file: tests write plain Optuna studies into it."""
+        return f"sqlite:///{self.log_path.parent / 'db.sqlite'}"
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -87,10 +91,13 @@ class LiveServer:
 
 @contextmanager
 def launched_server(
-    directory: Path, env_extra: dict[str, str] | None = None, token: str | None = None
+    directory: Path,
+    env_extra: dict[str, str] | None = None,
+    token: str | None = None,
+    workers: int = 1,
 ) -> Iterator[LiveServer]:
-    """`adamtune serve` on a free port over a fresh SQLite file in `directory`, one worker;
-    with `token`, the test's own API client sends it."""
+    """`adamtune serve` on a free port over a fresh SQLite file in `directory`, one worker by
+    default; with `token`, the test's own API client sends it."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADAMTUNE_")}
     env.update({"PYTHONUNBUFFERED": "1", "ADAMTUNE_POLL_INTERVAL": "0.2", **(env_extra or {})})
@@ -100,7 +107,7 @@ def launched_server(
         "--host", "127.0.0.1",
         "--port", str(port),
         "--database-url", f"sqlite:///{directory / 'db.sqlite'}",
-        "--workers", "1",
+        "--workers", str(workers),
     ]  # fmt: skip
     with log_path.open("wb") as out:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -190,27 +197,24 @@ class Page:
         return path
 
 
-@pytest.fixture
-def page(browser: Any, server: LiveServer) -> Iterator[Page]:
-    """A fresh 1280x800 light-theme page; fails the test on any console or page error."""
-    context = browser.new_context(viewport=VIEWPORT, color_scheme="light")
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+def open_page(
+    browser: Any, base: str, viewport: dict[str, int] | None = None, color_scheme: str = "light"
+) -> tuple[Any, Page]:
+    """(context, Page) of a fresh browser context; close the context, then `console.check()`."""
+    context = browser.new_context(viewport=viewport or VIEWPORT, color_scheme=color_scheme)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
     raw = context.new_page()
     raw.set_default_timeout(20_000)
     watcher = ConsoleWatcher()
     raw.on("console", watcher.on_console)
     raw.on("pageerror", watcher.on_page_error)
-    wrapped = Page(page=raw, console=watcher, base=server.url)
-    yield wrapped
-    context.close()
-    watcher.check()
+    return context, Page(page=raw, console=watcher, base=base)
 
 
 @pytest.fixture
-def copy_to_docs() -> Callable[[Path, str], None]:
-    def copy(path: Path, name: str) -> None:
-        target = ROOT / "docs" / "screenshots" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target)
-
-    return copy
+def page(browser: Any, server: LiveServer) -> Iterator[Page]:
+    """A fresh 1280x800 light-theme page; fails the test on any console or page error."""
+    context, wrapped = open_page(browser, server.url)
+    yield wrapped
+    context.close()
+    wrapped.console.check()

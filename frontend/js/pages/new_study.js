@@ -5,7 +5,27 @@ import { DIMENSIONS, PARAM_LABELS, metricLabel } from "../format.js";
 
 // torch.optim.Adam's defaults: what a dimension is fixed to when switched to "fixed"
 const TORCH_DEFAULTS = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0 };
+// a range to start from when a fixed dimension is switched to "range" (optim/space.py)
+const RANGE_DEFAULTS = { lr: [1e-5, 0.1], beta1: [0.5, 0.999], beta2: [0.9, 0.99999], eps: [1e-10, 0.01], weight_decay: [1e-6, 0.01] };
 const BETAS = new Set(["beta1", "beta2"]);
+
+// What each choice does, in a line (the API lists names only).
+const DESCRIPTIONS = {
+  sampler: {
+    tpe: "Tree-structured Parzen Estimator: models good and bad trials separately and samples where good ones are likely. A sound default.",
+    random: "Independent uniform samples (on the log scale where set): no model, a baseline to beat.",
+    qmc: "Scrambled Sobol sequence: covers the space more evenly than random samples.",
+    cmaes: "CMA-ES: adapts a Gaussian search distribution; strong with many trials, weak with few.",
+    gp: "Gaussian-process Bayesian optimisation: sample-efficient for small budgets, slower per trial.",
+    grid: "Every combination of a few evenly spaced values per searched dimension.",
+  },
+  pruner: {
+    none: "Every trial trains for all its epochs.",
+    median: "Stops a trial whose loss is worse than the median of earlier trials at the same epoch.",
+    successive_halving: "Keeps the best fraction of trials at each rung of epochs, stops the rest.",
+    hyperband: "Successive halving run at several aggressiveness levels at once; the default.",
+  },
+};
 
 export async function mount(root, ctx) {
   ctx.setTitle("New study");
@@ -98,6 +118,19 @@ function buildForm(ctx, tasks, options) {
     );
   const sampler = choiceSelect("f-sampler", "sampler", options.samplers, options.default_sampler);
   const pruner = choiceSelect("f-pruner", "pruner", options.pruners, options.default_pruner);
+  const describe = (select, kind) => {
+    const hint = h("div", { class: "hint", id: `${select.id}-about`, "aria-live": "polite" });
+    const show = () => {
+      const choice = (options[`${kind}s`] || []).find((c) => choiceName(c) === select.value);
+      setText(hint, choice?.description || DESCRIPTIONS[kind][select.value] || "");
+    };
+    select.addEventListener("change", show);
+    select.setAttribute("aria-describedby", hint.id);
+    show();
+    return hint;
+  };
+  const samplerAbout = describe(sampler, "sampler");
+  const prunerAbout = describe(pruner, "pruner");
 
   // --- advanced ---
   const timeout = h("input", { id: "f-timeout_s", name: "timeout_s", type: "text", inputmode: "decimal", placeholder: "none" });
@@ -108,7 +141,14 @@ function buildForm(ctx, tasks, options) {
 
   const submit = h("button", { type: "submit", class: "primary", id: "f-submit" }, "Create study");
   const field = (label, input, key, hint) =>
-    h("div", { class: "field" }, h("label", { for: input.id, text: label }), input, hint ? h("div", { class: "hint", text: hint }) : null, slot(key));
+    h(
+      "div",
+      { class: "field" },
+      h("label", { for: input.id, text: label }),
+      input,
+      hint instanceof Node ? hint : hint ? h("div", { class: "hint", text: hint }) : null,
+      slot(key),
+    );
 
   const form = h(
     "form",
@@ -125,8 +165,8 @@ function buildForm(ctx, tasks, options) {
         { class: "grid-4" },
         field("Trials", nTrials, "n_trials", limits.max_trials ? `at most ${limits.max_trials}` : null),
         field("Epochs per trial", epochs, "epochs", limits.max_epochs ? `at most ${limits.max_epochs}` : null),
-        field("Sampler", sampler, "sampler"),
-        field("Pruner", pruner, "pruner"),
+        field("Sampler", sampler, "sampler", samplerAbout),
+        field("Pruner", pruner, "pruner", prunerAbout),
       ),
       h(
         "div",
@@ -166,9 +206,17 @@ function buildForm(ctx, tasks, options) {
     if (sampler.value) body.sampler = sampler.value;
     if (pruner.value) body.pruner = pruner.value;
     body.space = {};
-    for (const d of dims) body.space[d.name] = d.read(problems);
+    for (const d of dims) {
+      const before = problems.length;
+      const value = d.read(problems);
+      if (problems.length === before) body.space[d.name] = value;
+    }
     if (problems.length) {
-      showErrors(problems);
+      // the server still checks every other field, so all the errors show at once
+      const others = await serverErrors(body);
+      if (!ctx.alive()) return;
+      const mine = new Set(problems.map((p) => p.key));
+      showErrors([...problems, ...others.filter((e) => !mine.has(e.key) && ![...mine].some((k) => e.key.startsWith(`${k}.`)))]);
       return;
     }
     submit.disabled = true;
@@ -197,6 +245,17 @@ function buildForm(ctx, tasks, options) {
     }
   });
 
+  /** The server's 422 errors for a body (the fields parsed here), without creating anything. */
+  async function serverErrors(body) {
+    try {
+      await api.post("/studies", body, { signal: ctx.signal, query: { dry_run: "true" } });
+      return [];
+    } catch (err) {
+      if (isAbort(err)) return [];
+      return err.status === 422 ? (err.fieldErrors || []).map((e) => ({ key: locKey(e.loc), msg: e.msg })) : [];
+    }
+  }
+
   function clearErrors() {
     topError.hidden = true;
     clear(topError);
@@ -204,18 +263,22 @@ function buildForm(ctx, tasks, options) {
       clear(el);
       el.closest(".field, .dim")?.classList.remove("invalid");
     }
+    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   }
 
   /** Put each error next to its field: the longest key prefix with a slot, else at the top. */
   function showErrors(errors) {
     let first = null;
-    for (const { key, msg } of errors) {
+    for (const { key, msg, inputs } of errors) {
       let k = key;
       while (k && !slots.has(k)) k = k.includes(".") ? k.slice(0, k.lastIndexOf(".")) : "";
       if (k) {
         const el = slots.get(k);
         el.appendChild(h("div", { text: msg }));
-        el.closest(".field, .dim")?.classList.add("invalid");
+        const box = el.closest(".field, .dim");
+        box?.classList.add("invalid");
+        // outline the input that is wrong: one bound of a range, not both
+        for (const input of inputs || invalidInputs(box, key, msg)) input.setAttribute("aria-invalid", "true");
         first = first || el;
       } else {
         topError.hidden = false;
@@ -228,6 +291,29 @@ function buildForm(ctx, tasks, options) {
 
   showTask();
   return form;
+}
+
+/** The inputs of a field or a search-space row that an error is about. */
+function invalidInputs(box, key, msg) {
+  if (!box) return [];
+  if (!box.classList.contains("dim")) return [...box.querySelectorAll("input, select")];
+  const part = key.split(".")[2]; // space.lr.low -> low
+  const named = (which) => box.querySelector(`input[name$=".${which}"]`);
+  if (part === "low" || part === "high" || part === "value") return [named(part)].filter(Boolean);
+  const fixed = box.classList.contains("fixed");
+  if (fixed) return [named("value")].filter(Boolean);
+  const low = /\blow\b/.test(msg);
+  const high = /\bhigh\b/.test(msg);
+  if (low && !high) return [named("low")];
+  if (high && !low) return [named("high")];
+  // "eps must be > 0 (got -1)": the bound holding the value named
+  const got = /\(got ([^)]*)\)/.exec(msg);
+  if (got && !low && !high) {
+    const values = got[1].split("..").map(Number);
+    const hit = [named("low"), named("high")].filter((input) => input && values.includes(Number(input.value)));
+    if (hit.length) return hit;
+  }
+  return [named("low"), named("high")].filter(Boolean);
 }
 
 /** ["body", "space", "lr", "low"] -> "space.lr.low" */
@@ -273,8 +359,13 @@ function dimensionRow(name, dflt, slot) {
   const high = num("high", d.high, "high");
   const log = h("input", { type: "checkbox", id: `f-${name}-log`, checked: d.log ?? true });
   const value = num("value", isFixed ? d.value : TORCH_DEFAULTS[name], "value");
-  const sync = () => {
+  const sync = (event) => {
     const fixed = fixedRadio.checked;
+    if (event && !fixed && !low.value.trim() && !high.value.trim() && RANGE_DEFAULTS[name]) {
+      // switched to a range with nothing entered: start from the usual one, not from empty
+      [low.value, high.value] = RANGE_DEFAULTS[name].map(String);
+      log.checked = true;
+    }
     low.disabled = fixed;
     high.disabled = fixed;
     log.disabled = fixed;
@@ -310,15 +401,15 @@ function dimensionRow(name, dflt, slot) {
   function read(problems) {
     if (fixedRadio.checked) {
       const r = parseNumber(value.value, false);
-      if (r.empty) problems.push({ key: `space.${name}`, msg: "enter a value" });
-      else if (r.error) problems.push({ key: `space.${name}`, msg: `value: ${r.error}` });
+      if (r.empty) problems.push({ key: `space.${name}`, msg: "enter a value", inputs: [value] });
+      else if (r.error) problems.push({ key: `space.${name}`, msg: `value: ${r.error}`, inputs: [value] });
       return { value: r.value };
     }
     const a = parseNumber(low.value, false);
     const b = parseNumber(high.value, false);
-    for (const [which, r] of [["low", a], ["high", b]]) {
-      if (r.empty) problems.push({ key: `space.${name}`, msg: `enter ${which}` });
-      else if (r.error) problems.push({ key: `space.${name}`, msg: `${which}: ${r.error}` });
+    for (const [which, r, input] of [["low", a, low], ["high", b, high]]) {
+      if (r.empty) problems.push({ key: `space.${name}`, msg: `enter ${which}`, inputs: [input] });
+      else if (r.error) problems.push({ key: `space.${name}`, msg: `${which}: ${r.error}`, inputs: [input] });
     }
     return { low: a.value, high: b.value, log: log.checked };
   }

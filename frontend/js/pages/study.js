@@ -3,7 +3,8 @@ import { api, apiUrl, errorMessage, isAbort } from "../api.js";
 import { LiveCurves, METRICS, spansDecades } from "../curves.js";
 import { clear, h, replace, setText, throttle } from "../dom.js";
 import { createFigures } from "../figures.js";
-import { DIMENSIONS, PARAM_LABELS, adamLine, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, metricLabel } from "../format.js";
+import { DIMENSIONS, PARAM_LABELS, adamLine, adamParams, isAdam, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, fullNum, metricLabel } from "../format.js";
+import { noteEditor, notesSupported } from "../notes.js";
 import { ensurePlotly, onThemeChange } from "../plot.js";
 import { StudyStream } from "../stream.js";
 import { createTrialsTable } from "../trials_table.js";
@@ -11,6 +12,13 @@ import { progressBar, statusBadge } from "../widgets.js";
 
 const ACTIVE = new Set(["queued", "running", "stopping"]);
 const POLL_MS = 5000;
+// What Stop does (docs/API.md): said on the button and while the study stops.
+const STOP_HELP = "Running trials end at their next epoch, kept as pruned with the reason \"stopped\"; no new trial starts. Resume carries on.";
+
+/** Whether anything of the study can still change: it is active, or a trial still runs. */
+function isLive(s) {
+  return ACTIVE.has(s.status) || (!s.read_only && (s.progress?.running || 0) > 0);
+}
 
 export async function mount(root, ctx, idText) {
   const id = Number(idText);
@@ -59,7 +67,7 @@ class StudyPage {
     this.refreshSoon = throttle(() => this.refresh(), 1000);
     this.noteSoon = throttle(() => this.updateNote(), 500);
     this.timer = setInterval(() => {
-      if (ACTIVE.has(this.study.status) && !document.hidden) this.refresh();
+      if (isLive(this.study) && !document.hidden) this.refresh();
     }, POLL_MS);
     ctx.onCleanup(() => {
       this.stopLive();
@@ -81,12 +89,13 @@ class StudyPage {
     const s = this.study;
     this.alert = h("div", { class: "alert error", role: "alert", hidden: true });
     this.badge = h("span", { class: "badge-slot", id: "study-status" });
-    this.stopBtn = h("button", { type: "button", id: "btn-stop", onclick: () => this.action("stop") }, "Stop");
+    this.stopBtn = h("button", { type: "button", id: "btn-stop", title: STOP_HELP, onclick: () => this.action("stop") }, "Stop");
     this.resumeBtn = h("button", { type: "button", id: "btn-resume", onclick: () => this.action("resume") }, "Resume");
     this.deleteBtn = h("button", { type: "button", id: "btn-delete", class: "danger", onclick: () => this.remove() }, "Delete");
     const exportCsv = h("a", { class: "button", id: "export-csv", href: apiUrl(`/studies/${this.id}/export.csv`), download: `study-${this.id}.csv` }, "Export CSV");
     this.actions = h("div", { class: "actions" }, this.stopBtn, this.resumeBtn, this.deleteBtn, exportCsv);
     this.meta = h("p", { class: "meta muted" });
+    this.stopNote = h("div", { class: "alert info", id: "stop-note", role: "status", hidden: true });
 
     // summary cards
     this.progressSlot = h("div", { class: "progress-slot" });
@@ -102,6 +111,7 @@ class StudyPage {
     // best parameters
     this.paramsBody = h("tbody");
     this.code = h("code", { id: "adam-line" });
+    this.codeRow = h("div", { class: "code-row" });
     this.copyBtn = h("button", { type: "button", id: "btn-copy", class: "small", onclick: () => this.copy() }, "Copy");
     this.copyNote = h("span", { class: "muted small", role: "status" });
 
@@ -110,20 +120,25 @@ class StudyPage {
       "select",
       { id: "curves-metric", "aria-label": "metric", onchange: () => this.curves?.setMetric(this.metricSelect.value) },
       METRICS.map((m) =>
-        h("option", { value: m, disabled: m === "val_accuracy" && this.task && !this.task.has_accuracy }, metricLabel(m)),
+        h(
+          "option",
+          { value: m, disabled: (m === "val_accuracy" && this.task && !this.task.has_accuracy) || (s.read_only && m !== "val_loss") },
+          s.read_only && m === "val_loss" ? "intermediate value" : metricLabel(m),
+        ),
       ),
     );
     this.metricSelect.value = METRICS.includes(s.metric) ? s.metric : "val_loss";
     this.logY = h("input", { type: "checkbox", id: "curves-logy", onchange: () => this.curves?.setLogY(this.logY.checked) });
+    this.hidePruned = h("input", { type: "checkbox", id: "curves-hide-pruned", onchange: () => this.curves?.setHidePruned(this.hidePruned.checked) });
+    this.offNote = h("span", { class: "small off-note", id: "curves-off", title: "Points beyond the y-range are marked on its edge; double-click the chart for the full range." });
     this.note = h("span", { class: "muted small", id: "curves-note" });
     this.liveMode = h("span", { class: "live-mode small", id: "live-mode" });
     this.curvesDiv = h("div", { id: "curves-plot", class: "curves-plot" });
     this.curvesEmpty = h("div", { class: "plot-overlay muted", text: "Loading curves…" });
 
-    const swatch = (cls, label) => h("span", { class: "legend-item" }, h("span", { class: `swatch ${cls}` }), label);
-
     this.figuresSlot = h("div");
     this.trialsSlot = h("div");
+    this.notesSlot = h("section", { class: "panel notes", id: "study-notes", hidden: true }, h("h2", { text: "Notes" }));
 
     append(
       this.root,
@@ -161,19 +176,11 @@ class StudyPage {
             { class: "toolbar" },
             this.metricSelect,
             h("label", { class: "check" }, this.logY, " log y"),
+            h("label", { class: "check" }, this.hidePruned, " hide pruned"),
+            this.offNote,
             this.note,
             this.liveMode,
           ),
-        ),
-        h(
-          "div",
-          { class: "legend" },
-          swatch("running", "running"),
-          swatch("complete", "complete"),
-          swatch("pruned", "pruned"),
-          swatch("failed", "failed"),
-          swatch("best", "best"),
-          swatch("baseline", "default Adam"),
         ),
         h("div", { class: "plot-wrap" }, this.curvesDiv, this.curvesEmpty),
       ),
@@ -184,16 +191,36 @@ class StudyPage {
           "section",
           { class: "panel best-params" },
           h("h2", { text: "Best parameters" }),
-          h("table", { class: "data compact" }, this.paramsBody),
-          h("div", { class: "code-row" }, h("pre", {}, this.code), h("div", {}, this.copyBtn, " ", this.copyNote)),
+          h("div", { class: "best-body" }, h("table", { class: "data compact" }, this.paramsBody), this.codeRow),
         ),
-        this.figuresSlot,
+        this.notesSlot,
       ),
       this.trialsSlot,
+      this.figuresSlot,
     );
+    append(this.codeRow, h("pre", {}, this.code), h("div", {}, this.copyBtn, " ", this.copyNote));
 
     this.figures = createFigures(this.figuresSlot, { studyId: this.id, ctx: this.ctx, getStudy: () => this.study });
-    this.trials = createTrialsTable(this.trialsSlot, { studyId: this.id, ctx: this.ctx, getStudy: () => this.study });
+    this.trials = createTrialsTable(this.trialsSlot, {
+      studyId: this.id,
+      ctx: this.ctx,
+      getStudy: () => this.study,
+      onHover: (n) => this.curves?.highlight(n),
+      onSelect: (n) => this.curves?.select(n),
+      onRows: (rows) => {
+        for (const r of rows) this.curves?.setParams(r.number, r.params);
+      },
+      liveEpochs: (n) => this.curves?.epochsOf(n) || 0,
+    });
+    this.figures.onSelection((numbers, label) => this.trials.setSelection(numbers, label));
+    this.mountNotes();
+  }
+
+  async mountNotes() {
+    const supported = await notesSupported();
+    if (!this.ctx.alive() || !supported.study) return;
+    this.notesSlot.hidden = false;
+    this.notesSlot.appendChild(noteEditor({ path: `/studies/${this.id}/note`, ctx: this.ctx, label: "study note", id: "study-note" }));
   }
 
   // ---------- state ----------
@@ -223,6 +250,14 @@ class StudyPage {
     ].filter(Boolean);
     setText(this.meta, metaParts.join(" · "));
     if (s.error) this.showError(`Study failed: ${s.error}`);
+    const running = s.progress?.running || 0;
+    this.stopNote.hidden = !(s.status === "stopping" || (s.status === "stopped" && running > 0));
+    setText(
+      this.stopNote,
+      s.status === "stopping"
+        ? `Stopping: ${running ? `${running} running trial${running === 1 ? "" : "s"} end${running === 1 ? "s" : ""} at the next epoch` : "no trial is running"}; no new trial starts.`
+        : `Stopped; ${running} trial${running === 1 ? " is" : "s are"} still running and will end at the next epoch.`,
+    );
 
     const p = s.progress || {};
     replace(this.progressSlot, progressBar(p, s.n_trials));
@@ -235,14 +270,16 @@ class StudyPage {
     setText(this.eta, timing.join(" · "));
     this.totalTrials = Math.max(this.totalTrials, (p.finished || 0) + (p.running || 0) + (p.waiting || 0));
 
-    setText(this.bestValue, s.best ? fmtNum(s.best.value, 5) : "–");
+    setText(this.bestValue, s.best ? fmtNum(s.best.value) : "–");
+    this.bestValue.title = s.best ? fullNum(s.best.value) : "";
     setText(this.bestTrial, s.best ? `trial ${s.best.trial} · ${metricLabel(s.metric)}` : "no complete trial yet");
-    setText(this.baseValue, s.baseline && s.baseline.value !== null && s.baseline.value !== undefined ? fmtNum(s.baseline.value, 5) : "–");
+    setText(this.baseValue, s.baseline && s.baseline.value !== null && s.baseline.value !== undefined ? fmtNum(s.baseline.value) : "–");
+    this.baseValue.title = s.baseline?.value !== null && s.baseline?.value !== undefined ? fullNum(s.baseline.value) : "";
     setText(this.baseTrial, s.baseline ? `trial ${s.baseline.trial} · lr 1e-3, betas (0.9, 0.999), eps 1e-8` : "no baseline trial");
     setText(this.gain, fmtGain(s.gain));
     this.gain.className = `big mono ${s.gain > 0 ? "good" : s.gain < 0 ? "bad" : ""}`;
 
-    const params = s.best?.params;
+    const params = s.best?.params ? adamParams(s.best.params) : null;
     clear(this.paramsBody);
     if (params) {
       const extra = Object.keys(params).filter((k) => !DIMENSIONS.includes(k)).sort();
@@ -250,19 +287,22 @@ class StudyPage {
         if (params[d] === undefined) continue;
         const fixed = s.space && s.space[d] && s.space[d].value !== undefined && s.space[d].value !== null;
         this.paramsBody.appendChild(
-          h("tr", {}, h("th", { text: PARAM_LABELS[d] || d }), h("td", { class: "mono", text: fmtParam(d, params[d]) }), h("td", { class: "muted small", text: fixed ? "fixed" : "" })),
+          h("tr", {}, h("th", { text: PARAM_LABELS[d] || d }), h("td", { class: "mono", text: fmtParam(d, params[d]), title: fullNum(params[d]) }), h("td", { class: "muted small", text: fixed ? "fixed" : "" })),
         );
       }
       // a study from another script may tune something else than Adam: no line to paste then
-      const adam = params.lr !== undefined;
+      const adam = isAdam(params);
       setText(this.code, adam ? adamLine(params, true) : "These parameters are not Adam's.");
       this.code.dataset.copy = adam ? adamLine(params) : "";
       this.copyBtn.disabled = !adam;
+      this.codeRow.hidden = false;
     } else {
-      this.paramsBody.appendChild(h("tr", {}, h("td", { class: "muted", text: "No complete trial yet." })));
-      setText(this.code, adamLine(null, true));
+      // no line to paste before a trial has completed: default Adam is not a result
+      this.paramsBody.appendChild(h("tr", {}, h("td", { class: "muted", text: "No complete trial yet: the best parameters and the line to paste appear with the first one." })));
+      setText(this.code, "");
       this.code.dataset.copy = "";
       this.copyBtn.disabled = true;
+      this.codeRow.hidden = true;
     }
 
     if (this.curves) {
@@ -276,7 +316,7 @@ class StudyPage {
       this.trials.refresh();
     }
     if (this.stream) {
-      if (ACTIVE.has(s.status)) this.stream.start();
+      if (isLive(s)) this.stream.start();
       else if (prevStatus !== s.status || !this.stream.stopped) this.finishStream();
     }
   }
@@ -297,9 +337,10 @@ class StudyPage {
     const total = this.totalTrials;
     // only a big study's first load is cut to max_trials (the baseline, the best, the latest)
     setText(this.note, this.limited && shown < total ? `showing ${shown} of ${total} trials' curves` : "");
+    setText(this.offNote, this.curves.offNote());
     this.curvesEmpty.hidden = shown > 0;
     if (shown === 0) {
-      setText(this.curvesEmpty, ACTIVE.has(this.study.status) ? "Waiting for the first epoch…" : "No curves recorded.");
+      setText(this.curvesEmpty, isLive(this.study) ? "Waiting for the first epoch…" : "No curves recorded.");
     }
   }
 
@@ -328,12 +369,22 @@ class StudyPage {
       return;
     }
     if (!this.ctx.alive()) return;
-    const curves = new LiveCurves(this.curvesDiv, { metric: this.metricSelect.value, direction: this.study.direction });
+    const curves = new LiveCurves(this.curvesDiv, {
+      metric: this.metricSelect.value,
+      metricLabel: this.study.read_only ? () => "intermediate value" : undefined,
+      direction: this.study.direction,
+      epochs: this.study.epochs,
+      onHover: (n) => this.trials.highlight(n),
+      onClick: (n) => this.trials.open(n),
+      onRange: () => setText(this.offNote, curves.offNote()),
+    });
     this.curves = curves;
     if (this.study.baseline) curves.baseline = this.study.baseline.trial ?? null;
     curves.best = this.study.best ? this.study.best.trial : null;
     const metric = this.metricSelect.value;
-    if (metric !== "val_accuracy" && spansDecades(resp.points?.[metric])) this.logY.checked = true;
+    // a loss over more than a decade (most training runs, and every lr sweep) reads on a log
+    // axis: the best and default-Adam curves, close at the end, stay apart
+    if (metric !== "val_accuracy" && spansDecades(resp.points?.[metric], 10)) this.logY.checked = true;
     curves.logY = this.logY.checked;
     this.totalTrials = Math.max(this.totalTrials, resp.total_trials || 0);
     this.limited = (resp.trials_shown ?? 0) < (resp.total_trials ?? 0);
@@ -345,14 +396,20 @@ class StudyPage {
       epoch: (d) => {
         curves.onEpoch(d);
         this.noteSoon();
+        // the table's "epochs" cell of a running trial follows the chart; a trial the table
+        // does not show as running yet (it started since the last load) reloads it
+        const row = this.trials.liveEpoch(d.trial, curves.epochsOf(d.trial));
+        if (row === "stale" || (row === "absent" && d.epoch <= 1)) this.trials.refresh();
       },
       trialStarted: (d) => {
         curves.onTrialStarted(d);
         this.totalTrials = Math.max(this.totalTrials, Number(d.trial) + 1);
+        this.trials.refresh();
         this.refreshSoon();
       },
       trialFinished: (d) => {
         curves.onTrialFinished(d);
+        this.trials.refresh();
         this.refreshSoon(); // the new progress refreshes the figures and the table
       },
       status: (d) => {
@@ -366,7 +423,7 @@ class StudyPage {
       },
     });
     this.stream.seed(resp.trials);
-    if (ACTIVE.has(this.study.status)) this.stream.start();
+    if (isLive(this.study)) this.stream.start();
   }
 
   /** The study ended: give the stream a moment to deliver the last events, then catch up once. */
@@ -375,12 +432,13 @@ class StudyPage {
     if (!stream || this.finishing) return;
     this.finishing = setTimeout(async () => {
       this.finishing = null;
-      if (!this.ctx.alive() || ACTIVE.has(this.study.status)) return;
+      if (!this.ctx.alive() || isLive(this.study)) return;
       stream.stop();
       setText(this.liveMode, "");
+      this.liveMode.dataset.mode = "off";
       try {
         const resp = await api.get(`/studies/${this.id}/curves`, { after: stream.cursor }, { signal: this.ctx.signal });
-        if (this.ctx.alive() && !ACTIVE.has(this.study.status)) stream.ingest(resp);
+        if (this.ctx.alive() && !isLive(this.study)) stream.ingest(resp);
       } catch {
         /* the plot already shows what arrived live */
       }

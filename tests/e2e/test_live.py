@@ -1,0 +1,103 @@
+"""A running study seen live in Chromium against a real `adamtune serve` with one worker: the
+trials table keeps up with the chart, "Best parameters" waits for a result, Stop ends the live
+view, and a trial's own chart reads at a glance."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+STATUS_JS = "() => document.querySelector('#study-status [data-status]')?.dataset.status"
+CHART_EPOCHS_JS = """(n) => {
+  const t = (document.getElementById('curves-plot')?.data || []).find((d) => d.meta?.trial === n);
+  return t ? t.x.length : 0;
+}"""
+ROW_EPOCHS_JS = """(n) => Number(document.querySelector(
+  `#trials-table tr[data-trial="${n}"] td.epochs`)?.textContent || -1)"""
+
+
+def test_running_study_stays_current_and_stops(page: Any, server: LiveServer) -> None:
+    """While a trial runs, its row shows its betas and eps and counts its epochs with the chart
+    (it said "running, 0 epochs" beside a chart of 12); before a trial completes there is no
+    line to paste; after Stop the page is no longer live and no row is left running."""
+    study = server.create_study(
+        name="live table", task="rosenbrock", n_trials=3, epochs=400, pruner="none"
+    )
+    try:
+        _watch_running_study(page, study["id"])
+    finally:
+        server.api("POST", f"/api/studies/{study['id']}/stop")  # the next test's worker is free
+
+
+def _watch_running_study(page: Any, study_id: int) -> None:
+    page.goto(f"#/studies/{study_id}")
+    page.page.wait_for_function(f"() => ({CHART_EPOCHS_JS})(0) >= 3")
+    # no trial has completed: no torch.optim.Adam line for the default parameters
+    assert page.page.text_content("#best-value") == "–"
+    assert page.page.is_hidden("#adam-line")
+    assert "No complete trial yet" in page.page.text_content(".best-params")
+
+    # the running row has every parameter (it had lr only), while the trial still runs
+    row = "#trials-table tr[data-trial='0'][data-state='RUNNING']"
+    cells_js = (
+        f'() => Object.fromEntries([...document.querySelectorAll("{row} td[data-param]")]'
+        ".map((td) => [td.dataset.param, td.textContent]))"
+    )
+    expected = {"lr": "0.001", "beta1": "0.9", "beta2": "0.999", "eps": "1e-8"}
+    page.page.wait_for_function(
+        f"(want) => JSON.stringify(({cells_js})()) === JSON.stringify(want)", arg=expected
+    )
+    # the row's epochs follow the chart, with no reload of the table
+    chart = page.page.evaluate(CHART_EPOCHS_JS, 0)
+    page.page.wait_for_function(
+        f"(n) => ({ROW_EPOCHS_JS})(0) >= n && ({CHART_EPOCHS_JS})(0) > n", arg=chart + 20
+    )
+    assert page.page.evaluate(ROW_EPOCHS_JS, 0) >= page.page.evaluate(CHART_EPOCHS_JS, 0) - 10
+
+    page.page.click("#btn-stop")
+    page.page.wait_for_function(f"() => ({STATUS_JS})() === 'stopped'", timeout=30_000)
+    page.page.wait_for_function(
+        "() => document.getElementById('live-mode').dataset.mode === 'off'"
+        " && !document.querySelector('#trials-table tr[data-state=\"RUNNING\"]')"
+        " && document.querySelector('#trials-table tr[data-trial=\"0\"]')?.dataset.state"
+        " === 'PRUNED'",
+        timeout=15_000,
+    )
+    assert page.page.text_content("#live-mode") == ""
+    assert "stopped" in page.page.text_content("#trials-table tr[data-trial='0'] td.note")
+
+
+def test_trial_detail_chart_reads_at_a_glance(page: Any, server: LiveServer) -> None:
+    """A trial's own chart: the legend on one line above the plot (it took 40 % of the height)
+    and accuracy ticks at 0, 0.2 ... 1 (they read 0.032, 0.135 ... 0.924); integer epochs."""
+    study = server.create_study(
+        name="accuracy", task="logreg_breast_cancer", n_trials=1, epochs=4, pruner="none"
+    )
+    server.wait_status(study["id"], "completed", timeout=90)
+    page.goto(f"#/studies/{study['id']}")
+    page.page.click("#trials-table tbody tr[data-trial='0']")
+    page.page.wait_for_function(
+        "() => document.getElementById('trial-detail-plot')?._fullLayout?.yaxis2 !== undefined"
+    )
+    ticks = page.page.evaluate(
+        "() => [...document.querySelectorAll('#trial-detail-plot .y2tick text')]"
+        ".map((t) => t.textContent)"
+    )
+    assert ticks == ["0", "0.2", "0.4", "0.6", "0.8", "1"], ticks
+    sizes = page.page.evaluate(
+        "() => { const gd = document.getElementById('trial-detail-plot');"
+        " const legend = gd.querySelector('.legend').getBoundingClientRect();"
+        " return [legend.height, gd._fullLayout.height]; }"
+    )
+    assert sizes[0] <= 0.15 * sizes[1], sizes
+    xticks = page.page.evaluate(
+        "() => [...document.querySelectorAll('#trial-detail-plot .xtick text')]"
+        ".map((t) => t.textContent)"
+    )
+    assert xticks and all(re.fullmatch(r"\d+", t) for t in xticks), xticks
