@@ -66,11 +66,49 @@ def _watch_running_study(page: Any, study_id: int) -> None:
         "() => document.getElementById('live-mode').dataset.mode === 'off'"
         " && !document.querySelector('#trials-table tr[data-state=\"RUNNING\"]')"
         " && document.querySelector('#trials-table tr[data-trial=\"0\"]')?.dataset.state"
-        " === 'PRUNED'",
+        " === 'FAIL'",
         timeout=15_000,
     )
     assert page.page.text_content("#live-mode") == ""
     assert "stopped" in page.page.text_content("#trials-table tr[data-trial='0'] td.note")
+
+
+def test_stop_then_resume_re_runs_every_interrupted_trial(page: Any, server: LiveServer) -> None:
+    """What Stop does is on the page before the click; the trials it interrupts are queued
+    again, and Resume runs them with the same parameters: none is lost, none counted twice
+    (Stop at 17/20 then Resume used to discard the two running trials for good)."""
+    study = server.create_study(
+        name="stop and resume", task="rosenbrock", n_trials=2, epochs=80, pruner="none"
+    )
+    page.goto(f"#/studies/{study['id']}")
+    page.page.wait_for_function(f"() => ({CHART_EPOCHS_JS})(0) >= 2")
+    page.page.wait_for_function(
+        "() => (document.getElementById('stop-note')?.textContent || '')"
+        ".startsWith('Stop would interrupt 1 trial')"
+    )
+    assert "same parameters" in (page.page.text_content("#stop-note") or "")
+    page.page.click("#btn-stop")
+    page.page.wait_for_function(f"() => ({STATUS_JS})() === 'stopped'", timeout=30_000)
+    page.page.wait_for_function(
+        "() => (document.getElementById('stop-note')?.textContent || '')"
+        ".includes('interrupted by the stop wait to be re-run')"
+    )
+    page.page.wait_for_function(
+        "() => [...document.querySelectorAll('#trials-table tr[data-state=\"FAIL\"]')]"
+        ".map((tr) => tr.dataset.trial).join() === '0'"
+    )
+
+    page.page.click("#btn-resume")
+    page.page.wait_for_function(f"() => ({STATUS_JS})() === 'completed'", timeout=90_000)
+    trials = server.api("GET", f"/api/studies/{study['id']}/trials?limit=10").json()["trials"]
+    complete = [t for t in trials if t["state"] == "COMPLETE"]
+    assert len(complete) == 2  # exactly n_trials, the re-run among them
+    assert [t["number"] for t in trials if t["state"] == "FAIL"] == [0]
+    rerun = next(t for t in complete if t["baseline"])
+    assert rerun["number"] > 0 and rerun["params"] == trials[0]["params"]
+    page.page.wait_for_function(
+        "() => document.querySelectorAll('#trials-table tr[data-state=\"COMPLETE\"]').length === 2"
+    )
 
 
 def test_trial_detail_chart_reads_at_a_glance(page: Any, server: LiveServer) -> None:

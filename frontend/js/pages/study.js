@@ -13,7 +13,7 @@ import { progressBar, statusBadge } from "../widgets.js";
 const ACTIVE = new Set(["queued", "running", "stopping"]);
 const POLL_MS = 5000;
 // What Stop does (docs/API.md): said on the button and while the study stops.
-const STOP_HELP = "Running trials end at their next epoch, kept as pruned with the reason \"stopped\"; no new trial starts. Resume carries on.";
+const STOP_HELP = "Stop: no new trial starts, and running trials stop at their next epoch. They are queued again with the same parameters: Resume re-runs them first, so no trial is lost or counted twice.";
 
 /** Whether anything of the study can still change: it is active, or a trial still runs. */
 function isLive(s) {
@@ -156,6 +156,7 @@ class StudyPage {
       ),
       this.meta,
       this.alert,
+      this.stopNote,
       h(
         "div",
         { class: "cards" },
@@ -251,13 +252,23 @@ class StudyPage {
     setText(this.meta, metaParts.join(" · "));
     if (s.error) this.showError(`Study failed: ${s.error}`);
     const running = s.progress?.running || 0;
-    this.stopNote.hidden = !(s.status === "stopping" || (s.status === "stopped" && running > 0));
-    setText(
-      this.stopNote,
-      s.status === "stopping"
-        ? `Stopping: ${running ? `${running} running trial${running === 1 ? "" : "s"} end${running === 1 ? "s" : ""} at the next epoch` : "no trial is running"}; no new trial starts.`
-        : `Stopped; ${running} trial${running === 1 ? " is" : "s are"} still running and will end at the next epoch.`,
-    );
+    const waiting = s.progress?.waiting || 0;
+    const trialsText = (n) => `${n} trial${n === 1 ? "" : "s"}`;
+    let stopText = "";
+    if (s.status === "stopping") {
+      stopText = running
+        ? `Stopping: ${trialsText(running)} stop at the next epoch and will be re-run with the same parameters on Resume; no new trial starts.`
+        : "Stopping: no trial is running; no new trial starts.";
+    } else if (s.status === "stopped" && running > 0) {
+      stopText = `Stopped; ${trialsText(running)} still stopping at the next epoch.`;
+    } else if (s.status === "stopped" && waiting > 0) {
+      stopText = `Stopped: ${trialsText(waiting)} interrupted by the stop wait to be re-run with the same parameters on Resume.`;
+    } else if (s.status === "running" && running > 0) {
+      stopText = `Stop would interrupt ${trialsText(running)} at the next epoch; Resume re-runs them with the same parameters.`;
+    }
+    this.stopNote.hidden = !stopText;
+    this.stopNote.className = s.status === "running" ? "muted small" : "alert info"; // a hint, not news
+    setText(this.stopNote, stopText);
 
     const p = s.progress || {};
     replace(this.progressSlot, progressBar(p, s.n_trials));
