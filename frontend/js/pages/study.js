@@ -262,7 +262,7 @@ class StudyPage {
     } else if (s.status === "stopped" && running > 0) {
       stopText = `Stopped; ${trialsText(running)} still stopping at the next epoch.`;
     } else if (s.status === "stopped" && waiting > 0) {
-      stopText = `Stopped: ${trialsText(waiting)} interrupted by the stop wait to be re-run with the same parameters on Resume.`;
+      stopText = `Stopped: ${trialsText(waiting)} interrupted by the stop ${waiting === 1 ? "waits" : "wait"} to be re-run with the same parameters on Resume.`;
     } else if (s.status === "running" && running > 0) {
       stopText = `Stop would interrupt ${trialsText(running)} at the next epoch; Resume re-runs them with the same parameters.`;
     }
@@ -426,7 +426,7 @@ class StudyPage {
       status: (d) => {
         if (!d || !d.status) return;
         this.update({ ...this.study, status: d.status });
-        this.refreshSoon();
+        this.refresh(); // at once (status changes are rare): progress may have moved with it
       },
       mode: (m) => {
         setText(this.liveMode, m === "live" ? "● live" : m === "polling" ? "● polling" : "○ reconnecting…");
