@@ -309,8 +309,11 @@ def empty_points() -> dict[str, list[Any]]:
     return {field: [] for field in POINT_FIELDS}
 
 
-def trial_count(session: Session, study_id: int) -> int:
+def trial_count(session: Session, study_id: int, numbers: Sequence[int] | None = None) -> int:
+    """The study's trials (only those numbered `numbers`, when given)."""
     query = select(func.count()).select_from(oi.TRIALS).where(oi.TRIALS.c.study_id == study_id)
+    if numbers is not None:
+        query = query.where(oi.TRIALS.c.number.in_(list(numbers)))
     return session.scalar(query) or 0
 
 

@@ -162,3 +162,15 @@ class OptionsPublic(BaseModel):
 
 class Health(BaseModel):
     status: str
+
+
+class NoteUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    text: Annotated[str, StringConstraints(max_length=20_000)]
+
+
+class NotePublic(BaseModel):
+    text: str  # the Markdown as written
+    html: str  # rendered, safe to insert: raw HTML escaped, unsafe link schemes refused
+    updated_at: datetime | None

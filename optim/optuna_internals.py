@@ -106,6 +106,14 @@ STUDY_USER_ATTRS = Table(
     Column("key", String(512)),
     Column("value_json", Text),
 )
+STUDY_SYSTEM_ATTRS = Table(
+    "study_system_attributes",
+    metadata,
+    Column("study_system_attribute_id", Integer, primary_key=True),
+    Column("study_id", Integer),
+    Column("key", String(512)),
+    Column("value_json", Text),
+)
 TRIALS = Table(
     "trials",
     metadata,

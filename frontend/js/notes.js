@@ -1,4 +1,5 @@
-// Notes on a study and on its trials (Markdown source, shown as plain text).
+// Notes on a study and on its trials: Markdown, rendered by the server into safe HTML
+// (markdown-it with raw HTML off: tags come back as text, unsafe links are not links).
 //
 // The API is `GET/PUT /api/studies/{id}/note` and `GET/PUT /api/studies/{id}/trials/{n}/note`
 // with the body {"text": "..."}. A server without them hides the notes: whether it has them is
@@ -43,11 +44,17 @@ export function noteEditor({ path, ctx, label, id }) {
   const cancel = h("button", { type: "button", class: "small ghost", hidden: true, onclick: () => editing(false) }, "Cancel");
   const el = h("div", { class: "note-editor", id }, view, empty, area, h("div", { class: "actions" }, edit, save, cancel, status));
   let text = "";
+  let html = "";
 
   function show() {
-    setText(view, text);
+    view.innerHTML = html; // rendered by the server from Markdown with raw HTML escaped
     view.hidden = !text;
     empty.hidden = !!text;
+  }
+
+  function keep(res, fallback) {
+    text = res && typeof res.text === "string" ? res.text : fallback;
+    html = res && typeof res.html === "string" ? res.html : "";
   }
 
   function editing(on) {
@@ -69,7 +76,7 @@ export function noteEditor({ path, ctx, label, id }) {
     try {
       const res = await api.put(path, { text: area.value }, { signal: ctx.signal });
       if (!ctx.alive()) return;
-      text = res && typeof res.text === "string" ? res.text : area.value;
+      keep(res, area.value);
       editing(false);
       show();
       setText(status, "Saved");
@@ -85,7 +92,7 @@ export function noteEditor({ path, ctx, label, id }) {
     try {
       const res = await api.get(path, null, { signal: ctx.signal });
       if (!ctx.alive()) return;
-      text = (res && res.text) || "";
+      keep(res, "");
       show();
     } catch (err) {
       if (isAbort(err) || !ctx.alive()) return;

@@ -381,45 +381,32 @@ def _contrast(a: tuple[int, int, int], b: tuple[int, int, int]) -> float:
     return (la + 0.05) / (lb + 0.05)
 
 
-def test_notes_follow_the_planned_api(page: Any, studies: dict) -> None:
-    """Notes on a study and a trial show only when the server has the note routes (read from
-    its OpenAPI schema, so no request for a note ever 404s), and are saved with PUT {"text"}.
-    This server has none yet: they are hidden; a schema that lists them (routed here) shows them.
-    """
+def test_notes_render_markdown_safely_on_studies_and_trials(page: Any, studies: dict) -> None:
+    """A note is Markdown: written on the page, stored by the server, shown rendered, with raw
+    HTML shown as text and a javascript: link not made a link; a trial has its own note."""
     open_study(page, studies["short"], 3)
-    page.page.wait_for_selector("#trials-table tbody tr")
-    assert page.page.is_hidden("#study-notes")
-
-    saved: list[Any] = []
-
-    def schema(route: Any) -> None:
-        doc = route.fetch().json()
-        for path in (
-            "/api/studies/{study_id}/note",
-            "/api/studies/{study_id}/trials/{number}/note",
-        ):
-            doc["paths"][path] = {"get": {}, "put": {}}
-        route.fulfill(json=doc)
-
-    def note(route: Any) -> None:
-        if route.request.method == "PUT":
-            saved.append((route.request.url, route.request.post_data_json))
-            route.fulfill(json=route.request.post_data_json)
-        else:
-            route.fulfill(json={"text": "lr above 0.01 diverges"})
-
-    page.page.route("**/openapi.json", schema)
-    page.page.route(re.compile(r".*/api/studies/\d+(/trials/\d+)?/note$"), note)
-    page.page.reload()
-    page.page.wait_for_selector("#study-notes:not([hidden]) #study-note-text")
-    assert page.page.text_content("#study-note-text") == "lr above 0.01 diverges"
+    page.page.wait_for_selector("#study-notes:not([hidden]) #study-note-edit")
     page.page.click("#study-note-edit")
-    page.page.fill("#study-note-input", "try beta2 0.99")
-    page.page.click("#study-note-save")
-    page.page.wait_for_function(
-        "() => document.getElementById('study-note-text').textContent === 'try beta2 0.99'"
+    note = (
+        "**lr above 0.01 diverges**, see [the runs](https://example.org/runs)\n\n"
+        '<img src=x onerror="window.pwned=1"> [click](javascript:window.pwned=2)'
     )
-    assert saved[-1][0].endswith(f"/api/studies/{studies['short']}/note")
-    assert saved[-1][1] == {"text": "try beta2 0.99"}
+    page.page.fill("#study-note-input", note)
+    page.page.click("#study-note-save")
+    page.page.wait_for_selector("#study-note-text strong")
+    assert page.page.text_content("#study-note-text strong") == "lr above 0.01 diverges"
+    assert page.page.get_attribute("#study-note-text a", "href") == "https://example.org/runs"
+    assert page.page.locator("#study-note-text img").count() == 0
+    assert "<img src=x" in (page.page.text_content("#study-note-text") or "")
+    hrefs = page.page.eval_on_selector_all("#study-note-text a", "(els) => els.map((e) => e.href)")
+    assert not [h for h in hrefs if h.startswith("javascript:")]
+    assert page.page.evaluate("() => window.pwned") is None
+    page.page.reload()  # stored by the server, not the page
+    page.page.wait_for_selector("#study-note-text strong")
+
     page.page.click("#trials-table tbody tr[data-trial='1']")
-    page.page.wait_for_selector("#trial-detail #trial-note-text")
+    page.page.wait_for_selector("#trial-detail #trial-note-edit")
+    page.page.click("#trial-detail #trial-note-edit")
+    page.page.fill("#trial-detail #trial-note-input", "*worth a re-run*")
+    page.page.click("#trial-detail #trial-note-save")
+    page.page.wait_for_selector("#trial-detail #trial-note-text em")
