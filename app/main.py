@@ -37,6 +37,8 @@ def create_app(
 ) -> FastAPI:
     """The web app on `settings.database_url` (or the given database and storage)."""
     settings = settings or get_settings()
+    # Optuna's INFO lines ("A new study created in memory" at each figure build) are noise here
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     # Optuna first: it creates and checks its own tables, which ours sit beside
     storage = storage or make_storage(settings.database_url)
     db = db or Database.open(settings.database_url, **settings.pool())

@@ -34,6 +34,11 @@ class _Interrupted(Exception):
     """The trial is stopped from outside; its params are run again later."""
 
 
+class _ReportFailed(Exception):
+    """Reporting an epoch failed (the study was deleted, the database is down): not the
+    training code's fault, so the trial is interrupted, not failed for good."""
+
+
 def train_lease(
     runner: TrialRunner,
     lease: Lease,
@@ -60,6 +65,11 @@ def train_lease(
         return Outcome.pruned(str(exc))
     except _Interrupted as exc:
         return Outcome.interrupted(str(exc))
+    except _ReportFailed as exc:
+        cause = exc.__cause__
+        log.warning("trial %s of study %s could not report: %s", lease.number, lease.study_id,
+                    cause)  # fmt: skip
+        return Outcome.interrupted(f"could not report: {type(cause).__name__}: {cause}")
     except DivergedError as exc:
         return Outcome.pruned(f"diverged: {exc}")
     except Exception as exc:  # noqa: BLE001 - the training code's error fails this trial only
@@ -75,13 +85,21 @@ def _reporter(
     interrupt: InterruptCheck | None,
 ) -> Callable[[EpochMetrics], None]:
     def report(metrics: EpochMetrics) -> None:
-        trial.report(metrics.val_loss, metrics.epoch)
-        if on_epoch is not None:
-            on_epoch(metrics)
+        try:
+            trial.report(metrics.val_loss, metrics.epoch)
+            if on_epoch is not None:
+                on_epoch(metrics)
+        except Exception as exc:  # noqa: BLE001 - whatever the storage or the caller raised
+            raise _ReportFailed() from exc
+        # the caller's check may raise (a time limit): that fails the trial for good
         reason = interrupt() if interrupt is not None else None
         if reason is not None:
             raise _Interrupted(reason)
-        if metrics.epoch < epochs and trial.should_prune():
+        try:
+            prune = metrics.epoch < epochs and trial.should_prune()
+        except Exception as exc:  # noqa: BLE001 - the storage failed, not the training
+            raise _ReportFailed() from exc
+        if prune:
             raise _Pruned(f"pruned at epoch {metrics.epoch}")
 
     return report

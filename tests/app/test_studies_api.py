@@ -272,3 +272,30 @@ def test_plain_optuna_study_is_listed_read_only(make_api: Any, database_url: str
     assert api.post(f"/api/studies/{study_id}/stop").status_code == 409
     figure = api.get(f"/api/studies/{study_id}/figures/history")
     assert figure.status_code == 200 and "data" in figure.json()
+
+
+def test_deleting_a_running_study_is_quiet_and_the_worker_goes_on(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No traceback and nothing at ERROR for a study deleted under a running trial (it logged
+    two KeyError tracebacks); the worker serves the next study."""
+    doomed = api.create_study(**LONG_STUDY, n_trials=3)
+    after = api.create_study(**FAST_STUDY, n_trials=1)
+    with caplog.at_level("INFO"), api.working():
+        wait_for(lambda: api.study(doomed["id"])["progress"]["running"] == 1, timeout=60)
+        wait_for(lambda: api.trials(doomed["id"])[0]["epochs_done"] >= 1, timeout=60)
+        assert api.delete(f"/api/studies/{doomed['id']}").status_code == 204
+        api.wait_status(after["id"], "completed")
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")], [
+        r.getMessage() for r in caplog.records if r.levelname == "ERROR"
+    ]
+    assert not [r for r in caplog.records if r.exc_info]
+    assert any("was deleted" in r.getMessage() for r in caplog.records)
+
+
+def test_figures_do_not_log_a_study_per_build(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    study = api.create_study(**FAST_STUDY, n_trials=3)
+    api.work()
+    with caplog.at_level("INFO"):
+        assert api.get(f"/api/studies/{study['id']}/figures/history").status_code == 200
+    assert not [r for r in caplog.records if "new study created" in r.getMessage()]
