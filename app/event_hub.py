@@ -27,6 +27,7 @@ PAGE = 1000
 POLL_THREADS = anyio.CapacityLimiter(2)  # database polls of all feeds, apart from requests
 
 Formatter = Callable[[Event], str]
+OnFinished = Callable[[int], None]  # a trial of this study finished (figures warm up)
 
 
 @dataclass
@@ -57,10 +58,17 @@ class _Feed:
 class EventHub:
     """The feeds of the studies someone watches; a feed stops when its last stream ends."""
 
-    def __init__(self, db: Database, poll_interval: float, format_event: Formatter) -> None:
+    def __init__(
+        self,
+        db: Database,
+        poll_interval: float,
+        format_event: Formatter,
+        on_trial_finished: OnFinished | None = None,
+    ) -> None:
         self._db = db
         self._poll_interval = poll_interval
         self._format = format_event
+        self._on_trial_finished = on_trial_finished
         self._feeds: dict[int, _Feed] = {}
 
     async def stream(self, study_id: int, after: int, keepalive_s: float) -> AsyncIterator[str]:
@@ -118,6 +126,8 @@ class EventHub:
                 batch = []
             if batch:
                 feed.append(batch)
+                if self._on_trial_finished and any("event: trial_finished" in t for _, t in batch):
+                    self._on_trial_finished(study_id)
             if len(batch) < PAGE:
                 await asyncio.sleep(self._poll_interval)
 

@@ -49,12 +49,16 @@ def create_app(
         docs_url=None,  # served offline by app.routes.docs
         redoc_url=None,
     )
+    figure_cache = FigureCache(
+        db, max_trials=settings.figure_max_trials, concurrent_builds=settings.figures_in_flight
+    )
     app.state.adamtune = AppState(
         settings=settings,
         db=db,
         storage=storage,
-        figures=FigureCache(db, concurrent_builds=settings.figures_in_flight),
-        events=EventHub(db, settings.sse_poll_interval, format_sse),
+        figures=figure_cache,
+        # a finished trial of a watched study: its importances are built before anyone asks
+        events=EventHub(db, settings.sse_poll_interval, format_sse, figure_cache.warm),
     )
     app.openapi = lambda: openapi_schema(app, settings)  # type: ignore[method-assign]
 
