@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     figures_in_flight: int = Field(default=2, ge=1, le=8)  # also the figure builds at once
     streams_max: int = Field(default=200, ge=1)  # live event streams open at once
     static_in_flight: int = Field(default=32, ge=1)
-    queue_length: int = Field(default=32, ge=0)  # per lane: requests that may wait for a slot
-    queue_wait_s: float = Field(default=1.0, ge=0)  # ... for at most this long, then 503
+    queue_length: int = Field(default=64, ge=0)  # per lane: requests that may wait for a slot
+    queue_wait_s: float = Field(default=5.0, ge=0)  # ... for at most this long, then 503
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)  # past it: 503, never a hang

@@ -75,6 +75,21 @@ class TaskContract:
         else:
             assert metrics.val_accuracy is None
 
+    def test_the_last_epoch_measures_the_held_out_test_split(self, task: Task) -> None:
+        """After the last epoch the test split is measured (the validation split stands in for
+        a task without one); no other epoch measures it."""
+        first, last = train(task, AdamParams(), epochs=2, seed=0)
+        assert first.test_loss is None and first.test_accuracy is None
+        assert last.test_loss is not None and math.isfinite(last.test_loss)
+        if task.has_accuracy:
+            assert last.test_accuracy is not None and 0.0 <= last.test_accuracy <= 1.0
+        problem = task.build(0, CPU)
+        if problem.test is not None:
+            with torch.no_grad():
+                test_loss, _ = problem.test(problem.model)
+                val_loss, _ = problem.evaluate(problem.model)
+            assert math.isfinite(test_loss) and math.isfinite(val_loss)
+
     def test_builds_on_the_device_and_trains(self, task: Task) -> None:
         problem: Problem = task.build(0, CPU)
         assert all(p.device == CPU for p in problem.model.parameters())

@@ -64,6 +64,7 @@ def train(
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         results = [run.epoch() for run in runs]
+        tests = [run.test() for run in runs] if epoch == epochs else []
 
         # stop on divergence: nothing after a NaN is worth training
         for train_loss, val_loss, _ in results:
@@ -73,19 +74,25 @@ def train(
 
         # report
         val_losses = [r[1] for r in results]
-        accuracies = [r[2] for r in results if r[2] is not None]
         metrics = EpochMetrics(
             epoch=epoch,
             train_loss=statistics.fmean(r[0] for r in results),
             val_loss=statistics.fmean(val_losses),
-            val_accuracy=statistics.fmean(accuracies) if accuracies else None,
+            val_accuracy=_mean_or_none([r[2] for r in results]),
             elapsed_s=time.perf_counter() - started,
             val_loss_std=statistics.stdev(val_losses) if len(val_losses) > 1 else None,
+            test_loss=statistics.fmean(t[0] for t in tests) if tests else None,
+            test_accuracy=_mean_or_none([t[1] for t in tests]),
         )
         history.append(metrics)
         if on_epoch is not None:
             on_epoch(metrics)
     return history
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.fmean(present) if present else None
 
 
 class _Run:
@@ -123,3 +130,10 @@ class _Run:
         with torch.no_grad():
             val_loss, val_accuracy = problem.evaluate(model)
         return train_loss, val_loss, val_accuracy
+
+    def test(self) -> tuple[float, float | None]:
+        """The held-out test split (the validation split for a task that has none)."""
+        evaluate = self.problem.test or self.problem.evaluate
+        self.model.eval()
+        with torch.no_grad():
+            return evaluate(self.model)

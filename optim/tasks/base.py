@@ -48,6 +48,9 @@ class EpochMetrics:
     val_accuracy: float | None  # None where the task has no notion of accuracy
     elapsed_s: float  # seconds since the trial started training
     val_loss_std: float | None = None  # spread of val_loss over a trial's seeds (k > 1)
+    # the held-out test split, measured after the last epoch only (None on other epochs)
+    test_loss: float | None = None
+    test_accuracy: float | None = None
 
 
 @dataclass
@@ -59,13 +62,17 @@ class Problem:
         train_batches: yields one epoch of batches; it is given a seeded generator so the batch
             order is a function of the trial's seed and the epoch alone.
         loss: the training loss of one batch (a scalar tensor that requires grad).
-        evaluate: (validation loss, validation accuracy or None), computed without grad.
+        evaluate: (validation loss, validation accuracy or None), computed without grad. The
+            validation split is what a search selects on.
+        test: the same on a held-out test split that no search sees: what a validated result
+            reports. None: the task has no separate test split (its validation split is used).
     """
 
     model: torch.nn.Module
     train_batches: Callable[[torch.Generator], Iterator[Batch]]
     loss: Callable[[torch.nn.Module, Batch], torch.Tensor]
     evaluate: Callable[[torch.nn.Module], tuple[float, float | None]]
+    test: Callable[[torch.nn.Module], tuple[float, float | None]] | None = None
 
 
 class Task(abc.ABC):

@@ -1,8 +1,9 @@
 """A character-level LSTM language model on Python's own help texts (`pydoc_data.topics`).
 
 The corpus ships with the standard library, so nothing is downloaded; joining the topics in sorted
-key order makes it the same text on every run of a given Python version. The first 90% trains and
-the last 10% validates (contiguous, so no validation text leaks into training windows). An epoch
+key order makes it the same text on every run of a given Python version. The first 80% trains, the
+next 10% validates (what a search selects on) and the last 10% is the held-out test (contiguous,
+so no validation or test text leaks into training windows). An epoch
 is a fixed budget of `steps_per_epoch` steps on windows drawn without replacement, which keeps a
 default trial to tens of seconds on one CPU thread.
 """
@@ -22,6 +23,7 @@ from optim.tasks.catalog import CHAR_LSTM
 from optim.tasks.common import seeded_model
 
 VALIDATION_FRACTION = 0.1
+TEST_FRACTION = 0.1
 EMBEDDING = 128
 HIDDEN = 128
 LAYERS = 2
@@ -32,6 +34,7 @@ class Corpus:
     vocab: str  # every character of the text, sorted; index = token id
     train: torch.Tensor  # token ids, int64
     val: torch.Tensor
+    test: torch.Tensor
 
 
 @functools.cache
@@ -42,8 +45,11 @@ def corpus() -> Corpus:
     vocab = "".join(sorted(set(text)))
     index = {char: i for i, char in enumerate(vocab)}
     ids = torch.tensor([index[char] for char in text], dtype=torch.int64)
-    cut = int(len(ids) * (1 - VALIDATION_FRACTION))
-    return Corpus(vocab=vocab, train=ids[:cut], val=ids[cut:])
+    val_start = int(len(ids) * (1 - VALIDATION_FRACTION - TEST_FRACTION))
+    test_start = int(len(ids) * (1 - TEST_FRACTION))
+    return Corpus(
+        vocab=vocab, train=ids[:val_start], val=ids[val_start:test_start], test=ids[test_start:]
+    )
 
 
 def windows(ids: torch.Tensor, starts: torch.Tensor, length: int) -> tuple[torch.Tensor, ...]:
@@ -78,9 +84,14 @@ class CharLSTMTask(Task, info=CHAR_LSTM):
         # non-overlapping windows; an epoch uses the first steps * batch_size of a fresh shuffle
         n_windows = (len(train) - 1) // seq_len
         per_epoch = min(steps * batch_size, n_windows)
-        last_start = len(data.val) - seq_len - 1
-        val_starts = torch.linspace(0, last_start, self.val_sequences).round().long()
-        val_inputs, val_targets = windows(data.val.to(device), val_starts.to(device), seq_len)
+
+        def fixed_windows(ids: torch.Tensor) -> tuple[torch.Tensor, ...]:
+            """`val_sequences` windows spread evenly over a held-out part."""
+            last_start = len(ids) - seq_len - 1
+            starts = torch.linspace(0, last_start, self.val_sequences).round().long()
+            return windows(ids.to(device), starts.to(device), seq_len)
+
+        held_out = {"val": fixed_windows(data.val), "test": fixed_windows(data.test)}
 
         def train_batches(generator: torch.Generator) -> Iterator[tuple[torch.Tensor, ...]]:
             order = torch.randperm(n_windows, generator=generator)[:per_epoch]
@@ -92,11 +103,17 @@ class CharLSTMTask(Task, info=CHAR_LSTM):
             inputs, targets = batch
             return F.cross_entropy(model(inputs).flatten(0, 1), targets.flatten())
 
-        def evaluate(model: torch.nn.Module) -> tuple[float, float | None]:
-            logits = model(val_inputs).flatten(0, 1)
-            targets = val_targets.flatten()
-            val_loss = F.cross_entropy(logits, targets)
-            accuracy = (logits.argmax(dim=-1) == targets).float().mean()
-            return float(val_loss), float(accuracy)
+        def metrics(model: torch.nn.Module, part: str) -> tuple[float, float | None]:
+            inputs, targets = held_out[part]
+            logits = model(inputs).flatten(0, 1)
+            value = F.cross_entropy(logits, targets.flatten())
+            accuracy = (logits.argmax(dim=-1) == targets.flatten()).float().mean()
+            return float(value), float(accuracy)
 
-        return Problem(model=model, train_batches=train_batches, loss=loss, evaluate=evaluate)
+        return Problem(
+            model=model,
+            train_batches=train_batches,
+            loss=loss,
+            evaluate=lambda model: metrics(model, "val"),
+            test=lambda model: metrics(model, "test"),
+        )

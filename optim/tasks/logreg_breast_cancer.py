@@ -23,8 +23,7 @@ def _data() -> Split:
 
     bunch = load_breast_cancer()
     split = standardised_split(bunch.data, bunch.target)
-    # BCEWithLogits wants float targets
-    return Split(split.x_train, split.y_train.float(), split.x_val, split.y_val.float())
+    return split.map_targets(lambda y: y.float())  # BCEWithLogits wants float targets
 
 
 class LogRegBreastCancerTask(Task, info=LOGREG_BREAST_CANCER):
@@ -40,10 +39,18 @@ class LogRegBreastCancerTask(Task, info=LOGREG_BREAST_CANCER):
             x, y = batch
             return F.binary_cross_entropy_with_logits(model(x).squeeze(-1), y)
 
-        def evaluate(model: torch.nn.Module) -> tuple[float, float | None]:
-            logits = model(split.x_val).squeeze(-1)
-            val_loss = F.binary_cross_entropy_with_logits(logits, split.y_val)
-            accuracy = ((logits > 0).float() == split.y_val).float().mean()
-            return float(val_loss), float(accuracy)
+        def metrics(
+            model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor
+        ) -> tuple[float, float | None]:
+            logits = model(x).squeeze(-1)
+            value = F.binary_cross_entropy_with_logits(logits, y)
+            accuracy = ((logits > 0).float() == y).float().mean()
+            return float(value), float(accuracy)
 
-        return Problem(model=model, train_batches=train_batches, loss=loss, evaluate=evaluate)
+        return Problem(
+            model=model,
+            train_batches=train_batches,
+            loss=loss,
+            evaluate=lambda model: metrics(model, split.x_val, split.y_val),
+            test=lambda model: metrics(model, split.x_test, split.y_test),
+        )

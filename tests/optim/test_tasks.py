@@ -126,9 +126,11 @@ def test_standardised_split_is_fixed_stratified_and_scaled_on_train_only() -> No
     y = np.repeat([0, 1], [150, 50])
     split = standardised_split(x, y)
     again = standardised_split(x, y)
-    assert torch.equal(split.x_val, again.x_val)
-    assert (len(split.y_train), len(split.y_val)) == (160, 40)
-    assert int(split.y_val.sum()) == 10  # the 3:1 class ratio is kept
+    assert torch.equal(split.x_val, again.x_val) and torch.equal(split.x_test, again.x_test)
+    assert (len(split.y_train), len(split.y_val), len(split.y_test)) == (120, 40, 40)
+    assert int(split.y_val.sum()) == int(split.y_test.sum()) == 10  # the 3:1 ratio is kept
+    rows = {tuple(r.tolist()) for part in (split.x_train, split.x_val, split.x_test) for r in part}
+    assert len(rows) == 200  # no row in two parts
     assert torch.allclose(split.x_train.mean(0), torch.zeros(4), atol=1e-5)
     assert torch.allclose(split.x_train.std(0, unbiased=False), torch.ones(4), atol=1e-5)
 
@@ -144,12 +146,15 @@ def test_quadratic_deep_matches_the_deepobs_construction() -> None:
     eigenvalues = torch.linalg.eigvalsh(q)
     assert int((eigenvalues > 30).sum()) == 10
     problem = get_task("quadratic_deep").build(0, CPU)
+    assert problem.test is not None  # DeepOBS's test set; selection uses a validation set
     with torch.no_grad():
-        start, _ = problem.evaluate(problem.model)
+        start, _ = problem.test(problem.model)
+        val_start, _ = problem.evaluate(problem.model)
         problem.model.get_parameter("theta").copy_(data(TRAIN_SEED).mean(0))
-        optimum, _ = problem.evaluate(problem.model)
+        optimum, _ = problem.test(problem.model)
     assert start == pytest.approx(353.4468, rel=1e-4)  # test loss at theta = ones
     assert optimum == pytest.approx(87.046, rel=1e-4)  # ... at the training loss's minimiser
+    assert val_start != start and val_start == pytest.approx(start, rel=0.05)  # another sample
 
 
 def test_rosenbrock_starts_at_the_deepobs_point() -> None:
