@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.event_log import append_event
-from app.models import Event, EventKind, JobStatus, StudyJob, utcnow
+from app.models import ACTIVE_STATUSES, Event, EventKind, JobStatus, StudyJob, utcnow
 from app.queries import active_job_count
 from app.schemas import StudyCreate
 from optim.optuna_internals import study_id_of
@@ -130,15 +130,28 @@ def get_job(session: Session, study_id: int) -> StudyJob | None:
 
 
 def stop_job(db: Database, study_id: int) -> None:
-    """Queued jobs stop at once; running ones go to `stopping` until their trials end."""
+    """Queued jobs stop at once; running ones go to `stopping` until their trials end. A
+    study's running validation stops with it (a completed study stops its validation)."""
     with db.session() as session:
         job = _require_job(session, study_id)
-        if job.status == JobStatus.QUEUED:
-            set_status(session, job, JobStatus.STOPPED)
-        elif job.status == JobStatus.RUNNING:
-            set_status(session, job, JobStatus.STOPPING)
-        elif job.status not in (JobStatus.STOPPING, JobStatus.STOPPED):
-            raise ConflictError(f"study is {job.status}; only queued or running studies stop")
+        children = session.scalars(
+            select(StudyJob).where(
+                StudyJob.parent_id == study_id, StudyJob.status.in_(ACTIVE_STATUSES)
+            )
+        ).all()
+        for child in children:
+            _stop(session, child)
+        if job.status in ACTIVE_STATUSES or not children:
+            _stop(session, job)
+
+
+def _stop(session: Session, job: StudyJob) -> None:
+    if job.status == JobStatus.QUEUED:
+        set_status(session, job, JobStatus.STOPPED)
+    elif job.status == JobStatus.RUNNING:
+        set_status(session, job, JobStatus.STOPPING)
+    elif job.status not in (JobStatus.STOPPING, JobStatus.STOPPED):
+        raise ConflictError(f"study is {job.status}; only queued or running studies stop")
 
 
 def resume_job(db: Database, study_id: int) -> None:
@@ -153,7 +166,14 @@ def resume_job(db: Database, study_id: int) -> None:
 def delete_job(
     db: Database, storage: optuna.storages.BaseStorage, study_id: int, name: str
 ) -> None:
-    """Remove the job (workers notice and abandon its trials), its events, then the study."""
+    """Remove the job (workers notice and abandon its trials), its events, then the study;
+    its validations go with it."""
+    with db.session() as session:
+        children = session.execute(
+            select(StudyJob.study_id, StudyJob.study_name).where(StudyJob.parent_id == study_id)
+        ).all()
+    for child_id, child_name in children:
+        delete_job(db, storage, child_id, child_name)
     with db.session() as session:
         job = get_job(session, study_id)
         if job is not None:

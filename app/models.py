@@ -40,6 +40,13 @@ class JobStatus(StrEnum):
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.STOPPING)
 
 
+class JobKind(StrEnum):
+    """What a job's trials are: a search's proposals, or a validation's fixed runs."""
+
+    SEARCH = "search"
+    VALIDATION = "validation"  # retrains the parent search's best configs on fresh seeds
+
+
 def new_uid() -> str:
     return uuid.uuid4().hex
 
@@ -66,6 +73,9 @@ class StudyJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_worker: Mapped[str | None] = mapped_column(String(255), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.SEARCH, server_default="search")
+    # a validation's search (not a foreign key: a search and its validations go together)
+    parent_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class EventKind(StrEnum):

@@ -22,12 +22,14 @@ from optim.attrs import (
     CONFIG_ATTR,
     FAIL_REASON_ATTR,
     INTERRUPT_REASON_ATTR,
+    METRICS_ATTR,
     PRUNE_REASON_ATTR,
     REASON_ATTRS,
+    SEEDS_ATTR,
 )
 
 POINT_FIELDS = ("trial", "epoch", "train_loss", "val_loss", "val_accuracy")
-TRIAL_ATTRS = (ADAM_PARAMS_ATTR, BASELINE_ATTR, *REASON_ATTRS)
+TRIAL_ATTRS = (ADAM_PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, *REASON_ATTRS)
 
 
 def study_ref(session: Session, study_id: int) -> tuple[str, bool] | None:
@@ -119,7 +121,8 @@ def baseline_values(
 
 
 def study_rows(session: Session, study_id: int | None = None) -> list[dict[str, Any]]:
-    """Every study (or one), with its job row when adamtune launched it, newest first."""
+    """Every study (or one), with its job row when adamtune launched it, newest first. The
+    list leaves out validations: they are shown with their search."""
     query = (
         select(oi.STUDIES.c.study_id, oi.STUDIES.c.study_name, StudyJob)
         .outerjoin(StudyJob, StudyJob.study_id == oi.STUDIES.c.study_id)
@@ -127,6 +130,8 @@ def study_rows(session: Session, study_id: int | None = None) -> list[dict[str, 
     )
     if study_id is not None:
         query = query.where(oi.STUDIES.c.study_id == study_id)
+    else:
+        query = query.where(StudyJob.parent_id.is_(None))
     rows = session.execute(query).all()
     foreign_ids = [sid for sid, _, job in rows if job is None]
     foreign_attrs = _study_attrs(session, foreign_ids)
@@ -295,6 +300,8 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                 "datetime_complete": oi.as_utc(end),
                 "duration_s": duration,
                 "epochs_done": done.get(row.trial_id, 0),
+                "seeds": a.get(SEEDS_ATTR) or [],
+                "metrics": a.get(METRICS_ATTR),
                 "reason": (
                     a.get(PRUNE_REASON_ATTR)
                     or a.get(FAIL_REASON_ATTR)

@@ -58,32 +58,80 @@ class BaselineTrial(BaseModel):
     value: float | None
 
 
+class ValidationConfig(BaseModel):
+    """One config of a validation: its runs on the fresh seeds and how it compares."""
+
+    label: str  # "default" or "trial N"
+    params: dict[str, float]
+    trial: int | None  # the search trial it comes from
+    search_value: float | None  # the single-seed value the search measured (an estimate)
+    values: list[float | None]  # the test metric on each fresh seed (None: not run yet)
+    test_accuracy: list[float | None]
+    mean: float | None
+    ci_low: float | None  # 95 % confidence interval of the mean (Student's t)
+    ci_high: float | None
+    n: int
+    gain: float | None  # relative gain over the defaults, seed by seed: (default - this) / default
+    gain_low: float | None
+    gain_high: float | None
+    wins: int  # seeds on which it beat the defaults
+
+
+class ValidationPublic(BaseModel):
+    study_id: int  # the validation's own study: its runs' curves are its trials'
+    status: str
+    round: int | None = None
+    seeds: list[int] = []
+    runs_done: int = 0
+    runs_total: int = 0
+    complete: bool = False
+    verdict: str = ""
+    recommended: str | None = None  # the config with the best validated mean
+    torch_line: str | None = None  # ... as the line to paste
+    configs: list[ValidationConfig] = []
+
+
+class ValidationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    top_k: Annotated[int, Field(ge=1, le=10)] = 3
+    seeds: Annotated[int, Field(ge=2, le=50)] = 5
+
+
 class StudyPublic(BaseModel):
+    """A study as the API shows it; a study another Optuna script wrote (`read_only`) has only
+    what Optuna's tables say, its other fields null."""
+
     id: int
     name: str
-    task: str | None
+    task: str | None = None
     metric: str
     direction: str
     status: str
     read_only: bool
-    n_trials: int | None
-    epochs: int | None
-    sampler: str | None
-    pruner: str | None
-    seed: int | None
-    space: dict[str, Any] | None
-    timeout_s: float | None
-    parallelism: int | None
-    created_at: datetime | None
-    started_at: datetime | None
-    finished_at: datetime | None
+    n_trials: int | None = None
+    epochs: int | None = None
+    sampler: str | None = None
+    pruner: str | None = None
+    seed: int | None = None
+    space: dict[str, Any] | None = None
+    timeout_s: float | None = None
+    parallelism: int | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
     progress: Progress
     best: BestTrial | None
     baseline: BaselineTrial | None
-    gain: float | None
-    elapsed_s: float | None
-    eta_s: float | None
-    error: str | None
+    gain: float | None  # the search's estimate: best vs baseline, one seed each
+    elapsed_s: float | None = None
+    eta_s: float | None = None
+    error: str | None = None
+    kind: str = "search"  # or "validation": the retraining of a search's best configs
+    parent_id: int | None = None  # a validation's search
+    validate_top_k: int | None = None
+    validate_seeds: int | None = None
+    validation: ValidationPublic | None = None  # the newest validation of a search
     user_attrs: dict[str, Any] = {}
 
 
@@ -107,6 +155,10 @@ class TrialPublic(BaseModel):
     duration_s: float | None
     epochs_done: int
     reason: str | None
+    seeds: list[int] = []  # the training seeds (k of them: the value is their mean)
+    # the last epoch's measures of a finished trial: val_loss, its spread over the seeds
+    # (val_loss_std), val_accuracy, and the held-out test_loss and test_accuracy
+    metrics: dict[str, float | None] | None = None
 
 
 class TrialsPublic(BaseModel):

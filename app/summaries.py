@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from app import queries
 from app.models import ACTIVE_STATUSES, StudyJob
-from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic
+from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic, ValidationPublic
+from app.validation import latest_reports
 from optim.attrs import ADAM_PARAMS_ATTR
 from optim.study import StudyConfig
 
@@ -24,8 +25,10 @@ def study_summaries(session: Session, study_id: int | None = None) -> list[Study
     best = queries.best_values(session, ids, dirs)
     baselines = queries.baseline_values(session, ids)
     best_params = _best_params(session, best)
+    reports = latest_reports(session, [row["study_id"] for row in rows if row["job"] is not None])
     return [
-        _summary(row, counts[row["study_id"]], dirs, best, baselines, best_params) for row in rows
+        _summary(row, counts[row["study_id"]], dirs, best, baselines, best_params, reports)
+        for row in rows
     ]
 
 
@@ -49,6 +52,7 @@ def _summary(
     best: dict[int, tuple[int, float, int]],
     baselines: dict[int, tuple[int, float | None]],
     best_params: dict[int, dict[str, float]],
+    reports: dict[int, dict[str, Any]],
 ) -> StudyPublic:
     sid = row["study_id"]
     job: StudyJob | None = row["job"]
@@ -73,33 +77,18 @@ def _summary(
     if best_trial is not None and baseline is not None and baseline.value:
         sign = 1.0 if direction == "minimize" else -1.0
         gain = sign * (baseline.value - best_trial.value) / abs(baseline.value)
-    if job is None:
+    if job is None:  # written by another Optuna script: what its tables say, nothing more
         return StudyPublic(
             id=sid,
             name=row["name"],
-            task=None,
             metric="value",
             direction=direction,
             status="read_only",
             read_only=True,
-            n_trials=None,
-            epochs=None,
-            sampler=None,
-            pruner=None,
-            seed=None,
-            space=None,
-            timeout_s=None,
-            parallelism=None,
-            created_at=None,
-            started_at=None,
-            finished_at=None,
             progress=progress,
             best=best_trial,
             baseline=baseline,
             gain=gain,
-            elapsed_s=None,
-            eta_s=None,
-            error=None,
             user_attrs=row["user_attrs"],
         )
     config = StudyConfig.model_validate(job.config)
@@ -108,7 +97,7 @@ def _summary(
         id=sid,
         name=job.study_name,
         task=job.task,
-        metric="val_loss",
+        metric=config.metric,
         direction=direction,
         status=job.status,
         read_only=False,
@@ -130,6 +119,11 @@ def _summary(
         elapsed_s=elapsed,
         eta_s=_eta(job, progress, elapsed),
         error=job.error,
+        kind=job.kind,
+        parent_id=job.parent_id,
+        validate_top_k=config.validate_top_k,
+        validate_seeds=config.validate_seeds,
+        validation=ValidationPublic(**reports[sid]) if sid in reports else None,
     )
 
 

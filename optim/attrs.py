@@ -10,6 +10,10 @@ CONFIG_ATTR = "adamtune"  # study user attribute holding the StudyConfig as JSON
 BASELINE_ATTR = "baseline"  # trial user attribute marking the default-settings trial
 ADAM_PARAMS_ATTR = "adam"  # the resolved optimizer settings, fixed dimensions included
 SEEDS_ATTR = "seeds"  # the training seeds of a trial (a retry keeps its trial's)
+# the last epoch's measures of a finished trial: val_loss(_std), val_accuracy, test_loss, ...
+METRICS_ATTR = "metrics"
+VALIDATION_ATTR = "validation"  # study user attribute of a validation: its plan (configs, seeds)
+RUN_ATTR = "run"  # trial user attribute of a validation run: {config, label, seed}
 PRUNE_REASON_ATTR = "prune_reason"  # why a trial ended as PRUNED (pruned at epoch n, diverged)
 FAIL_REASON_ATTR = "fail_reason"  # why a trial FAILed for good (the training code raised)
 # why a trial was interrupted and its params queued again (a stop, a worker shutting down): such

@@ -75,7 +75,17 @@ def train_lease(
     except Exception as exc:  # noqa: BLE001 - the training code's error fails this trial only
         log.exception("trial %s of study %s failed", lease.number, lease.study_id)
         return Outcome.failed(f"{type(exc).__name__}: {exc}")
-    return Outcome.complete(history[-1].val_loss)
+    last = history[-1]
+    metrics = {
+        "val_loss": last.val_loss,
+        "val_accuracy": last.val_accuracy,
+        "val_loss_std": last.val_loss_std,
+        "test_loss": last.test_loss,
+        "test_accuracy": last.test_accuracy,
+    }
+    value = last.test_loss if runner.config.metric == "test_loss" else last.val_loss
+    assert value is not None  # the last epoch always measures the test split
+    return Outcome.complete(value, metrics)
 
 
 def _reporter(

@@ -34,7 +34,9 @@ from optim.attrs import (
     BASELINE_ATTR,
     FAIL_REASON_ATTR,
     INTERRUPT_REASON_ATTR,
+    METRICS_ATTR,
     PRUNE_REASON_ATTR,
+    RUN_ATTR,
     SEEDS_ATTR,
 )
 from optim.claims import study_lock
@@ -79,10 +81,11 @@ class Outcome:
     value: float | None = None
     reason: str | None = None
     rerun: bool = False
+    metrics: dict[str, float | None] | None = None  # the last epoch's measures
 
     @classmethod
-    def complete(cls, value: float) -> Outcome:
-        return cls(TrialState.COMPLETE, value)
+    def complete(cls, value: float, metrics: dict[str, float | None] | None = None) -> Outcome:
+        return cls(TrialState.COMPLETE, value, metrics=metrics)
 
     @classmethod
     def pruned(cls, reason: str, value: float | None = None) -> Outcome:
@@ -203,11 +206,15 @@ class TrialRunner:
 
     def _lease(self, trial: optuna.Trial) -> Lease:
         """Suggest the trial's params (a re-run or the baseline gets its own back), fix its
-        seeds, and record both on the trial."""
+        seeds, and record both on the trial. A validation run comes with both."""
         attrs = trial.user_attrs
         baseline = bool(attrs.get(BASELINE_ATTR))
         space = self.config.space
-        params = space.suggest(trial, fixed=self.config.baseline_params() if baseline else None)
+        if RUN_ATTR in attrs:
+            params = AdamParams(**attrs[ADAM_PARAMS_ATTR])
+        else:
+            fixed = self.config.baseline_params() if baseline else None
+            params = space.suggest(trial, fixed=fixed)
         seeds = attrs.get(SEEDS_ATTR)
         if seeds is None:
             seeds = training_seeds(self.config.seed, trial.number, self.config.seeds_per_trial)
@@ -277,6 +284,8 @@ class TrialRunner:
         try:
             if key is not None:
                 self.storage.set_trial_user_attr(lease.trial_id, key, reason)
+            if outcome.metrics is not None:
+                self.storage.set_trial_user_attr(lease.trial_id, METRICS_ATTR, outcome.metrics)
             with _quiet_optuna_warnings():
                 frozen = self.study.tell(lease.number, outcome.value, state=outcome.state)
         except optuna.exceptions.UpdateFinishedTrialError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import optuna
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -37,6 +37,13 @@ class StudyConfig(BaseModel):
     pruner: str = DEFAULT_PRUNER
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     seeds_per_trial: Annotated[int, Field(ge=1, le=16)] = 1  # a trial's value: the mean of k runs
+    # what a trial's value is: the last epoch's validation loss (a search selects on it) or its
+    # held-out test loss (a validation reports it)
+    metric: Literal["val_loss", "test_loss"] = "val_loss"
+    # when the search ends, its top k configs and the defaults are retrained on m fresh seeds
+    # (optim/validation.py); 0 for either: no validation
+    validate_top_k: Annotated[int, Field(ge=0, le=10)] = 3
+    validate_seeds: Annotated[int, Field(ge=0, le=50)] = 5
     space: SearchSpace = SearchSpace()
 
     @field_validator("task")
@@ -61,6 +68,16 @@ class StudyConfig(BaseModel):
             raise ValueError(f"unknown pruner {name!r}; choose one of {sorted(PRUNERS)}")
         return name
 
+    @field_validator("validate_seeds")
+    @classmethod
+    def _enough_seeds(cls, seeds: int) -> int:
+        if seeds == 1:
+            raise ValueError("a confidence interval needs at least 2 seeds (0: no validation)")
+        return seeds
+
+    def validates(self) -> bool:
+        return self.validate_top_k > 0 and self.validate_seeds > 0
+
     def resolved_epochs(self) -> int:
         return self.epochs if self.epochs is not None else task_info(self.task).default_epochs
 
@@ -70,9 +87,14 @@ class StudyConfig(BaseModel):
 
 
 def create_study(
-    config: StudyConfig, storage: optuna.storages.BaseStorage, name: str | None = None
+    config: StudyConfig,
+    storage: optuna.storages.BaseStorage,
+    name: str | None = None,
+    *,
+    baseline: bool = True,
 ) -> optuna.Study:
-    """Create the Optuna study, record its config and enqueue the default-Adam baseline first."""
+    """Create the Optuna study, record its config and enqueue the default-Adam baseline first
+    (`baseline=False`: none, the caller enqueues every trial)."""
     study = optuna.create_study(
         storage=study_storage(storage),
         study_name=name,
@@ -81,10 +103,11 @@ def create_study(
         pruner=make_pruner(config.pruner, epochs=config.resolved_epochs()),
     )
     study.set_user_attr(CONFIG_ATTR, config.model_dump(mode="json"))
-    # the baseline trains with the defaults even where a range cannot hold them (0 on a log
-    # scale): it records only the params its ranges hold (`SearchSpace.suggest` with `fixed`)
-    baseline = config.space.to_optuna_params(config.baseline_params(), inside_only=True)
-    study.enqueue_trial(baseline, user_attrs={BASELINE_ATTR: True})
+    if baseline:
+        # the baseline trains with the defaults even where a range cannot hold them (0 on a
+        # log scale): it records only the params its ranges hold (`SearchSpace.suggest`)
+        fixed = config.space.to_optuna_params(config.baseline_params(), inside_only=True)
+        study.enqueue_trial(fixed, user_attrs={BASELINE_ATTR: True})
     return study
 
 

@@ -11,11 +11,21 @@ from app.jobs import (
     check_limits,
     create_job,
     delete_job,
+    get_job,
     resume_job,
     stop_job,
 )
-from app.schemas import DryRunResult, StudiesPublic, StudyCreate, StudyPublic
+from app.models import JobKind
+from app.schemas import (
+    DryRunResult,
+    StudiesPublic,
+    StudyCreate,
+    StudyPublic,
+    ValidationCreate,
+    ValidationPublic,
+)
 from app.summaries import study_summaries
+from app.validation import public_report, start_validation
 
 router = APIRouter(prefix="/api/studies", tags=["studies"])
 
@@ -95,3 +105,38 @@ def resume(study: StudyDep, state: StateDep) -> StudyPublic:
 def delete(study: StudyDep, state: StateDep) -> Response:
     delete_job(state.db, state.storage, study.id, study.name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/{study_id}/validate",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_token)],
+    responses={409: {"description": "a validation runs already, or nothing to validate yet"}},
+)
+def validate(
+    study: StudyDep, state: StateDep, body: ValidationCreate | None = None
+) -> ValidationPublic:
+    """Retrain the study's best `top_k` configs and the defaults on `seeds` fresh seeds (a
+    new round: seeds no earlier round or trial used), on the workers, like trials."""
+    body = body or ValidationCreate()
+    with state.db.session(write=False) as session:
+        job = get_job(session, study.id)
+    if job is None or job.kind != JobKind.SEARCH:
+        raise _conflict(ConflictError("only a search launched by adamtune can be validated"))
+    try:
+        child = start_validation(state.db, state.storage, job, top_k=body.top_k, seeds=body.seeds)
+    except ConflictError as exc:
+        raise _conflict(exc) from None
+    with state.db.session(write=False) as session:
+        child_job = get_job(session, child)
+        assert child_job is not None
+        return ValidationPublic(**public_report(session, child_job))
+
+
+@router.get("/{study_id}/validation", dependencies=[Depends(require_read_token)])
+def read_validation(study: StudyDep) -> ValidationPublic:
+    """The newest validation of the study: per config the mean test metric on the fresh seeds
+    with its 95 % CI, the gain over the defaults seed by seed, and the verdict. 404: none."""
+    if study.validation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="this study has no validation")
+    return study.validation

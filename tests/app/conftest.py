@@ -63,9 +63,16 @@ class Api:
         return self._worker
 
     def work(self) -> int:
-        """Run trials in this thread until no study has one to hand out; returns how many."""
-        done = 0
-        while (claim := self.worker.claim()) is not None:
+        """Run trials in this thread until no study has one to hand out; returns how many.
+        A look that finds none may have finished a study and queued its validation: only a
+        second look in a row that finds none ends the work."""
+        done = idle = 0
+        while idle < 2:
+            claim = self.worker.claim()
+            if claim is None:
+                idle += 1
+                continue
+            idle = 0
             self.worker.run_trial(claim)
             done += 1
         return done

@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from app.db import Database
 from app.models import Base
-from app.schema import VERSION_TABLE, current_revision, upgrade_database
+from app.schema import VERSION_TABLE, current_revision, head_revision, upgrade_database
 from optim.engines import create_engine
 from optim.storage import make_storage
 from tests.app.conftest import Api
@@ -67,7 +67,7 @@ def test_a_release_0_1_0_database_is_upgraded_keeping_every_row(
     assert rows(database_url) == before
     engine = sqlalchemy.create_engine(database_url, poolclass=NullPool)
     with engine.connect() as conn:
-        assert current_revision(conn) == "0002"
+        assert current_revision(conn) == head_revision()
     engine.dispose()
     uids = query(database_url, "SELECT uid FROM adamtune_jobs")
     assert len({uid for (uid,) in uids}) == 2 and all(uid for (uid,) in uids)
@@ -158,4 +158,4 @@ def test_processes_starting_together_migrate_once(database_url: str) -> None:
     for thread in threads:
         thread.join(timeout=120)
     assert not errors, errors
-    assert query(database_url, f"SELECT version_num FROM {VERSION_TABLE}") == [("0002",)]
+    assert query(database_url, f"SELECT version_num FROM {VERSION_TABLE}") == [(head_revision(),)]
