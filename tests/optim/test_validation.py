@@ -73,7 +73,8 @@ def test_noise_around_the_defaults_is_no_significant_gain() -> None:
 def test_a_worse_config_says_keep_the_defaults() -> None:
     found = report(plan(3), runs({0: [1.0, 1.0, 1.1], 1: [1.5, 1.6, 1.7]}))
     assert found.recommended == "default"
-    assert "worse than default Adam" in found.verdict and found.verdict.endswith("keep the defaults")
+    assert "worse than default Adam" in found.verdict
+    assert found.verdict.endswith("keep the defaults")
 
 
 def test_an_unfinished_validation_counts_what_it_has() -> None:
