@@ -131,8 +131,8 @@ def _print_result(study: Any, config: Any) -> int:
     """The best trial, the gain over the default-settings baseline, and the line to paste."""
     import optuna
 
-    from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR
-    from optim.params import AdamParams
+    from optim.attrs import BASELINE_ATTR, PARAMS_ATTR
+    from optim.params import OptimizerParams
 
     complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
     print(f"study {study.study_name!r}: {len(study.trials)} trials on {config.task}")
@@ -148,7 +148,7 @@ def _print_result(study: Any, config: Any) -> int:
         print(f"default Adam val_loss {baseline.value:.6g}: tuned is {gain:.1%} better")
     else:
         print("default Adam did not complete (pruned or failed): no gain to report")
-    print(AdamParams(**best.user_attrs[ADAM_PARAMS_ATTR]).torch_line())
+    print(config.family().torch_line(OptimizerParams(**best.user_attrs[PARAMS_ATTR])))
     return 0
 
 

@@ -17,19 +17,19 @@ from sqlalchemy.orm import Session
 from app.models import ACTIVE_STATUSES, Event, EventKind, StudyJob, utcnow
 from optim import optuna_internals as oi
 from optim.attrs import (
-    ADAM_PARAMS_ATTR,
     BASELINE_ATTR,
     CONFIG_ATTR,
     FAIL_REASON_ATTR,
     INTERRUPT_REASON_ATTR,
     METRICS_ATTR,
+    PARAMS_ATTR,
     PRUNE_REASON_ATTR,
     REASON_ATTRS,
     SEEDS_ATTR,
 )
 
 POINT_FIELDS = ("trial", "epoch", "train_loss", "val_loss", "val_accuracy")
-TRIAL_ATTRS = (ADAM_PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, *REASON_ATTRS)
+TRIAL_ATTRS = (PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, *REASON_ATTRS)
 
 
 def study_ref(session: Session, study_id: int) -> tuple[str, bool] | None:
@@ -295,7 +295,7 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                 "state": row.state,
                 "value": row.value,
                 "baseline": bool(a.get(BASELINE_ATTR, False)),
-                "params": a.get(ADAM_PARAMS_ATTR) or params.get(row.trial_id, {}),
+                "params": a.get(PARAMS_ATTR) or params.get(row.trial_id, {}),
                 "datetime_start": oi.as_utc(start),
                 "datetime_complete": oi.as_utc(end),
                 "duration_s": duration,

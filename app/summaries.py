@@ -11,7 +11,7 @@ from app import queries
 from app.models import ACTIVE_STATUSES, StudyJob
 from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic, ValidationPublic
 from app.validation import latest_reports
-from optim.attrs import ADAM_PARAMS_ATTR
+from optim.attrs import PARAMS_ATTR
 from optim.study import StudyConfig
 
 
@@ -40,7 +40,7 @@ def _best_params(
     attrs = queries.trial_attrs(session, list(trial_ids.values()))
     params = queries.trial_params(session, list(trial_ids.values()))
     return {
-        sid: attrs.get(tid, {}).get(ADAM_PARAMS_ATTR) or params.get(tid, {})
+        sid: attrs.get(tid, {}).get(PARAMS_ATTR) or params.get(tid, {})
         for sid, tid in trial_ids.items()
     }
 

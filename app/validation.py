@@ -16,7 +16,7 @@ from app.jobs import ConflictError, add_status_event
 from app.models import JobKind, JobStatus, StudyJob
 from optim import optuna_internals as oi
 from optim.attrs import VALIDATION_ATTR
-from optim.params import AdamParams
+from optim.params import OptimizerParams
 from optim.study import StudyConfig, load_study
 from optim.validation import ValidationReport, candidates, create_validation, report
 
@@ -112,7 +112,13 @@ def public_report(session: Session, job: StudyJob) -> dict[str, Any]:
         "complete": found.complete,
         "verdict": found.verdict,
         "recommended": found.recommended,
-        "torch_line": AdamParams(**recommended.params).torch_line() if recommended else None,
+        "torch_line": (
+            StudyConfig.model_validate(job.config)
+            .family()
+            .torch_line(OptimizerParams(**recommended.params))
+            if recommended
+            else None
+        ),
         "configs": [
             {
                 "label": c.label,

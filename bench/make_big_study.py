@@ -24,7 +24,7 @@ from app.db import Database
 from app.models import Event, EventKind, JobStatus, StudyJob
 from app.schemas import StudyCreate
 from optim import optuna_internals as oi
-from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, CONFIG_ATTR
+from optim.attrs import BASELINE_ATTR, CONFIG_ATTR, PARAMS_ATTR
 from optim.space import BASELINE
 from optim.storage import make_storage
 
@@ -83,7 +83,7 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
                 }
                 if number == 0:
                     raw = space.to_optuna_params(BASELINE)
-                adam = space.to_adam_params(raw)
+                adam = space.to_params(raw)
                 quality = abs(math.log10(adam.lr) + 2.5) + rng.normal(0, 0.1)
                 curve = [
                     0.05 + quality * 0.1 + 2.0 * math.exp(-e / (3 + 10 * adam.lr))
@@ -122,7 +122,7 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
                 attr_rows.append(
                     {
                         "trial_id": trial_id,
-                        "key": ADAM_PARAMS_ATTR,
+                        "key": PARAMS_ATTR,
                         "value_json": json.dumps(adam.as_dict()),
                     }
                 )

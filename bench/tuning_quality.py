@@ -56,14 +56,14 @@ def _init_worker(tasks: list[str]) -> None:
     import optuna
     import torch
 
-    from optim.params import AdamParams
+    from optim.params import OptimizerParams
     from optim.tasks import get_task
     from optim.training import train
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     for task in tasks:
-        train(get_task(task), AdamParams(), epochs=1, seed=0)
+        train(get_task(task), OptimizerParams(), epochs=1, seed=0)
 
 
 def run_job(job: tuple[str, str, int, int, int]) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 CONFIG_ATTR = "adamtune"  # study user attribute holding the StudyConfig as JSON
 BASELINE_ATTR = "baseline"  # trial user attribute marking the default-settings trial
-ADAM_PARAMS_ATTR = "adam"  # the resolved optimizer settings, fixed dimensions included
+# the resolved settings a trial trained with, its family's own (the key is "adam" for history)
+PARAMS_ATTR = "adam"
 SEEDS_ATTR = "seeds"  # the training seeds of a trial (a retry keeps its trial's)
 # the last epoch's measures of a finished trial: val_loss(_std), val_accuracy, test_loss, ...
 METRICS_ATTR = "metrics"

@@ -12,8 +12,9 @@ from collections.abc import Callable
 
 import optuna
 
-from optim.attrs import ADAM_PARAMS_ATTR, PRUNE_REASON_ATTR
-from optim.params import AdamParams
+from optim.attrs import PARAMS_ATTR, PRUNE_REASON_ATTR
+from optim.optimizers import FAMILIES
+from optim.params import OptimizerParams
 from optim.runner import Lease, Outcome, TrialRunner
 from optim.space import SearchSpace
 from optim.tasks.base import EpochMetrics, Task
@@ -59,7 +60,14 @@ def train_lease(
     report = _reporter(trial, epochs, on_epoch, interrupt)
     try:
         history = train(
-            task, lease.params, epochs=epochs, seed=lease.seeds, device=device, on_epoch=report
+            task,
+            lease.params,
+            epochs=epochs,
+            seed=lease.seeds,
+            device=device,
+            on_epoch=report,
+            optimizer=runner.config.optimizer,
+            eps_mode=runner.config.eps_mode,
         )
     except _Pruned as exc:
         return Outcome.pruned(str(exc))
@@ -123,11 +131,12 @@ def make_objective(
     seed: int,
     device: str = "cpu",
 ) -> Callable[[optuna.Trial], float]:
-    """The same training as a plain Optuna objective (every trial trains from `seed`)."""
+    """The same training of Adam as a plain Optuna objective (every trial trains from `seed`):
+    for `study.optimize` in scripts and for benchmarks against plain Optuna."""
 
     def objective(trial: optuna.Trial) -> float:
-        params: AdamParams = space.suggest(trial)
-        trial.set_user_attr(ADAM_PARAMS_ATTR, params.as_dict())
+        params: OptimizerParams = space.suggest(trial)
+        trial.set_user_attr(PARAMS_ATTR, FAMILIES["adam"].params(params))
         report = _reporter(trial, epochs, None, None)
         try:
             history = train(task, params, epochs=epochs, seed=seed, device=device, on_epoch=report)

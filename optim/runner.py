@@ -30,17 +30,17 @@ from sqlalchemy.engine import Connection
 
 from optim import optuna_internals as oi
 from optim.attrs import (
-    ADAM_PARAMS_ATTR,
     BASELINE_ATTR,
     FAIL_REASON_ATTR,
     INTERRUPT_REASON_ATTR,
     METRICS_ATTR,
+    PARAMS_ATTR,
     PRUNE_REASON_ATTR,
     RUN_ATTR,
     SEEDS_ATTR,
 )
 from optim.claims import study_lock
-from optim.params import AdamParams
+from optim.params import OptimizerParams
 from optim.seeds import training_seeds
 from optim.storage import AdamtuneStorage, retry_trial
 from optim.study import load_study, sampler_for_trial
@@ -68,7 +68,7 @@ class Lease:
     study_id: int
     trial_id: int
     number: int
-    params: AdamParams
+    params: OptimizerParams
     seeds: tuple[int, ...]
     baseline: bool
 
@@ -211,7 +211,7 @@ class TrialRunner:
         baseline = bool(attrs.get(BASELINE_ATTR))
         space = self.config.space
         if RUN_ATTR in attrs:
-            params = AdamParams(**attrs[ADAM_PARAMS_ATTR])
+            params = OptimizerParams(**attrs[PARAMS_ATTR])
         else:
             fixed = self.config.baseline_params() if baseline else None
             params = space.suggest(trial, fixed=fixed)
@@ -219,7 +219,7 @@ class TrialRunner:
         if seeds is None:
             seeds = training_seeds(self.config.seed, trial.number, self.config.seeds_per_trial)
             trial.set_user_attr(SEEDS_ATTR, seeds)
-        trial.set_user_attr(ADAM_PARAMS_ATTR, params.as_dict())
+        trial.set_user_attr(PARAMS_ATTR, self.config.family().params(params))
         return Lease(
             study_id=self.study_id,
             trial_id=oi.trial_id_of(trial, self.study),

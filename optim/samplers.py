@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import optuna
 
@@ -14,8 +14,23 @@ PrunerFactory = Callable[[int], optuna.pruners.BasePruner]
 GRID_POINTS_PER_DIMENSION = 4
 
 
+class _CountedGridSampler(optuna.samplers.GridSampler):
+    """Optuna's grid, whose end is n_trials: Optuna's own calls `study.stop()` after the last
+    grid point, which is an error outside `study.optimize` (runners ask and tell). A study
+    never asks for more trials than the grid holds (`StudyConfig` refuses it)."""
+
+    def after_trial(
+        self,
+        study: optuna.Study,
+        trial: optuna.trial.FrozenTrial,
+        state: optuna.trial.TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        return None
+
+
 def _grid(seed: int | None, space: SearchSpace) -> optuna.samplers.BaseSampler:
-    return optuna.samplers.GridSampler(space.grid(GRID_POINTS_PER_DIMENSION), seed=seed)
+    return _CountedGridSampler(space.grid(GRID_POINTS_PER_DIMENSION), seed=seed)
 
 
 SAMPLERS: dict[str, SamplerFactory] = {

@@ -1,34 +1,36 @@
-"""The search space over Adam's hyper-parameters: validation, defaults and Optuna mapping.
+"""The search space over an optimizer's hyper-parameters: validation, presets, Optuna mapping.
 
 Each dimension is either a range to tune or a fixed value, so "tune lr only" is a space with the
-other dimensions fixed. Betas are sampled as log(1 - beta) by default: the interesting values
-crowd against 1 (0.9, 0.99, 0.999), and a log scale on 1 - beta spreads them evenly, as Choi et al.
-(2019, "On Empirical Comparisons of Optimizers for Deep Learning", appendix D) and the Google Deep
-Learning Tuning Playbook do.
+other dimensions fixed. Betas and momentum are sampled as log(1 - beta) by default: the
+interesting values crowd against 1 (0.9, 0.99, 0.999), and a log scale on 1 - beta spreads them
+evenly, as Choi et al. (2019, "On Empirical Comparisons of Optimizers for Deep Learning",
+appendix D) and the Google Deep Learning Tuning Playbook do.
 
-Default ranges (from the same sources, widened to include torch's defaults):
-    lr            [1e-5, 1e-1]   log
-    beta1         [0.5, 0.999]   log(1 - beta1), i.e. 1 - beta1 in [1e-3, 0.5]
-    beta2         [0.9, 0.99999] log(1 - beta2), i.e. 1 - beta2 in [1e-5, 0.1]
-    eps           [1e-10, 1e-2]  log
-    weight_decay  fixed at 0     (tune it with e.g. {"low": 1e-6, "high": 1e-2})
+Two presets (`PRESETS`), for each optimizer family's own dimensions (`preset_space`):
+    default   lr [1e-5, 1e-1] (SGD: [1e-4, 1]), beta1 [0.5, 0.999], beta2 [0.9, 0.99999],
+              eps [1e-10, 1e-2], weight_decay [1e-5, 1e-1], momentum [0.5, 0.999]
+    wide      TaskSet's Adam ranges (Metz et al. 2020): lr [1e-8, 10], 1 - beta1 [1e-4, 1],
+              1 - beta2 [1e-6, 1], eps [1e-10, 1e3] (large eps turns Adam into momentum SGD,
+              Choi et al. 2019), weight_decay [1e-6, 1], momentum [0, 0.9999]
+What a family does not tune by default is fixed at its default settings (Adam's weight decay at
+0); docs/BENCHMARKS.md section 7 says which preset is the default and why.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import optuna
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from optim.params import AdamParams
+from optim.optimizers import Family
+from optim.params import PARAM_NAMES, OptimizerParams
 
-DimensionName = Literal["lr", "beta1", "beta2", "eps", "weight_decay"]
-DIMENSIONS: tuple[str, ...] = ("lr", "beta1", "beta2", "eps", "weight_decay")
-BETAS = ("beta1", "beta2")
-BASELINE = AdamParams()  # torch.optim.Adam's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8
+DIMENSIONS: tuple[str, ...] = PARAM_NAMES
+ONE_MINUS = ("beta1", "beta2", "momentum")  # sampled as 1 - x on a log scale
+BASELINE = OptimizerParams()  # torch.optim.Adam's defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8
 
 
 class Dimension(BaseModel):
@@ -75,7 +77,7 @@ def _check_bounds(name: str, dim: Dimension) -> Dimension:
     if name in ("lr", "eps"):
         if low <= 0:
             raise ValueError(f"{name} must be > 0 (got {low:g})")
-    elif name in BETAS:
+    elif name in ONE_MINUS:
         if low < 0 or high >= 1:
             raise ValueError(f"{name} must satisfy 0 <= {name} < 1 (got {low:g}..{high:g})")
     elif name == "weight_decay":
@@ -96,8 +98,9 @@ class SearchSpace(BaseModel):
     beta2: Dimension = Dimension(low=0.9, high=0.99999)
     eps: Dimension = Dimension(low=1e-10, high=1e-2)
     weight_decay: Dimension = Dimension(value=0.0)
+    momentum: Dimension = Dimension(value=0.0)  # SGD's (Adam takes none)
 
-    @field_validator("lr", "beta1", "beta2", "eps", "weight_decay")
+    @field_validator(*DIMENSIONS)
     @classmethod
     def _bounds(cls, dim: Dimension, info: Any) -> Dimension:
         return _check_bounds(info.field_name, dim)
@@ -112,14 +115,14 @@ class SearchSpace(BaseModel):
     def distributions(self) -> dict[str, optuna.distributions.FloatDistribution]:
         """Optuna parameter name -> distribution, for every tuned dimension.
 
-        A log-scale beta is stored by Optuna as `one_minus_<beta>`, since that is what is
-        sampled; `to_adam_params` maps it back.
+        A log-scale beta (or momentum) is stored by Optuna as `one_minus_<name>`, since that
+        is what is sampled; `to_params` maps it back.
         """
         out: dict[str, optuna.distributions.FloatDistribution] = {}
         for name in self.tuned():
             dim = self.dimension(name)
             low, high = dim.bounds()
-            if name in BETAS and dim.log:
+            if name in ONE_MINUS and dim.log:
                 out[f"one_minus_{name}"] = optuna.distributions.FloatDistribution(
                     1.0 - high, 1.0 - low, log=True
                 )
@@ -127,7 +130,7 @@ class SearchSpace(BaseModel):
                 out[name] = optuna.distributions.FloatDistribution(low, high, log=dim.log)
         return out
 
-    def suggest(self, trial: optuna.Trial, fixed: AdamParams | None = None) -> AdamParams:
+    def suggest(self, trial: optuna.Trial, fixed: OptimizerParams | None = None) -> OptimizerParams:
         """Ask Optuna for every tuned dimension and return the full set of hyper-parameters.
 
         With `fixed` (the baseline's defaults) the trial trains with exactly those: dimensions
@@ -144,10 +147,10 @@ class SearchSpace(BaseModel):
             param: trial.suggest_float(param, dist.low, dist.high, log=dist.log)
             for param, dist in self.distributions().items()
         }
-        return self.to_adam_params(sampled)
+        return self.to_params(sampled)
 
-    def to_adam_params(self, optuna_params: dict[str, float]) -> AdamParams:
-        """Optuna's stored params (plus the fixed values) -> Adam hyper-parameters."""
+    def to_params(self, optuna_params: dict[str, float]) -> OptimizerParams:
+        """Optuna's stored params (plus the fixed values) -> the hyper-parameters."""
         values: dict[str, float] = {}
         for name in DIMENSIONS:
             dim = self.dimension(name)
@@ -157,12 +160,12 @@ class SearchSpace(BaseModel):
                 values[name] = 1.0 - optuna_params[f"one_minus_{name}"]
             else:
                 values[name] = optuna_params[name]
-        return AdamParams(**values)
+        return OptimizerParams(**values)
 
     def to_optuna_params(
-        self, params: AdamParams, *, inside_only: bool = False
+        self, params: OptimizerParams, *, inside_only: bool = False
     ) -> dict[str, float]:
-        """Adam hyper-parameters -> the Optuna params of the tuned dimensions (for enqueueing);
+        """Hyper-parameters -> the Optuna params of the tuned dimensions (for enqueueing);
         `inside_only` leaves out the values a distribution cannot hold."""
         out: dict[str, float] = {}
         for param, dist in self.distributions().items():
@@ -186,7 +189,7 @@ class SearchSpace(BaseModel):
             grid[param] = [float(v) for v in axis]
         return grid
 
-    def contains(self, params: AdamParams) -> bool:
+    def contains(self, params: OptimizerParams) -> bool:
         """Whether `params` lies inside every tuned range (fixed dimensions must match)."""
         for name in DIMENSIONS:
             low, high = self.dimension(name).bounds()
@@ -194,3 +197,52 @@ class SearchSpace(BaseModel):
             if not (low <= value <= high or math.isclose(value, low) or math.isclose(value, high)):
                 return False
         return True
+
+
+# --- presets -------------------------------------------------------------------------------------
+
+Range = tuple[float, float]
+PRESETS: dict[str, dict[str, Range]] = {
+    "default": {
+        "lr": (1e-5, 1e-1),
+        "beta1": (0.5, 0.999),
+        "beta2": (0.9, 0.99999),
+        "eps": (1e-10, 1e-2),
+        "weight_decay": (1e-5, 1e-1),
+        "momentum": (0.5, 0.999),
+    },
+    "wide": {  # TaskSet (Metz et al. 2020), Table 2
+        "lr": (1e-8, 10.0),
+        "beta1": (0.0, 1 - 1e-4),
+        "beta2": (0.0, 1 - 1e-6),
+        "eps": (1e-10, 1e3),
+        "weight_decay": (1e-6, 1.0),
+        "momentum": (0.0, 1 - 1e-4),
+    },
+}
+DEFAULT_PRESET = "default"
+SGD_LR = {"default": (1e-4, 1.0), "wide": (1e-8, 10.0)}  # SGD's steps are not normalised
+
+
+def preset_space(family: Family, preset: str = DEFAULT_PRESET) -> SearchSpace:
+    """The preset's ranges on what `family` tunes by default; the rest fixed at its defaults."""
+    ranges = dict(PRESETS[preset])
+    if "momentum" in family.dims:
+        ranges["lr"] = SGD_LR[preset]
+    dims: dict[str, Dimension] = {}
+    for name in DIMENSIONS:
+        if name in family.tuned_by_default:
+            low, high = ranges[name]
+            dims[name] = Dimension(low=low, high=high)
+        else:
+            dims[name] = Dimension(value=getattr(family.baseline, name))
+    return SearchSpace(**dims)
+
+
+def check_family(space: SearchSpace, family: Family) -> None:
+    """A space may tune only what its family takes (and `adam_lr_only` only lr, and weight
+    decay); ValueError naming the dimension otherwise."""
+    allowed = set(family.dims) if family.name != "adam_lr_only" else {"lr", "weight_decay"}
+    for name in space.tuned():
+        if name not in allowed:
+            raise ValueError(f"space.{name}: {family.label} ({family.name}) does not tune {name}")

@@ -5,20 +5,22 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import optuna
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from optim.attrs import BASELINE_ATTR, CONFIG_ATTR
-from optim.params import AdamParams
+from optim.optimizers import DEFAULT_FAMILY, FAMILIES, Family
+from optim.params import OptimizerParams
 from optim.samplers import (
     DEFAULT_PRUNER,
     DEFAULT_SAMPLER,
+    GRID_POINTS_PER_DIMENSION,
     PRUNERS,
     SAMPLERS,
     make_pruner,
     make_sampler,
 )
 from optim.seeds import Purpose, derive_seed
-from optim.space import BASELINE, SearchSpace
+from optim.space import DEFAULT_PRESET, PRESETS, SearchSpace, check_family, preset_space
 from optim.storage import study_storage
 from optim.tasks import list_tasks, task_info
 
@@ -36,6 +38,11 @@ class StudyConfig(BaseModel):
     sampler: str = DEFAULT_SAMPLER
     pruner: str = DEFAULT_PRUNER
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    optimizer: str = DEFAULT_FAMILY  # what is tuned: adam, adamw, sgd_nesterov, adam_lr_only
+    # the ranges a space starts from (its own dimensions override them): default or wide
+    preset: str = DEFAULT_PRESET
+    # where Adam adds eps: after bias correction (PyTorch) or before it (TensorFlow, the article)
+    eps_mode: Literal["pytorch", "tf"] = "pytorch"
     seeds_per_trial: Annotated[int, Field(ge=1, le=16)] = 1  # a trial's value: the mean of k runs
     # what a trial's value is: the last epoch's validation loss (a search selects on it) or its
     # held-out test loss (a validation reports it)
@@ -53,6 +60,46 @@ class StudyConfig(BaseModel):
         if name not in known:
             raise ValueError(f"unknown task {name!r}; choose one of {known}")
         return name
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known_optimizer(cls, name: str) -> str:
+        if name not in FAMILIES:
+            raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(FAMILIES)}")
+        return name
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, name: str) -> str:
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+        return name
+
+    @model_validator(mode="before")
+    @classmethod
+    def _space_from_preset(cls, data: Any) -> Any:
+        """A space given as a dict overrides its family's preset dimension by dimension."""
+        if not isinstance(data, dict) or isinstance(data.get("space"), SearchSpace):
+            return data
+        family = FAMILIES.get(data.get("optimizer", DEFAULT_FAMILY))
+        preset = data.get("preset", DEFAULT_PRESET)
+        given = data.get("space") or {}
+        if family is None or preset not in PRESETS or not isinstance(given, dict):
+            return data  # the field validators say what is wrong
+        base = preset_space(family, preset).model_dump(mode="json")
+        return {**data, "space": {**base, **given}}
+
+    @model_validator(mode="after")
+    def _fits_family_and_grid(self) -> StudyConfig:
+        check_family(self.space, self.family())
+        if self.sampler == "grid":
+            size = GRID_POINTS_PER_DIMENSION ** len(self.space.tuned())
+            if self.n_trials > size + 1:  # the grid, and the default-settings baseline
+                raise ValueError(
+                    f"n_trials: the grid has {size} points ({GRID_POINTS_PER_DIMENSION} per tuned "
+                    f"dimension), so n_trials may be at most {size + 1} with the baseline"
+                )
+        return self
 
     @field_validator("sampler")
     @classmethod
@@ -81,9 +128,12 @@ class StudyConfig(BaseModel):
     def resolved_epochs(self) -> int:
         return self.epochs if self.epochs is not None else task_info(self.task).default_epochs
 
-    def baseline_params(self) -> AdamParams:
-        """The default settings the baseline trial trains with (torch.optim.Adam's)."""
-        return BASELINE
+    def family(self) -> Family:
+        return FAMILIES[self.optimizer]
+
+    def baseline_params(self) -> OptimizerParams:
+        """The default settings the baseline trial trains with: its family's library defaults."""
+        return self.family().baseline
 
 
 def create_study(

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from optim.params import AdamParams
+from optim.params import OptimizerParams
 from optim.tasks.base import EpochMetrics, Problem, Task
 from optim.training import train
 
@@ -64,7 +64,7 @@ class TaskContract:
         assert task.batch_size > 0
 
     def test_one_epoch_gives_finite_metrics(self, task: Task) -> None:
-        (metrics,) = train(task, AdamParams(), epochs=1, seed=0)
+        (metrics,) = train(task, OptimizerParams(), epochs=1, seed=0)
         assert metrics.epoch == 1
         assert math.isfinite(metrics.train_loss)
         assert math.isfinite(metrics.val_loss)
@@ -78,7 +78,7 @@ class TaskContract:
     def test_the_last_epoch_measures_the_held_out_test_split(self, task: Task) -> None:
         """After the last epoch the test split is measured (the validation split stands in for
         a task without one); no other epoch measures it."""
-        first, last = train(task, AdamParams(), epochs=2, seed=0)
+        first, last = train(task, OptimizerParams(), epochs=2, seed=0)
         assert first.test_loss is None and first.test_accuracy is None
         assert last.test_loss is not None and math.isfinite(last.test_loss)
         if task.has_accuracy:
@@ -99,9 +99,9 @@ class TaskContract:
         assert any(p.grad is not None for p in problem.model.parameters())
 
     def test_same_seed_same_curve_other_seed_other_curve(self, task: Task) -> None:
-        first = train(task, AdamParams(), epochs=2, seed=0)
-        again = train(task, AdamParams(), epochs=2, seed=0)
-        other = train(task, AdamParams(), epochs=2, seed=1)
+        first = train(task, OptimizerParams(), epochs=2, seed=0)
+        again = train(task, OptimizerParams(), epochs=2, seed=0)
+        other = train(task, OptimizerParams(), epochs=2, seed=1)
         assert comparable(first) == comparable(again)
         # the batch order depends on the seed for every task, the initial weights for most
         assert comparable(first) != comparable(other)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import cast
 
 import torch
 
-from optim.adam import Adam
-from optim.params import AdamParams
+from optim.adam import Adam, EpsMode
+from optim.optimizers import FAMILIES
+from optim.params import OptimizerParams
 from optim.tasks.base import EpochMetrics, Task
 
 
@@ -37,16 +39,44 @@ def resolve_device(device: str | torch.device) -> torch.device:
     return resolved
 
 
+def make_optimizer(
+    family: str, params: OptimizerParams, weights: Iterable[torch.nn.Parameter], eps_mode: str
+) -> torch.optim.Optimizer:
+    """The optimizer of a family (`optim.optimizers`): this project's Adam for the Adam
+    families (its parity with torch's Adam and AdamW is tested), torch's SGD for Nesterov."""
+    if family == "sgd_nesterov":
+        return torch.optim.SGD(
+            weights,
+            lr=params.lr,
+            momentum=params.momentum,
+            nesterov=True,
+            weight_decay=params.weight_decay,
+        )
+    if family not in FAMILIES:
+        raise ValueError(f"unknown optimizer {family!r}")
+    return Adam(
+        weights,
+        lr=params.lr,
+        betas=(params.beta1, params.beta2),
+        eps=params.eps,
+        weight_decay=params.weight_decay,
+        decoupled_weight_decay=family == "adamw",
+        eps_mode=cast(EpsMode, eps_mode),
+    )
+
+
 def train(
     task: Task,
-    params: AdamParams,
+    params: OptimizerParams,
     *,
     epochs: int | None = None,
     seed: int | Sequence[int] = 0,
     device: str | torch.device = "cpu",
     on_epoch: Callable[[EpochMetrics], None] | None = None,
+    optimizer: str = "adam",
+    eps_mode: str = "pytorch",
 ) -> list[EpochMetrics]:
-    """Train `task` with Adam(`params`) and return one record per finished epoch.
+    """Train `task` with the `optimizer` family at `params`; one record per finished epoch.
 
     With several seeds, one model per seed trains in lockstep and each epoch's record holds
     their means (and the spread of the validation loss), so a pruner judges the mean curve.
@@ -59,7 +89,9 @@ def train(
     epochs = task.default_epochs if epochs is None else epochs
     seeds = [seed] if isinstance(seed, int) else list(seed)
     dev = resolve_device(device)
-    runs = [_Run(task, params, s, dev) for s in seeds]
+    runs = [
+        _Run(task, s, dev, lambda w: make_optimizer(optimizer, params, w, eps_mode)) for s in seeds
+    ]
     history: list[EpochMetrics] = []
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
@@ -98,18 +130,18 @@ def _mean_or_none(values: list[float | None]) -> float | None:
 class _Run:
     """One model of one seed: its problem, its optimizer and its batch order."""
 
-    def __init__(self, task: Task, params: AdamParams, seed: int, device: torch.device) -> None:
+    def __init__(
+        self,
+        task: Task,
+        seed: int,
+        device: torch.device,
+        optimizer: Callable[[Iterable[torch.nn.Parameter]], torch.optim.Optimizer],
+    ) -> None:
         self.device = device
         torch.manual_seed(seed)  # for tasks that initialise from the global RNG
         self.problem = task.build(seed, device)
         self.model = self.problem.model.to(device)
-        self.optimizer = Adam(
-            self.model.parameters(),
-            lr=params.lr,
-            betas=(params.beta1, params.beta2),
-            eps=params.eps,
-            weight_decay=params.weight_decay,
-        )
+        self.optimizer = optimizer(self.model.parameters())
         self.shuffle = torch.Generator().manual_seed(seed)
 
     def epoch(self) -> tuple[float, float, float | None]:

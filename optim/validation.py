@@ -24,14 +24,14 @@ from optuna.trial import FrozenTrial, TrialState
 from scipy import stats
 
 from optim.attrs import (
-    ADAM_PARAMS_ATTR,
     BASELINE_ATTR,
     METRICS_ATTR,
+    PARAMS_ATTR,
     RUN_ATTR,
     SEEDS_ATTR,
     VALIDATION_ATTR,
 )
-from optim.params import AdamParams
+from optim.params import OptimizerParams
 from optim.seeds import validation_seeds
 from optim.study import StudyConfig, create_study
 
@@ -44,12 +44,14 @@ class Candidate:
     """A config to validate: the defaults, or a trial of the search."""
 
     label: str  # "default" or "trial 12"
-    params: AdamParams
+    params: OptimizerParams
     trial: int | None = None  # the search trial it comes from
     search_value: float | None = None  # its value in the search: the single-seed estimate
 
 
-def candidates(trials: Sequence[FrozenTrial], top_k: int, baseline: AdamParams) -> list[Candidate]:
+def candidates(
+    trials: Sequence[FrozenTrial], top_k: int, baseline: OptimizerParams
+) -> list[Candidate]:
     """The defaults, then the `top_k` complete trials of lowest value with distinct params."""
     out = [Candidate(DEFAULT_LABEL, baseline)]
     seen = {baseline}
@@ -57,7 +59,7 @@ def candidates(trials: Sequence[FrozenTrial], top_k: int, baseline: AdamParams) 
     for trial in sorted(complete, key=lambda t: (t.value, t.number)):
         if len(out) > top_k:
             break
-        params = AdamParams(**trial.user_attrs[ADAM_PARAMS_ATTR])
+        params = OptimizerParams(**trial.user_attrs[PARAMS_ATTR])
         if params in seen:
             continue
         seen.add(params)
@@ -78,15 +80,16 @@ def create_validation(
 ) -> optuna.Study:
     """The study whose trials are every config x every fresh seed, enqueued in seed order (so a
     stopped validation has whole seeds, comparable across configs)."""
-    config = StudyConfig(
-        task=search.task,
-        n_trials=len(configs) * seeds,
-        epochs=search.resolved_epochs(),
-        sampler="random",  # never used: every trial is enqueued with its params
-        pruner="none",
-        seed=search.seed,
-        space=search.space,
-        metric="test_loss",
+    config = search.model_copy(
+        update={
+            "n_trials": len(configs) * seeds,
+            "epochs": search.resolved_epochs(),
+            "sampler": "random",  # never used: every trial is enqueued with its params
+            "pruner": "none",
+            "seeds_per_trial": 1,
+            "metric": "test_loss",
+            "validate_top_k": 0,
+        }
     )
     fresh = validation_seeds(search.seed, round_, seeds)
     study = create_study(config, storage, name, baseline=False)
@@ -109,7 +112,7 @@ def create_validation(
                 {},
                 user_attrs={
                     RUN_ATTR: {"config": index, "label": candidate.label, "seed": seed},
-                    ADAM_PARAMS_ATTR: candidate.params.as_dict(),
+                    PARAMS_ATTR: candidate.params.as_dict(),
                     SEEDS_ATTR: [seed],
                 },
             )

@@ -97,7 +97,7 @@ def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
     assert len(lines) == 1, result.stdout
     lr, beta1, beta2, eps = map(float, lines[0])
     best = study.best_trial
-    params = config.space.to_adam_params(best.params)
+    params = config.space.to_params(best.params)
     for printed, stored in (
         (lr, params.lr),
         (beta1, params.beta1),

@@ -15,15 +15,16 @@ import pytest
 import torch
 
 from optim.attrs import (
-    ADAM_PARAMS_ATTR,
     FAIL_REASON_ATTR,
     INTERRUPT_REASON_ATTR,
+    PARAMS_ATTR,
     PRUNE_REASON_ATTR,
     RETRY_OF_ATTR,
     SEEDS_ATTR,
 )
 from optim.objective import train_lease
-from optim.params import AdamParams
+from optim.optimizers import ADAM_DIMS
+from optim.params import OptimizerParams
 from optim.runner import Lease, NoTrial, Outcome, StudyGoneError, TrialRunner, count_trials
 from optim.space import SearchSpace
 from optim.storage import AdamtuneStorage, make_storage
@@ -90,7 +91,7 @@ def test_exactly_n_trials_baseline_first(storage: AdamtuneStorage) -> None:
     assert len(trials) == 4
     baseline = trials[0]
     assert baseline.user_attrs["baseline"] is True
-    assert baseline.user_attrs[ADAM_PARAMS_ATTR] == AdamParams().as_dict()
+    assert baseline.user_attrs[PARAMS_ATTR] == OptimizerParams().as_dict(ADAM_DIMS)
     assert len({t.params["lr"] for t in trials}) == 4
     assert runner.ask(4) is NoTrial.DONE  # and stays done
 
@@ -106,7 +107,7 @@ def test_a_log_scale_range_without_the_default_still_runs_the_baseline(
     outcomes = run_all(runner, 3)
     assert [o.state for o in outcomes] == [TrialState.COMPLETE] * 3
     baseline, *others = runner.study.get_trials()
-    assert baseline.user_attrs[ADAM_PARAMS_ATTR]["weight_decay"] == 0.0
+    assert baseline.user_attrs[PARAMS_ATTR]["weight_decay"] == 0.0
     assert baseline.params == {"lr": 1e-3}
     assert all(1e-6 <= t.params["weight_decay"] <= 1e-2 for t in others)
 

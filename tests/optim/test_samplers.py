@@ -13,9 +13,10 @@ import optuna
 import pytest
 import torch
 
-from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, PRUNE_REASON_ATTR
-from optim.objective import make_objective
-from optim.params import AdamParams
+from optim.attrs import BASELINE_ATTR, PARAMS_ATTR, PRUNE_REASON_ATTR
+from optim.objective import train_lease
+from optim.params import OptimizerParams
+from optim.runner import Lease, TrialRunner
 from optim.samplers import PRUNERS, SAMPLERS, make_pruner, make_sampler
 from optim.space import BASELINE, SearchSpace
 from optim.storage import make_storage
@@ -45,13 +46,16 @@ def one_torch_thread() -> Iterator[None]:
 
 
 def run_study(config: StudyConfig, db: Path, name: str) -> list[optuna.trial.FrozenTrial]:
-    """Create `config`'s study in the SQLite file `db`, run it, and read its trials back."""
+    """Create `config`'s study in the SQLite file `db`, run it through the trial runner (as
+    workers do), and read its trials back."""
     url = f"sqlite:///{db}"
-    study = create_study(config, make_storage(url), name)
-    objective = make_objective(
-        get_task(config.task), config.space, epochs=config.resolved_epochs(), seed=config.seed
-    )
-    study.optimize(objective, n_trials=config.n_trials)
+    storage = make_storage(url)
+    create_study(config, storage, name)
+    runner = TrialRunner(storage, name, grace_period=10)
+    task = get_task(config.task)
+    while isinstance(lease := runner.ask(config.n_trials), Lease):
+        outcome = train_lease(runner, lease, task, epochs=config.resolved_epochs())
+        runner.finish(lease, outcome)
     # read back through a fresh storage: what the file holds, not what this process remembers
     return optuna.load_study(study_name=name, storage=make_storage(url)).trials
 
@@ -85,10 +89,10 @@ def test_sampler_contract(sampler: str, tmp_path: Path) -> None:
     # the first trial is torch's default Adam, marked as the baseline; no other trial is
     baseline = trials[0]
     assert baseline.user_attrs[BASELINE_ATTR] is True
-    assert baseline.user_attrs[ADAM_PARAMS_ATTR] == pytest.approx(
+    assert baseline.user_attrs[PARAMS_ATTR] == pytest.approx(
         {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
     )
-    assert space.to_adam_params(baseline.params) == BASELINE
+    assert space.to_params(baseline.params) == BASELINE
     assert not any(BASELINE_ATTR in t.user_attrs for t in trials[1:])
 
     # every trial stays inside the space, and what it trained with is what Optuna stored
@@ -96,8 +100,8 @@ def test_sampler_contract(sampler: str, tmp_path: Path) -> None:
         assert set(trial.params) == set(dists)
         for param, dist in dists.items():
             assert dist.low <= trial.params[param] <= dist.high, (trial.number, param)
-        adam = AdamParams(**trial.user_attrs[ADAM_PARAMS_ATTR])
-        assert adam == space.to_adam_params(trial.params)
+        adam = OptimizerParams(**trial.user_attrs[PARAMS_ATTR])
+        assert adam == space.to_params(trial.params)
         assert space.contains(adam)
 
     # the sampler really sampled: no two trials share their params

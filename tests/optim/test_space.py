@@ -12,7 +12,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from optim.params import AdamParams
+from optim.params import OptimizerParams
 from optim.samplers import PRUNERS, SAMPLERS
 from optim.space import BASELINE, DIMENSIONS, Dimension, SearchSpace
 from optim.study import StudyConfig, read_config
@@ -140,9 +140,9 @@ def test_range_needs_both_ends() -> None:
 
 def test_unknown_dimension_is_rejected_by_name() -> None:
     with pytest.raises(ValidationError) as exc:
-        SearchSpace.model_validate({"momentum": {"low": 0.1, "high": 0.9}})
+        SearchSpace.model_validate({"nesterov": {"low": 0.1, "high": 0.9}})
     loc, msg = only_error(exc)
-    assert loc == ("momentum",)
+    assert loc == ("nesterov",)
     assert "Extra inputs are not permitted" in msg
 
 
@@ -235,7 +235,7 @@ def test_default_ranges_contain_torch_defaults() -> None:
     signature = inspect.signature(torch.optim.Adam)
     torch_defaults = {name: p.default for name, p in signature.parameters.items()}
     beta1, beta2 = torch_defaults["betas"]
-    torch_params = AdamParams(
+    torch_params = OptimizerParams(
         lr=torch_defaults["lr"],
         beta1=beta1,
         beta2=beta2,
@@ -275,7 +275,7 @@ def test_tune_lr_only_suggests_exactly_one_optuna_param() -> None:
         params = space.suggest(trial)
         assert list(trial.params) == ["lr"]
         assert 1e-4 <= trial.params["lr"] <= 1e-2
-        assert params == AdamParams(lr=trial.params["lr"], beta1=0.9, beta2=0.999, eps=1e-8)
+        assert params == OptimizerParams(lr=trial.params["lr"], beta1=0.9, beta2=0.999, eps=1e-8)
         study.tell(trial, params.lr)
     assert space.to_optuna_params(BASELINE) == {"lr": 1e-3}
 
@@ -284,7 +284,7 @@ def test_fully_fixed_space_suggests_nothing() -> None:
     space = space_of(lr={"value": 3e-4}, **TUNE_LR_ONLY)
     assert space.tuned() == [] and space.distributions() == {}
     trial = optuna.create_study().ask()
-    assert space.suggest(trial) == AdamParams(lr=3e-4)
+    assert space.suggest(trial) == OptimizerParams(lr=3e-4)
     assert trial.params == {}
 
 
@@ -318,15 +318,15 @@ def test_linear_beta_is_suggested_under_its_own_name() -> None:
     "params",
     [
         BASELINE,
-        AdamParams(lr=3e-2, beta1=0.5, beta2=0.99999, eps=1e-10),
-        AdamParams(lr=1e-5, beta1=0.95, beta2=0.9, eps=1e-2),
+        OptimizerParams(lr=3e-2, beta1=0.5, beta2=0.99999, eps=1e-10),
+        OptimizerParams(lr=1e-5, beta1=0.95, beta2=0.9, eps=1e-2),
     ],
 )
-def test_optuna_params_round_trip(params: AdamParams) -> None:
+def test_optuna_params_round_trip(params: OptimizerParams) -> None:
     space = SearchSpace()
     optuna_params = space.to_optuna_params(params)
     assert optuna_params["one_minus_beta1"] == pytest.approx(1.0 - params.beta1)
-    back = space.to_adam_params(optuna_params)
+    back = space.to_params(optuna_params)
     for name in DIMENSIONS:
         assert getattr(back, name) == pytest.approx(getattr(params, name), rel=1e-12), name
 
@@ -334,7 +334,7 @@ def test_optuna_params_round_trip(params: AdamParams) -> None:
 def test_enqueued_params_come_back_through_a_real_trial() -> None:
     """What create_study enqueues for the baseline is what the objective then trains with."""
     space = space_of(weight_decay={"low": 1e-6, "high": 1e-2})
-    wanted = AdamParams(lr=2e-3, beta1=0.95, beta2=0.9999, eps=1e-7, weight_decay=1e-4)
+    wanted = OptimizerParams(lr=2e-3, beta1=0.95, beta2=0.9999, eps=1e-7, weight_decay=1e-4)
     study = optuna.create_study()
     study.enqueue_trial(space.to_optuna_params(wanted))
     got = space.suggest(study.ask())
@@ -360,10 +360,10 @@ def test_grid_shape_and_spacing() -> None:
 
 def test_contains_rejects_values_outside_a_range_or_off_a_fixed_value() -> None:
     space = space_of(lr={"low": 1e-4, "high": 1e-2}, **TUNE_LR_ONLY)
-    assert space.contains(AdamParams(lr=1e-3))
-    assert not space.contains(AdamParams(lr=1e-1))
-    assert not space.contains(AdamParams(lr=1e-3, beta1=0.8))
-    assert not space.contains(AdamParams(lr=1e-3, weight_decay=1e-4))
+    assert space.contains(OptimizerParams(lr=1e-3))
+    assert not space.contains(OptimizerParams(lr=1e-1))
+    assert not space.contains(OptimizerParams(lr=1e-3, beta1=0.8))
+    assert not space.contains(OptimizerParams(lr=1e-3, weight_decay=1e-4))
 
 
 def test_dimension_is_frozen() -> None:
@@ -383,5 +383,5 @@ def test_every_grid_point_maps_into_the_space(beta1: dict[str, float]) -> None:
     space = space_of(beta1=beta1)
     grid = space.grid(3)
     for point in np.array(np.meshgrid(*grid.values())).T.reshape(-1, len(grid)):
-        params = space.to_adam_params(dict(zip(grid, map(float, point), strict=True)))
+        params = space.to_params(dict(zip(grid, map(float, point), strict=True)))
         assert space.contains(params), params

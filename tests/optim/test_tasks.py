@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from optim.params import AdamParams
+from optim.params import OptimizerParams
 from optim.tasks import (
     EpochMetrics,
     Task,
@@ -116,7 +116,7 @@ def test_one_epoch_on_cuda(name: str) -> None:
     task = fast(name)
     problem = task.build(0, torch.device("cuda"))
     assert all(p.device.type == "cuda" for p in problem.model.parameters())
-    (metrics,) = train(task, AdamParams(), epochs=1, seed=0, device="cuda")
+    (metrics,) = train(task, OptimizerParams(), epochs=1, seed=0, device="cuda")
     assert math.isfinite(metrics.val_loss)
 
 
@@ -168,7 +168,7 @@ def test_rosenbrock_starts_at_the_deepobs_point() -> None:
 
 
 def default_run(name: str) -> list[EpochMetrics]:
-    return train(get_task(name), AdamParams(), seed=0)
+    return train(get_task(name), OptimizerParams(), seed=0)
 
 
 @pytest.mark.parametrize("name", ["logreg_breast_cancer", "mlp_digits", "cnn_digits"])
@@ -198,7 +198,7 @@ def test_char_lstm_learns_beyond_uniform_guessing() -> None:
         steps_per_epoch = 30
         val_sequences = 32
 
-    history = train(Reduced(), AdamParams(), epochs=2, seed=0)
+    history = train(Reduced(), OptimizerParams(), epochs=2, seed=0)
     uniform = math.log(len(corpus().vocab))
     assert history[-1].val_loss < uniform - 1.0
     assert history[-1].val_accuracy is not None and history[-1].val_accuracy > 0.2

@@ -10,11 +10,11 @@ import optuna
 import pytest
 from scipy import stats
 
-from optim.attrs import ADAM_PARAMS_ATTR, BASELINE_ATTR, RUN_ATTR
-from optim.params import AdamParams
+from optim.attrs import BASELINE_ATTR, PARAMS_ATTR, RUN_ATTR
+from optim.params import OptimizerParams
 from optim.validation import Interval, candidates, report
 
-TUNED = AdamParams(lr=3e-3, beta1=0.8)
+TUNED = OptimizerParams(lr=3e-3, beta1=0.8)
 
 
 def runs(values: dict[int, list[float]]) -> list[optuna.trial.FrozenTrial]:
@@ -33,7 +33,7 @@ def plan(n_seeds: int) -> dict[str, Any]:
         "round": 0,
         "seeds": list(range(n_seeds)),
         "configs": [
-            {"label": "default", "params": AdamParams().as_dict(), "trial": None,
+            {"label": "default", "params": OptimizerParams().as_dict(), "trial": None,
              "search_value": None},
             {"label": "trial 7", "params": TUNED.as_dict(), "trial": 7, "search_value": 0.05},
         ],
@@ -85,20 +85,20 @@ def test_an_unfinished_validation_counts_what_it_has() -> None:
 
 
 def test_candidates_are_the_defaults_then_the_best_distinct_trials() -> None:
-    def trial(value: float, params: AdamParams, **attrs: Any) -> optuna.trial.FrozenTrial:
+    def trial(value: float, params: OptimizerParams, **attrs: Any) -> optuna.trial.FrozenTrial:
         return optuna.trial.create_trial(
-            value=value, user_attrs={ADAM_PARAMS_ATTR: params.as_dict(), **attrs}
+            value=value, user_attrs={PARAMS_ATTR: params.as_dict(), **attrs}
         )
 
     trials = [
-        trial(0.9, AdamParams(), **{BASELINE_ATTR: True}),
+        trial(0.9, OptimizerParams(), **{BASELINE_ATTR: True}),
         trial(0.2, TUNED),
         trial(0.2, TUNED),  # the same params again: validated once
-        trial(0.5, AdamParams(lr=1e-2)),
-        trial(0.1, AdamParams(lr=5e-3)),
+        trial(0.5, OptimizerParams(lr=1e-2)),
+        trial(0.1, OptimizerParams(lr=5e-3)),
     ]
     for number, t in enumerate(trials):
         t.number = number
-    got = candidates(trials, top_k=2, baseline=AdamParams())
+    got = candidates(trials, top_k=2, baseline=OptimizerParams())
     assert [(c.label, c.trial) for c in got] == [("default", None), ("trial 4", 4), ("trial 1", 1)]
     assert got[1].search_value == 0.1 and math.isclose(got[2].params.lr, 3e-3)

@@ -1,0 +1,86 @@
+"""The optimizer families a study can tune, each with its parameters and its default settings.
+
+    adam           torch.optim.Adam: lr, betas, eps (and L2 weight decay, coupled)
+    adamw          torch.optim.AdamW: the same with decoupled weight decay, tuned too
+    sgd_nesterov   torch.optim.SGD(nesterov=True): lr and momentum (weight decay optional)
+    adam_lr_only   Adam with only lr tuned, betas and eps at their defaults: the control for
+                   "did tuning beta and eps matter"
+
+Each family's baseline trial trains with the library's defaults. SGD's Nesterov momentum needs
+a momentum above 0 and torch's default is 0, so its baseline takes torch's default lr (1e-3)
+with momentum 0.9, the value of Sutskever et al. (2013) that most recipes use. This module is
+the one place families are named; it is torch-free (the API validates and reports with it);
+`optim.training.make_optimizer` builds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from optim.params import OptimizerParams
+
+ADAM_DIMS = ("lr", "beta1", "beta2", "eps", "weight_decay")
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    label: str  # how a person calls it
+    dims: tuple[str, ...]  # the parameters it takes
+    tuned_by_default: tuple[str, ...]  # what its default space searches
+    baseline: OptimizerParams  # the library defaults its baseline trial trains with
+    torch_class: str
+
+    def params(self, params: OptimizerParams) -> dict[str, float]:
+        """The family's own parameters (what a trial records and the API shows)."""
+        return params.as_dict(self.dims)
+
+    def torch_line(self, params: OptimizerParams) -> str:
+        """The line a user pastes into their training script."""
+        args = [f"lr={params.lr:.6g}"]
+        if "beta1" in self.dims:
+            args.append(f"betas=({params.beta1:.6g}, {params.beta2:.6g})")
+            args.append(f"eps={params.eps:.6g}")
+        if "momentum" in self.dims:
+            args.append(f"momentum={params.momentum:.6g}")
+            args.append("nesterov=True")
+        if params.weight_decay or self.name == "adamw":
+            args.append(f"weight_decay={params.weight_decay:.6g}")
+        return f"{self.torch_class}(model.parameters(), {', '.join(args)})"
+
+
+FAMILIES: dict[str, Family] = {
+    "adam": Family(
+        name="adam",
+        label="Adam",
+        dims=ADAM_DIMS,
+        tuned_by_default=("lr", "beta1", "beta2", "eps"),
+        baseline=OptimizerParams(),
+        torch_class="torch.optim.Adam",
+    ),
+    "adamw": Family(
+        name="adamw",
+        label="AdamW",
+        dims=ADAM_DIMS,
+        tuned_by_default=ADAM_DIMS,
+        baseline=OptimizerParams(weight_decay=1e-2),  # torch.optim.AdamW's default
+        torch_class="torch.optim.AdamW",
+    ),
+    "sgd_nesterov": Family(
+        name="sgd_nesterov",
+        label="SGD with Nesterov momentum",
+        dims=("lr", "momentum", "weight_decay"),
+        tuned_by_default=("lr", "momentum"),
+        baseline=OptimizerParams(momentum=0.9),
+        torch_class="torch.optim.SGD",
+    ),
+    "adam_lr_only": Family(
+        name="adam_lr_only",
+        label="Adam, lr only",
+        dims=ADAM_DIMS,
+        tuned_by_default=("lr",),
+        baseline=OptimizerParams(),
+        torch_class="torch.optim.Adam",
+    ),
+}
+DEFAULT_FAMILY = "adam"
