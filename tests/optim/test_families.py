@@ -1,0 +1,140 @@
+"""Optimizer families and presets: each family trains, its baseline trial is its library's
+defaults, a space tunes only what its family takes, presets start a space and a space's own
+dimensions override them, and a grid never asks for more trials than it has."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from pydantic import ValidationError
+
+from optim.attrs import BASELINE_ATTR, PARAMS_ATTR
+from optim.objective import train_lease
+from optim.optimizers import FAMILIES
+from optim.params import OptimizerParams
+from optim.runner import Lease, TrialRunner
+from optim.space import preset_space
+from optim.storage import make_storage
+from optim.study import StudyConfig, create_study
+from optim.tasks import get_task
+from optim.training import make_optimizer
+
+# DeepOBS's published tuned Adam for quadratic_deep (Schmidt et al. 2021)
+DEEPOBS_TUNED = OptimizerParams(lr=0.01104, beta1=0.6675, beta2=0.8405)
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_each_family_trains_and_its_baseline_is_the_library_default(
+    family: str, tmp_path: Path
+) -> None:
+    storage = make_storage(f"sqlite:///{tmp_path / 'f.db'}")
+    config = StudyConfig(task="logreg_breast_cancer", optimizer=family, n_trials=2, epochs=2)
+    create_study(config, storage, "family")
+    runner = TrialRunner(storage, "family", grace_period=10)
+    task = get_task("logreg_breast_cancer")
+    leases = []
+    while isinstance(lease := runner.ask(2), Lease):
+        outcome = train_lease(runner, lease, task, epochs=2)
+        assert outcome.value is not None and math.isfinite(outcome.value), outcome
+        runner.finish(lease, outcome)
+        leases.append(lease)
+    baseline, tuned = runner.study.get_trials()
+    spec = FAMILIES[family]
+    assert baseline.user_attrs[BASELINE_ATTR] and leases[0].params == spec.baseline
+    assert set(baseline.user_attrs[PARAMS_ATTR]) == set(spec.dims)
+    assert set(tuned.params) == {
+        f"one_minus_{d}" if d in ("beta1", "beta2", "momentum") else d for d in spec.tuned_by_default
+    }
+
+
+def test_the_library_defaults() -> None:
+    adamw = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))]).defaults
+    assert FAMILIES["adamw"].baseline.weight_decay == adamw["weight_decay"] == 1e-2
+    adam = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))]).defaults
+    for family in ("adam", "adam_lr_only"):
+        base = FAMILIES[family].baseline
+        assert (base.lr, (base.beta1, base.beta2), base.eps, base.weight_decay) == (
+            adam["lr"], adam["betas"], adam["eps"], adam["weight_decay"]
+        )  # fmt: skip
+    sgd = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))]).defaults
+    assert FAMILIES["sgd_nesterov"].baseline.lr == sgd["lr"]
+    assert FAMILIES["sgd_nesterov"].baseline.momentum == 0.9  # Nesterov needs momentum > 0
+
+
+def test_the_families_build_their_optimizers() -> None:
+    weights = [torch.nn.Parameter(torch.zeros(2))]
+    sgd = make_optimizer("sgd_nesterov", OptimizerParams(momentum=0.8), weights, "pytorch")
+    assert isinstance(sgd, torch.optim.SGD)
+    assert sgd.defaults["nesterov"] and sgd.defaults["momentum"] == 0.8
+    adamw = make_optimizer("adamw", OptimizerParams(weight_decay=0.1), weights, "tf")
+    assert adamw.defaults["decoupled_weight_decay"] and adamw.defaults["eps_mode"] == "tf"
+    assert not make_optimizer("adam", OptimizerParams(), weights, "pytorch").defaults[
+        "decoupled_weight_decay"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("family", "line"),
+    [
+        ("adam", "torch.optim.Adam(model.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08)"),
+        ("adamw", "torch.optim.AdamW(model.parameters(), lr=0.001, betas=(0.9, 0.999), "
+                  "eps=1e-08, weight_decay=0.01)"),
+        ("sgd_nesterov", "torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, "
+                         "nesterov=True)"),
+    ],
+)  # fmt: skip
+def test_the_line_to_paste_is_the_familys(family: str, line: str) -> None:
+    spec = FAMILIES[family]
+    assert spec.torch_line(spec.baseline) == line
+
+
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"optimizer": "adam", "space": {"momentum": {"low": 0.1, "high": 0.9}}}, "momentum"),
+        ({"optimizer": "sgd_nesterov", "space": {"beta1": {"low": 0.5, "high": 0.9}}}, "beta1"),
+        ({"optimizer": "adam_lr_only", "space": {"eps": {"low": 1e-9, "high": 1e-6}}}, "eps"),
+        ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
+        ({"preset": "narrow"}, "unknown preset 'narrow'"),
+        ({"sampler": "grid", "n_trials": 18, "space": {"beta2": {"value": 0.999},
+          "eps": {"value": 1e-8}}}, "the grid has 16 points"),  # lr x beta1: 4 x 4
+    ],
+)  # fmt: skip
+def test_what_a_family_or_grid_cannot_do_is_refused(config: dict, words: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        StudyConfig.model_validate({"task": "rosenbrock", **config})
+    assert words in str(caught.value)
+
+
+def test_a_grid_as_large_as_n_trials_is_fine() -> None:
+    fixed = {"beta2": {"value": 0.999}, "eps": {"value": 1e-8}}
+    config = StudyConfig(task="rosenbrock", sampler="grid", n_trials=17, space=fixed)
+    assert config.n_trials == 17
+
+
+def test_presets_start_a_space_that_its_own_dimensions_override() -> None:
+    wide = StudyConfig(task="quadratic_deep", preset="wide")
+    assert wide.space.lr.bounds() == (1e-8, 10.0)
+    assert wide.space.eps.bounds() == (1e-10, 1e3)  # large eps: Adam turns into momentum SGD
+    assert wide.space.contains(DEEPOBS_TUNED)
+    assert not StudyConfig(task="quadratic_deep").space.contains(DEEPOBS_TUNED)  # beta2 0.84
+    mixed = StudyConfig.model_validate(
+        {"task": "quadratic_deep", "preset": "wide", "space": {"lr": {"low": 1e-4, "high": 1.0}}}
+    )
+    assert mixed.space.lr.bounds() == (1e-4, 1.0) and mixed.space.beta2 == wide.space.beta2
+    again = StudyConfig.model_validate(mixed.model_dump(mode="json"))  # as stored, read back
+    assert again == mixed
+    sgd = preset_space(FAMILIES["sgd_nesterov"], "default")
+    assert sgd.tuned() == ["lr", "momentum"] and sgd.lr.bounds() == (1e-4, 1.0)
