@@ -245,4 +245,4 @@ def check_family(space: SearchSpace, family: Family) -> None:
     allowed = set(family.dims) if family.name != "adam_lr_only" else {"lr", "weight_decay"}
     for name in space.tuned():
         if name not in allowed:
-            raise ValueError(f"space.{name}: {family.label} ({family.name}) does not tune {name}")
+            raise ValueError(f"{name}: {family.label} ({family.name}) does not tune {name}")

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import optuna
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from optim.attrs import BASELINE_ATTR, CONFIG_ATTR
 from optim.optimizers import DEFAULT_FAMILY, FAMILIES, Family
@@ -89,9 +96,16 @@ class StudyConfig(BaseModel):
         base = preset_space(family, preset).model_dump(mode="json")
         return {**data, "space": {**base, **given}}
 
+    @field_validator("space")
+    @classmethod
+    def _fits_family(cls, space: SearchSpace, info: ValidationInfo) -> SearchSpace:
+        family = FAMILIES.get(info.data.get("optimizer", DEFAULT_FAMILY))
+        if family is not None:  # else the optimizer's own error says it
+            check_family(space, family)
+        return space
+
     @model_validator(mode="after")
-    def _fits_family_and_grid(self) -> StudyConfig:
-        check_family(self.space, self.family())
+    def _fits_grid(self) -> StudyConfig:
         if self.sampler == "grid":
             size = GRID_POINTS_PER_DIMENSION ** len(self.space.tuned())
             if self.n_trials > size + 1:  # the grid, and the default-settings baseline

@@ -54,8 +54,9 @@ def test_each_family_trains_and_its_baseline_is_the_library_default(
     spec = FAMILIES[family]
     assert baseline.user_attrs[BASELINE_ATTR] and leases[0].params == spec.baseline
     assert set(baseline.user_attrs[PARAMS_ATTR]) == set(spec.dims)
+    one_minus = ("beta1", "beta2", "momentum")
     assert set(tuned.params) == {
-        f"one_minus_{d}" if d in ("beta1", "beta2", "momentum") else d for d in spec.tuned_by_default
+        f"one_minus_{d}" if d in one_minus else d for d in spec.tuned_by_default
     }
 
 
