@@ -100,8 +100,8 @@ def create_validation(
             "round": round_,
             "seeds": fresh,
             "configs": [
-                {"label": c.label, "params": c.params.as_dict(), "trial": c.trial,
-                 "search_value": c.search_value}
+                {"label": c.label, "params": config.family().params(c.params),
+                 "trial": c.trial, "search_value": c.search_value}
                 for c in configs
             ],
         },
@@ -112,7 +112,7 @@ def create_validation(
                 {},
                 user_attrs={
                     RUN_ATTR: {"config": index, "label": candidate.label, "seed": seed},
-                    PARAMS_ATTR: candidate.params.as_dict(),
+                    PARAMS_ATTR: config.family().params(candidate.params),
                     SEEDS_ATTR: [seed],
                 },
             )

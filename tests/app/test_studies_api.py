@@ -15,9 +15,10 @@ import pytest
 from tests.app.conftest import Api
 from tests.conftest import both_databases, query, trial_states, wait_for
 
-FAST_STUDY = {"task": "logreg_breast_cancer", "epochs": 3, "pruner": "none"}
+# no validation after the search (tests/app/test_validation.py has those): trial counts exact
+FAST_STUDY = {"task": "logreg_breast_cancer", "epochs": 3, "pruner": "none", "validate_seeds": 0}
 # cnn_digits with 12 epochs is a trial of a few seconds: long enough to catch it running
-LONG_STUDY = {"task": "cnn_digits", "epochs": 12, "pruner": "none"}
+LONG_STUDY = {"task": "cnn_digits", "epochs": 12, "pruner": "none", "validate_seeds": 0}
 DEFAULT_ADAM = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0}
 
 
@@ -131,12 +132,14 @@ def test_a_study_created_after_a_delete_runs_its_own_config(api: Api) -> None:
     B's own task and space for exactly B's trials (it keys studies by uid, never by id)."""
     fixed = {"lr": {"value": 0.5}, "beta1": {"value": 0.9}, "beta2": {"value": 0.999},
              "eps": {"value": 1e-8}}  # fmt: skip
-    a = api.create_study(task="rosenbrock", epochs=2, n_trials=3, space=fixed)
+    a = api.create_study(task="rosenbrock", epochs=2, n_trials=3, space=fixed, validate_seeds=0)
     api.work()
     assert api.study(a["id"])["status"] == "completed"
     assert api.delete(f"/api/studies/{a['id']}").status_code == 204
 
-    b = api.create_study(task="mlp_digits", epochs=2, n_trials=3, sampler="random", pruner="none")
+    b = api.create_study(
+        task="mlp_digits", epochs=2, n_trials=3, sampler="random", pruner="none", validate_seeds=0
+    )
     assert b["id"] != a["id"]
     assert api.work() == 3
     done = api.study(b["id"])
