@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from typing import Any
-
-from tqdm import tqdm
 
 from app.config import Settings
 
@@ -77,89 +77,190 @@ def cmd_tasks(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tune(args: argparse.Namespace) -> int:
-    """Run a whole study in this process and print what to paste into a training script."""
-    import optuna
-    import torch
+def _config(args: argparse.Namespace, **fields: Any) -> Any:
+    """A StudyConfig from the command line; None (errors printed, named by option) if bad."""
     from pydantic import ValidationError
 
-    from optim.heartbeat import Heartbeat
-    from optim.objective import train_lease
-    from optim.runner import NoTrial, TrialRunner
-    from optim.storage import make_storage
-    from optim.study import StudyConfig, create_study
-    from optim.tasks import get_task
+    from optim.study import StudyConfig
 
-    torch.set_num_threads(args.threads)
     try:
-        config = StudyConfig(
-            task=args.task,
-            n_trials=args.trials,
-            epochs=args.epochs,
-            sampler=args.sampler,
-            pruner=args.pruner,
-            seed=args.seed,
+        space = _space(args)
+        return StudyConfig.model_validate({**fields, **({"space": space} if space else {})})
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        errors = (
+            exc.errors()
+            if isinstance(exc, ValidationError)
+            else [{"loc": ("space",), "msg": str(exc)}]
         )
-    except ValidationError as exc:
-        for error in exc.errors():
+        for error in errors:
             field = ".".join(map(str, error["loc"]))
-            option = TUNE_OPTIONS.get(field, field)
-            print(f"error: {option}: {error['msg']}", file=sys.stderr)
-        return 2
-    if args.storage.startswith("sqlite:///"):
-        os.makedirs(os.path.dirname(args.storage.removeprefix("sqlite:///")) or ".", exist_ok=True)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = make_storage(args.storage, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S)
-    study = create_study(config, storage, args.name)
-    # the same runner as the service's workers: the same trials for the same seed
-    runner = TrialRunner(storage, study.study_name, grace_period=GRACE_S)
-    task = get_task(config.task)
-    progress = tqdm(total=config.n_trials, disable=args.quiet, unit="trial")
-    while (lease := runner.ask(config.n_trials)) is not NoTrial.DONE:
-        assert lease is not NoTrial.BUSY  # one runner: nothing else holds a trial
-        with Heartbeat(storage, lease.trial_id, HEARTBEAT_S):
-            outcome = train_lease(
-                runner, lease, task, epochs=config.resolved_epochs(), device=args.device
-            )
-        runner.finish(lease, outcome)
-        progress.update(0 if outcome.rerun else 1)
-    progress.close()
-    return _print_result(study, config)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            print(f"error: {OPTIONS.get(field, '--' + field)}: {message}", file=sys.stderr)
+        return None
 
 
-def _print_result(study: Any, config: Any) -> int:
-    """The best trial, the gain over the default-settings baseline, and the line to paste."""
+def _space(args: argparse.Namespace) -> dict[str, Any]:
+    """--space JSON (or @file), then one flag per dimension: --lr 1e-5:0.1 (a log range),
+    --lr 1e-5:0.1:linear, or --beta2 0.999 (fixed)."""
+    from optim.space import DIMENSIONS
+
+    space: dict[str, Any] = {}
+    if getattr(args, "space", None):
+        text = args.space
+        if text.startswith("@"):
+            with open(text[1:]) as handle:
+                text = handle.read()
+        space = json.loads(text)
+        if not isinstance(space, dict):
+            raise ValueError("--space must be a JSON object of dimensions")
+    for name in DIMENSIONS:
+        given = getattr(args, f"dim_{name}", None)
+        if given is None:
+            continue
+        parts = given.split(":")
+        try:
+            if len(parts) == 1:
+                space[name] = {"value": float(parts[0])}
+            elif len(parts) in (2, 3) and parts[2:] in ([], ["linear"], ["log"]):
+                low, high = float(parts[0]), float(parts[1])
+                space[name] = {"low": low, "high": high, "log": parts[2:] != ["linear"]}
+            else:
+                raise ValueError
+        except ValueError:
+            raise ValueError(f"--{name.replace('_', '-')} {given!r}: give VALUE, LOW:HIGH or "
+                             "LOW:HIGH:linear") from None  # fmt: skip
+    return space
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    """Run a whole study in this process, validate its best configs on fresh seeds, and print
+    what to paste into a training script."""
     import optuna
+    import torch
 
-    from optim.attrs import BASELINE_ATTR, PARAMS_ATTR
-    from optim.params import OptimizerParams
+    from app import local
+    from optim.storage import make_storage
+    from optim.study import create_study
 
-    complete = study.get_trials(deepcopy=False, states=[optuna.trial.TrialState.COMPLETE])
-    print(f"study {study.study_name!r}: {len(study.trials)} trials on {config.task}")
-    if not complete:
-        print("no trial completed (all were pruned or failed): nothing to recommend")
+    config = _config(
+        args,
+        task=args.task,
+        n_trials=args.trials,
+        epochs=args.epochs,
+        sampler=args.sampler,
+        pruner=args.pruner,
+        seed=args.seed,
+        optimizer=args.optimizer,
+        preset=args.preset,
+        eps_mode=args.eps_mode,
+        seeds_per_trial=args.seeds_per_trial,
+        validate_top_k=args.validate_top_k,
+        validate_seeds=args.validate_seeds,
+    )
+    if config is None:
+        return 2
+    torch.set_num_threads(args.threads)
+    _make_parent_dir(args.storage)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = make_storage(
+        args.storage, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S
+    )
+    name = args.name or f"{config.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    study = create_study(config, storage, name)
+    runner = local.run_to_end(storage, study.study_name, device=args.device, quiet=args.quiet)
+    if not local.print_search(runner.study, config):
         return 1
-    best = study.best_trial
-    assert best.value is not None  # a COMPLETE trial of a single-objective study has one
-    print(f"best val_loss {best.value:.6g} (trial {best.number})")
-    baseline = next((t for t in complete if t.user_attrs.get(BASELINE_ATTR)), None)
-    if baseline is not None and baseline.value:
-        gain = (baseline.value - best.value) / abs(baseline.value)
-        print(f"default Adam val_loss {baseline.value:.6g}: tuned is {gain:.1%} better")
-    else:
-        print("default Adam did not complete (pruned or failed): no gain to report")
-    print(config.family().torch_line(OptimizerParams(**best.user_attrs[PARAMS_ATTR])))
+    if not config.validates():
+        print("not validated (--validate-seeds 0): the gain above is a single-seed estimate")
+        return 0
+    configs = local.best_candidates(runner.study, config, config.validate_top_k)
+    if len(configs) < 2:
+        print("nothing to validate: no complete trial other than the defaults")
+        return 0
+    found = local.validate(
+        storage,
+        f"{study.study_name} / validation 0",
+        config,
+        configs,
+        seeds=config.validate_seeds,
+        parent=study.study_name,
+        device=args.device,
+        quiet=args.quiet,
+    )
+    local.print_report(found, config.family())
     return 0
 
 
-HEARTBEAT_S = 2
-GRACE_S = 10
-TUNE_OPTIONS = {"n_trials": "--trials", "task": "--task", "epochs": "--epochs",
-                "sampler": "--sampler", "pruner": "--pruner", "seed": "--seed"}  # fmt: skip
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Retrain one config and the defaults on fresh seeds: is it better, and by how much?"""
+    import optuna
+    import torch
+
+    from app import local
+    from optim.params import OptimizerParams
+    from optim.storage import make_storage
+    from optim.validation import DEFAULT_LABEL, Candidate
+
+    config = _config(
+        args,
+        task=args.task,
+        epochs=args.epochs,
+        seed=args.seed,
+        optimizer=args.optimizer,
+        eps_mode=args.eps_mode,
+    )
+    if config is None:
+        return 2
+    family = config.family()
+    given = {name: getattr(args, name) for name in family.dims if getattr(args, name) is not None}
+    params = OptimizerParams(**{**family.params(family.baseline), **given})
+    torch.set_num_threads(args.threads)
+    _make_parent_dir(args.storage)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = make_storage(
+        args.storage, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S
+    )
+    name = args.name or f"evaluate-{config.task}-{os.getpid()}-{time.time_ns()}"
+    configs = [Candidate(DEFAULT_LABEL, family.baseline), Candidate("given", params)]
+    found = local.validate(
+        storage, name, config, configs, seeds=args.seeds, parent="", device=args.device,
+        quiet=args.quiet,
+    )  # fmt: skip
+    local.print_report(found, family)
+    return 0
+
+
+def _make_parent_dir(url: str) -> None:
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+
+
+# what the command line calls a StudyConfig field, for its error messages
+OPTIONS = {"n_trials": "--trials", "seeds_per_trial": "--seeds-per-trial",
+           "validate_top_k": "--validate-top-k", "validate_seeds": "--validate-seeds",
+           "eps_mode": "--eps-mode"}  # fmt: skip
+
+
+def _study_options(parser: argparse.ArgumentParser) -> None:
+    """Options `tune`, `evaluate` and `compare` share."""
+    from optim.optimizers import DEFAULT_FAMILY, FAMILIES
+
+    parser.add_argument("--task", required=True)
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--seed", type=int, default=0, help="the study's root seed")
+    parser.add_argument("--optimizer", default=DEFAULT_FAMILY, choices=sorted(FAMILIES))
+    parser.add_argument("--eps-mode", dest="eps_mode", default="pytorch", choices=("pytorch", "tf"))
+    parser.add_argument("--storage", default="sqlite:///./data/adamtune.db")
+    parser.add_argument("--name", help="study name (default: generated)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from optim.params import PARAM_NAMES
     from optim.samplers import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
+    from optim.space import DEFAULT_PRESET, DIMENSIONS, PRESETS
 
     parser = argparse.ArgumentParser(prog="adamtune", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,19 +282,37 @@ def build_parser() -> argparse.ArgumentParser:
     tasks = sub.add_parser("tasks", help="list the training tasks")
     tasks.set_defaults(func=cmd_tasks)
 
-    tune = sub.add_parser("tune", help="run one study here, without the server")
-    tune.add_argument("--task", required=True)
+    tune = sub.add_parser("tune", help="run one study here, without the server, and validate it")
+    _study_options(tune)
     tune.add_argument("--trials", type=int, default=30)
-    tune.add_argument("--epochs", type=int)
     tune.add_argument("--sampler", default=DEFAULT_SAMPLER, choices=sorted(SAMPLERS))
     tune.add_argument("--pruner", default=DEFAULT_PRUNER, choices=sorted(PRUNERS))
-    tune.add_argument("--seed", type=int, default=0)
-    tune.add_argument("--storage", default="sqlite:///./data/adamtune.db")
-    tune.add_argument("--name", help="study name (default: generated)")
-    tune.add_argument("--device", default="cpu")
-    tune.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    tune.add_argument("--quiet", action="store_true", help="no progress bar")
+    tune.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    tune.add_argument("--space", help="the search space as JSON (or @file.json); flags below "
+                      "override it")  # fmt: skip
+    for name in DIMENSIONS:
+        tune.add_argument(f"--{name.replace('_', '-')}", dest=f"dim_{name}", metavar="RANGE",
+                          help="LOW:HIGH (log), LOW:HIGH:linear, or a fixed VALUE")  # fmt: skip
+    tune.add_argument("--seeds-per-trial", dest="seeds_per_trial", type=int, default=1)
+    tune.add_argument("--validate-top-k", dest="validate_top_k", type=int, default=3)
+    tune.add_argument(
+        "--validate-seeds",
+        dest="validate_seeds",
+        type=int,
+        default=5,
+        help="fresh seeds the best configs are retrained on (0: no validation)",
+    )
     tune.set_defaults(func=cmd_tune)
+
+    evaluate = sub.add_parser(
+        "evaluate", help="retrain one config and the defaults on fresh seeds and compare them"
+    )
+    _study_options(evaluate)
+    for name in PARAM_NAMES:
+        evaluate.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float,
+                              help="(default: the optimizer's default)")  # fmt: skip
+    evaluate.add_argument("--seeds", type=int, default=10)
+    evaluate.set_defaults(func=cmd_evaluate)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""`adamtune tasks` and `adamtune tune`, run as the user runs them: a real process, a real DB."""
+"""`adamtune tasks`, `tune` and `evaluate`, run as the user runs them: a real process, a real
+database; the validated verdict printed is the one the API reports for the same study."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ import pytest
 import torch
 
 from app.cli import main
+from app.db import Database
+from app.validation import read_report
 from optim.attrs import BASELINE_ATTR
 from optim.space import SearchSpace
 from optim.storage import make_storage
 from optim.study import read_config
 from optim.tasks import list_tasks
-from tests.conftest import BUILTIN_TASK_NAMES
+from tests.conftest import BUILTIN_TASK_NAMES, query
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = r"[-+]?(?:\d+\.?\d*(?:e[-+]?\d+)?|nan|inf)"
@@ -29,8 +32,11 @@ TORCH_LINE = re.compile(
     re.MULTILINE,
 )
 GAIN_LINE = re.compile(
-    rf"^default Adam val_loss ({NUMBER}): tuned is ({NUMBER})% better$", re.MULTILINE
+    rf"^search estimate \(one seed each, on the split it selected on\): ({NUMBER})% over "
+    rf"default Adam \(({NUMBER})\)$",
+    re.MULTILINE,
 )
+VERDICT_LINE = re.compile(r"^verdict: (.+)$", re.MULTILINE)
 
 
 @pytest.fixture(autouse=True)
@@ -76,6 +82,8 @@ def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
         "5",
         "--epochs",
         "3",
+        "--validate-seeds",
+        "0",
         "--storage",
         url,
         "--quiet",
@@ -91,6 +99,7 @@ def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
     assert config is not None
     assert (config.task, config.n_trials, config.epochs) == ("logreg_breast_cancer", 5, 3)
     assert config.space == SearchSpace()
+    assert "not validated (--validate-seeds 0)" in result.stdout
 
     # the pasted line carries the best trial's hyper-parameters
     lines = TORCH_LINE.findall(result.stdout)
@@ -115,7 +124,7 @@ def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
     assert baseline.value is not None and best.value is not None
     gains = GAIN_LINE.findall(result.stdout)
     assert len(gains) == 1, result.stdout
-    printed_baseline, printed_gain = map(float, gains[0])
+    printed_gain, printed_baseline = map(float, gains[0])
     assert math.isclose(printed_baseline, baseline.value, rel_tol=1e-5)
     expected_gain = 100 * (baseline.value - best.value) / abs(baseline.value)
     assert printed_gain == pytest.approx(expected_gain, abs=0.05)
@@ -187,3 +196,76 @@ def test_main_rejects_bad_options_before_running(
         main(["tune", *args, "--quiet"])
     assert exc.value.code == 2
     assert option in capsys.readouterr().err
+
+
+def test_tune_validates_on_fresh_seeds_and_agrees_with_the_api(tmp_path: Path) -> None:
+    """By default `tune` retrains its best configs and the defaults on fresh seeds and prints the
+    verdict; a server on the same file reports the same numbers for the same validation."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    result = adamtune(
+        "tune", "--task", "logreg_breast_cancer", "--trials", "5", "--epochs", "3",
+        "--pruner", "none", "--validate-top-k", "2", "--validate-seeds", "3",
+        "--storage", url, "--quiet", "--name", "cli-study",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "validated on 3 fresh seeds (test split):" in result.stdout
+    (printed,) = VERDICT_LINE.findall(result.stdout)
+    names = optuna.get_all_study_names(storage=url)
+    assert sorted(names) == ["cli-study", "cli-study / validation 0"]
+    named = "SELECT study_id FROM studies WHERE study_name = 'cli-study / validation 0'"
+    ((study_id,),) = query(url, named)
+    db = Database.open(url)
+    with db.session(write=False) as session:
+        found = read_report(session, study_id)
+    db.dispose()
+    assert found is not None and found.complete and found.verdict == printed
+    lines = TORCH_LINE.findall(result.stdout)
+    assert len(lines) == 2  # the search's best, then the validated recommendation
+
+
+def test_evaluate_a_config_equal_to_the_defaults_finds_no_gain(tmp_path: Path) -> None:
+    result = adamtune(
+        "evaluate", "--task", "logreg_breast_cancer", "--epochs", "2", "--lr", "0.001",
+        "--seeds", "3", "--storage", f"sqlite:///{tmp_path / 'e.db'}", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert VERDICT_LINE.findall(result.stdout) == [
+        "no significant gain over default Adam (+0% ± 0%, 0/3 seeds)"
+    ]
+
+
+def test_tune_takes_the_space_as_json_and_as_flags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    space = '{"beta1": {"value": 0.8}, "eps": {"low": 1e-9, "high": 1e-6}}'
+    code = main(["tune", "--task", "rosenbrock", "--trials", "2", "--epochs", "1",
+                 "--validate-seeds", "0", "--space", space, "--lr", "1e-3:1e-2:linear",
+                 "--beta2", "0.99", "--preset", "wide", "--storage", url, "--quiet",
+                 "--name", "spaced"])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    config = read_config(optuna.load_study(study_name="spaced", storage=url).user_attrs)
+    assert config is not None and config.preset == "wide"
+    assert (config.space.lr.low, config.space.lr.high, config.space.lr.log) == (1e-3, 1e-2, False)
+    assert (config.space.beta1.value, config.space.beta2.value) == (0.8, 0.99)
+    assert config.space.eps.bounds() == (1e-9, 1e-6)
+    assert config.space.weight_decay.value == 0.0
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--lr", "fast"], "--lr 'fast': give VALUE, LOW:HIGH or LOW:HIGH:linear"),
+        (["--momentum", "0.1:0.9"], "momentum: Adam (adam) does not tune momentum"),
+        (["--space", "[1, 2]"], "--space must be a JSON object"),
+        (["--validate-seeds", "1"], "--validate-seeds: a confidence interval needs at least 2"),
+    ],
+)
+def test_tune_names_a_bad_space_or_validation_option(
+    args: list[str], words: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "never.sqlite"
+    code = main(["tune", "--task", "rosenbrock", *args, "--storage", f"sqlite:///{db}", "--quiet"])
+    assert code == 2
+    assert words in capsys.readouterr().err
+    assert not db.exists()
