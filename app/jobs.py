@@ -47,7 +47,12 @@ def default_name(payload: StudyCreate) -> str:
 
 
 def create_job(
-    db: Database, storage: optuna.storages.BaseStorage, payload: StudyCreate, settings: Settings
+    db: Database,
+    storage: optuna.storages.BaseStorage,
+    payload: StudyCreate,
+    settings: Settings,
+    *,
+    comparison_id: int | None = None,
 ) -> int:
     """Create the Optuna study and its job row; returns the study id.
 
@@ -83,6 +88,7 @@ def create_job(
                     timeout_s=payload.timeout_s,
                     parallelism=payload.parallelism,
                     status=JobStatus.QUEUED,
+                    comparison_id=comparison_id,
                 )
             )
             session.flush()  # the job row first: events reference it

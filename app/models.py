@@ -76,6 +76,21 @@ class StudyJob(Base):
     kind: Mapped[str] = mapped_column(String(16), default=JobKind.SEARCH, server_default="search")
     # a validation's search (not a foreign key: a search and its validations go together)
     parent_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    comparison_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+
+
+class Comparison(Base):
+    """Studies of several optimizer families on one task, under the same budget and seeds; its
+    studies are the jobs with its `comparison_id`."""
+
+    __tablename__ = "adamtune_comparisons"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(512), unique=True)
+    task: Mapped[str] = mapped_column(String(128))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)  # the ComparisonCreate as submitted
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EventKind(StrEnum):

@@ -195,6 +195,22 @@ def trial_params(session: Session, trial_ids: Sequence[int]) -> dict[int, dict[s
     return out
 
 
+def epochs_trained(session: Session, study_ids: Sequence[int]) -> dict[int, int]:
+    """study_id -> epochs its trials reported, pruned and interrupted ones included: the budget
+    a study spent."""
+    if not study_ids:
+        return {}
+    rows = session.execute(
+        select(oi.TRIALS.c.study_id, func.count())
+        .select_from(
+            oi.INTERMEDIATE.join(oi.TRIALS, oi.TRIALS.c.trial_id == oi.INTERMEDIATE.c.trial_id)
+        )
+        .where(oi.TRIALS.c.study_id.in_(list(study_ids)))
+        .group_by(oi.TRIALS.c.study_id)
+    )
+    return dict(rows.all())
+
+
 def epochs_done(session: Session, trial_ids: Sequence[int]) -> dict[int, int]:
     if not trial_ids:
         return {}

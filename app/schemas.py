@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from optim.space import SearchSpace
-from optim.study import StudyConfig
+from optim.samplers import DEFAULT_PRUNER, DEFAULT_SAMPLER
+from optim.space import DEFAULT_PRESET, SearchSpace
+from optim.study import (
+    OptimizerName,
+    PresetName,
+    PrunerName,
+    SamplerName,
+    StudyConfig,
+    TaskName,
+)
 
 StudyName = Annotated[
     str,
@@ -226,3 +234,67 @@ class NotePublic(BaseModel):
     text: str  # the Markdown as written
     html: str  # rendered, safe to insert: raw HTML escaped, unsafe link schemes refused
     updated_at: datetime | None
+
+
+class ComparisonCreate(BaseModel):
+    """One study per optimizer family on `task`, with the same budget, sampler, pruner, preset
+    and root seed; each family's winner is validated on the same `validate_seeds` fresh seeds
+    and compared with the first family's."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    task: TaskName
+    optimizers: Annotated[list[OptimizerName], Field(min_length=2, max_length=4)] = [
+        "adam", "adamw", "sgd_nesterov", "adam_lr_only"
+    ]  # fmt: skip
+    n_trials: Annotated[int, Field(ge=1)] = 30  # per optimizer
+    epochs: Annotated[int | None, Field(ge=1)] = None
+    sampler: SamplerName = DEFAULT_SAMPLER
+    pruner: PrunerName = DEFAULT_PRUNER
+    preset: PresetName = DEFAULT_PRESET
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    validate_seeds: Annotated[int, Field(ge=2, le=50)] = 5
+    name: StudyName | None = None
+
+    @field_validator("optimizers")
+    @classmethod
+    def _distinct(cls, names: list[str]) -> list[str]:
+        if len(set(names)) != len(names):
+            raise ValueError("name each optimizer once")
+        return names
+
+    def study_fields(self) -> dict[str, Any]:
+        """What each of its studies shares."""
+        return self.model_dump(exclude={"optimizers", "name"})
+
+
+class ComparisonStudy(BaseModel):
+    optimizer: str
+    label: str
+    study_id: int
+    status: str
+    validation_status: str | None
+    epochs_trained: int
+    wall_s: float | None
+    winner: ValidationConfig | None  # the family's best trial, validated on the fresh seeds
+    seeds: list[int]
+    torch_line: str | None
+    gain: float | None = None  # over the first optimizer, seed by seed (lower is better)
+    gain_low: float | None = None
+    gain_high: float | None = None
+    wins: int | None = None
+
+
+class ComparisonPublic(BaseModel):
+    id: int
+    name: str
+    task: str
+    config: dict[str, Any]
+    created_at: datetime
+    studies: list[ComparisonStudy]
+    verdicts: list[str]  # "AdamW beats Adam by 7 % (95 % CI ...)", "no significant difference"
+    complete: bool
+
+
+class ComparisonsPublic(BaseModel):
+    comparisons: list[ComparisonPublic]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
 import optuna
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -34,20 +36,42 @@ from optim.tasks import list_tasks, task_info
 SEQUENCE_SAMPLERS = frozenset({"qmc", "grid"})  # samplers whose seed fixes a whole sequence
 
 
+def _one_of(kind: str, known: Callable[[], Iterable[str]]) -> AfterValidator:
+    """A validator refusing a name not in `known()`, listing the known ones."""
+
+    def check(name: str) -> str:
+        names = list(known())
+        if name not in names:
+            raise ValueError(f"unknown {kind} {name!r}; choose one of {sorted(names)}")
+        return name
+
+    return AfterValidator(check)
+
+
+# what a request names, checked against the one place each is listed
+TaskName = Annotated[str, _one_of("task", lambda: (t.name for t in list_tasks()))]
+OptimizerName = Annotated[str, _one_of("optimizer", lambda: FAMILIES)]
+PresetName = Annotated[str, _one_of("preset", lambda: PRESETS)]
+SamplerName = Annotated[str, _one_of("sampler", lambda: SAMPLERS)]
+PrunerName = Annotated[str, _one_of("pruner", lambda: PRUNERS)]
+
+
 class StudyConfig(BaseModel):
     """What a study runs: everything a worker needs to continue it on any machine."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str
+    task: TaskName
     n_trials: Annotated[int, Field(ge=1)] = 30
     epochs: Annotated[int | None, Field(ge=1)] = None  # None: the task's default
-    sampler: str = DEFAULT_SAMPLER
-    pruner: str = DEFAULT_PRUNER
+    sampler: SamplerName = DEFAULT_SAMPLER
+    pruner: PrunerName = DEFAULT_PRUNER
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
-    optimizer: str = DEFAULT_FAMILY  # what is tuned: adam, adamw, sgd_nesterov, adam_lr_only
+    optimizer: OptimizerName = (
+        DEFAULT_FAMILY  # what is tuned: adam, adamw, sgd_nesterov, adam_lr_only
+    )
     # the ranges a space starts from (its own dimensions override them): default or wide
-    preset: str = DEFAULT_PRESET
+    preset: PresetName = DEFAULT_PRESET
     # where Adam adds eps: after bias correction (PyTorch) or before it (TensorFlow, the article)
     eps_mode: Literal["pytorch", "tf"] = "pytorch"
     seeds_per_trial: Annotated[int, Field(ge=1, le=16)] = 1  # a trial's value: the mean of k runs
@@ -59,28 +83,6 @@ class StudyConfig(BaseModel):
     validate_top_k: Annotated[int, Field(ge=0, le=10)] = 3
     validate_seeds: Annotated[int, Field(ge=0, le=50)] = 5
     space: SearchSpace = SearchSpace()
-
-    @field_validator("task")
-    @classmethod
-    def _known_task(cls, name: str) -> str:
-        known = [t.name for t in list_tasks()]
-        if name not in known:
-            raise ValueError(f"unknown task {name!r}; choose one of {known}")
-        return name
-
-    @field_validator("optimizer")
-    @classmethod
-    def _known_optimizer(cls, name: str) -> str:
-        if name not in FAMILIES:
-            raise ValueError(f"unknown optimizer {name!r}; choose one of {sorted(FAMILIES)}")
-        return name
-
-    @field_validator("preset")
-    @classmethod
-    def _known_preset(cls, name: str) -> str:
-        if name not in PRESETS:
-            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-        return name
 
     @model_validator(mode="before")
     @classmethod
@@ -114,20 +116,6 @@ class StudyConfig(BaseModel):
                     f"dimension), so n_trials may be at most {size + 1} with the baseline"
                 )
         return self
-
-    @field_validator("sampler")
-    @classmethod
-    def _known_sampler(cls, name: str) -> str:
-        if name not in SAMPLERS:
-            raise ValueError(f"unknown sampler {name!r}; choose one of {sorted(SAMPLERS)}")
-        return name
-
-    @field_validator("pruner")
-    @classmethod
-    def _known_pruner(cls, name: str) -> str:
-        if name not in PRUNERS:
-            raise ValueError(f"unknown pruner {name!r}; choose one of {sorted(PRUNERS)}")
-        return name
 
     @field_validator("validate_seeds")
     @classmethod

@@ -1,0 +1,167 @@
+"""Comparisons: one study per optimizer family on one task, under the same budget, sampler,
+pruner and root seed, run interleaved (a stopped comparison has spent the same on each), each
+family's winner validated on the same fresh seeds, compared seed by seed with the first family.
+
+A comparison is a row of `adamtune_comparisons` and the jobs that carry its id; each study is an
+ordinary study (its own page, its own validation), so nothing here runs trials.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from app import queries
+from app.config import Settings
+from app.db import Database
+from app.jobs import ConflictError, create_job, delete_job, stop_job
+from app.models import ACTIVE_STATUSES, Comparison, JobKind, StudyJob, utcnow
+from app.schemas import ComparisonCreate, StudyCreate
+from app.validation import latest_reports
+from optim.optimizers import FAMILIES, Family
+from optim.params import OptimizerParams
+from optim.validation import DEFAULT_LABEL, paired_gain, versus
+
+
+def create_comparison(
+    db: Database,
+    storage: optuna.storages.BaseStorage,
+    payload: ComparisonCreate,
+    settings: Settings,
+) -> int:
+    """The comparison and its studies (queued); its id. Nothing is left if a study fails."""
+    with db.session(write=False) as session:
+        active = session.scalar(
+            select(func.count()).where(StudyJob.status.in_(ACTIVE_STATUSES))
+        ) or 0  # fmt: skip
+    if active + len(payload.optimizers) > settings.max_concurrent_studies:
+        raise ConflictError(
+            f"a comparison of {len(payload.optimizers)} optimizers would exceed "
+            f"{settings.max_concurrent_studies} studies queued or running "
+            "(ADAMTUNE_MAX_CONCURRENT_STUDIES); stop one or wait"
+        )
+    name = payload.name or f"compare-{payload.task}-{utcnow():%Y%m%d-%H%M%S-%f}"
+    with db.session() as session:
+        if session.scalar(select(Comparison.id).where(Comparison.name == name)) is not None:
+            raise ConflictError(f"a comparison named {name!r} already exists")
+        comparison = Comparison(
+            name=name, task=payload.task, config=payload.model_dump(mode="json")
+        )
+        session.add(comparison)
+        session.flush()
+        comparison_id = comparison.id
+    made: list[tuple[int, str]] = []
+    try:
+        for optimizer in payload.optimizers:
+            study = StudyCreate.model_validate(
+                {
+                    **payload.study_fields(),
+                    "optimizer": optimizer,
+                    "name": f"{name} / {optimizer}",
+                    "validate_top_k": 1,  # the family's winner, against its own defaults
+                }
+            )
+            made.append(
+                (create_job(db, storage, study, settings, comparison_id=comparison_id),
+                 study.name or "")
+            )  # fmt: skip
+    except BaseException:
+        for study_id, study_name in made:
+            delete_job(db, storage, study_id, study_name)
+        with db.session() as session:
+            session.execute(delete(Comparison).where(Comparison.id == comparison_id))
+        raise
+    return comparison_id
+
+
+def comparison_jobs(session: Session, comparison_id: int) -> list[StudyJob]:
+    return list(
+        session.scalars(
+            select(StudyJob)
+            .where(StudyJob.comparison_id == comparison_id, StudyJob.kind == JobKind.SEARCH)
+            .order_by(StudyJob.study_id)
+        )
+    )
+
+
+def stop_comparison(db: Database, comparison_id: int) -> None:
+    with db.session(write=False) as session:
+        ids = [job.study_id for job in comparison_jobs(session, comparison_id)]
+    for study_id in ids:
+        try:
+            stop_job(db, study_id)
+        except ConflictError:
+            continue  # already finished
+
+
+def delete_comparison(
+    db: Database, storage: optuna.storages.BaseStorage, comparison_id: int
+) -> None:
+    with db.session(write=False) as session:
+        jobs = [(j.study_id, j.study_name) for j in comparison_jobs(session, comparison_id)]
+    for study_id, name in jobs:
+        delete_job(db, storage, study_id, name)
+    with db.session() as session:
+        session.execute(delete(Comparison).where(Comparison.id == comparison_id))
+
+
+def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any]:
+    """Per optimizer: status, progress, epochs and time spent, its validated winner; then each
+    family against the first, seed by seed on the validation's shared seeds."""
+    jobs = comparison_jobs(session, comparison.id)
+    reports = latest_reports(session, [job.study_id for job in jobs])
+    epochs = queries.epochs_trained(session, [job.study_id for job in jobs])
+    rows = []
+    for job in jobs:
+        family = FAMILIES[job.config.get("optimizer", "adam")]
+        validation = reports.get(job.study_id) or {}
+        winner = next(
+            (c for c in validation.get("configs", []) if c["label"] != DEFAULT_LABEL), None
+        )
+        rows.append(
+            {
+                "optimizer": family.name,
+                "label": family.label,
+                "study_id": job.study_id,
+                "status": job.status,
+                "validation_status": validation.get("status"),
+                "epochs_trained": epochs.get(job.study_id, 0),
+                "wall_s": _seconds(job),
+                "winner": winner,
+                "seeds": validation.get("seeds", []),
+                "torch_line": _winner_line(family, winner),
+            }
+        )
+    verdicts = []
+    reference = rows[0] if rows else None
+    for row in rows[1:]:
+        assert reference is not None
+        if not (row["winner"] and reference["winner"]) or row["seeds"] != reference["seeds"]:
+            continue
+        gain, wins = paired_gain(reference["winner"]["values"], row["winner"]["values"])
+        if gain is not None:
+            verdicts.append(versus(row["label"], reference["label"], gain, wins))
+            row.update(gain=gain.mean, gain_low=gain.low, gain_high=gain.high, wins=wins)
+    return {
+        "id": comparison.id,
+        "name": comparison.name,
+        "task": comparison.task,
+        "config": comparison.config,
+        "created_at": comparison.created_at,
+        "studies": rows,
+        "verdicts": verdicts,
+        "complete": bool(rows) and all(r["validation_status"] == "completed" for r in rows),
+    }
+
+
+def _seconds(job: StudyJob) -> float | None:
+    if job.started_at is None:
+        return None
+    return ((job.finished_at or utcnow()) - job.started_at).total_seconds()
+
+
+def _winner_line(family: Family, winner: dict[str, Any] | None) -> str | None:
+    return family.torch_line(OptimizerParams(**winner["params"])) if winner else None
