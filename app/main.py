@@ -21,7 +21,18 @@ from app.event_hub import EventHub
 from app.figure_cache import FigureCache
 from app.limits import BodySizeLimitMiddleware
 from app.openapi import openapi_schema
-from app.routes import curves, docs, events, figures, health, notes, studies, tasks, trials
+from app.routes import (
+    comparisons,
+    curves,
+    docs,
+    events,
+    figures,
+    health,
+    notes,
+    studies,
+    tasks,
+    trials,
+)
 from app.routes.events import format_sse
 from optim.storage import make_storage
 
@@ -87,6 +98,7 @@ def create_app(
     app.include_router(events.router)
     app.include_router(figures.router)
     app.include_router(notes.router)
+    app.include_router(comparisons.router)
     app.include_router(docs.router)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)

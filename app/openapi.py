@@ -43,6 +43,8 @@ def openapi_schema(app: FastAPI, settings: Settings) -> dict[str, Any]:
                 operation.pop("security", None)
             if "{study_id}" in path:
                 responses.setdefault("404", {**ERROR, "description": "no such study"})
+            if "{comparison_id}" in path:
+                responses["404"] = {**ERROR, "description": "no such comparison"}
             if "requestBody" in operation:
                 responses.setdefault("413", {**ERROR, "description": "request body too large"})
             if path.startswith("/api/"):

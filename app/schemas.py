@@ -137,6 +137,7 @@ class StudyPublic(BaseModel):
     error: str | None = None
     kind: str = "search"  # or "validation": the retraining of a search's best configs
     parent_id: int | None = None  # a validation's search
+    comparison_id: int | None = None  # the comparison it belongs to
     validate_top_k: int | None = None
     validate_seeds: int | None = None
     validation: ValidationPublic | None = None  # the newest validation of a search

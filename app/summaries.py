@@ -121,6 +121,7 @@ def _summary(
         error=job.error,
         kind=job.kind,
         parent_id=job.parent_id,
+        comparison_id=job.comparison_id,
         validate_top_k=config.validate_top_k,
         validate_seeds=config.validate_seeds,
         validation=ValidationPublic(**reports[sid]) if sid in reports else None,

@@ -16,7 +16,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
 
@@ -32,6 +32,7 @@ from app.config import Settings
 from app.db import Database, DatabaseUnavailableError
 from app.jobs import ConflictError, get_job, set_status
 from app.models import ACTIVE_STATUSES, JobKind, JobStatus, StudyJob, utcnow
+from app.queries import state_counts
 from app.validation import start_validation
 from optim.heartbeat import Heartbeat
 from optim.objective import train_lease
@@ -109,9 +110,14 @@ class Worker:
                 .where(StudyJob.status.in_(ACTIVE_STATUSES))
                 .order_by(StudyJob.created_at)
             ).all()
+            counts = state_counts(session, [job.study_id for job in jobs if job.comparison_id])
         for uid in set(self._runners) - {job.uid for job in jobs}:
             del self._runners[uid]  # deleted or finished: forget it
-        for job in jobs:
+        started = {  # trials taken out so far (a waiting one has not started)
+            study_id: sum(by_state.values()) - by_state.get("WAITING", 0)
+            for study_id, by_state in counts.items()
+        }
+        for job in claim_order(jobs, started):
             claim = self._claim_in(job)
             if claim is not None:
                 return claim
@@ -274,6 +280,20 @@ class Worker:
     def close(self) -> None:
         self.db.dispose()
         self.storage.engine.dispose()
+
+
+def claim_order(jobs: Sequence[StudyJob], started: dict[int, int]) -> list[StudyJob]:
+    """Oldest first, but the studies of one comparison take turns: the one with the fewest
+    trials started goes first, so a comparison stopped at any point has spent about the same
+    budget on each optimizer."""
+    groups: dict[tuple[str, int], list[StudyJob]] = {}
+    for job in jobs:  # a group sits where its oldest study sits
+        key = ("comparison", job.comparison_id) if job.comparison_id else ("study", job.study_id)
+        groups.setdefault(key, []).append(job)
+    order: list[StudyJob] = []
+    for members in groups.values():
+        order.extend(sorted(members, key=lambda j: (started.get(j.study_id, 0), j.created_at)))
+    return order
 
 
 def _timed_out(job: StudyJob) -> bool:

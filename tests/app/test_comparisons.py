@@ -1,0 +1,89 @@
+"""Comparisons in-process: one study per optimizer, run interleaved, each winner validated on
+the same fresh seeds and compared with the first optimizer's; stop and delete take all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import Api
+from tests.conftest import both_databases, query
+
+COMPARISON = {"task": "logreg_breast_cancer", "optimizers": ["adam", "sgd_nesterov"],
+              "n_trials": 3, "epochs": 2, "pruner": "none", "validate_seeds": 3}  # fmt: skip
+
+
+@both_databases
+def test_a_comparison_runs_interleaved_and_compares_validated_winners(api: Api) -> None:
+    created = api.post("/api/comparisons", json=COMPARISON)
+    assert created.status_code == 201, created.text
+    comparison = created.json()
+    assert created.headers["location"] == f"/api/comparisons/{comparison['id']}"
+    ids = [s["study_id"] for s in comparison["studies"]]
+    assert [s["optimizer"] for s in comparison["studies"]] == ["adam", "sgd_nesterov"]
+    api.work()
+
+    # interleaved: the two searches took turns, trial by trial
+    started = query(
+        api.settings.database_url,
+        "SELECT study_id FROM adamtune_events WHERE kind = 'trial_started' AND study_id IN "
+        f"({ids[0]}, {ids[1]}) ORDER BY id",
+    )
+    assert [sid for (sid,) in started] == [ids[0], ids[1]] * 3
+
+    done = api.get(f"/api/comparisons/{comparison['id']}").json()
+    assert done["complete"]
+    adam, sgd = done["studies"]
+    assert adam["status"] == sgd["status"] == "completed"
+    assert adam["seeds"] == sgd["seeds"] and len(adam["seeds"]) == 3  # the same fresh seeds
+    for row in (adam, sgd):
+        assert row["winner"]["n"] == 3 and row["epochs_trained"] == 3 * 2
+        assert row["torch_line"].startswith("torch.optim.")
+    assert "nesterov=True" in sgd["torch_line"]
+    assert sgd["gain"] is not None and (len(done["verdicts"]) == 1)
+    verdict = done["verdicts"][0]
+    assert "SGD with Nesterov momentum" in verdict and "Adam" in verdict
+    listed = api.get("/api/comparisons").json()["comparisons"]
+    assert [c["id"] for c in listed] == [comparison["id"]]
+    studies = {s["id"]: s for s in api.get("/api/studies").json()["studies"]}
+    assert {studies[i]["comparison_id"] for i in ids} == {comparison["id"]}
+
+
+def test_stop_and_delete_take_every_study_of_the_comparison(api: Api) -> None:
+    comparison = api.post("/api/comparisons", json=COMPARISON).json()
+    ids = [s["study_id"] for s in comparison["studies"]]
+    stopped = api.post(f"/api/comparisons/{comparison['id']}/stop")
+    assert stopped.status_code == 200
+    assert {s["status"] for s in stopped.json()["studies"]} == {"stopped"}
+    assert api.delete(f"/api/comparisons/{comparison['id']}").status_code == 204
+    assert api.get(f"/api/comparisons/{comparison['id']}").status_code == 404
+    for study_id in ids:
+        assert api.get(f"/api/studies/{study_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"task": "logreg_breast_cancer", "optimizers": ["adam", "lion"]}, "optimizers"),
+        ({"task": "logreg_breast_cancer", "optimizers": ["adam", "adam"]}, "optimizers"),
+        ({"task": "logreg_breast_cancer", "optimizers": ["adam"]}, "optimizers"),
+        ({"task": "imagenet"}, "task"),
+        ({"task": "logreg_breast_cancer", "sampler": "bogus"}, "sampler"),
+        ({"task": "logreg_breast_cancer", "validate_seeds": 1}, "validate_seeds"),
+        ({"task": "logreg_breast_cancer", "n_trials": 10**9}, "n_trials"),
+    ],
+)
+def test_bad_comparisons_name_the_field(api: Api, body: dict[str, Any], field: str) -> None:
+    response = api.post("/api/comparisons", json=body)
+    assert response.status_code == 422, response.text
+    assert field in [str(part) for part in response.json()["detail"][0]["loc"]]
+    assert api.get("/api/studies").json()["studies"] == []  # nothing half made
+    assert api.get("/api/comparisons").json()["comparisons"] == []
+
+
+def test_too_many_studies_for_a_comparison_is_a_conflict(make_api: Any) -> None:
+    api: Api = make_api(max_concurrent_studies=3)
+    body = {**COMPARISON, "optimizers": ["adam", "adamw", "sgd_nesterov", "adam_lr_only"]}
+    response = api.post("/api/comparisons", json=body)
+    assert response.status_code == 409 and "ADAMTUNE_MAX_CONCURRENT_STUDIES" in response.text
