@@ -230,6 +230,77 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Tune several optimizer families on one task under the same budget and seeds, validate
+    each winner on the same fresh seeds, and say which is better, by how much."""
+    import optuna
+    import torch
+
+    from app import local
+    from optim.storage import make_storage
+    from optim.study import create_study
+    from optim.validation import paired_gain, versus
+
+    optimizers = [name.strip() for name in args.optimizers.split(",") if name.strip()]
+    configs = []
+    for optimizer in optimizers:
+        config = _config(
+            args,
+            task=args.task,
+            n_trials=args.trials,
+            epochs=args.epochs,
+            sampler=args.sampler,
+            pruner=args.pruner,
+            seed=args.seed,
+            optimizer=optimizer,
+            preset=args.preset,
+            eps_mode=args.eps_mode,
+            validate_top_k=1,
+            validate_seeds=args.validate_seeds,
+        )
+        if config is None:
+            return 2
+        configs.append(config)
+    if len(configs) < 2 or len(set(optimizers)) != len(optimizers):
+        print("error: --optimizers: name two or more different optimizers", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    _make_parent_dir(args.storage)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = make_storage(
+        args.storage, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S
+    )
+    base = args.name or f"compare-{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    names = [f"{base} / {config.optimizer}" for config in configs]
+    for config, name in zip(configs, names, strict=True):
+        create_study(config, storage, name)
+    runners = local.run_interleaved(storage, names, device=args.device, quiet=args.quiet)
+    winners = []
+    for config, runner in zip(configs, runners, strict=True):
+        family = config.family()
+        found = local.validate(
+            storage,
+            f"{runner.study.study_name} / validation 0",
+            config,
+            local.best_candidates(runner.study, config, 1),
+            seeds=config.validate_seeds,
+            parent=runner.study.study_name,
+            device=args.device,
+            quiet=args.quiet,
+        )
+        winner = next((c for c in found.configs if c.label != "default"), found.configs[0])
+        winners.append((family, winner))
+        print(f"== {family.label}")
+        local.print_report(found, family)
+    reference_family, reference = winners[0]
+    print("== comparison (each family's validated winner, seed by seed)")
+    for family, winner in winners[1:]:
+        gain, wins = paired_gain(reference.values, winner.values)
+        if gain is not None:
+            print(versus(family.label, reference_family.label, gain, wins))
+    return 0
+
+
 def _make_parent_dir(url: str) -> None:
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
@@ -313,6 +384,19 @@ def build_parser() -> argparse.ArgumentParser:
                               help="(default: the optimizer's default)")  # fmt: skip
     evaluate.add_argument("--seeds", type=int, default=10)
     evaluate.set_defaults(func=cmd_evaluate)
+
+    compare = sub.add_parser(
+        "compare", help="tune several optimizers on one task and compare their validated winners"
+    )
+    _study_options(compare)
+    compare.add_argument("--optimizers", default="adam,adamw,sgd_nesterov,adam_lr_only",
+                         help="comma-separated; the first is the reference")  # fmt: skip
+    compare.add_argument("--trials", type=int, default=30, help="per optimizer")
+    compare.add_argument("--sampler", default=DEFAULT_SAMPLER, choices=sorted(SAMPLERS))
+    compare.add_argument("--pruner", default=DEFAULT_PRUNER, choices=sorted(PRUNERS))
+    compare.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    compare.add_argument("--validate-seeds", dest="validate_seeds", type=int, default=5)
+    compare.set_defaults(func=cmd_compare)
     return parser
 
 

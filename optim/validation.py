@@ -97,6 +97,7 @@ def create_validation(
         VALIDATION_ATTR,
         {
             "parent": parent,
+            "label": config.family().label,
             "round": round_,
             "seeds": fresh,
             "configs": [
@@ -165,6 +166,7 @@ class ValidationReport:
     configs: list[ConfigResult]
     runs_done: int
     runs_total: int
+    label: str = "Adam"  # the optimizer family, as a person calls it
     recommended: str | None = None  # label of the config with the best validated mean
     verdict: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -207,6 +209,7 @@ def report(info: dict[str, Any], trials: Sequence[FrozenTrial]) -> ValidationRep
         configs=results,
         runs_done=len(values),
         runs_total=len(seeds) * len(plans),
+        label=info.get("label", "Adam"),
     )
     _compare(out)
     return out
@@ -246,26 +249,27 @@ def _compare(out: ValidationReport) -> None:
         out.verdict = "no tuned config validated yet"
         return
     top = best if best is not default else min(tuned, key=lambda c: c.interval.mean)  # type: ignore[union-attr]
-    out.verdict = verdict(top, default_is_best=best is default)
+    out.verdict = verdict(top, default_is_best=best is default, label=out.label)
 
 
-def verdict(config: ConfigResult, *, default_is_best: bool = False) -> str:
+def verdict(config: ConfigResult, *, default_is_best: bool = False, label: str = "Adam") -> str:
     """The plain sentence the product reports, e.g. "+24 % over default Adam (95 % CI 21-27 %,
-    5/5 seeds)" or "no significant gain over default Adam (-6 % ± 12 %, 2/5 seeds)"."""
+    5/5 seeds)" or "no significant gain over default Adam (-6 % ± 12 %, 2/5 seeds)"; `label`
+    names the optimizer family whose defaults are the reference."""
     gain = config.gain
     assert gain is not None
     seeds = f"{config.wins}/{gain.n} seeds"
     if gain.low is None or gain.high is None:
-        return f"{_pct(gain.mean)} over default Adam on {gain.n} seed: too few seeds to judge"
+        return f"{_pct(gain.mean)} over default {label} on {gain.n} seed: too few seeds to judge"
     interval = f"95 % CI {_pct(gain.low)} to {_pct(gain.high)}, {seeds}"
     if gain.low > 0 and not default_is_best:
-        return f"{_pct(gain.mean)} over default Adam ({interval})"
+        return f"{_pct(gain.mean)} over default {label} ({interval})"
     if gain.high < 0:
         worse = _pct(-gain.mean, sign=False)
-        return f"{worse} worse than default Adam ({interval}): keep the defaults"
+        return f"{worse} worse than default {label} ({interval}): keep the defaults"
     half = gain.half_width() or 0.0
     return (
-        f"no significant gain over default Adam ({_pct(gain.mean)} ± {_pct(half, sign=False)}, "
+        f"no significant gain over default {label} ({_pct(gain.mean)} ± {_pct(half, sign=False)}, "
         f"{seeds})"
     )
 

@@ -269,3 +269,21 @@ def test_tune_names_a_bad_space_or_validation_option(
     assert code == 2
     assert words in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: Path) -> None:
+    result = adamtune(
+        "compare", "--task", "logreg_breast_cancer", "--optimizers", "adam,sgd_nesterov",
+        "--trials", "3", "--epochs", "2", "--pruner", "none", "--validate-seeds", "2",
+        "--storage", f"sqlite:///{tmp_path / 'c.db'}", "--quiet", "--name", "cmp",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "== Adam" in result.stdout and "== SGD with Nesterov momentum" in result.stdout
+    assert "over default SGD with Nesterov momentum" in result.stdout
+    last = result.stdout.strip().splitlines()[-1]
+    assert "SGD with Nesterov momentum" in last and "Adam" in last
+    names = optuna.get_all_study_names(storage=f"sqlite:///{tmp_path / 'c.db'}")
+    assert sorted(names) == [
+        "cmp / adam", "cmp / adam / validation 0", "cmp / sgd_nesterov",
+        "cmp / sgd_nesterov / validation 0",
+    ]  # fmt: skip
