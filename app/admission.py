@@ -57,6 +57,7 @@ class _Lane:
 
 
 Classifier = Callable[[Scope], str | None]
+RUNNER_PATHS = ("/ask", "/report", "/heartbeat", "/tell")
 
 
 def classify(scope: Scope) -> str | None:
@@ -68,6 +69,8 @@ def classify(scope: Scope) -> str | None:
         return "static"
     if path.endswith("/events"):
         return "streams"
+    if path.endswith(RUNNER_PATHS):  # external runners: apart, so the dashboard keeps its share
+        return "runners"
     if "/figures/" in path:
         return "figures"
     if scope.get("method", "GET") in ("GET", "HEAD"):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import Database
 from app.event_hub import EventHub
+from app.external import ExternalTrials
 from app.figure_cache import FigureCache
 from app.queries import study_ref
 from app.schemas import StudyPublic
@@ -30,6 +31,7 @@ class AppState:
     storage: optuna.storages.RDBStorage
     figures: FigureCache
     events: EventHub
+    external: ExternalTrials
 
 
 def get_state(request: Request) -> AppState:

@@ -96,7 +96,9 @@ def validate(
 
 def best_candidates(study: optuna.Study, config: StudyConfig, top_k: int) -> list[Candidate]:
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    return candidates(complete, top_k, config.baseline_params())
+    return candidates(
+        complete, top_k, config.baseline_params(), maximize=config.direction == "maximize"
+    )
 
 
 def print_search(study: optuna.Study, config: StudyConfig, out: TextIO | None = None) -> bool:

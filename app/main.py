@@ -18,6 +18,7 @@ from app.config import Settings, get_settings
 from app.db import Database, DatabaseUnavailableError
 from app.deps import AppState
 from app.event_hub import EventHub
+from app.external import ExternalTrials
 from app.figure_cache import FigureCache
 from app.limits import BodySizeLimitMiddleware
 from app.openapi import openapi_schema
@@ -29,12 +30,13 @@ from app.routes import (
     figures,
     health,
     notes,
+    runners,
     studies,
     tasks,
     trials,
 )
 from app.routes.events import format_sse
-from optim.storage import make_storage
+from optim.storage import AdamtuneStorage, make_storage
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -44,14 +46,18 @@ def create_app(
     settings: Settings | None = None,
     *,
     db: Database | None = None,
-    storage: optuna.storages.RDBStorage | None = None,
+    storage: AdamtuneStorage | None = None,
 ) -> FastAPI:
     """The web app on `settings.database_url` (or the given database and storage)."""
     settings = settings or get_settings()
     # Optuna's INFO lines ("A new study created in memory" at each figure build) are noise here
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     # Optuna first: it creates and checks its own tables, which ours sit beside
-    storage = storage or make_storage(settings.database_url)
+    storage = storage or make_storage(
+        settings.database_url,
+        heartbeat_interval=settings.heartbeat_interval,  # external trials beat through the API
+        grace_period=settings.grace_period,
+    )
     db = db or Database.open(settings.database_url, **settings.pool())
     app = FastAPI(
         title="adamtune",
@@ -70,6 +76,7 @@ def create_app(
         figures=figure_cache,
         # a finished trial of a watched study: its importances are built before anyone asks
         events=EventHub(db, settings.sse_poll_interval, format_sse, figure_cache.warm),
+        external=ExternalTrials(db, storage, settings),
     )
     app.openapi = lambda: openapi_schema(app, settings)  # type: ignore[method-assign]
 
@@ -99,6 +106,7 @@ def create_app(
     app.include_router(figures.router)
     app.include_router(notes.router)
     app.include_router(comparisons.router)
+    app.include_router(runners.router)
     app.include_router(docs.router)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
@@ -118,6 +126,7 @@ def _lanes(settings: Settings) -> dict[str, LaneLimit]:
     return {
         "reads": lane(settings.reads_in_flight),
         "writes": lane(settings.writes_in_flight),
+        "runners": lane(settings.runners_in_flight),
         "figures": lane(settings.figures_in_flight),
         "streams": lane(settings.streams_max, queue=0),
         "static": lane(settings.static_in_flight),

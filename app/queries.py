@@ -25,11 +25,12 @@ from optim.attrs import (
     PARAMS_ATTR,
     PRUNE_REASON_ATTR,
     REASON_ATTRS,
+    RUNNER_ATTR,
     SEEDS_ATTR,
 )
 
 POINT_FIELDS = ("trial", "epoch", "train_loss", "val_loss", "val_accuracy")
-TRIAL_ATTRS = (PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, *REASON_ATTRS)
+TRIAL_ATTRS = (PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, RUNNER_ATTR, *REASON_ATTRS)
 
 
 def study_ref(session: Session, study_id: int) -> tuple[str, bool] | None:
@@ -318,6 +319,7 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                 "epochs_done": done.get(row.trial_id, 0),
                 "seeds": a.get(SEEDS_ATTR) or [],
                 "metrics": a.get(METRICS_ATTR),
+                "runner": a.get(RUNNER_ATTR),
                 "reason": (
                     a.get(PRUNE_REASON_ATTR)
                     or a.get(FAIL_REASON_ATTR)

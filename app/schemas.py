@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -168,6 +168,7 @@ class TrialPublic(BaseModel):
     # the last epoch's measures of a finished trial: val_loss, its spread over the seeds
     # (val_loss_std), val_accuracy, and the held-out test_loss and test_accuracy
     metrics: dict[str, float | None] | None = None
+    runner: str | None = None  # the host of an external trial's runner
 
 
 class TrialsPublic(BaseModel):
@@ -299,3 +300,86 @@ class ComparisonPublic(BaseModel):
 
 class ComparisonsPublic(BaseModel):
     comparisons: list[ComparisonPublic]
+
+
+# --- trials trained by external code (app/external.py) ------------------------------------------
+
+RunnerHost = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                           pattern=r"^[^\x00-\x1f\x7f]+$")
+]  # fmt: skip
+LeaseToken = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+Metrics = dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], float]
+
+
+class AskRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    host: RunnerHost | None = None  # where the runner runs (shown on the trial); default: its IP
+
+
+class HandedOutTrial(BaseModel):
+    number: int
+    params: dict[str, float]  # the optimizer family's own parameters
+    optimizer: str  # adam, adamw, sgd_nesterov or adam_lr_only
+    eps_mode: str
+    seeds: list[int]  # train with these seeds (k runs: report their mean)
+    steps: int  # the pruner's horizon: the steps (epochs) a full trial runs
+    metric: str
+    direction: str
+    purpose: str  # "search", or "validation": report the value on held-out data
+    torch_line: str  # the optimizer as a line of PyTorch
+
+
+class AskPublic(BaseModel):
+    """A trial to train, or why there is none: "wait" (every trial is taken and some still
+    run: ask again after `retry_after_s`) or "done" (n_trials reached, or the study stopped)."""
+
+    state: str
+    reason: str | None = None
+    study_id: int | None = None  # where to report: the validation's study after the search
+    trial: HandedOutTrial | None = None
+    lease: str | None = None  # send it with every report, heartbeat and tell
+    heartbeat_interval_s: float | None = None
+    grace_period_s: float | None = None  # a lease silent this long is failed and re-asked
+    retry_after_s: float | None = None
+
+
+class ReportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    lease: LeaseToken
+    step: Annotated[int, Field(ge=0, le=10**9)]
+    value: float  # the study's metric at this step
+    metrics: Metrics = {}  # others to show (accuracy, train_loss, ...)
+
+
+class ReportPublic(BaseModel):
+    prune: bool  # the pruner ends this trial: tell it "pruned"
+    stop: bool  # the study is stopping: tell it "stopped"
+
+
+class LeaseRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    lease: LeaseToken
+
+
+class HeartbeatPublic(BaseModel):
+    stop: bool
+
+
+class TellRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    lease: LeaseToken
+    state: Literal["complete", "pruned", "failed", "stopped"]
+    value: float | None = None  # required when complete
+    reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    metrics: Metrics | None = None
+
+
+class TellPublic(BaseModel):
+    number: int
+    state: str
+    value: float | None

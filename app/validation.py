@@ -4,6 +4,7 @@ their trials. The statistics are `optim.validation`'s; this module is the servic
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import optuna
@@ -12,17 +13,43 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.jobs import ConflictError, add_status_event
-from app.models import JobKind, JobStatus, StudyJob
+from app.jobs import ConflictError, add_status_event, get_job, set_status
+from app.models import ACTIVE_STATUSES, JobKind, JobStatus, StudyJob
 from optim import optuna_internals as oi
 from optim.attrs import VALIDATION_ATTR
 from optim.params import OptimizerParams
 from optim.study import StudyConfig, load_study
 from optim.validation import ValidationReport, candidates, create_validation, report
 
+log = logging.getLogger("adamtune.validation")
+
 
 def validation_name(parent_name: str, round_: int) -> str:
     return f"{parent_name} / validation {round_}"
+
+
+def finish_job(db: Database, storage: optuna.storages.BaseStorage, study_id: int) -> None:
+    """Mark a job whose trials are all done: stopped if it was stopping, else completed; a
+    completed search that asks for it gets its validation queued. Whoever sees the runner say
+    DONE calls it (a worker, or the API for an external study); only the first one acts."""
+    with db.session() as session:
+        job = get_job(session, study_id)
+        if job is None or job.status not in ACTIVE_STATUSES:
+            return
+        final = JobStatus.STOPPED if job.status == JobStatus.STOPPING else JobStatus.COMPLETED
+        set_status(session, job, final)
+    log.info("study %s %s", study_id, final)
+    config = StudyConfig.model_validate(job.config)
+    if final != JobStatus.COMPLETED or job.kind != JobKind.SEARCH or not config.validates():
+        return
+    try:
+        child = start_validation(
+            db, storage, job, top_k=config.validate_top_k, seeds=config.validate_seeds
+        )
+    except ConflictError as exc:
+        log.warning("study %s not validated: %s", study_id, exc)
+        return
+    log.info("study %s: validation queued as study %s", study_id, child)
 
 
 def start_validation(
@@ -43,7 +70,9 @@ def start_validation(
         raise ConflictError("a validation of this study is already running")
     study, config = load_study(storage, parent.study_name)
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    configs = candidates(complete, top_k, config.baseline_params())
+    configs = candidates(
+        complete, top_k, config.baseline_params(), maximize=config.direction == "maximize"
+    )
     if len(configs) < 2:
         raise ConflictError("no complete trial other than the defaults to validate yet")
     round_ = len(previous)

@@ -30,15 +30,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from app import event_log
 from app.config import Settings
 from app.db import Database, DatabaseUnavailableError
-from app.jobs import ConflictError, get_job, set_status
-from app.models import ACTIVE_STATUSES, JobKind, JobStatus, StudyJob, utcnow
+from app.jobs import get_job, set_status
+from app.models import ACTIVE_STATUSES, JobStatus, StudyJob, utcnow
 from app.queries import state_counts
-from app.validation import start_validation
+from app.validation import finish_job
 from optim.heartbeat import Heartbeat
 from optim.objective import train_lease
 from optim.runner import Lease, NoTrial, Outcome, StudyGoneError, TrialRunner
 from optim.storage import make_storage
-from optim.study import StudyConfig
+from optim.study import EXTERNAL_TASK
 from optim.tasks import get_task
 from optim.tasks.base import EpochMetrics
 
@@ -107,7 +107,7 @@ class Worker:
         with self.db.session(write=False) as session:
             jobs = session.scalars(
                 select(StudyJob)
-                .where(StudyJob.status.in_(ACTIVE_STATUSES))
+                .where(StudyJob.status.in_(ACTIVE_STATUSES), StudyJob.task != EXTERNAL_TASK)
                 .order_by(StudyJob.created_at)
             ).all()
             counts = state_counts(session, [job.study_id for job in jobs if job.comparison_id])
@@ -132,7 +132,7 @@ class Worker:
             self._runners.pop(job.uid, None)
             return None
         if lease is NoTrial.DONE:
-            self._finish(job.study_id)
+            finish_job(self.db, self.storage, job.study_id)
             return None
         if lease is NoTrial.BUSY:
             return None
@@ -162,31 +162,6 @@ class Worker:
             )
             self._runners[job.uid] = runner
         return runner
-
-    def _finish(self, study_id: int) -> None:
-        """Mark a job whose trials are all done: stopped if it was stopping, else completed; a
-        completed search that asks for it gets its validation queued."""
-        with self.db.session() as session:
-            job = get_job(session, study_id)
-            if job is None or job.status not in ACTIVE_STATUSES:
-                return
-            final = JobStatus.STOPPED if job.status == JobStatus.STOPPING else JobStatus.COMPLETED
-            set_status(session, job, final)
-        log.info("study %s %s", study_id, final)
-        config = StudyConfig.model_validate(job.config)
-        if final == JobStatus.COMPLETED and job.kind == JobKind.SEARCH and config.validates():
-            try:
-                child = start_validation(
-                    self.db,
-                    self.storage,
-                    job,
-                    top_k=config.validate_top_k,
-                    seeds=config.validate_seeds,
-                )
-            except ConflictError as exc:
-                log.warning("study %s not validated: %s", study_id, exc)
-                return
-            log.info("study %s: validation queued as study %s", study_id, child)
 
     # -- running ----------------------------------------------------------------------------
     def run_trial(self, claim: Claim) -> None:

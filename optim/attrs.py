@@ -15,6 +15,8 @@ SEEDS_ATTR = "seeds"  # the training seeds of a trial (a retry keeps its trial's
 METRICS_ATTR = "metrics"
 VALIDATION_ATTR = "validation"  # study user attribute of a validation: its plan (configs, seeds)
 RUN_ATTR = "run"  # trial user attribute of a validation run: {config, label, seed}
+LEASE_ATTR = "lease"  # an external trial's lease: the SHA-256 of the token its runner holds
+RUNNER_ATTR = "runner"  # where an external trial runs: the host its runner named
 PRUNE_REASON_ATTR = "prune_reason"  # why a trial ended as PRUNED (pruned at epoch n, diverged)
 FAIL_REASON_ATTR = "fail_reason"  # why a trial FAILed for good (the training code raised)
 # why a trial was interrupted and its params queued again (a stop, a worker shutting down): such

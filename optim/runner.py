@@ -36,6 +36,7 @@ from optim.attrs import (
     METRICS_ATTR,
     PARAMS_ATTR,
     PRUNE_REASON_ATTR,
+    RETRY_HISTORY_ATTR,
     RUN_ATTR,
     SEEDS_ATTR,
 )
@@ -48,6 +49,7 @@ from optim.study import load_study, sampler_for_trial
 log = logging.getLogger("adamtune.runner")
 
 MAX_REASON_CHARS = 2000
+MAX_RERUNS = 3  # a trial whose own code keeps failing is re-run this often, then failed for good
 
 
 class StudyGoneError(LookupError):
@@ -82,6 +84,7 @@ class Outcome:
     reason: str | None = None
     rerun: bool = False
     metrics: dict[str, float | None] | None = None  # the last epoch's measures
+    capped: bool = False  # a re-run the runner's own code asked for: at most MAX_RERUNS
 
     @classmethod
     def complete(cls, value: float, metrics: dict[str, float | None] | None = None) -> Outcome:
@@ -100,6 +103,12 @@ class Outcome:
     def interrupted(cls, reason: str) -> Outcome:
         """Stopped from outside (a stop request, a worker shutting down): re-run later."""
         return cls(TrialState.FAIL, None, reason, rerun=True)
+
+    @classmethod
+    def crashed(cls, reason: str) -> Outcome:
+        """The runner's own code failed (an external runner said so): re-run elsewhere, up to
+        MAX_RERUNS times, then failed for good."""
+        return cls(TrialState.FAIL, None, reason, rerun=True, capped=True)
 
 
 @dataclass
@@ -273,6 +282,15 @@ class TrialRunner:
         queued again (its re-run takes its place among the n_trials). None if the trial had
         already ended."""
         reason = (outcome.reason or "")[:MAX_REASON_CHARS]
+        if outcome.capped:
+            try:
+                attrs = self.storage.get_trial_system_attrs(lease.trial_id)
+            except KeyError:
+                raise StudyGoneError(self.study.study_name) from None
+            if len(attrs.get(RETRY_HISTORY_ATTR) or []) >= MAX_RERUNS:
+                note = f" (failed {MAX_RERUNS + 1} times: not re-run again)"
+                outcome = Outcome.failed(reason[: MAX_REASON_CHARS - len(note)] + note)
+                reason = outcome.reason or ""
         if outcome.rerun:
             key: str | None = INTERRUPT_REASON_ATTR
         elif outcome.state == TrialState.PRUNED:

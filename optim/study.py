@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -34,6 +35,9 @@ from optim.storage import study_storage
 from optim.tasks import list_tasks, task_info
 
 SEQUENCE_SAMPLERS = frozenset({"qmc", "grid"})  # samplers whose seed fixes a whole sequence
+# a study whose trials the user's own code trains, asking for them over HTTP (app/external.py)
+EXTERNAL_TASK = "external"
+EXTERNAL_STEPS = 100  # an external study's steps (for pruners) unless it says otherwise
 
 
 def _one_of(kind: str, known: Callable[[], Iterable[str]]) -> AfterValidator:
@@ -49,7 +53,8 @@ def _one_of(kind: str, known: Callable[[], Iterable[str]]) -> AfterValidator:
 
 
 # what a request names, checked against the one place each is listed
-TaskName = Annotated[str, _one_of("task", lambda: (t.name for t in list_tasks()))]
+TaskName = Annotated[str, _one_of("task", lambda: [*(t.name for t in list_tasks()), EXTERNAL_TASK])]
+MetricName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
 OptimizerName = Annotated[str, _one_of("optimizer", lambda: FAMILIES)]
 PresetName = Annotated[str, _one_of("preset", lambda: PRESETS)]
 SamplerName = Annotated[str, _one_of("sampler", lambda: SAMPLERS)]
@@ -75,9 +80,11 @@ class StudyConfig(BaseModel):
     # where Adam adds eps: after bias correction (PyTorch) or before it (TensorFlow, the article)
     eps_mode: Literal["pytorch", "tf"] = "pytorch"
     seeds_per_trial: Annotated[int, Field(ge=1, le=16)] = 1  # a trial's value: the mean of k runs
-    # what a trial's value is: the last epoch's validation loss (a search selects on it) or its
-    # held-out test loss (a validation reports it)
-    metric: Literal["val_loss", "test_loss"] = "val_loss"
+    # what a trial's value is: for a built-in task the last epoch's validation loss (a search
+    # selects on it) or its held-out test loss (a validation reports it); for an external study
+    # the name of the user's own metric, minimised or maximised
+    metric: MetricName = "val_loss"
+    direction: Literal["minimize", "maximize"] = "minimize"
     # when the search ends, its top k configs and the defaults are retrained on m fresh seeds
     # (optim/validation.py); 0 for either: no validation
     validate_top_k: Annotated[int, Field(ge=0, le=10)] = 3
@@ -107,6 +114,18 @@ class StudyConfig(BaseModel):
         return space
 
     @model_validator(mode="after")
+    def _builtin_tasks_minimise_their_loss(self) -> StudyConfig:
+        if self.task != EXTERNAL_TASK:
+            if self.metric not in ("val_loss", "test_loss"):
+                raise ValueError("metric: a built-in task's metric is val_loss (or test_loss)")
+            if self.direction != "minimize":
+                raise ValueError("direction: a built-in task minimises its loss")
+        return self
+
+    def is_external(self) -> bool:
+        return self.task == EXTERNAL_TASK
+
+    @model_validator(mode="after")
     def _fits_grid(self) -> StudyConfig:
         if self.sampler == "grid":
             size = GRID_POINTS_PER_DIMENSION ** len(self.space.tuned())
@@ -128,7 +147,9 @@ class StudyConfig(BaseModel):
         return self.validate_top_k > 0 and self.validate_seeds > 0
 
     def resolved_epochs(self) -> int:
-        return self.epochs if self.epochs is not None else task_info(self.task).default_epochs
+        if self.epochs is not None:
+            return self.epochs
+        return EXTERNAL_STEPS if self.is_external() else task_info(self.task).default_epochs
 
     def family(self) -> Family:
         return FAMILIES[self.optimizer]
@@ -150,7 +171,7 @@ def create_study(
     study = optuna.create_study(
         storage=study_storage(storage),
         study_name=name,
-        direction="minimize",
+        direction=config.direction,
         sampler=sampler_for_trial(config, 0),
         pruner=make_pruner(config.pruner, epochs=config.resolved_epochs()),
     )

@@ -50,13 +50,18 @@ class Candidate:
 
 
 def candidates(
-    trials: Sequence[FrozenTrial], top_k: int, baseline: OptimizerParams
+    trials: Sequence[FrozenTrial],
+    top_k: int,
+    baseline: OptimizerParams,
+    *,
+    maximize: bool = False,
 ) -> list[Candidate]:
-    """The defaults, then the `top_k` complete trials of lowest value with distinct params."""
+    """The defaults, then the `top_k` best complete trials with distinct params."""
     out = [Candidate(DEFAULT_LABEL, baseline)]
     seen = {baseline}
     complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    for trial in sorted(complete, key=lambda t: (t.value, t.number)):
+    sign = -1.0 if maximize else 1.0
+    for trial in sorted(complete, key=lambda t: (sign * (t.value or 0.0), t.number)):
         if len(out) > top_k:
             break
         params = OptimizerParams(**trial.user_attrs[PARAMS_ATTR])
@@ -98,6 +103,7 @@ def create_validation(
         {
             "parent": parent,
             "label": config.family().label,
+            "direction": config.direction,
             "round": round_,
             "seeds": fresh,
             "configs": [
@@ -167,6 +173,7 @@ class ValidationReport:
     runs_done: int
     runs_total: int
     label: str = "Adam"  # the optimizer family, as a person calls it
+    maximize: bool = False  # higher values are better (an external study's own metric)
     recommended: str | None = None  # label of the config with the best validated mean
     verdict: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -210,16 +217,22 @@ def report(info: dict[str, Any], trials: Sequence[FrozenTrial]) -> ValidationRep
         runs_done=len(values),
         runs_total=len(seeds) * len(plans),
         label=info.get("label", "Adam"),
+        maximize=info.get("direction") == "maximize",
     )
     _compare(out)
     return out
 
 
 def paired_gain(
-    reference: Sequence[float | None], other: Sequence[float | None]
+    reference: Sequence[float | None],
+    other: Sequence[float | None],
+    *,
+    maximize: bool = False,
 ) -> tuple[Interval | None, int]:
-    """The relative gain of `other` over `reference`, seed by seed ((ref - other) / |ref|, a
-    lower value being better), on the seeds both have; and on how many `other` was lower."""
+    """The relative gain of `other` over `reference`, seed by seed ((ref - other) / |ref| when
+    lower is better, (other - ref) / |ref| when higher is), on the seeds both have; and on how
+    many seeds `other` was better."""
+    sign = -1.0 if maximize else 1.0
     pairs = [
         (r, o)
         for r, o in zip(reference, other, strict=True)
@@ -227,7 +240,8 @@ def paired_gain(
     ]
     if not pairs:
         return None, 0
-    return Interval.of([(r - o) / abs(r) for r, o in pairs]), sum(1 for r, o in pairs if o < r)
+    gains = [sign * (r - o) / abs(r) for r, o in pairs]
+    return Interval.of(gains), sum(1 for g in gains if g > 0)
 
 
 def _compare(out: ValidationReport) -> None:
@@ -237,18 +251,21 @@ def _compare(out: ValidationReport) -> None:
         return
     for config in out.configs:
         if config is not default:
-            config.gain, config.wins = paired_gain(default.values, config.values)
+            config.gain, config.wins = paired_gain(
+                default.values, config.values, maximize=out.maximize
+            )
     measured = [c for c in out.configs if c.interval is not None]
     if not measured:
         out.verdict = "not validated yet"
         return
-    best = min(measured, key=lambda c: c.interval.mean if c.interval else math.inf)
+    sign = -1.0 if out.maximize else 1.0
+    best = min(measured, key=lambda c: sign * c.interval.mean if c.interval else math.inf)
     out.recommended = best.label
     tuned = [c for c in measured if c is not default and c.gain is not None]
     if not tuned:
         out.verdict = "no tuned config validated yet"
         return
-    top = best if best is not default else min(tuned, key=lambda c: c.interval.mean)  # type: ignore[union-attr]
+    top = best if best is not default else min(tuned, key=lambda c: sign * c.interval.mean)  # type: ignore[union-attr]
     out.verdict = verdict(top, default_is_best=best is default, label=out.label)
 
 

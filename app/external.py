@@ -1,0 +1,279 @@
+"""Trials trained by the user's own code, anywhere, over HTTP: ask, report, heartbeat, tell.
+
+The API is the only client of the database: a runner holds a lease (a random token for one
+trial), not a connection, so the database's connections stay at the API's pool however many
+runners there are, and several API processes can serve behind a load balancer (the claim lock
+and Optuna's storage are in the database). The lifecycle is `optim.runner.TrialRunner`'s, as for
+the built-in workers: exactly n_trials, a lease that stops beating is failed and its params are
+asked again, a search's validation runs are handed out once it ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+
+import optuna
+from sqlalchemy import func, select
+
+from app import event_log
+from app.config import Settings
+from app.db import Database
+from app.jobs import get_job, set_status
+from app.models import ACTIVE_STATUSES, Event, EventKind, JobKind, JobStatus, StudyJob
+from app.validation import finish_job
+from optim import optuna_internals as oi
+from optim.attrs import LEASE_ATTR, RUNNER_ATTR
+from optim.runner import Lease, NoTrial, Outcome, StudyGoneError, TrialRunner
+from optim.storage import AdamtuneStorage
+from optim.study import StudyConfig
+
+
+class RunnerError(Exception):
+    """A request a runner should not have made: `status` says which 4xx, the message why."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Handout:
+    """What `ask` answers: a trial to train, or why there is none."""
+
+    state: str  # "trial", "wait" (none now: retry after a while) or "done"
+    lease: Lease | None = None
+    token: str | None = None
+    study_id: int | None = None  # the study the trial belongs to (a validation's, after a search)
+    purpose: str = "search"  # or "validation": report the held-out metric as the value
+    config: StudyConfig | None = None
+    reason: str | None = None
+
+
+STOPPED_REASON = "stopped: re-run with the same params on resume"
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ExternalTrials:
+    """The trial runners of external studies in this API process, one per job uid."""
+
+    def __init__(self, db: Database, storage: AdamtuneStorage, settings: Settings) -> None:
+        self._db = db
+        self._storage = storage
+        self._settings = settings
+        self._runners: dict[str, TrialRunner] = {}
+        self._lock = threading.Lock()
+
+    def _runner(self, job: StudyJob) -> TrialRunner:
+        with self._lock:
+            runner = self._runners.get(job.uid)
+        if runner is None:
+            runner = TrialRunner(
+                self._storage, job.study_name, grace_period=self._settings.grace_period
+            )
+            with self._lock:
+                self._runners[job.uid] = runner
+        return runner
+
+    # -- ask ------------------------------------------------------------------------------------
+    def ask(self, job: StudyJob, host: str) -> Handout:
+        """The next trial of an external study (its validation's once its search ends)."""
+        config = StudyConfig.model_validate(job.config)
+        if not config.is_external():
+            raise RunnerError(409, "this study's trials are trained by the built-in workers")
+        if job.status not in ACTIVE_STATUSES:
+            validation = self._active_validation(job)
+            if validation is not None:
+                return self.ask(validation, host)
+            return Handout("done", reason=f"the study is {job.status}")
+        runner = self._runner(job)
+        closing = job.status == JobStatus.STOPPING
+        try:
+            lease = runner.ask(job.n_trials, parallelism=job.parallelism, closing=closing)
+        except StudyGoneError:
+            raise RunnerError(404, f"study {job.study_id} was deleted") from None
+        if lease is NoTrial.BUSY:
+            return Handout("wait", reason="every trial is taken and some still run")
+        if lease is NoTrial.DONE:
+            finish_job(self._db, self._storage, job.study_id)
+            with self._db.session(write=False) as session:
+                current = get_job(session, job.study_id)
+            return self.ask(current, host) if current is not None else Handout("done")
+        token = secrets.token_urlsafe(24)
+        self._storage.set_trial_user_attr(lease.trial_id, LEASE_ATTR, _digest(token))
+        self._storage.set_trial_user_attr(lease.trial_id, RUNNER_ATTR, host)
+        with self._db.session() as session:
+            current = get_job(session, job.study_id)
+            if current is None or current.uid != job.uid:
+                raise RunnerError(404, f"study {job.study_id} was deleted")
+            if current.status == JobStatus.QUEUED:
+                set_status(session, current, JobStatus.RUNNING)
+            current.last_worker = host
+            event_log.append_event(
+                session,
+                event_log.trial_started(
+                    job.study_id,
+                    lease.number,
+                    runner.config.family().params(lease.params),
+                    seeds=list(lease.seeds),
+                    runner=host,
+                ),
+            )
+        purpose = "validation" if job.kind == JobKind.VALIDATION else "search"
+        return Handout("trial", lease, token, job.study_id, purpose, runner.config)
+
+    def _active_validation(self, job: StudyJob) -> StudyJob | None:
+        if job.kind != JobKind.SEARCH or job.status != JobStatus.COMPLETED:
+            return None
+        with self._db.session(write=False) as session:
+            return session.scalar(
+                select(StudyJob).where(
+                    StudyJob.parent_id == job.study_id,
+                    StudyJob.kind == JobKind.VALIDATION,
+                    StudyJob.status.in_(ACTIVE_STATUSES),
+                )
+            )
+
+    # -- while it trains ------------------------------------------------------------------------
+    def _held(self, job: StudyJob, number: int, token: str) -> tuple[TrialRunner, Lease, int]:
+        """The runner and lease of trial `number`, if `token` holds it and it still runs."""
+        with self._db.session(write=False) as session:
+            row = session.execute(
+                select(oi.TRIALS.c.trial_id, oi.TRIALS.c.state).where(
+                    oi.TRIALS.c.study_id == job.study_id, oi.TRIALS.c.number == number
+                )
+            ).first()
+            if row is None:
+                raise RunnerError(404, f"study {job.study_id} has no trial {number}")
+            attrs = dict(
+                session.execute(
+                    select(oi.USER_ATTRS.c.key, oi.USER_ATTRS.c.value_json).where(
+                        oi.USER_ATTRS.c.trial_id == row.trial_id,
+                        oi.USER_ATTRS.c.key.in_([LEASE_ATTR]),
+                    )
+                ).all()
+            )
+            last_step = session.scalar(
+                select(func.max(oi.INTERMEDIATE.c.step)).where(
+                    oi.INTERMEDIATE.c.trial_id == row.trial_id
+                )
+            )
+        held = attrs.get(LEASE_ATTR)
+        if held is None or not secrets.compare_digest(json.loads(held), _digest(token)):
+            raise RunnerError(409, f"this lease does not hold trial {number}")
+        if row.state != "RUNNING":
+            raise RunnerError(
+                409,
+                f"trial {number} is {row.state}: it was told already, or failed as dead "
+                "(no heartbeat within the grace period) and its params were asked again",
+            )
+        runner = self._runner(job)
+        # what finishing and pruning need of a lease: its ids (the params are the trial's own)
+        lease = Lease(
+            job.study_id, row.trial_id, number, runner.config.baseline_params(), (), False
+        )
+        return runner, lease, -1 if last_step is None else int(last_step)
+
+    def report(
+        self,
+        job: StudyJob,
+        number: int,
+        token: str,
+        step: int,
+        value: float,
+        metrics: dict[str, float],
+    ) -> tuple[bool, bool]:
+        """Record `value` at `step` (the same step again changes nothing); (prune, stop)."""
+        runner, lease, last = self._held(job, number, token)
+        if step < last:
+            raise RunnerError(422, f"step {step} goes back: trial {number} reported step {last}")
+        self._storage.record_heartbeat(lease.trial_id)
+        if step > last:
+            self._storage.set_trial_intermediate_value(lease.trial_id, step, value)
+            with self._db.session() as session:
+                event_log.append_event(session, _epoch_event(job.study_id, number, step, value,
+                                                             metrics))  # fmt: skip
+        stop = self._stopping(job.study_id)
+        prune = (
+            not stop
+            and step < runner.config.resolved_epochs()
+            and runner.trial(lease).should_prune()
+        )
+        return prune, stop
+
+    def heartbeat(self, job: StudyJob, number: int, token: str) -> bool:
+        """Keep the lease; whether a stop was asked."""
+        _, lease, _ = self._held(job, number, token)
+        self._storage.record_heartbeat(lease.trial_id)
+        return self._stopping(job.study_id)
+
+    def tell(
+        self,
+        job: StudyJob,
+        number: int,
+        token: str,
+        state: str,
+        value: float | None,
+        reason: str | None,
+        metrics: dict[str, float] | None,
+    ) -> optuna.trial.FrozenTrial | None:
+        """End the trial: complete (its value), pruned, or failed (its params asked again by
+        another runner, up to a few times)."""
+        runner, lease, _ = self._held(job, number, token)
+        if state == "complete":
+            if value is None:
+                raise RunnerError(422, "a complete trial needs its value")
+            outcome = Outcome.complete(value, dict(metrics or {}))
+        elif state == "pruned":
+            outcome = Outcome.pruned(reason or "pruned by the runner", value)
+        elif state == "stopped":  # it asked, or heard from a report, that the study stops
+            outcome = Outcome.interrupted(
+                reason or "stopped: re-run with the same params on resume"
+            )
+        else:  # failed: the runner's code raised, or it was interrupted (Ctrl-C)
+            outcome = Outcome.crashed(reason or "the runner failed")
+        try:
+            frozen = runner.finish(lease, outcome)
+        except StudyGoneError:
+            raise RunnerError(404, f"study {job.study_id} was deleted") from None
+        with self._db.session() as session:
+            if get_job(session, job.study_id) is not None:
+                event_log.append_event(
+                    session,
+                    event_log.trial_finished(
+                        job.study_id,
+                        number,
+                        frozen.state.name if frozen else outcome.state.name,
+                        frozen.value if frozen else None,
+                        outcome.reason,
+                    ),
+                )
+        return frozen
+
+    def _stopping(self, study_id: int) -> bool:
+        with self._db.session(write=False) as session:
+            status = session.scalar(select(StudyJob.status).where(StudyJob.study_id == study_id))
+        return status is None or status in (JobStatus.STOPPING, JobStatus.STOPPED)
+
+
+def _epoch_event(
+    study_id: int, number: int, step: int, value: float, metrics: dict[str, float]
+) -> Event:
+    """A report as the live curves show it: the value as validation loss, a reported accuracy
+    and train loss where given, every metric in the payload."""
+    return Event(
+        study_id=study_id,
+        kind=EventKind.EPOCH,
+        trial_number=number,
+        epoch=step,
+        val_loss=value,
+        val_accuracy=metrics.get("accuracy", metrics.get("val_accuracy")),
+        train_loss=metrics.get("train_loss"),
+        payload={"metrics": metrics} if metrics else None,
+    )

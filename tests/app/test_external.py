@@ -1,0 +1,178 @@
+"""Trials trained by external code, through the REST lifecycle in-process: ask, report, beat,
+tell; exactly n_trials; every bad report a 4xx naming why; dead leases re-asked; the search's
+validation handed out after it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+
+from tests.app.conftest import Api
+from tests.conftest import both_databases
+
+EXTERNAL = {"task": "external", "metric": "accuracy", "direction": "maximize", "epochs": 8,
+            "n_trials": 3, "pruner": "none", "sampler": "random", "validate_seeds": 0}  # fmt: skip
+
+
+def ask(api: Api, study_id: int, host: str = "gpu-box") -> dict[str, Any]:
+    response = api.post(f"/api/studies/{study_id}/ask", json={"host": host})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def call(api: Api, handout: dict[str, Any], verb: str, **body: Any) -> Any:
+    number = handout["trial"]["number"]
+    url = f"/api/studies/{handout['study_id']}/trials/{number}/{verb}"
+    return api.post(url, json={"lease": handout["lease"], **body})
+
+
+def run_trial(api: Api, handout: dict[str, Any], values: list[float]) -> None:
+    for step, value in enumerate(values):
+        answer = call(api, handout, "report", step=step, value=value, metrics={"loss": 1 - value})
+        assert answer.status_code == 200, answer.text
+    told = call(api, handout, "tell", state="complete", value=values[-1])
+    assert told.status_code == 200, told.text
+
+
+@both_databases
+def test_clients_train_exactly_n_trials_over_http(api: Api) -> None:
+    study = api.create_study(**EXTERNAL)
+    assert api.work() == 0  # the built-in workers leave it alone
+    seen = []
+    while (handout := ask(api, study["id"]))["state"] == "trial":
+        trial = handout["trial"]
+        assert handout["study_id"] == study["id"] and handout["heartbeat_interval_s"] > 0
+        assert trial["optimizer"] == "adam" and set(trial["params"]) >= {"lr", "beta1", "eps"}
+        assert trial["steps"] == 8 and trial["metric"] == "accuracy" and len(trial["seeds"]) == 1
+        assert trial["torch_line"].startswith("torch.optim.Adam(")
+        seen.append(trial["number"])
+        run_trial(api, handout, [0.5, 0.6, 0.7 + 0.01 * trial["number"]])
+    assert handout == {**handout, "state": "done"} and "completed" in handout["reason"]
+    assert seen == [0, 1, 2]
+    done = api.study(study["id"])
+    assert (done["status"], done["progress"]["complete"]) == ("completed", 3)
+    assert done["direction"] == "maximize" and done["metric"] == "accuracy"
+    assert done["best"]["trial"] == 2  # the highest accuracy
+    trials = api.trials(study["id"])
+    assert {t["runner"] for t in trials} == {"gpu-box"}
+    assert [t["epochs_done"] for t in trials] == [3, 3, 3]
+    curves = api.get(f"/api/studies/{study['id']}/curves?after=0").json()
+    assert len(curves["points"]["epoch"]) == 9
+
+
+def test_every_bad_report_gets_a_4xx_naming_why(api: Api) -> None:
+    study = api.create_study(**EXTERNAL)
+    other = api.create_study(**{**EXTERNAL, "name": "other"})
+    first = ask(api, study["id"])
+    theirs = ask(api, other["id"])
+    assert call(api, first, "report", step=2, value=0.5).status_code == 200
+    assert call(api, first, "report", step=2, value=0.9).status_code == 200  # idempotent
+    back = call(api, first, "report", step=1, value=0.5)
+    assert back.status_code == 422 and "goes back" in back.text
+    nan = api.client.post(
+        f"/api/studies/{study['id']}/trials/0/report",
+        content=f'{{"lease": "{first["lease"]}", "step": 3, "value": NaN}}',
+        headers={"content-type": "application/json"},
+    )
+    assert nan.status_code == 422
+    unknown = api.post(f"/api/studies/{study['id']}/trials/99/report",
+                       json={"lease": first["lease"], "step": 0, "value": 1.0})  # fmt: skip
+    assert unknown.status_code == 404 and "no trial 99" in unknown.text
+    # another study's lease on this study's trial 0: the lease does not hold it
+    mixed = api.post(f"/api/studies/{study['id']}/trials/0/report",
+                     json={"lease": theirs["lease"], "step": 3, "value": 1.0})  # fmt: skip
+    assert mixed.status_code == 409 and "does not hold" in mixed.text
+    assert call(api, {**first, "lease": "x" * 32}, "heartbeat").status_code == 409
+    no_value = call(api, first, "tell", state="complete")
+    assert no_value.status_code == 422 and "needs its value" in no_value.text
+    assert call(api, first, "tell", state="complete", value=0.5).status_code == 200
+    after = call(api, first, "report", step=9, value=0.5)
+    assert after.status_code == 409 and "COMPLETE" in after.text
+    assert call(api, first, "tell", state="complete", value=0.5).status_code == 409
+    builtin = api.create_study(task="rosenbrock", n_trials=1, name="builtin")
+    refused = api.post(f"/api/studies/{builtin['id']}/ask", json={})
+    assert refused.status_code == 409 and "built-in workers" in refused.text
+    assert api.post("/api/studies/12345/ask", json={}).status_code == 404
+
+
+def test_a_silent_lease_is_failed_and_its_params_asked_again(make_api: Any) -> None:
+    api: Api = make_api(grace_period=1, heartbeat_interval=1)
+    study = api.create_study(**{**EXTERNAL, "n_trials": 1})
+    dead = ask(api, study["id"], host="dies")
+    assert ask(api, study["id"])["state"] == "wait"  # the one trial is taken
+    time.sleep(1.5)  # the grace period passes without a beat
+    again = ask(api, study["id"], host="lives")
+    assert again["state"] == "trial" and again["trial"]["params"] == dead["trial"]["params"]
+    assert again["trial"]["seeds"] == dead["trial"]["seeds"]
+    assert call(api, dead, "report", step=0, value=0.1).status_code == 409
+    run_trial(api, again, [0.9])
+    assert ask(api, study["id"])["state"] == "done"
+
+
+def test_a_runner_failing_again_and_again_fails_the_trial_for_good(api: Api) -> None:
+    study = api.create_study(**{**EXTERNAL, "n_trials": 1})
+    for attempt in range(4):
+        handout = ask(api, study["id"])
+        assert handout["state"] == "trial", attempt
+        told = call(api, handout, "tell", state="failed", reason="CUDA out of memory")
+        assert told.status_code == 200
+    assert ask(api, study["id"])["state"] == "done"
+    failed = api.trials(study["id"], state="FAIL")
+    assert len(failed) == 4 and "not re-run again" in failed[-1]["reason"]
+
+
+def test_a_stop_reaches_the_runner_and_resume_asks_its_params_again(api: Api) -> None:
+    study = api.create_study(**{**EXTERNAL, "n_trials": 2})
+    handout = ask(api, study["id"])
+    assert call(api, handout, "report", step=0, value=0.5).json() == {"prune": False, "stop": False}
+    assert api.post(f"/api/studies/{study['id']}/stop").status_code == 200
+    assert call(api, handout, "report", step=1, value=0.6).json()["stop"] is True
+    assert call(api, handout, "heartbeat").json() == {"stop": True}
+    assert call(api, handout, "tell", state="stopped").status_code == 200
+    assert ask(api, study["id"])["state"] == "done"
+    assert api.study(study["id"])["status"] == "stopped"
+    assert api.post(f"/api/studies/{study['id']}/resume").status_code == 200
+    rerun = ask(api, study["id"])
+    assert rerun["trial"]["params"] == handout["trial"]["params"]
+
+
+def test_the_pruner_decides_through_report(api: Api) -> None:
+    study = api.create_study(**{**EXTERNAL, "n_trials": 7, "pruner": "median"})
+    for _ in range(6):  # the median pruner starts judging after 5 complete trials
+        run_trial(api, ask(api, study["id"]), [0.8, 0.85, 0.9, 0.92])
+    weak = ask(api, study["id"])
+    decisions = [call(api, weak, "report", step=s, value=0.1).json()["prune"] for s in range(4)]
+    assert decisions[:2] == [False, False] and decisions[3] is True  # past the warm-up of 2
+    assert call(api, weak, "tell", state="pruned").json()["state"] == "PRUNED"
+
+
+def test_an_external_search_hands_out_its_validation_runs(api: Api) -> None:
+    study = api.create_study(**{**EXTERNAL, "validate_seeds": 2, "validate_top_k": 1})
+    for _ in range(3):
+        handout = ask(api, study["id"])
+        run_trial(api, handout, [0.5, 0.6 + 0.1 * handout["trial"]["number"]])
+    purposes = []
+    while (handout := ask(api, study["id"]))["state"] == "trial":
+        assert handout["study_id"] != study["id"]  # the validation's own study
+        purposes.append(handout["trial"]["purpose"])
+        run_trial(api, handout, [0.7 if handout["trial"]["params"]["lr"] == 1e-3 else 0.9])
+    assert purposes == ["validation"] * 4  # (the winner + the defaults) x 2 seeds
+    validation = api.study(study["id"])["validation"]
+    assert validation["complete"] and validation["recommended"] != "default"
+    assert validation["verdict"].startswith("+")
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"task": "external", "metric": "val loss!"}, "metric"),
+        ({"task": "external", "direction": "up"}, "direction"),
+        ({"task": "rosenbrock", "direction": "maximize"}, "direction"),
+    ],
+)
+def test_bad_external_studies_name_the_field(api: Api, body: dict[str, Any], field: str) -> None:
+    response = api.post("/api/studies", json=body)
+    assert response.status_code == 422
+    assert field in response.text
