@@ -71,7 +71,7 @@ screenshots: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy app optim
+	$(BIN)/mypy app optim adamtune
 
 # Build the image and run both Compose modes, checked over REST on 127.0.0.1 (docker/docker-test.sh;
 # it first runs ../shared/docker/make-base-image.sh where that exists: CI has no registry).

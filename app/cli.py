@@ -301,6 +301,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent(args: argparse.Namespace) -> int:
+    """Train an external study's trials by running a command once per trial."""
+    from adamtune.client import Study
+    from app.agent import run_agent
+
+    command = args.command
+    if not command:
+        print("error: give the command to run after --", file=sys.stderr)
+        return 2
+    token = args.token or _settings(args).api_token
+    secret = token if isinstance(token, str) else token.get_secret_value() if token else None
+    study = Study(args.url, args.study, token=secret, host=args.host)
+    trained = run_agent(study, command)
+    print(f"study {args.study} is done: this agent trained {trained} trials")
+    return 0
+
+
 def _make_parent_dir(url: str) -> None:
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
@@ -397,13 +414,29 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     compare.add_argument("--validate-seeds", dest="validate_seeds", type=int, default=5)
     compare.set_defaults(func=cmd_compare)
+
+    agent = sub.add_parser(
+        "agent", help="train an external study's trials with a command, any language"
+    )
+    agent.add_argument("url", help="the server, e.g. http://tuner:8000")
+    agent.add_argument("study", type=int, help="the id of a study created with task 'external'")
+    agent.add_argument("--token", help="the API token (default: ADAMTUNE_API_TOKEN)")
+    agent.add_argument("--host", help="the name the trials show (default: this host's)")
+    agent.set_defaults(func=cmd_agent, command=[])  # the command: everything after "--"
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # adamtune.schema says what changed
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    command: list[str] = []
+    if "--" in words:  # `agent URL STUDY [options] -- command ...`: the command is not ours
+        cut = words.index("--")
+        words, command = words[:cut], words[cut + 1 :]
+    args = build_parser().parse_args(words)
+    if command:
+        args.command = command
     return int(args.func(args))
 
 

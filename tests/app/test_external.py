@@ -176,3 +176,18 @@ def test_bad_external_studies_name_the_field(api: Api, body: dict[str, Any], fie
     response = api.post("/api/studies", json=body)
     assert response.status_code == 422
     assert field in response.text
+
+
+def test_the_token_guards_every_runner_route(make_api: Any) -> None:
+    api: Api = make_api(api_token="runner-token")
+    good = {"Authorization": "Bearer runner-token"}
+    study = api.post("/api/studies", json=EXTERNAL, headers=good).json()
+    assert api.post(f"/api/studies/{study['id']}/ask", json={}).status_code == 401
+    handout = api.post(f"/api/studies/{study['id']}/ask", json={}, headers=good).json()
+    for verb, body in (("report", {"step": 0, "value": 1.0}), ("heartbeat", {}),
+                       ("tell", {"state": "complete", "value": 1.0})):  # fmt: skip
+        url = f"/api/studies/{study['id']}/trials/{handout['trial']['number']}/{verb}"
+        assert api.post(url, json={"lease": handout["lease"], **body}).status_code == 401
+        assert (
+            api.post(url, json={"lease": handout["lease"], **body}, headers=good).status_code == 200
+        )
