@@ -129,3 +129,39 @@ def test_the_agent_trains_with_a_shell_script(start_server: Any, tmp_path: Path)
     assert all(t["runner"] == "shell-box" for t in found)
     rerun = [t for t in found if t["state"] == "COMPLETE" and t["params"] == failed["params"]]
     assert len(rerun) == 1
+
+
+EXAMPLES = ROOT / "examples" / "own-model"
+
+
+def test_the_examples_train_a_study_each(start_server: Any, tmp_path: Path) -> None:
+    """examples/own-model: the client example on its default CSV (wine, written by the script),
+    with its validation runs; the plain script driven by the agent."""
+    server: Server = start_server(workers=0)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ADAMTUNE_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    client_study = server.create_study(
+        task="external", metric="val_loss", epochs=3, n_trials=3, pruner="none",
+        validate_top_k=1, validate_seeds=2,
+    )  # fmt: skip
+    ran = subprocess.run(
+        [sys.executable, str(EXAMPLES / "train_with_client.py"), server.url,
+         str(client_study["id"])],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert (tmp_path / "wine.csv").exists()
+    done = server.study(client_study["id"])
+    assert done["progress"]["complete"] == 3 and done["validation"]["complete"]
+
+    agent_study = server.create_study(
+        task="external", metric="val_loss", epochs=2, n_trials=2, pruner="none",
+        validate_seeds=0,
+    )  # fmt: skip
+    ran = subprocess.run(
+        [sys.executable, "-m", "app.cli", "agent", server.url, str(agent_study["id"]), "--",
+         sys.executable, str(EXAMPLES / "train_plain.py")],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert server.study(agent_study["id"])["progress"]["complete"] == 2
