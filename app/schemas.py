@@ -213,12 +213,35 @@ class Limits(BaseModel):
     max_concurrent_studies: int
 
 
+class Choice(BaseModel):
+    name: str
+    description: str
+
+
+class OptimizerPublic(BaseModel):
+    name: str
+    label: str
+    dims: list[str]  # the parameters it takes
+    tuned_by_default: list[str]
+    baseline: dict[str, float]  # its library defaults: what the baseline trial trains with
+    torch_class: str
+    presets: dict[str, SearchSpace]  # the space each preset gives it
+
+
 class OptionsPublic(BaseModel):
     samplers: list[str]
     pruners: list[str]
+    sampler_choices: list[Choice]
+    pruner_choices: list[Choice]
     default_sampler: str
     default_pruner: str
-    default_space: SearchSpace
+    pruner_min_epochs: int  # below this a pruner has next to nothing to judge on
+    optimizers: list[OptimizerPublic]
+    default_optimizer: str
+    presets: list[str]
+    default_preset: str
+    eps_modes: list[str]
+    default_space: SearchSpace  # the default optimizer's, default preset
     limits: Limits
 
 

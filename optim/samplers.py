@@ -46,6 +46,20 @@ SAMPLERS: dict[str, SamplerFactory] = {
     "grid": _grid,
 }
 DEFAULT_SAMPLER = "tpe"
+SAMPLER_DESCRIPTIONS = {
+    "tpe": "Tree-structured Parzen Estimator: models good and bad trials separately and samples "
+    "where good ones are likely. A sound default.",
+    "random": "Independent uniform samples (on the log scale where set): no model, a baseline "
+    "to beat.",
+    "qmc": "Scrambled Sobol sequence: covers the space more evenly than random samples "
+    "(quasi-random exploration, as the tuning playbook advises).",
+    "cmaes": "CMA-ES: adapts a Gaussian search distribution; strong with many trials, weak with "
+    "few.",
+    "gp": "Gaussian-process Bayesian optimisation: sample-efficient for small budgets, slower "
+    "per trial.",
+    "grid": "Every combination of 4 evenly spaced values per searched dimension (n_trials may "
+    "not exceed the grid).",
+}
 
 PRUNERS: dict[str, PrunerFactory] = {
     "none": lambda epochs: optuna.pruners.NopPruner(),
@@ -61,6 +75,15 @@ PRUNERS: dict[str, PrunerFactory] = {
     ),
 }
 DEFAULT_PRUNER = "hyperband"
+PRUNER_DESCRIPTIONS = {
+    "none": "Every trial trains for all its epochs.",
+    "median": "Stops a trial whose loss is worse than the median of earlier trials at the same "
+    "epoch, after 5 trials and a quarter of the epochs.",
+    "successive_halving": "Keeps the best third of trials at each rung of epochs, stops the rest.",
+    "hyperband": "Successive halving run at several aggressiveness levels at once.",
+}
+# below this many epochs a pruner has next to nothing to judge on (the form warns)
+PRUNER_MIN_EPOCHS = 4
 
 
 def make_sampler(name: str, *, seed: int | None, space: SearchSpace) -> optuna.samplers.BaseSampler:

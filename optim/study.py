@@ -38,6 +38,7 @@ SEQUENCE_SAMPLERS = frozenset({"qmc", "grid"})  # samplers whose seed fixes a wh
 # a study whose trials the user's own code trains, asking for them over HTTP (app/external.py)
 EXTERNAL_TASK = "external"
 EXTERNAL_STEPS = 100  # an external study's steps (for pruners) unless it says otherwise
+EPS_MODES = ("pytorch", "tf")
 
 
 def _one_of(kind: str, known: Callable[[], Iterable[str]]) -> AfterValidator:

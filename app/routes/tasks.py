@@ -5,9 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from app.deps import StateDep, require_read_token
-from app.schemas import Limits, OptionsPublic, TaskPublic
-from optim.samplers import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
-from optim.space import SearchSpace
+from app.schemas import Choice, Limits, OptimizerPublic, OptionsPublic, TaskPublic
+from optim.optimizers import DEFAULT_FAMILY, FAMILIES
+from optim.samplers import (
+    DEFAULT_PRUNER,
+    DEFAULT_SAMPLER,
+    PRUNER_DESCRIPTIONS,
+    PRUNER_MIN_EPOCHS,
+    PRUNERS,
+    SAMPLER_DESCRIPTIONS,
+    SAMPLERS,
+)
+from optim.space import DEFAULT_PRESET, PRESETS, preset_space
+from optim.study import EPS_MODES
 from optim.tasks import list_tasks
 
 router = APIRouter(prefix="/api", tags=["tasks"], dependencies=[Depends(require_read_token)])
@@ -34,9 +44,28 @@ def read_options(state: StateDep) -> OptionsPublic:
     return OptionsPublic(
         samplers=list(SAMPLERS),
         pruners=list(PRUNERS),
+        sampler_choices=[Choice(name=n, description=SAMPLER_DESCRIPTIONS[n]) for n in SAMPLERS],
+        pruner_choices=[Choice(name=n, description=PRUNER_DESCRIPTIONS[n]) for n in PRUNERS],
         default_sampler=DEFAULT_SAMPLER,
         default_pruner=DEFAULT_PRUNER,
-        default_space=SearchSpace(),
+        pruner_min_epochs=PRUNER_MIN_EPOCHS,
+        optimizers=[
+            OptimizerPublic(
+                name=family.name,
+                label=family.label,
+                dims=list(family.dims),
+                tuned_by_default=list(family.tuned_by_default),
+                baseline=family.params(family.baseline),
+                torch_class=family.torch_class,
+                presets={name: preset_space(family, name) for name in PRESETS},
+            )
+            for family in FAMILIES.values()
+        ],
+        default_optimizer=DEFAULT_FAMILY,
+        presets=list(PRESETS),
+        default_preset=DEFAULT_PRESET,
+        eps_modes=list(EPS_MODES),
+        default_space=preset_space(FAMILIES[DEFAULT_FAMILY], DEFAULT_PRESET),
         limits=Limits(
             max_trials=settings.max_trials,
             max_epochs=settings.max_epochs,

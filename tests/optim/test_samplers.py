@@ -199,3 +199,12 @@ def test_pruner_prunes_bad_trials_or_none_at_all(pruner: str, tmp_path: Path) ->
         assert PRUNE_REASON_ATTR not in trial.user_attrs
         assert sorted(trial.intermediate_values) == list(range(1, PRUNE_EPOCHS + 1))
         assert trial.value == trial.intermediate_values[PRUNE_EPOCHS]
+
+
+def test_every_sampler_and_pruner_is_described() -> None:
+    from optim.samplers import PRUNER_DESCRIPTIONS, PRUNERS, SAMPLER_DESCRIPTIONS
+
+    assert list(SAMPLER_DESCRIPTIONS) == list(SAMPLERS)
+    assert list(PRUNER_DESCRIPTIONS) == list(PRUNERS)
+    assert all(len(text) > 20 for text in [*SAMPLER_DESCRIPTIONS.values(),
+                                           *PRUNER_DESCRIPTIONS.values()])  # fmt: skip
