@@ -117,3 +117,31 @@ def test_two_workers_and_concurrent_readers_never_lock(start_server: Any) -> Non
     assert all(code in (200, 409) for code in statuses), sorted(set(statuses))
     assert "database is locked" not in server.log()
     assert "Traceback" not in server.log()
+
+
+def test_a_validation_survives_a_sigkilled_worker(start_server: Any, start_worker: Any) -> None:
+    """Validation runs are trials of their own study: a worker killed during one loses it to
+    the next worker's ask, which re-runs its config and seed; the report has every run."""
+    server = start_server(workers=0)
+    workers = [start_worker(server.database_url) for _ in range(2)]
+    study = server.create_study(
+        **{**LONG_STUDY, "epochs": 12}, n_trials=2, validate_top_k=1, validate_seeds=2
+    )
+
+    def validation_mid_run() -> dict[str, Any] | None:
+        validation = server.study(study["id"])["validation"]
+        if validation is None:
+            return None
+        runs = server.api("GET", f"/api/studies/{validation['study_id']}/trials").json()
+        busy = [t for t in runs["trials"] if t["state"] == "RUNNING" and t["epochs_done"]]
+        return validation if len(busy) == 2 else None  # both workers on a run: one dies
+
+    validation = wait_for(validation_mid_run, timeout=180)
+    workers[0].kill()
+    report = wait_for(
+        lambda: (v := server.study(study["id"])["validation"])["complete"] and v, timeout=240
+    )
+    assert report["runs_done"] == report["runs_total"] == 4
+    assert all(c["n"] == 2 for c in report["configs"]) and report["verdict"]
+    states = trial_states(server.database_url, validation["study_id"])
+    assert states == {"COMPLETE": 4, "FAIL": 1}, states  # the killed run, re-run once

@@ -57,6 +57,8 @@ class LiveServer:
         return self.client.request(method, self.url + path, **kwargs)
 
     def create_study(self, **payload: Any) -> dict[str, Any]:
+        """POST a study, without a validation unless the test asks for one (as tests/conftest)."""
+        payload.setdefault("validate_seeds", 0)
         response = self.api("POST", "/api/studies", json=payload)
         assert response.status_code == 201, response.text
         return response.json()  # type: ignore[no-any-return]
