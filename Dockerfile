@@ -31,6 +31,7 @@ RUN python -c "import tomllib; deps = tomllib.load(open('/tmp/adamtune/pyproject
 # 3. The project itself (app, optim and the dashboard's static files), then drop the sources:
 #    the image runs the installed package only.
 COPY app /tmp/adamtune/app
+COPY adamtune /tmp/adamtune/adamtune
 COPY optim /tmp/adamtune/optim
 COPY frontend /tmp/adamtune/frontend
 RUN pip install --no-deps /tmp/adamtune \
