@@ -1,5 +1,7 @@
 # adamtune: two commands on a fresh machine (Python 3.11): `make run` and `make test`.
+# `make run PORT=8080` serves elsewhere; `make test PYTHON=/path/to/python3.11` for another Python.
 PYTHON ?= python3.11
+PORT ?= 8000
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Elsewhere: make TORCH_CPU=torch TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu"
@@ -22,7 +24,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 run: $(STAMP)
 	mkdir -p data
-	$(BIN)/adamtune serve --host 127.0.0.1 --port 8000 --database-url sqlite:///./data/adamtune.db
+	$(BIN)/adamtune serve --host 127.0.0.1 --port $(PORT) --database-url sqlite:///./data/adamtune.db
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
