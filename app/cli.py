@@ -77,15 +77,40 @@ def cmd_tasks(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _config(args: argparse.Namespace, **fields: Any) -> Any:
-    """A StudyConfig from the command line; None (errors printed, named by option) if bad."""
+# StudyConfig fields and the command-line options that set them, where a command has them.
+CONFIG_OPTIONS = {
+    "task": "task",
+    "n_trials": "trials",
+    "epochs": "epochs",
+    "sampler": "sampler",
+    "pruner": "pruner",
+    "seed": "seed",
+    "optimizer": "optimizer",
+    "preset": "preset",
+    "eps_mode": "eps_mode",
+    "seeds_per_trial": "seeds_per_trial",
+    "validate_top_k": "validate_top_k",
+    "validate_seeds": "validate_seeds",
+}
+
+
+def _config(args: argparse.Namespace, **overrides: Any) -> Any:
+    """A StudyConfig from the command line's options (then `overrides`); None (errors printed,
+    named by option) if bad."""
     from pydantic import ValidationError
 
     from optim.study import StudyConfig
 
+    fields = {
+        field: getattr(args, option)
+        for field, option in CONFIG_OPTIONS.items()
+        if getattr(args, option, None) is not None
+    }
     try:
         space = _space(args)
-        return StudyConfig.model_validate({**fields, **({"space": space} if space else {})})
+        return StudyConfig.model_validate(
+            {**fields, **overrides, **({"space": space} if space else {})}
+        )
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         errors = (
             exc.errors()
@@ -95,7 +120,8 @@ def _config(args: argparse.Namespace, **fields: Any) -> Any:
         for error in errors:
             field = ".".join(map(str, error["loc"]))
             message = str(error["msg"]).removeprefix("Value error, ")
-            print(f"error: {OPTIONS.get(field, '--' + field)}: {message}", file=sys.stderr)
+            option = CONFIG_OPTIONS.get(field, field).replace("_", "-")
+            print(f"error: --{option}: {message}", file=sys.stderr)
         return None
 
 
@@ -142,21 +168,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
     from optim.storage import make_storage
     from optim.study import create_study
 
-    config = _config(
-        args,
-        task=args.task,
-        n_trials=args.trials,
-        epochs=args.epochs,
-        sampler=args.sampler,
-        pruner=args.pruner,
-        seed=args.seed,
-        optimizer=args.optimizer,
-        preset=args.preset,
-        eps_mode=args.eps_mode,
-        seeds_per_trial=args.seeds_per_trial,
-        validate_top_k=args.validate_top_k,
-        validate_seeds=args.validate_seeds,
-    )
+    config = _config(args)
     if config is None:
         return 2
     torch.set_num_threads(args.threads)
@@ -201,14 +213,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from optim.storage import make_storage
     from optim.validation import DEFAULT_LABEL, Candidate
 
-    config = _config(
-        args,
-        task=args.task,
-        epochs=args.epochs,
-        seed=args.seed,
-        optimizer=args.optimizer,
-        eps_mode=args.eps_mode,
-    )
+    config = _config(args)
     if config is None:
         return 2
     family = config.family()
@@ -244,20 +249,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     optimizers = [name.strip() for name in args.optimizers.split(",") if name.strip()]
     configs = []
     for optimizer in optimizers:
-        config = _config(
-            args,
-            task=args.task,
-            n_trials=args.trials,
-            epochs=args.epochs,
-            sampler=args.sampler,
-            pruner=args.pruner,
-            seed=args.seed,
-            optimizer=optimizer,
-            preset=args.preset,
-            eps_mode=args.eps_mode,
-            validate_top_k=1,
-            validate_seeds=args.validate_seeds,
-        )
+        config = _config(args, optimizer=optimizer, validate_top_k=1)
         if config is None:
             return 2
         configs.append(config)
@@ -321,12 +313,6 @@ def cmd_agent(args: argparse.Namespace) -> int:
 def _make_parent_dir(url: str) -> None:
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
-
-
-# what the command line calls a StudyConfig field, for its error messages
-OPTIONS = {"n_trials": "--trials", "seeds_per_trial": "--seeds-per-trial",
-           "validate_top_k": "--validate-top-k", "validate_seeds": "--validate-seeds",
-           "eps_mode": "--eps-mode"}  # fmt: skip
 
 
 def _study_options(parser: argparse.ArgumentParser) -> None:

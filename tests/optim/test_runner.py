@@ -12,7 +12,6 @@ from typing import Any
 
 import optuna
 import pytest
-import torch
 
 from optim.attrs import (
     FAIL_REASON_ATTR,
@@ -39,15 +38,6 @@ FIXED_REST = {"beta1": {"value": 0.9}, "beta2": {"value": 0.999}, "eps": {"value
 
 def lr_space(low: float = 1e-4, high: float = 1e-2) -> SearchSpace:
     return SearchSpace.model_validate({"lr": {"low": low, "high": high}, **FIXED_REST})
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models train fastest on one thread (as workers and `adamtune tune` do)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

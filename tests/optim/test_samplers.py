@@ -5,13 +5,11 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pytest
-import torch
 
 from optim.attrs import BASELINE_ATTR, PARAMS_ATTR, PRUNE_REASON_ATTR
 from optim.objective import train_lease
@@ -34,15 +32,6 @@ def space_of(**dimensions: Any) -> SearchSpace:
 CONTRACT_TASK = "logreg_breast_cancer"
 CONTRACT_EPOCHS = 3
 CONTRACT_TRIALS = 6
-
-
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models train fastest on one thread (as `adamtune tune` does by default)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def run_study(config: StudyConfig, db: Path, name: str) -> list[optuna.trial.FrozenTrial]:
