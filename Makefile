@@ -56,7 +56,7 @@ test-optuna-range: $(STAMP)
 # Markdown tables go to docs/bench/NAME.md, raw numbers to docs/bench/NAME.json.
 BENCH_OUT ?= docs/bench
 BENCHES := adam_step storage_writes service_overhead epoch_overhead worker_scaling dashboard_reads \
-	live_latency memory tuning_quality
+	live_latency curves_build memory tuning_quality
 bench: $(STAMP)
 	$(BIN)/pip install -q -e ".[bench]"
 	mkdir -p $(BENCH_OUT)

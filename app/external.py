@@ -65,7 +65,7 @@ class ExternalTrials:
 
     def __init__(self, db: Database, storage: AdamtuneStorage, settings: Settings) -> None:
         self._db = db
-        self._storage = storage
+        self._optuna_storage = storage
         self._settings = settings
         self._runners: dict[str, TrialRunner] = {}
         self._lock = threading.Lock()
@@ -75,7 +75,7 @@ class ExternalTrials:
             runner = self._runners.get(job.uid)
         if runner is None:
             runner = TrialRunner(
-                self._storage, job.study_name, grace_period=self._settings.grace_period
+                self._optuna_storage, job.study_name, grace_period=self._settings.grace_period
             )
             with self._lock:
                 self._runners[job.uid] = runner
@@ -101,13 +101,13 @@ class ExternalTrials:
         if lease is NoTrial.BUSY:
             return Handout("wait", reason="every trial is taken and some still run")
         if lease is NoTrial.DONE:
-            finish_job(self._db, self._storage, job.study_id)
+            finish_job(self._db, self._optuna_storage, job.study_id)
             with self._db.session(write=False) as session:
                 current = get_job(session, job.study_id)
             return self.ask(current, host) if current is not None else Handout("done")
         token = secrets.token_urlsafe(24)
-        self._storage.set_trial_user_attr(lease.trial_id, LEASE_ATTR, _digest(token))
-        self._storage.set_trial_user_attr(lease.trial_id, RUNNER_ATTR, host)
+        self._optuna_storage.set_trial_user_attr(lease.trial_id, LEASE_ATTR, _digest(token))
+        self._optuna_storage.set_trial_user_attr(lease.trial_id, RUNNER_ATTR, host)
         with self._db.session() as session:
             current = get_job(session, job.study_id)
             if current is None or current.uid != job.uid:
@@ -193,9 +193,9 @@ class ExternalTrials:
         runner, lease, last = self._held(job, number, token)
         if step < last:
             raise RunnerError(422, f"step {step} goes back: trial {number} reported step {last}")
-        self._storage.record_heartbeat(lease.trial_id)
+        self._optuna_storage.record_heartbeat(lease.trial_id)
         if step > last:
-            self._storage.set_trial_intermediate_value(lease.trial_id, step, value)
+            self._optuna_storage.set_trial_intermediate_value(lease.trial_id, step, value)
             with self._db.session() as session:
                 event_log.append_event(session, _epoch_event(job.study_id, number, step, value,
                                                              metrics))  # fmt: skip
@@ -210,7 +210,7 @@ class ExternalTrials:
     def heartbeat(self, job: StudyJob, number: int, token: str) -> bool:
         """Keep the lease; whether a stop was asked."""
         _, lease, _ = self._held(job, number, token)
-        self._storage.record_heartbeat(lease.trial_id)
+        self._optuna_storage.record_heartbeat(lease.trial_id)
         return self._stopping(job.study_id)
 
     def tell(

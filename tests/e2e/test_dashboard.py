@@ -1,12 +1,11 @@
 """The dashboard in a real browser against a real `adamtune serve` (one worker, SQLite).
 
-The tests run in file order and share one server: the first creates the study the second
-(reload by URL) looks at. Screenshots for the docs come from `make screenshots`, not from here.
+The tests share one server; each makes the studies it looks at. Screenshots for the docs come
+from `make screenshots`, not from here.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -33,8 +32,6 @@ POINT_JS = """(trial) => {
 PLOTTED_JS = "(id) => document.getElementById(id)?.data?.length > 0"
 STATUS_JS = "() => document.querySelector('#study-status [data-status]')?.dataset.status"
 
-state: dict[str, Any] = {}
-
 
 def wait_status(page: Any, *statuses: str, timeout: float = 60_000) -> str:
     page.page.wait_for_function(
@@ -55,7 +52,6 @@ def test_create_study_from_form_and_watch_curves_grow(page: Any, server: Any) ->
     page.page.click("#f-submit")
     page.page.wait_for_url("**/#/studies/*")
     study_id = int(page.page.url.rsplit("/", 1)[1])
-    state["sweep"] = study_id
     assert page.page.text_content("#study-name") == SWEEP["name"]
 
     # the curves grow live: more points, then more trials, without reloading the page
@@ -82,13 +78,13 @@ def test_create_study_from_form_and_watch_curves_grow(page: Any, server: Any) ->
 
 
 def test_study_page_by_url_after_reload(page: Any, server: Any) -> None:
-    study_id = state.get("sweep") or pytest.skip("needs the study of the first test")
-    study = server.study(study_id)
+    study_id = server.create_study(**SWEEP)["id"]
     page.goto(f"#/studies/{study_id}")
     page.page.reload()
     page.page.wait_for_function(f"() => ({CURVES_JS})().curves > 0")
     assert page.page.text_content("#study-name") == SWEEP["name"]
     assert wait_status(page, "completed") == "completed"
+    study = server.study(study_id)
     api_curves = server.api("GET", f"/api/studies/{study_id}/curves", params={"after": 0}).json()
     assert page.page.evaluate(CURVES_JS)["curves"] == len(set(api_curves["points"]["trial"]))
 
@@ -152,7 +148,6 @@ def test_stop_running_study(page: Any, server: Any) -> None:
     assert wait_status(page, "stopped", timeout=30_000) == "stopped"
     page.page.wait_for_selector("#btn-resume", state="visible")
     assert page.page.is_hidden("#btn-stop")
-    state["stopped"] = created["id"]
 
 
 def test_delete_study_asks_first(page: Any, server: Any) -> None:
@@ -230,11 +225,9 @@ SCALE_JS = """async ([nTrials, nEpochs]) => {
 }"""
 
 
-# The target is 2 s on a laptop; a loaded CI machine (2 cores, software WebGL) gets more room.
-CURVES_BUDGET_MS = float(os.environ.get("ADAMTUNE_E2E_CURVES_BUDGET_MS", "4000"))
-
-
-def test_curves_of_1000_trials_build_in_under_2_s(page: Any, record_property: Any) -> None:
+def test_curves_of_1000_trials_are_one_webgl_trace(page: Any, record_property: Any) -> None:
+    """1000 curves of 100 epochs, every one a WebGL trace (how long they take to build is
+    bench/curves_build.py's business, not a test's)."""
     page.goto("#/no-such-page")  # a page that makes no API calls
     page.page.wait_for_selector("main h1")
     result = page.page.evaluate(SCALE_JS, [1000, 100])
@@ -242,9 +235,6 @@ def test_curves_of_1000_trials_build_in_under_2_s(page: Any, record_property: An
     print("1000 trials x 100 epochs:", result)
     assert result["types"] == ["scattergl"]
     assert result["traces"] == 1000 and result["points"] == 100_000
-    # Plotly has built every trace; the WebGL paint after it is the GPU's (software GL on a
-    # machine without one, as in CI, adds a few seconds there)
-    assert result["built"] < CURVES_BUDGET_MS, result
 
 
 def test_untrusted_study_name_is_text(page: Any, server: Any) -> None:
