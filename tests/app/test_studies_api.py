@@ -72,12 +72,11 @@ def test_same_seed_gives_the_same_trials_as_the_cli(api: Api, tmp_path: Path) ->
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "tune", "--task", FAST_STUDY["task"], "--trials", "6",
          "--epochs", "3", "--pruner", "none", "--sampler", "random", "--seed", "7",
-         "--storage", url, "--quiet"],
+         "--storage", url, "--name", "cli-seeded", "--quiet"],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    (name,) = optuna.get_all_study_names(storage=url)
-    cli_trials = optuna.load_study(study_name=name, storage=url).trials
+    cli_trials = optuna.load_study(study_name="cli-seeded", storage=url).trials
     assert [t.user_attrs["adam"] for t in cli_trials] == params[0]
 
 

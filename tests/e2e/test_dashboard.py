@@ -78,11 +78,12 @@ def test_create_study_from_form_and_watch_curves_grow(page: Any, server: Any) ->
 
 
 def test_study_page_by_url_after_reload(page: Any, server: Any) -> None:
-    study_id = server.create_study(**SWEEP)["id"]
+    sweep = {**SWEEP, "name": "rosenbrock sweep, reloaded"}
+    study_id = server.create_study(**sweep)["id"]
     page.goto(f"#/studies/{study_id}")
     page.page.reload()
     page.page.wait_for_function(f"() => ({CURVES_JS})().curves > 0")
-    assert page.page.text_content("#study-name") == SWEEP["name"]
+    assert page.page.text_content("#study-name") == sweep["name"]
     assert wait_status(page, "completed") == "completed"
     study = server.study(study_id)
     api_curves = server.api("GET", f"/api/studies/{study_id}/curves", params={"after": 0}).json()

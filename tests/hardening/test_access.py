@@ -67,8 +67,9 @@ def operations(server: Server, methods: tuple[str, ...]) -> list[tuple[str, str,
 
 
 def fill(path: str, study_id: int) -> str:
-    """A concrete URL for a schema path: every path parameter gets a value that exists."""
-    values = {"study_id": str(study_id), "number": "0", "kind": "history"}
+    """A concrete URL for a schema path. The study and its trial 0 exist; comparison 1 need not
+    (its 404 still shows that the token was accepted)."""
+    values = {"study_id": str(study_id), "number": "0", "kind": "history", "comparison_id": "1"}
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)
     assert "{" not in path, f"no test value for a parameter of {path}: add one to fill()"
