@@ -26,14 +26,20 @@ run: $(STAMP)
 	mkdir -p data
 	$(BIN)/adamtune serve --host 127.0.0.1 --port $(PORT) --database-url sqlite:///./data/adamtune.db
 
+# Two pytest processes (pytest-xdist): most tests wait on a server, a worker or a browser, so the
+# second core has work. A file runs in one process; the load-making files wait for each other.
+# `make test PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow and not e2e"
+	$(PYTEST) -m "not slow and not e2e"
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -m "slow or e2e"
+	$(PYTEST) -m "slow or e2e"
 
 # optim/optuna_internals.py knows Optuna's internals: its contract tests run against the oldest
 # and the newest Optuna that pyproject.toml admits, each put in front of the venv's own.

@@ -9,6 +9,7 @@ is marked `postgres`. Without a reachable PostgreSQL those variants are skipped,
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import signal
@@ -189,6 +190,16 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server = launch_server(tmp_path_factory.mktemp("shared"), workers=1)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def heavy_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The load-making modules (many clients, many workers) run one at a time, also when
+    `make test` runs two pytest processes: each holds a lock file of the session meanwhile."""
+    lock = tmp_path_factory.getbasetemp().parent / "heavy-tests.lock"
+    with lock.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 @pytest.fixture
