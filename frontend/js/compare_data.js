@@ -4,20 +4,10 @@ import { METRICS } from "./curves.js";
 
 const FINISHED = new Set(["COMPLETE", "PRUNED", "FAIL"]);
 const ACTIVE = new Set(["queued", "running", "stopping"]);
-const PENDING_VALIDATION = new Set(["queued", "running", "stopping"]);
 
 /** Whether anything of the study can still change: it is active, or a trial still runs. */
 export function isLive(s) {
   return ACTIVE.has(s.status) || (!s.read_only && (s.progress?.running || 0) > 0);
-}
-
-/** Whether the summary can still change: the search runs, or its validation is on its way. */
-export function isSettled(s) {
-  if (isLive(s)) return false;
-  const v = s.validation;
-  if (v) return !PENDING_VALIDATION.has(v.status);
-  // a completed search that validates queues its validation as it ends
-  return !(s.status === "completed" && s.kind === "search" && (s.validate_seeds || 0) > 0);
 }
 
 /** The ids of `#/compare?ids=3,4,5`, in order, each once; null when the list does not parse. */

@@ -11,8 +11,8 @@ from typing import Any
 import optuna
 import pytest
 
-from tests.e2e.conftest import LiveServer, launched_server, open_page
 from optim.optuna_internals import study_id_of
+from tests.e2e.conftest import LiveServer, launched_server, open_page
 from tests.e2e.factories import sweep, write_study
 
 pytestmark = pytest.mark.e2e
@@ -46,63 +46,74 @@ def _points(page: Any, chart: str) -> dict[str, int]:
 def test_compare_page_overlays_running_studies_and_grows_live(
     page: Any, server: LiveServer
 ) -> None:
-    """Two studies running on two workers: every chart has one trace per study, the traces grow
-    with no reload while trials finish, and end with one point per finished trial; the
-    validated means appear with their CI bars once each validation ends."""
-    n_trials = 8
-    common = {"task": "rosenbrock", "n_trials": n_trials, "epochs": 40, "pruner": "none"}
-    studies = [
-        server.create_study(name="cmp A", seed=1, validate_seeds=2, validate_top_k=1, **common),
-        server.create_study(name="cmp B", seed=2, validate_seeds=2, validate_top_k=1, **common),
+    """Two studies on two workers, opened stopped and then resumed: the page follows them with
+    no reload, every chart has one trace per study, the traces grow while trials finish and end
+    with every complete trial; the validated means appear with their CI bars once each
+    validation ends."""
+    n_trials = 4
+    common = {"task": "rosenbrock", "n_trials": n_trials, "epochs": 5, "pruner": "none"}
+    ids = [
+        server.create_study(name=f"cmp {k}", seed=k, validate_seeds=2, validate_top_k=1, **common)[
+            "id"
+        ]
+        for k in (1, 2)
     ]
-    ids = [s["id"] for s in studies]
     try:
+        for study_id in ids:  # held, so that the page sees them run from where they are
+            server.api("POST", f"/api/studies/{study_id}/stop")
+        for study_id in ids:
+            server.wait_status(study_id, "stopped")
         page.goto(f"#/compare?ids={ids[0]},{ids[1]}")
-        page.page.wait_for_selector("#compare-table tbody tr[data-study-id]")
         page.page.wait_for_function(
-            "(id) => (document.getElementById(id)?.data || []).length === 2", arg="compare-history"
+            "() => (document.getElementById('compare-history')?.data || []).length === 2"
         )
+        assert page.page.locator("#compare-table tbody tr").count() == 2
         first = _points(page, "compare-history")
-        finished = {
-            str(i): server.study(i)["progress"]["finished"] for i in ids
-        }  # at most what the page has seen
-        assert all(first[str(i)] <= n_trials for i in ids)
-        # live: both traces grow past what the page first loaded, and past what was finished
-        # when the test looked, with no reload of the page
+        assert all(first[str(i)] < n_trials for i in ids), first
+
+        for study_id in ids:
+            assert server.api("POST", f"/api/studies/{study_id}/resume").status_code == 200
+        # live: both traces grow past what the page first drew, with no reload of the page
         page.page.wait_for_function(
             f"(want) => {{ const got = ({POINTS_JS})('compare-history');"
             " return Object.entries(want).every(([id, n]) => (got[id] || 0) > n); }",
-            arg={k: max(v, first.get(k, 0)) for k, v in finished.items()},
-            timeout=60_000,
+            arg=first,
+            timeout=180_000,
         )
-        assert page.page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
         for study_id in ids:
-            server.wait_status(study_id, "completed", timeout=120)
-        # the end: one point per trial on the history, every chart overlays both studies
+            server.wait_status(study_id, "completed", timeout=180)
+        # the end: every complete trial on the EDF, every chart overlays both studies
         page.page.wait_for_function(
-            f"(n) => Object.values(({POINTS_JS})('compare-history')).filter((v) => v === n)"
-            ".length === 2",
+            "(n) => (document.getElementById('compare-edf')?.data || [])"
+            ".filter((t) => t.x.length === n).length === 2",
             arg=n_trials,
             timeout=30_000,
         )
         for chart in CHARTS:
             assert sorted(_points(page, chart)) == sorted(str(i) for i in ids), chart
-        assert set(_points(page, "compare-edf").values()) == {n_trials}
-        # the x axis of the budget chart switches to epochs consumed: 40 per trial
+        # the budget chart against epochs consumed ends at every epoch its trials trained
+        trained = [
+            sum(
+                t["epochs_done"]
+                for t in server.api("GET", f"/api/studies/{i}/trials").json()["trials"]
+            )
+            for i in ids
+        ]
         page.page.select_option("#compare-budget-x", "epochs")
         page.page.wait_for_function(
-            "(n) => (document.getElementById('compare-budget').data || [])"
-            ".every((t) => t.x[t.x.length - 1] === n)",
-            arg=n_trials * 40,
+            "(want) => JSON.stringify((document.getElementById('compare-budget').data || [])"
+            ".map((t) => t.x[t.x.length - 1])) === JSON.stringify(want)",
+            arg=trained,
         )
-        # validated means with CI bars, once both validations end (polled summaries)
+        # validated means with CI bars, once both validations end (the page polls summaries)
         page.page.wait_for_function(
             "() => (document.getElementById('compare-validated')?.data || [])"
             ".filter((t) => t.meta.role === 'winner' && t.error_y.array.length === 1).length === 2",
-            timeout=90_000,
+            timeout=180_000,
         )
         cells = page.page.locator("#compare-table td.validated").all_text_contents()
         assert len(cells) == 2 and all("[" in c for c in cells), cells
+        assert page.page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
     finally:
         for study_id in ids:
             server.api("POST", f"/api/studies/{study_id}/stop")

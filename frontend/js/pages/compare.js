@@ -9,7 +9,6 @@ import {
   curveOf,
   edf,
   isLive,
-  isSettled,
   parseIds,
   refusal,
   validated,
@@ -23,7 +22,7 @@ import { progressBar, statusBadge } from "../widgets.js";
 
 const MAX_STUDIES = 12;
 const BATCH_MS = 1000; // events within this window become one refresh and one redraw per chart
-const POLL_MS = 5000; // summaries (status, validation) of studies that are not settled
+const POLL_MS = 5000; // summaries (status, progress, validation) of the studies no stream follows
 const MAX_STREAMS = 3; // more event streams would take the browser's 6 connections per host
 const TRIALS_PAGE = 1000;
 
@@ -80,9 +79,7 @@ class ComparePage {
     this.build(summaries);
     this.flushSoon = throttle(() => this.flush(), BATCH_MS);
     this.poll = setInterval(() => {
-      if (document.hidden) return;
-      for (const [id, st] of this.studies) if (!isSettled(st.summary)) this.dirty.add(id);
-      if (this.dirty.size) this.flushSoon();
+      if (!document.hidden) this.pollQuiet();
     }, POLL_MS);
     ctx.onCleanup(() => {
       clearInterval(this.poll);
@@ -192,38 +189,56 @@ class ComparePage {
     }
   }
 
-  /** An event stream (or polling) per live study: any trial or status change marks it dirty. */
-  async follow() {
-    const live = [...this.studies.values()].filter((st) => isLive(st.summary));
-    const poll = live.length > MAX_STREAMS;
-    for (const st of live) {
-      const id = st.summary.id;
-      let cursor = 0;
-      try {
-        cursor = (await api.get(`/studies/${id}/curves`, { max_trials: 1, max_points: 2 }, { signal: this.ctx.signal })).cursor;
-      } catch (err) {
-        if (isAbort(err) || !this.ctx.alive()) return;
-      }
-      if (!this.ctx.alive()) return;
-      const mark = () => {
-        this.dirty.add(id);
-        this.flushSoon();
-      };
-      st.stream = new StudyStream(id, cursor, {
-        trialFinished: mark,
-        status: mark,
-        mode: () => this.showMode(),
-      });
-      st.stream.seed(st.trials);
-      if (poll) {
-        st.stream.stopped = false; // polling of /curves?after= from the start: no stream held
-        st.stream.startPolling();
-      } else st.stream.start();
-    }
+  /** Follow each live study; the others are polled, so one resumed elsewhere is followed too. */
+  follow() {
+    for (const st of this.studies.values()) if (isLive(st.summary)) this.startStream(st);
     this.showMode();
-    // anything that changed between the first load and the streams' cursors
-    for (const st of live) this.dirty.add(st.summary.id);
-    if (live.length) this.flushSoon();
+  }
+
+  /** An event stream (polling of /curves past MAX_STREAMS): a trial or status change marks the
+   * study dirty, and the next batch reloads it. */
+  async startStream(st) {
+    const id = st.summary.id;
+    st.stream = { stopped: false, stop() {} }; // taken: no second stream while this one starts
+    let cursor = 0;
+    try {
+      cursor = (await api.get(`/studies/${id}/curves`, { max_trials: 1, max_points: 2 }, { signal: this.ctx.signal })).cursor;
+    } catch (err) {
+      if (isAbort(err) || !this.ctx.alive()) return;
+    }
+    if (!this.ctx.alive()) return;
+    const mark = () => {
+      this.dirty.add(id);
+      this.flushSoon();
+    };
+    const streams = [...this.studies.values()].filter((other) => other !== st && other.stream instanceof StudyStream);
+    const stream = new StudyStream(id, cursor, { trialFinished: mark, status: mark, mode: () => this.showMode() });
+    stream.seed(st.trials);
+    st.stream = stream;
+    if (streams.length >= MAX_STREAMS) {
+      stream.stopped = false; // polls /curves?after= from the start: holds no connection
+      stream.startPolling();
+    } else stream.start();
+    mark(); // anything that changed between the last load and the stream's cursor
+  }
+
+  /** The summaries of the studies no stream follows: any change marks the study dirty. */
+  async pollQuiet() {
+    const quiet = [...this.studies.values()].filter((st) => !st.stream);
+    const sign = (s) => JSON.stringify([s.status, s.progress, s.best?.trial, s.validation?.status, s.validation?.runs_done]);
+    const found = await Promise.all(
+      quiet.map((st) =>
+        api.get(`/studies/${st.summary.id}`, null, { signal: this.ctx.signal }).catch((err) => {
+          if (isAbort(err)) throw err;
+          return null;
+        }),
+      ),
+    ).catch(() => []);
+    if (!this.ctx.alive()) return;
+    quiet.forEach((st, i) => {
+      if (found[i] && sign(found[i]) !== sign(st.summary)) this.dirty.add(st.summary.id);
+    });
+    if (this.dirty.size) this.flushSoon();
   }
 
   showMode() {
@@ -251,7 +266,7 @@ class ComparePage {
       if (st.stream && !isLive(st.summary)) {
         st.stream.stop();
         st.stream = null;
-      }
+      } else if (!st.stream && isLive(st.summary)) this.startStream(st);
     }
     this.showMode();
     this.draw();
