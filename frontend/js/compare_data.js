@@ -146,3 +146,20 @@ export function curveOf(detail, study) {
   });
   return { x, y };
 }
+
+const MAX_LABEL = 40;
+
+/**
+ * Short names for the legends and axes: the prefix every name shares up to a " / " (a
+ * comparison's "compare-task-time / ") is dropped, and a long name keeps its two ends.
+ */
+export function shortLabels(names) {
+  let prefix = names.length > 1 ? names[0] : "";
+  for (const name of names) while (prefix && !name.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const cut = prefix.lastIndexOf(" / ") + 3; // 2: no " / " shared
+  const drop = cut > 2 && names.every((n) => n.length > cut) ? cut : 0;
+  return names.map((name) => {
+    const rest = name.slice(drop);
+    return rest.length > MAX_LABEL ? `${rest.slice(0, 18)}…${rest.slice(-(MAX_LABEL - 19))}` : rest;
+  });
+}

@@ -11,6 +11,7 @@ import {
   isLive,
   parseIds,
   refusal,
+  shortLabels,
   validated,
 } from "../compare_data.js";
 import { spansDecades } from "../curves.js";
@@ -73,7 +74,11 @@ class ComparePage {
     this.ctx = ctx;
     this.direction = summaries[0].direction;
     // id -> {summary, trials, curve: {trial, x, y} | null, stream, color}
-    this.studies = new Map(summaries.map((s, i) => [s.id, { summary: s, trials: [], curve: null, stream: null, index: i }]));
+    // one label per study (the validated chart's categories would merge namesakes)
+    const labels = shortLabels(summaries.map((s) => s.name || `study ${s.id}`)).map((label, i, all) =>
+      all.indexOf(label) === all.lastIndexOf(label) ? label : `${label} (${summaries[i].id})`,
+    );
+    this.studies = new Map(summaries.map((s, i) => [s.id, { summary: s, trials: [], curve: null, stream: null, index: i, label: labels[i] }]));
     this.dirty = new Set();
     this.budgetAxis = "seconds";
     this.build(summaries);
@@ -280,7 +285,7 @@ class ComparePage {
   }
 
   label(st) {
-    return st.summary.name || `study ${st.summary.id}`;
+    return st.label;
   }
 
   renderTable() {
@@ -297,7 +302,7 @@ class ComparePage {
           "td",
           { class: "name" },
           h("span", { class: "swatch", style: { background: this.colour(st) } }),
-          h("a", { href: `#/studies/${s.id}` }, this.label(st)),
+          h("a", { href: `#/studies/${s.id}` }, s.name || `study ${s.id}`),
           s.read_only && s.status !== "read_only" ? h("span", { class: "tag", text: "read-only" }) : null,
           st.error ? h("div", { class: "field-error", text: st.error }) : null,
         ),
@@ -316,15 +321,16 @@ class ComparePage {
   layout(xTitle, yTitle, values, extra = {}) {
     const c = palette();
     const log = spansDecades(values);
+    const decades = { type: "log", dtick: 1 }; // one tick a decade: no "2 5" between them
     return {
       template: themeTemplate(),
       autosize: true,
       height: 320,
-      margin: { l: 60, r: 20, t: 10, b: 50 },
+      margin: { l: 60, r: 20, t: 30, b: 50 },
       showlegend: true,
-      legend: { orientation: "h", y: -0.25, font: { color: c.fg } },
-      xaxis: { title: { text: xTitle }, ...(extra.xaxis || {}) },
-      yaxis: { title: { text: yTitle }, type: log ? "log" : "linear", ...(extra.yaxis || {}) },
+      legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { color: c.fg } },
+      xaxis: { title: { text: xTitle }, ...(extra.xaxis?.type === "log" ? decades : {}), ...(extra.xaxis || {}) },
+      yaxis: { title: { text: yTitle }, ...(log ? decades : { type: "linear" }), ...(extra.yaxis || {}) },
       hovermode: "closest",
       uirevision: "compare", // keep the user's zoom through live redraws
     };
@@ -387,7 +393,7 @@ class ComparePage {
     await Promise.all([
       Plotly.react(this.divs.history, history, this.layout("trial", `best ${metric}`, historyValues), PLOT_CONFIG),
       Plotly.react(this.divs.budget, budget, this.layout(axis === "seconds" ? "wall time (s)" : "epochs consumed", `best ${metric}`, historyValues), PLOT_CONFIG),
-      Plotly.react(this.divs.edf, edfs, this.layout(metric, "fraction of complete trials", edfValues, { xaxis: { type: spansDecades(edfValues) ? "log" : "linear" }, yaxis: { type: "linear", range: [0, 1.02] } }), PLOT_CONFIG),
+      Plotly.react(this.divs.edf, edfs, this.layout(metric, "fraction of complete trials", edfValues, { xaxis: { type: spansDecades(edfValues) ? "log" : "linear" }, yaxis: { type: "linear", range: [0, 1.02], dtick: 0.25 } }), PLOT_CONFIG),
       Plotly.react(this.divs.curves, curves, this.layout("epoch", metric, curveValues), PLOT_CONFIG),
       this.drawValidated(Plotly, all),
     ]);
