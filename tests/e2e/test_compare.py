@@ -185,3 +185,32 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
     page.page.click("#cmp-delete")
     page.page.wait_for_function("() => location.hash === '#/comparisons'")
     assert server.api("GET", f"/api/comparisons/{comparison_id}").status_code == 404
+
+
+NO_SIDEWAYS_JS = (
+    "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+)
+
+
+def test_narrow_pages_fit_their_width(browser: Any, server: LiveServer) -> None:
+    """At 390 px the studies list with its ticks, the compare page and the comparisons page fit
+    the screen (wide tables scroll inside their panel)."""
+    a = write_study(server.database_url, "narrow one", sweep(4, 3), seed=3)
+    b = write_study(server.database_url, "narrow two", sweep(4, 3), seed=4)
+    context, page = open_page(browser, server.url, viewport={"width": 390, "height": 800})
+    try:
+        for route, ready in (
+            ("#/", "input.pick"),
+            (f"#/compare?ids={a},{b}", "#compare-table tbody tr"),
+            ("#/comparisons", "#comparison-form"),
+        ):
+            page.goto(route)
+            page.page.wait_for_selector(ready)
+            if route.startswith("#/compare?"):
+                page.page.wait_for_function(
+                    "() => (document.getElementById('compare-curves')?.data || []).length === 2"
+                )
+            assert page.page.evaluate(NO_SIDEWAYS_JS), route
+    finally:
+        context.close()
+    page.console.check()
