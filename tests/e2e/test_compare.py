@@ -181,6 +181,13 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
     href = page.page.get_attribute("#cmp-compare-link", "href")
     assert href == f"#/compare?ids={ids[0]},{ids[1]}"
 
+    # the compare page of its studies links back to it
+    page.page.click("#cmp-compare-link")
+    back = page.page.wait_for_selector("#compare-comparison")
+    assert back.get_attribute("href") == f"#/comparisons/{comparison_id}"
+    back.click()
+    page.page.wait_for_selector("#comparison-table tbody tr")
+
     page.page.once("dialog", lambda dialog: dialog.accept())
     page.page.click("#cmp-delete")
     page.page.wait_for_function("() => location.hash === '#/comparisons'")

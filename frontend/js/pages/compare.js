@@ -97,6 +97,9 @@ class ComparePage {
 
   build(summaries) {
     const warn = caution(summaries);
+    // the studies of one comparison: its page has the verdict
+    const owners = new Set(summaries.map((s) => s.comparison_id ?? null));
+    const comparison = owners.size === 1 ? [...owners][0] : null;
     const better = this.direction === "maximize" ? "higher is better" : "lower is better";
     this.liveMode = h("span", { class: "live-mode small", id: "compare-live" });
     this.tbody = h("tbody");
@@ -116,7 +119,14 @@ class ComparePage {
     this.validatedNote = h("p", { class: "muted small", id: "compare-validated-note" });
     const panel = (title, div, ...extra) => h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: title }), h("div", { class: "toolbar" }, extra)), div);
     this.root.append(
-      h("p", { class: "meta muted", text: `${summaries.length} studies · ${metricLabel(summaries[0].metric)}, ${better}` }, " ", this.liveMode),
+      h(
+        "p",
+        { class: "meta muted" },
+        `${summaries.length} studies · ${metricLabel(summaries[0].metric)}, ${better}`,
+        comparison !== null ? [" · ", h("a", { href: `#/comparisons/${comparison}`, id: "compare-comparison" }, "their comparison")] : null,
+        " ",
+        this.liveMode,
+      ),
       warn ? h("div", { class: "alert info", id: "compare-caution", role: "status", text: warn }) : null,
       h(
         "section",

@@ -269,16 +269,25 @@ export async function mountDetail(root, ctx, idText) {
     replace(tbody, (c.studies || []).map((r, i) => detailRow(r, summaries.get(r.study_id), i === 0)));
   }
 
+  let reading = null; // the refresh in flight: Delete aborts it first (no 404 after the delete)
   async function refresh() {
+    reading?.abort();
+    const mine = new AbortController();
+    reading = mine;
+    const leave = () => mine.abort();
+    ctx.signal.addEventListener("abort", leave, { once: true });
+    const signal = mine.signal;
     try {
-      const c = await api.get(`/comparisons/${id}`, null, { signal: ctx.signal });
-      const found = await Promise.all((c.studies || []).map((r) => api.get(`/studies/${r.study_id}`, null, { signal: ctx.signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null))));
+      const c = await api.get(`/comparisons/${id}`, null, { signal });
+      const found = await Promise.all((c.studies || []).map((r) => api.get(`/studies/${r.study_id}`, null, { signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null))));
       if (!ctx.alive()) return;
       summaries = new Map(found.filter(Boolean).map((s) => [s.id, s]));
       render(c);
     } catch (err) {
       if (isAbort(err) || !ctx.alive()) return;
       showError(`Could not refresh the comparison: ${errorMessage(err)}`);
+    } finally {
+      ctx.signal.removeEventListener("abort", leave);
     }
   }
 
@@ -299,6 +308,7 @@ export async function mountDetail(root, ctx, idText) {
     if (!window.confirm(`Delete "${comparison.name}" with its ${comparison.studies.length} studies, their trials and validations? This cannot be undone.`)) return;
     deleteBtn.disabled = true;
     clearInterval(timer);
+    reading?.abort();
     try {
       await api.del(`/comparisons/${id}`, { signal: ctx.signal });
       if (ctx.alive()) location.hash = "#/comparisons";
