@@ -73,7 +73,7 @@ class ComparePage {
     this.root = root;
     this.ctx = ctx;
     this.direction = summaries[0].direction;
-    // id -> {summary, trials, curve: {trial, x, y} | null, stream, color}
+    // id -> {summary, trials, curve: {trial, x, y} | null, stream, index (its colour), label}
     // one label per study (the validated chart's categories would merge namesakes)
     const labels = shortLabels(summaries.map((s) => s.name || `study ${s.id}`)).map((label, i, all) =>
       all.indexOf(label) === all.lastIndexOf(label) ? label : `${label} (${summaries[i].id})`,
