@@ -1,6 +1,8 @@
-// Hash router (#/, #/new, #/studies/3) and the API-token field.
+// Hash router (#/, #/new, #/studies/3, #/compare?ids=3,4, #/comparisons/2) and the API-token field.
 import { getToken, setToken } from "./api.js";
 import { clear, h, setText } from "./dom.js";
+import * as compare from "./pages/compare.js";
+import * as comparisons from "./pages/comparisons.js";
 import * as newStudy from "./pages/new_study.js";
 import * as study from "./pages/study.js";
 import * as studies from "./pages/studies.js";
@@ -9,6 +11,9 @@ const routes = [
   { re: /^\/?$/, page: studies, nav: "studies", title: "Studies" },
   { re: /^\/new\/?$/, page: newStudy, nav: "new", title: "New study" },
   { re: /^\/studies\/(\d+)\/?$/, page: study, nav: "studies", title: "Study" },
+  { re: /^\/compare\/?(?:\?(.*))?$/, page: compare, nav: "studies", title: "Compare" },
+  { re: /^\/comparisons\/?$/, page: { mount: comparisons.mountList }, nav: "comparisons", title: "Comparisons" },
+  { re: /^\/comparisons\/(\d+)\/?$/, page: { mount: comparisons.mountDetail }, nav: "comparisons", title: "Comparison" },
 ];
 
 const main = document.getElementById("main");

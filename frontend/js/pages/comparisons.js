@@ -1,0 +1,360 @@
+// Comparisons of optimizer families: the list with a form to start one (#/comparisons), and one
+// comparison (#/comparisons/3): per optimizer its validated mean with the 95 % CI, its best
+// configuration, the budget it used, and the verdict against the first optimizer.
+import { api, errorMessage, isAbort } from "../api.js";
+import { compareHref } from "../compare_data.js";
+import { h, replace, setText } from "../dom.js";
+import { fmtAgo, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, PARAM_LABELS } from "../format.js";
+import { progressBar, statusBadge } from "../widgets.js";
+
+const REFRESH_MS = 3000;
+const ACTIVE = new Set(["queued", "running", "stopping"]);
+
+/** One status for the whole comparison, from its studies' and their validations'. */
+function overallStatus(comparison) {
+  const rows = comparison.studies || [];
+  if (comparison.complete) return "completed";
+  if (rows.some((r) => ACTIVE.has(r.status) || ACTIVE.has(r.validation_status))) return "running";
+  if (rows.some((r) => r.status === "failed")) return "failed";
+  if (rows.some((r) => r.status === "stopped")) return "stopped";
+  return rows.length ? rows[0].status : "unknown";
+}
+
+function optimizersText(comparison) {
+  return (comparison.studies || []).map((r) => r.label || r.optimizer).join(" · ");
+}
+
+// ---------------------------------------------------------------- list and form
+
+export async function mountList(root, ctx) {
+  ctx.setTitle("Comparisons");
+  const error = h("div", { class: "alert error", role: "alert", hidden: true });
+  const tbody = h("tbody");
+  const empty = h("p", { class: "empty muted", hidden: true, text: "No comparison yet: start one with the form above." });
+  const table = h(
+    "table",
+    { class: "data comparisons-table", id: "comparisons-table", hidden: true },
+    h(
+      "thead",
+      {},
+      h("tr", {}, h("th", { text: "Name" }), h("th", { text: "Task" }), h("th", { text: "Optimizers" }), h("th", { text: "Status" }), h("th", { text: "Verdict" }), h("th", { text: "Created" })),
+    ),
+    tbody,
+  );
+  const formSlot = h("section", { class: "panel", id: "comparison-form-panel" }, h("h2", { text: "New comparison" }), h("p", { class: "muted", text: "Loading tasks and optimizers…" }));
+  root.append(
+    h("div", { class: "page-head" }, h("h1", { text: "Comparisons" })),
+    h("p", { class: "muted", text: "One study per optimizer on one task, under the same budget, sampler, pruner and seeds, run interleaved; each winner is then retrained on the same fresh seeds and compared with the first optimizer's." }),
+    formSlot,
+    error,
+    h("section", { class: "panel flush" }, table, empty),
+  );
+
+  loadForm(formSlot, ctx);
+
+  async function refresh() {
+    if (document.hidden && !table.hidden) return;
+    try {
+      const data = await api.get("/comparisons", null, { signal: ctx.signal });
+      if (!ctx.alive()) return;
+      const list = data?.comparisons || [];
+      error.hidden = true;
+      table.hidden = !list.length;
+      empty.hidden = list.length > 0;
+      replace(tbody, list.map(listRow));
+    } catch (err) {
+      if (isAbort(err) || !ctx.alive()) return;
+      error.hidden = false;
+      setText(error, `Could not load the comparisons: ${errorMessage(err)}`);
+    }
+  }
+  refresh();
+  const timer = setInterval(refresh, REFRESH_MS);
+  ctx.onCleanup(() => clearInterval(timer));
+}
+
+function listRow(c) {
+  const href = `#/comparisons/${c.id}`;
+  return h(
+    "tr",
+    {
+      class: "clickable",
+      dataset: { comparisonId: c.id },
+      onclick: (event) => {
+        if (!event.target.closest("a")) location.hash = href;
+      },
+    },
+    h("td", { class: "name" }, h("a", { href }, c.name)),
+    h("td", { text: c.task }),
+    h("td", { text: optimizersText(c) }),
+    h("td", {}, statusBadge(overallStatus(c))),
+    h("td", { class: "small", text: (c.verdicts || []).join(" ") || "–" }),
+    h("td", { title: fmtTime(c.created_at), text: fmtAgo(c.created_at) }),
+  );
+}
+
+async function loadForm(slot, ctx) {
+  let tasks;
+  let options;
+  try {
+    [tasks, options] = await Promise.all([api.get("/tasks", null, { signal: ctx.signal }), api.get("/options", null, { signal: ctx.signal })]);
+  } catch (err) {
+    if (isAbort(err) || !ctx.alive()) return;
+    replace(slot, h("h2", { text: "New comparison" }), h("div", { class: "alert error", role: "alert", text: `Could not load the form: ${errorMessage(err)}` }));
+    return;
+  }
+  if (!ctx.alive()) return;
+  replace(slot, h("h2", { text: "New comparison" }), comparisonForm(ctx, Array.isArray(tasks) ? tasks : tasks?.tasks || [], options || {}));
+}
+
+function comparisonForm(ctx, tasks, options) {
+  const limits = options.limits || {};
+  const field = (label, input, hint) => h("div", { class: "field" }, h("label", { for: input.id, text: label }), input, hint ? h("span", { class: "hint", text: hint }) : null);
+  const task = h("select", { id: "cmp-task", name: "task" }, tasks.map((t) => h("option", { value: t.name }, t.name)));
+  const epochs = h("input", { id: "cmp-epochs", name: "epochs", type: "number", min: 1, max: limits.max_epochs || null, step: 1, class: "num-input" });
+  const setEpochsHint = () => {
+    const t = tasks.find((x) => x.name === task.value);
+    epochs.placeholder = t ? String(t.default_epochs) : "";
+  };
+  task.addEventListener("change", setEpochsHint);
+  setEpochsHint();
+  const nTrials = h("input", { id: "cmp-trials", name: "n_trials", type: "number", min: 1, max: limits.max_trials || null, step: 1, value: "20", class: "num-input" });
+  const seed = h("input", { id: "cmp-seed", name: "seed", type: "number", min: 0, step: 1, value: "0", class: "num-input" });
+  const seeds = h("input", { id: "cmp-validate-seeds", name: "validate_seeds", type: "number", min: 2, max: 50, step: 1, value: "5", class: "num-input" });
+  const name = h("input", { id: "cmp-name", name: "name", type: "text", placeholder: "compare-TASK-time", autocomplete: "off" });
+  const optimizers = (options.optimizers || []).map((o) =>
+    h("label", { class: "check", title: o.torch_class || "" }, h("input", { type: "checkbox", name: "optimizers", value: o.name, checked: true }), ` ${o.label || o.name}`),
+  );
+  const error = h("div", { class: "alert error", id: "cmp-error", role: "alert", hidden: true });
+  const submit = h("button", { type: "submit", class: "primary", id: "cmp-submit" }, "Start comparison");
+  const integer = (input) => (input.value.trim() === "" ? undefined : Number(input.value));
+
+  const form = h(
+    "form",
+    {
+      class: "study-form comparison-form",
+      id: "comparison-form",
+      novalidate: true,
+      onsubmit: async (event) => {
+        event.preventDefault();
+        const chosen = [...form.querySelectorAll("input[name=optimizers]:checked")].map((i) => i.value);
+        const body = { task: task.value, optimizers: chosen, n_trials: integer(nTrials), epochs: integer(epochs), seed: integer(seed), validate_seeds: integer(seeds) };
+        if (name.value.trim()) body.name = name.value.trim();
+        for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+        error.hidden = true;
+        if (chosen.length < 2) {
+          error.hidden = false;
+          setText(error, "Tick two or more optimizers: the first is the reference the others are compared with.");
+          return;
+        }
+        submit.disabled = true;
+        try {
+          const created = await api.post("/comparisons", body, { signal: ctx.signal });
+          if (ctx.alive()) location.hash = `#/comparisons/${created.id}`;
+        } catch (err) {
+          if (isAbort(err) || !ctx.alive()) return;
+          error.hidden = false;
+          setText(error, `Could not start the comparison: ${errorMessage(err)}`);
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    h("div", { class: "grid-2" }, field("Task", task), field("Name", name, "optional")),
+    h("div", { class: "field optimizers-field" }, h("span", { class: "field-label", text: "Optimizers (the first ticked is the reference)" }), h("div", { class: "toolbar", id: "cmp-optimizers" }, optimizers)),
+    h(
+      "div",
+      { class: "grid-4" },
+      field("Trials per optimizer", nTrials, limits.max_trials ? `at most ${limits.max_trials}` : null),
+      field("Epochs per trial", epochs, "empty: the task's default"),
+      field("Seed", seed, "same seed, same trials"),
+      field("Validation seeds", seeds, "fresh seeds each winner is retrained on"),
+    ),
+    error,
+    h("div", { class: "form-actions" }, submit),
+  );
+  return form;
+}
+
+// ---------------------------------------------------------------- one comparison
+
+export async function mountDetail(root, ctx, idText) {
+  const id = Number(idText);
+  const loading = h("p", { class: "muted", text: "Loading the comparison…" });
+  root.appendChild(loading);
+  let comparison;
+  try {
+    comparison = await api.get(`/comparisons/${id}`, null, { signal: ctx.signal });
+  } catch (err) {
+    if (isAbort(err) || !ctx.alive()) return;
+    loading.remove();
+    root.append(
+      h("div", { class: "page-head" }, h("h1", { text: err.status === 404 ? "Comparison not found" : "Could not load the comparison" })),
+      h("div", { class: "alert error", role: "alert", text: errorMessage(err) }),
+      h("p", {}, h("a", { href: "#/comparisons" }, "Back to the comparisons")),
+    );
+    return;
+  }
+  if (!ctx.alive()) return;
+  loading.remove();
+  ctx.setTitle(comparison.name);
+
+  const badge = h("span", { class: "badge-slot", id: "comparison-status" });
+  const alert = h("div", { class: "alert error", role: "alert", hidden: true });
+  const stopBtn = h("button", { type: "button", id: "cmp-stop", title: "Every study of the comparison stops: interleaved, each has spent about the same." }, "Stop");
+  const deleteBtn = h("button", { type: "button", id: "cmp-delete", class: "danger" }, "Delete");
+  const compareLink = h("a", { class: "button", id: "cmp-compare-link" }, "Compare the studies");
+  const meta = h("p", { class: "meta muted" });
+  const verdicts = h("ul", { class: "verdicts", id: "cmp-verdicts" });
+  const tbody = h("tbody");
+  root.append(
+    h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", { id: "comparison-name", text: comparison.name }), badge), h("div", { class: "actions" }, compareLink, stopBtn, deleteBtn)),
+    meta,
+    alert,
+    h("section", { class: "panel" }, h("h2", { text: "Verdict" }), verdicts),
+    h(
+      "section",
+      { class: "panel flush" },
+      h(
+        "table",
+        { class: "data comparison-table", id: "comparison-table" },
+        h(
+          "thead",
+          {},
+          h(
+            "tr",
+            {},
+            h("th", { text: "Optimizer" }),
+            h("th", { text: "Study" }),
+            h("th", { class: "progress-col", text: "Progress" }),
+            h("th", { class: "num", text: "Validated mean [95 % CI]" }),
+            h("th", { class: "num", text: "vs first", title: "relative gain over the first optimizer, seed by seed, 95 % CI" }),
+            h("th", { text: "Best config" }),
+            h("th", { class: "num", text: "Epochs" }),
+            h("th", { class: "num", text: "Wall time" }),
+          ),
+        ),
+        tbody,
+      ),
+    ),
+  );
+
+  let timer = null;
+  let summaries = new Map(); // study id -> StudyPublic (progress and the search's best)
+  const showError = (text) => {
+    alert.hidden = !text;
+    setText(alert, text);
+  };
+
+  function render(c) {
+    comparison = c;
+    const status = overallStatus(c);
+    replace(badge, statusBadge(status));
+    stopBtn.hidden = !(c.studies || []).some((r) => ACTIVE.has(r.status));
+    compareLink.href = compareHref((c.studies || []).map((r) => r.study_id));
+    const cfg = c.config || {};
+    setText(
+      meta,
+      [`task ${c.task}`, `${cfg.n_trials} trials per optimizer`, cfg.epochs ? `${cfg.epochs} epochs` : "the task's epochs", cfg.sampler ? `sampler ${cfg.sampler}` : null, cfg.pruner ? `pruner ${cfg.pruner}` : null, `seed ${cfg.seed ?? 0}`, `validated on ${cfg.validate_seeds} fresh seeds`, `created ${fmtTime(c.created_at)}`]
+        .filter(Boolean)
+        .join(" · "),
+    );
+    const lines = c.verdicts || [];
+    replace(
+      verdicts,
+      lines.length
+        ? lines.map((v) => h("li", { text: v }))
+        : h("li", { class: "muted", text: status === "running" ? "No verdict yet: each optimizer's winner is retrained on the same fresh seeds once its search ends, then compared with the first optimizer's." : "No verdict: the winners were not all validated on the same seeds." }),
+    );
+    replace(tbody, (c.studies || []).map((r, i) => detailRow(r, summaries.get(r.study_id), i === 0)));
+  }
+
+  let reading = null; // the refresh in flight: Delete aborts it first (no 404 after the delete)
+  async function refresh() {
+    reading?.abort();
+    const mine = new AbortController();
+    reading = mine;
+    const leave = () => mine.abort();
+    ctx.signal.addEventListener("abort", leave, { once: true });
+    const signal = mine.signal;
+    try {
+      const c = await api.get(`/comparisons/${id}`, null, { signal });
+      const found = await Promise.all((c.studies || []).map((r) => api.get(`/studies/${r.study_id}`, null, { signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null))));
+      if (!ctx.alive()) return;
+      summaries = new Map(found.filter(Boolean).map((s) => [s.id, s]));
+      render(c);
+    } catch (err) {
+      if (isAbort(err) || !ctx.alive()) return;
+      showError(`Could not refresh the comparison: ${errorMessage(err)}`);
+    } finally {
+      ctx.signal.removeEventListener("abort", leave);
+    }
+  }
+
+  stopBtn.addEventListener("click", async () => {
+    stopBtn.disabled = true;
+    showError("");
+    try {
+      const c = await api.post(`/comparisons/${id}/stop`, undefined, { signal: ctx.signal });
+      if (ctx.alive()) render(c);
+    } catch (err) {
+      if (isAbort(err) || !ctx.alive()) return;
+      showError(`Could not stop the comparison: ${errorMessage(err)}`);
+    } finally {
+      stopBtn.disabled = false;
+    }
+  });
+  deleteBtn.addEventListener("click", async () => {
+    if (!window.confirm(`Delete "${comparison.name}" with its ${comparison.studies.length} studies, their trials and validations? This cannot be undone.`)) return;
+    deleteBtn.disabled = true;
+    clearInterval(timer);
+    reading?.abort();
+    try {
+      await api.del(`/comparisons/${id}`, { signal: ctx.signal });
+      if (ctx.alive()) location.hash = "#/comparisons";
+    } catch (err) {
+      if (isAbort(err) || !ctx.alive()) return;
+      deleteBtn.disabled = false;
+      showError(`Could not delete the comparison: ${errorMessage(err)}`);
+    }
+  });
+
+  render(comparison);
+  refresh();
+  timer = setInterval(() => {
+    if (!document.hidden && overallStatus(comparison) === "running") refresh();
+  }, REFRESH_MS);
+  ctx.onCleanup(() => clearInterval(timer));
+}
+
+function detailRow(r, summary, reference) {
+  const w = r.winner;
+  const mean = w && w.mean !== null ? `${fmtNum(w.mean)} [${fmtNum(w.ci_low)}, ${fmtNum(w.ci_high)}]` : r.validation_status ? `validation ${r.validation_status}` : "not validated yet";
+  const gain = reference ? "reference" : r.gain !== null && r.gain !== undefined ? `${fmtGain(r.gain)} [${fmtGain(r.gain_low)}, ${fmtGain(r.gain_high)}]` : "–";
+  let config;
+  if (r.torch_line) config = h("code", { class: "torch-line", text: r.torch_line });
+  else if (summary?.best?.params) {
+    const p = summary.best.params;
+    config = h(
+      "span",
+      { class: "small" },
+      Object.keys(p)
+        .sort()
+        .map((k) => `${PARAM_LABELS[k] || k} ${fmtParam(k, p[k])}`)
+        .join(", "),
+      h("span", { class: "muted", text: " (search, not validated)" }),
+    );
+  } else config = h("span", { class: "muted", text: "–" });
+  return h(
+    "tr",
+    { dataset: { optimizer: r.optimizer, studyId: r.study_id } },
+    h("td", { class: "name", text: r.label || r.optimizer }),
+    h("td", {}, h("a", { href: `#/studies/${r.study_id}` }, `study ${r.study_id}`), " ", statusBadge(r.status)),
+    h("td", { class: "progress-col" }, summary ? progressBar(summary.progress, summary.n_trials) : "–"),
+    h("td", { class: "num mono validated", text: mean, title: w ? `n = ${w.n} seeds` : "" }),
+    h("td", { class: `num mono ${r.gain > 0 ? "good" : r.gain < 0 ? "bad" : ""}`, text: gain, title: r.wins !== null && r.wins !== undefined ? `better on ${r.wins} of ${w?.n ?? "?"} seeds` : "" }),
+    h("td", { class: "config" }, config),
+    h("td", { class: "num mono", text: String(r.epochs_trained ?? "–") }),
+    h("td", { class: "num mono", text: fmtDuration(r.wall_s) }),
+  );
+}
