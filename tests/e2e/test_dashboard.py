@@ -135,7 +135,7 @@ def test_study_page_by_url_after_reload(page: Any, server: Any) -> None:
 
 def test_stop_running_study(page: Any, server: Any) -> None:
     page.goto("#/")
-    page.page.wait_for_selector(".studies-table")
+    page.page.wait_for_selector(".studies-table", state="attached")  # hidden while empty
     created = server.create_study(name="to stop", task="rosenbrock", n_trials=40, epochs=50)
     # the list refreshes by itself
     row = page.page.locator(f"tr[data-study-id='{created['id']}']")
@@ -163,7 +163,7 @@ def test_delete_study_asks_first(page: Any, server: Any) -> None:
     page.page.once("dialog", lambda dialog: dialog.accept())
     page.page.click("#btn-delete")
     page.page.wait_for_url("**/#/")
-    page.page.wait_for_selector(".studies-table, .empty")
+    page.page.wait_for_selector(".studies-table", state="attached")
     assert server.api("GET", f"/api/studies/{created['id']}").status_code == 404
 
 
