@@ -10,9 +10,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.config import Settings
+
+if TYPE_CHECKING:
+    from optim.optuna_internals import AdamtuneStorage
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -161,22 +164,14 @@ def _space(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_tune(args: argparse.Namespace) -> int:
     """Run a whole study in this process, validate its best configs on fresh seeds, and print
     what to paste into a training script."""
-    import optuna
-    import torch
 
     from app import local
-    from optim.storage import make_storage
     from optim.study import create_study
 
     config = _config(args)
     if config is None:
         return 2
-    torch.set_num_threads(args.threads)
-    _make_parent_dir(args.storage)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = make_storage(
-        args.storage, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S
-    )
+    storage = _local_storage(args)
     name = args.name or f"{config.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     study = create_study(config, storage, name)
     runner = local.run_to_end(storage, study.study_name, device=args.device, quiet=args.quiet)
@@ -205,12 +200,9 @@ def cmd_tune(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Retrain one config and the defaults on fresh seeds: is it better, and by how much?"""
-    import optuna
-    import torch
 
     from app import local
     from optim.params import OptimizerParams
-    from optim.storage import make_storage
     from optim.validation import DEFAULT_LABEL, Candidate
 
     config = _config(args)
@@ -219,12 +211,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     family = config.family()
     given = {name: getattr(args, name) for name in family.dims if getattr(args, name) is not None}
     params = OptimizerParams(**{**family.params(family.baseline), **given})
-    torch.set_num_threads(args.threads)
-    _make_parent_dir(args.storage)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = make_storage(
-        args.storage, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S
-    )
+    storage = _local_storage(args)
     name = args.name or f"evaluate-{config.task}-{os.getpid()}-{time.time_ns()}"
     configs = [Candidate(DEFAULT_LABEL, family.baseline), Candidate("given", params)]
     found = local.validate(
@@ -238,11 +225,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Tune several optimizer families on one task under the same budget and seeds, validate
     each winner on the same fresh seeds, and say which is better, by how much."""
-    import optuna
-    import torch
 
     from app import local
-    from optim.storage import make_storage
     from optim.study import create_study
     from optim.validation import paired_gain, versus
 
@@ -256,12 +240,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(configs) < 2 or len(set(optimizers)) != len(optimizers):
         print("error: --optimizers: name two or more different optimizers", file=sys.stderr)
         return 2
-    torch.set_num_threads(args.threads)
-    _make_parent_dir(args.storage)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = make_storage(
-        args.storage, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S
-    )
+    storage = _local_storage(args)
     base = args.name or f"compare-{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     names = [f"{base} / {config.optimizer}" for config in configs]
     for config, name in zip(configs, names, strict=True):
@@ -310,9 +289,21 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def _make_parent_dir(url: str) -> None:
+def _local_storage(args: argparse.Namespace) -> AdamtuneStorage:
+    """What `tune`, `evaluate` and `compare` run on: torch on --threads, Optuna quiet, and the
+    --storage (its SQLite directory made) with the local runner's heartbeat."""
+    import optuna
+    import torch
+
+    from app import local
+    from optim.storage import make_storage
+
+    torch.set_num_threads(args.threads)
+    url = args.storage
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return make_storage(url, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S)
 
 
 def _study_options(parser: argparse.ArgumentParser) -> None:
