@@ -157,7 +157,7 @@ function buildForm(ctx, tasks, options) {
   const epsMode = h(
     "select",
     { id: "f-eps_mode", name: "eps_mode" },
-    (options.eps_modes || []).map((m) => h("option", { value: m, selected: m === defaults.eps_mode }, m === "tf" ? "tf (before bias correction)" : "pytorch (after bias correction)")),
+    (options.eps_modes || []).map((m) => h("option", { value: m, selected: m === defaults.eps_mode }, m)),
   );
   const seedsPerTrial = text("f-seeds_per_trial", "seeds_per_trial", defaults.seeds_per_trial ?? 1);
   const validateTopK = text("f-validate_top_k", "validate_top_k", defaults.validate_top_k ?? 3);
@@ -246,7 +246,7 @@ function buildForm(ctx, tasks, options) {
         { class: "grid-4" },
         field("Optimizer", optimizer, "optimizer", optimizerAbout),
         field("Search-space preset", preset, "preset", "default: today's ranges; wide: TaskSet's (Metz et al. 2020)"),
-        field("eps placement", epsMode, "eps_mode", "where Adam adds eps relative to bias correction"),
+        field("eps placement", epsMode, "eps_mode", "where Adam adds eps: after bias correction (pytorch) or before it (tf, as in the Adam article)"),
       ),
       h("p", { class: "hint" }, "Each hyper-parameter is either searched over a range or fixed. For β1, β2 and momentum the log scale is on 1 − β, i.e. log(1 − β): it spreads 0.9, 0.99 and 0.999 evenly."),
       slot("space"),
