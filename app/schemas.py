@@ -59,6 +59,9 @@ class BestTrial(BaseModel):
     trial: int
     value: float
     params: dict[str, float]
+    # the params as a line of PyTorch (its family's class); None for a plain Optuna study's
+    # params that are not an Adam configuration
+    torch_line: str | None = None
 
 
 class BaselineTrial(BaseModel):
@@ -122,6 +125,10 @@ class StudyPublic(BaseModel):
     sampler: str | None = None
     pruner: str | None = None
     seed: int | None = None
+    optimizer: str | None = None  # the optimizer family: adam, adamw, sgd_nesterov, adam_lr_only
+    preset: str | None = None
+    eps_mode: str | None = None
+    seeds_per_trial: int | None = None
     space: dict[str, Any] | None = None
     timeout_s: float | None = None
     parallelism: int | None = None
@@ -223,9 +230,12 @@ class OptimizerPublic(BaseModel):
     label: str
     dims: list[str]  # the parameters it takes
     tuned_by_default: list[str]
+    tunable: list[str]  # what a space may tune (the others are fixed)
     baseline: dict[str, float]  # its library defaults: what the baseline trial trains with
     torch_class: str
     presets: dict[str, SearchSpace]  # the space each preset gives it
+    # each preset's range of each parameter: where a dimension starts when it is tuned
+    ranges: dict[str, dict[str, tuple[float, float]]]
 
 
 class OptionsPublic(BaseModel):
@@ -242,6 +252,10 @@ class OptionsPublic(BaseModel):
     default_preset: str
     eps_modes: list[str]
     default_space: SearchSpace  # the default optimizer's, default preset
+    # a study's other defaults (n_trials, seed, eps_mode, seeds_per_trial, validate_top_k,
+    # validate_seeds, metric, direction): what a field left out of a request gets
+    study_defaults: dict[str, Any]
+    external_task: str  # the task name of a study trained by the user's own code
     limits: Limits
 
 

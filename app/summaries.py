@@ -12,6 +12,8 @@ from app.models import ACTIVE_STATUSES, StudyJob
 from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic, ValidationPublic
 from app.validation import latest_reports
 from optim.attrs import PARAMS_ATTR
+from optim.optimizers import FAMILIES, Family
+from optim.params import PARAM_NAMES, OptimizerParams
 from optim.study import StudyConfig
 
 
@@ -65,10 +67,13 @@ def _summary(
     )
     progress.finished = progress.complete + progress.pruned
     direction = dirs.get(sid, "minimize")
+    config = StudyConfig.model_validate(job.config) if job is not None else None
     best_trial = None
     if sid in best:
         number, value, _ = best[sid]
-        best_trial = BestTrial(trial=number, value=value, params=best_params.get(sid, {}))
+        params = best_params.get(sid, {})
+        line = _torch_line(config.family() if config else None, params)
+        best_trial = BestTrial(trial=number, value=value, params=params, torch_line=line)
     baseline = None
     if sid in baselines:
         baseline_number, baseline_value = baselines[sid]
@@ -91,7 +96,7 @@ def _summary(
             gain=gain,
             user_attrs=row["user_attrs"],
         )
-    config = StudyConfig.model_validate(job.config)
+    assert config is not None
     elapsed = queries.seconds_since(job.started_at, job.finished_at)
     return StudyPublic(
         id=sid,
@@ -106,6 +111,10 @@ def _summary(
         sampler=config.sampler,
         pruner=config.pruner,
         seed=config.seed,
+        optimizer=config.optimizer,
+        preset=config.preset,
+        eps_mode=config.eps_mode,
+        seeds_per_trial=config.seeds_per_trial,
         space=config.space.model_dump(mode="json"),
         timeout_s=job.timeout_s,
         parallelism=job.parallelism,
@@ -126,6 +135,23 @@ def _summary(
         validate_seeds=config.validate_seeds,
         validation=ValidationPublic(**reports[sid]) if sid in reports else None,
     )
+
+
+def _torch_line(family: Family | None, params: dict[str, float]) -> str | None:
+    """The best params as a line to paste. A plain Optuna study (no family) gets Adam's line
+    when its params are a whole Adam configuration (betas stored as `one_minus_beta`, as
+    adamtune samples them, are read back), else none: it tuned something else."""
+    if family is None:
+        adam = dict(params)
+        for beta in ("beta1", "beta2"):
+            if beta not in adam and f"one_minus_{beta}" in adam:
+                adam[beta] = 1.0 - adam.pop(f"one_minus_{beta}")
+        if not {"lr", "beta1", "beta2", "eps"} <= adam.keys():
+            return None
+        family = FAMILIES["adam"]
+        params = {k: v for k, v in adam.items() if k in PARAM_NAMES}
+    known = {k: float(v) for k, v in params.items() if k in PARAM_NAMES}
+    return family.torch_line(OptimizerParams(**{**family.params(family.baseline), **known}))
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -31,6 +31,10 @@ class Family:
     baseline: OptimizerParams  # the library defaults its baseline trial trains with
     torch_class: str
 
+    def tunable(self) -> tuple[str, ...]:
+        """What a space may tune: its parameters (`adam_lr_only`: lr and weight decay only)."""
+        return ("lr", "weight_decay") if self.name == "adam_lr_only" else self.dims
+
     def params(self, params: OptimizerParams) -> dict[str, float]:
         """The family's own parameters (what a trial records and the API shows)."""
         return params.as_dict(self.dims)

@@ -224,11 +224,18 @@ DEFAULT_PRESET = "default"
 SGD_LR = {"default": (1e-4, 1.0), "wide": (1e-8, 10.0)}  # SGD's steps are not normalised
 
 
-def preset_space(family: Family, preset: str = DEFAULT_PRESET) -> SearchSpace:
-    """The preset's ranges on what `family` tunes by default; the rest fixed at its defaults."""
+def preset_ranges(family: Family, preset: str = DEFAULT_PRESET) -> dict[str, Range]:
+    """The preset's range of each of `family`'s parameters: where a dimension starts when it
+    is tuned (the dashboard's form starts a range there too)."""
     ranges = dict(PRESETS[preset])
     if "momentum" in family.dims:
         ranges["lr"] = SGD_LR[preset]
+    return {name: ranges[name] for name in family.dims}
+
+
+def preset_space(family: Family, preset: str = DEFAULT_PRESET) -> SearchSpace:
+    """The preset's ranges on what `family` tunes by default; the rest fixed at its defaults."""
+    ranges = preset_ranges(family, preset)
     dims: dict[str, Dimension] = {}
     for name in DIMENSIONS:
         if name in family.tuned_by_default:
@@ -242,7 +249,7 @@ def preset_space(family: Family, preset: str = DEFAULT_PRESET) -> SearchSpace:
 def check_family(space: SearchSpace, family: Family) -> None:
     """A space may tune only what its family takes (and `adam_lr_only` only lr, and weight
     decay); ValueError naming the dimension otherwise."""
-    allowed = set(family.dims) if family.name != "adam_lr_only" else {"lr", "weight_decay"}
+    allowed = set(family.tunable())
     for name in space.tuned():
         if name not in allowed:
             raise ValueError(f"{name}: {family.label} ({family.name}) does not tune {name}")

@@ -16,9 +16,15 @@ from optim.samplers import (
     SAMPLER_DESCRIPTIONS,
     SAMPLERS,
 )
-from optim.space import DEFAULT_PRESET, PRESETS, preset_space
-from optim.study import EPS_MODES
+from optim.space import DEFAULT_PRESET, PRESETS, preset_ranges, preset_space
+from optim.study import EPS_MODES, EXTERNAL_TASK, StudyConfig
 from optim.tasks import list_tasks
+
+# the study options whose defaults the dashboard's form starts from
+STUDY_DEFAULTS = (
+    "n_trials", "seed", "eps_mode", "seeds_per_trial", "validate_top_k", "validate_seeds",
+    "metric", "direction",
+)  # fmt: skip
 
 router = APIRouter(prefix="/api", tags=["tasks"], dependencies=[Depends(require_read_token)])
 
@@ -55,9 +61,11 @@ def read_options(state: StateDep) -> OptionsPublic:
                 label=family.label,
                 dims=list(family.dims),
                 tuned_by_default=list(family.tuned_by_default),
+                tunable=list(family.tunable()),
                 baseline=family.params(family.baseline),
                 torch_class=family.torch_class,
                 presets={name: preset_space(family, name) for name in PRESETS},
+                ranges={name: preset_ranges(family, name) for name in PRESETS},
             )
             for family in FAMILIES.values()
         ],
@@ -66,6 +74,8 @@ def read_options(state: StateDep) -> OptionsPublic:
         default_preset=DEFAULT_PRESET,
         eps_modes=list(EPS_MODES),
         default_space=preset_space(FAMILIES[DEFAULT_FAMILY], DEFAULT_PRESET),
+        study_defaults={name: StudyConfig.model_fields[name].default for name in STUDY_DEFAULTS},
+        external_task=EXTERNAL_TASK,
         limits=Limits(
             max_trials=settings.max_trials,
             max_epochs=settings.max_epochs,

@@ -127,6 +127,46 @@ export async function request(method, path, { query, body, signal, withHeaders }
   return withHeaders ? { data, headers: res.headers } : data;
 }
 
+/**
+ * Save an API answer as a file. A plain link cannot send the token, so with one the file is
+ * fetched with the Authorization header and handed to the browser as a Blob's object URL.
+ */
+export async function download(path, filename, { signal } = {}) {
+  const headers = {};
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let res;
+  try {
+    res = await fetch(apiUrl(path), { headers, signal });
+  } catch (err) {
+    if (isAbort(err)) throw err;
+    throw new ApiError(0, null, "network error");
+  }
+  if (!res.ok) {
+    let detail = null;
+    try {
+      detail = (await res.json()).detail ?? null;
+    } catch {
+      detail = null;
+    }
+    const err = new ApiError(res.status, detail, `${res.status} ${res.statusText || "error"}`);
+    if (res.status === 401) {
+      window.dispatchEvent(new CustomEvent("adamtune:auth-required", { detail: { method: "GET", message: err.message } }));
+    }
+    throw err;
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.hidden = true;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  // the browser has taken the file once the click's task is over
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
 export const api = {
   get: (path, query, opts = {}) => request("GET", path, { ...opts, query }),
   post: (path, body, opts = {}) => request("POST", path, { ...opts, body }),

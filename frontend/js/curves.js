@@ -101,7 +101,8 @@ export class LiveCurves {
     this.onHover = opts.onHover || null; // (trial number | null) => void
     this.onClick = opts.onClick || null; // (trial number) => void
     this.onRange = opts.onRange || null; // () => void: the clipped-points note may have changed
-    this.label = opts.metricLabel || metricLabel; // a plain Optuna study's curve is its intermediate value
+    this.label = opts.metricLabel || metricLabel;
+    this.baselineName = opts.baselineName || "default Adam"; // the family's defaults // a plain Optuna study's curve is its intermediate value
     this.logY = false;
     this.hidePruned = false;
     this.trials = new Map(); // number -> {number, state, value, params, baseline, epoch[], metrics...}
@@ -330,7 +331,7 @@ export class LiveCurves {
     let s;
     switch (this.group(t)) {
       case "baseline":
-        s = { color: c.baseline, width: 2.5, dash: "dash", size: 7, symbol: "diamond", name: isBest ? "default Adam (best)" : "default Adam" };
+        s = { color: c.baseline, width: 2.5, dash: "dash", size: 7, symbol: "diamond", name: isBest ? `${this.baselineName} (best)` : this.baselineName };
         break;
       case "best":
         s = { color: c.best, width: 3.5, dash: "solid", size: 8, symbol: "circle", name: `best: trial ${t.number}` };
@@ -352,7 +353,7 @@ export class LiveCurves {
   }
 
   hover(t) {
-    const label = t.baseline ? `trial ${t.number} · default Adam` : `trial ${t.number}`;
+    const label = t.baseline ? `trial ${t.number} · ${this.baselineName}` : `trial ${t.number}`;
     const lines = [`<b>${esc(label)}</b> · ${esc(String(t.state).toLowerCase())}`, `epoch %{x}`, `${esc(this.label(this.metric))} %{text}`];
     if (t.value !== null && t.value !== undefined) lines.push(`trial value ${esc(fmtNum(t.value))}`);
     if (t.reason) lines.push(esc(t.reason));

@@ -13,9 +13,11 @@ export const PARAM_LABELS = {
   beta2: "β2",
   eps: "eps",
   weight_decay: "weight decay",
+  momentum: "momentum",
 };
 
-export const DIMENSIONS = ["lr", "beta1", "beta2", "eps", "weight_decay"];
+// every optimizer family's parameters, in the order the API lists them (optim/params.py)
+export const DIMENSIONS = ["lr", "beta1", "beta2", "eps", "weight_decay", "momentum"];
 
 /**
  * Adam's names for a trial's parameters: a study written by a plain Optuna script may store a
@@ -31,12 +33,6 @@ export function adamParams(params) {
     }
   }
   return out;
-}
-
-/** Whether the parameters are a whole Adam configuration (a line to paste makes sense). */
-export function isAdam(params) {
-  const p = params || {};
-  return ["lr", "beta1", "beta2", "eps"].every((k) => typeof p[k] === "number");
 }
 
 export function metricLabel(metric) {
@@ -75,7 +71,7 @@ function trimZeros(text) {
 export function fmtParam(name, value) {
   if (value === null || value === undefined) return "–";
   const v = Number(value);
-  if ((name === "beta1" || name === "beta2") && v > 0.9 && v < 1) {
+  if ((name === "beta1" || name === "beta2" || name === "momentum") && v > 0.9 && v < 1) {
     const decimals = Math.min(12, Math.ceil(-Math.log10(1 - v)) + 2);
     return trimZeros(v.toFixed(decimals));
   }
@@ -114,16 +110,6 @@ export function epochAxis(n, px = 800) {
     range: [last === 1 ? 0.5 : 1 - Math.max(0.25, last * 0.01), last + Math.max(0.25, last * 0.01)],
     autorange: false,
   };
-}
-
-/** A number as Python source: short but exact enough (6 significant digits). */
-export function pyNum(value) {
-  const v = Number(value);
-  if (!Number.isFinite(v)) return "float('nan')";
-  if (v === 0) return "0.0";
-  let s = String(Number(v.toPrecision(6)));
-  if (/^-?\d+$/.test(s)) s += ".0";
-  return s;
 }
 
 /** `gain` (a fraction) as a signed percentage. */
@@ -179,13 +165,24 @@ export function fmtAgo(iso, now = Date.now()) {
   return fmtTime(iso);
 }
 
-/** The line to paste into a training script (`multiline`: one argument per line, for display). */
-export function adamLine(params, multiline = false) {
-  const p = params || {};
-  const parts = [`lr=${pyNum(p.lr ?? 1e-3)}`];
-  parts.push(`betas=(${pyNum(p.beta1 ?? 0.9)}, ${pyNum(p.beta2 ?? 0.999)})`);
-  parts.push(`eps=${pyNum(p.eps ?? 1e-8)}`);
-  if (p.weight_decay) parts.push(`weight_decay=${pyNum(p.weight_decay)}`);
-  if (multiline) return `torch.optim.Adam(\n    model.parameters(),\n    ${parts.join(",\n    ")},\n)`;
-  return `torch.optim.Adam(model.parameters(), ${parts.join(", ")})`;
+/**
+ * The server's line to paste (`torch.optim.Adam(model.parameters(), lr=..., betas=(..., ...))`)
+ * with one argument per line, for display: split at the top level's commas.
+ */
+export function torchLineLines(line) {
+  const open = line.indexOf("(");
+  if (open < 0 || !line.endsWith(")")) return line;
+  const args = [];
+  let depth = 0;
+  let start = open + 1;
+  for (let i = start; i < line.length - 1; i++) {
+    if (line[i] === "(") depth++;
+    else if (line[i] === ")") depth--;
+    else if (line[i] === "," && depth === 0) {
+      args.push(line.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  args.push(line.slice(start, line.length - 1).trim());
+  return `${line.slice(0, open)}(\n    ${args.filter(Boolean).join(",\n    ")},\n)`;
 }

@@ -16,9 +16,9 @@ const SORTABLE = { number: "#", value: "value", duration: "duration" };
 /**
  * @param {HTMLElement} container
  * @param {{studyId, ctx, getStudy, onHover?: (n|null) => void, onSelect?: (n|null) => void,
- *          onRows?: (rows) => void, liveEpochs?: (n) => number}} opts
+ *          onRows?: (rows) => void, liveEpochs?: (n) => number, baselineName?: string}} opts
  */
-export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, onSelect, onRows, liveEpochs }) {
+export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, onSelect, onRows, liveEpochs, baselineName = "default Adam" }) {
   let offset = 0;
   let sort = "number";
   let order = "desc";
@@ -55,6 +55,12 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
   );
 
   let seenParams = []; // param names of the rows shown (a study from another script has its own)
+  let seenRunner = false; // a row shows the host of the runner that trained it
+
+  /** An external study's trials are trained by the user's runners: say on which host. */
+  function hasRunner() {
+    return getStudy()?.task === "external" || seenRunner;
+  }
 
   /** The hyper-parameter columns: the searched ones (fixed ones are the same in every row). */
   function columns() {
@@ -102,6 +108,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       columns().map((d) => th(PARAM_LABELS[d] || d, null, "num")),
       th("epochs", null, "num"),
       th(SORTABLE.duration, "duration", "num"),
+      hasRunner() ? th("runner", null, "runner") : null,
       th("note", null, "note"),
     );
   }
@@ -136,10 +143,11 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       columns().map((d) => h("td", { class: "num mono", dataset: { param: d }, text: fmtParam(d, p[d]), title: fullNum(p[d]) })),
       h("td", { class: "num mono epochs", text: epochsOf(t) }),
       h("td", { class: "num mono", text: fmtDuration(t.duration_s) }),
+      hasRunner() ? h("td", { class: "runner mono", text: t.runner || "–", title: t.runner ? `trained on ${t.runner}` : null }) : null,
       h(
         "td",
         { class: "note" },
-        t.baseline ? h("span", { class: "tag baseline", text: "default Adam" }) : null,
+        t.baseline ? h("span", { class: "tag baseline", text: baselineName }) : null,
         t.number === bestNumber ? h("span", { class: "tag best", text: "best" }) : null,
         stopping ? h("span", { class: "tag", text: "stopping…", title: "ends at its next epoch" }) : null,
         t.reason ? h("span", { class: "muted", text: t.reason }) : null,
@@ -173,12 +181,13 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       const best = getStudy()?.best?.trial;
       for (const t of trials) t.params = adamParams(t.params);
       seenParams = [...new Set(trials.flatMap((t) => Object.keys(t.params || {})))];
+      seenRunner = trials.some((t) => t.runner);
       header();
       replace(
         tbody,
         trials.length
           ? trials.map((t) => row(t, best))
-          : h("tr", {}, h("td", { colspan: 6 + columns().length, class: "muted", text: selection ? "No trials in this selection." : state ? "No trials in this state." : "No trials yet." })),
+          : h("tr", {}, h("td", { colspan: 6 + columns().length + (hasRunner() ? 1 : 0), class: "muted", text: selection ? "No trials in this selection." : state ? "No trials in this state." : "No trials yet." })),
       );
       setText(info, total ? `${offset + 1}–${offset + trials.length} of ${total}` : "0 trials");
       prev.disabled = offset === 0;
@@ -218,7 +227,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
     const close = h("button", { type: "button", class: "ghost small", "aria-label": "close", onclick: closeDetail }, "✕");
     replace(
       detail,
-      h("div", { class: "detail-head" }, h("h3", { text: `Trial ${t.number}` }), t.baseline ? h("span", { class: "tag baseline", text: "default Adam" }) : null, close),
+      h("div", { class: "detail-head" }, h("h3", { text: `Trial ${t.number}` }), t.baseline ? h("span", { class: "tag baseline", text: baselineName }) : null, close),
       h(
         "dl",
         { class: "kv" },
@@ -228,6 +237,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
         kv("epochs", t.epochs_done ?? "–"),
         kv("duration", fmtDuration(t.duration_s)),
         kv("started", fmtTime(t.datetime_start)),
+        t.runner ? kv("runner", t.runner) : null,
         [...DIMENSIONS, ...Object.keys(p).filter((k) => !DIMENSIONS.includes(k)).sort()]
           .filter((d) => p[d] !== undefined)
           .map((d) => kv(PARAM_LABELS[d] || d, fmtParam(d, p[d]), fullNum(p[d]))),

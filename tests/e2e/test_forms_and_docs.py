@@ -94,3 +94,126 @@ def test_api_docs_render_offline(browser: Any, server: LiveServer, path: str, re
         context.close()
     page.console.check()
     assert not [u for u in refused if not badge.match(u)], refused
+
+
+DIMS_JS = "() => [...document.querySelectorAll('.space-rows .dim')].map((d) => d.dataset.dim)"
+
+
+def test_optimizer_family_preset_and_eps_mode_reach_the_study(
+    page: Any, server: LiveServer
+) -> None:
+    """The optimizer family decides the space's rows and starting values (its own defaults and
+    the preset's ranges, from GET /api/options); what is picked is what the study runs."""
+    options = server.api("GET", "/api/options").json()
+    families = {f["name"]: f for f in options["optimizers"]}
+    page.goto("#/new")
+    page.page.wait_for_selector("#f-optimizer option[value=sgd_nesterov]", state="attached")
+    assert page.page.evaluate(DIMS_JS) == families["adam"]["dims"]
+    assert page.page.is_disabled("#f-eps_mode") is False
+
+    page.page.select_option("#f-optimizer", "sgd_nesterov")
+    assert page.page.evaluate(DIMS_JS) == ["lr", "momentum", "weight_decay"]
+    sgd = families["sgd_nesterov"]
+    assert float(page.page.input_value("#f-lr-low")) == sgd["presets"]["default"]["lr"]["low"]
+    assert float(page.page.input_value("#f-weight_decay-value")) == sgd["baseline"]["weight_decay"]
+    assert page.page.is_disabled("#f-eps_mode")  # SGD has no eps
+    assert "torch.optim.SGD" in page.page.text_content("#f-optimizer-about")
+
+    page.page.select_option("#f-optimizer", "adam_lr_only")
+    assert page.page.is_disabled("#f-beta1-range")  # only lr (and weight decay) are searched
+    assert float(page.page.input_value("#f-beta2-value")) == families["adam"]["baseline"]["beta2"]
+
+    page.page.select_option("#f-optimizer", "adamw")
+    page.page.select_option("#f-preset", "wide")
+    wide = families["adamw"]["presets"]["wide"]
+    assert float(page.page.input_value("#f-lr-low")) == wide["lr"]["low"]
+    assert float(page.page.input_value("#f-eps-high")) == wide["eps"]["high"]
+    page.page.select_option("#f-eps_mode", "tf")
+    page.page.select_option("#f-task", "rosenbrock")
+    page.page.fill("#f-name", "adamw wide tf")
+    page.page.fill("#f-n_trials", "2")
+    page.page.fill("#f-epochs", "2")
+    page.page.select_option("#f-pruner", "none")
+    page.page.fill("#f-seeds_per_trial", "2")
+    page.page.fill("#f-validate_seeds", "0")
+    page.page.click("#f-submit")
+    page.page.wait_for_url("**/#/studies/*")
+    study_id = int(page.page.url.rsplit("/", 1)[1])
+    study = server.wait_status(study_id, "completed")
+    assert (study["optimizer"], study["preset"], study["eps_mode"], study["seeds_per_trial"]) == (
+        "adamw", "wide", "tf", 2
+    )  # fmt: skip
+    assert study["validate_seeds"] == 0
+    assert study["space"]["lr"]["low"] == wide["lr"]["low"]
+    # the page names the family's defaults and pastes its class
+    page.page.wait_for_function(
+        "() => document.getElementById('adam-line').dataset.copy.startsWith('torch.optim.AdamW(')"
+    )
+    baseline = page.page.text_content(".cards")
+    assert "Default AdamW" in baseline and "weight decay 0.01" in baseline
+
+
+def test_a_pruner_on_a_budget_too_small_to_judge_is_flagged(page: Any) -> None:
+    page.goto("#/new")
+    page.page.wait_for_selector("#f-task option[value=rosenbrock]", state="attached")
+    page.page.select_option("#f-task", "rosenbrock")
+    page.page.select_option("#f-pruner", "hyperband")
+    page.page.fill("#f-epochs", "2")
+    page.page.wait_for_selector("#f-pruner-warning", state="visible")
+    assert "2 epochs" in page.page.text_content("#f-pruner-warning")
+    page.page.select_option("#f-pruner", "none")
+    page.page.wait_for_selector("#f-pruner-warning", state="hidden")
+    page.page.select_option("#f-pruner", "median")
+    page.page.wait_for_selector("#f-pruner-warning", state="visible")
+    page.page.fill("#f-epochs", "30")
+    page.page.wait_for_selector("#f-pruner-warning", state="hidden")
+
+
+def test_own_training_code_study_gives_the_lines_to_paste(page: Any, server: LiveServer) -> None:
+    """The task "your own training code" asks for a metric and a direction (a bad metric name
+    shows with the other errors on the first submit), then shows the two lines to paste; the
+    client line really reaches the study."""
+    from adamtune.client import Study
+
+    page.console.allow("422", r"/api/studies\?dry_run=true$")
+    page.goto("#/new")
+    page.page.wait_for_selector("#f-task option[value=external]", state="attached")
+    assert page.page.is_hidden("#f-metric")
+    page.page.select_option("#f-task", "external")
+    page.page.fill("#f-metric", "1 accuracy")
+    page.page.fill("#f-n_trials", "abc")
+    page.page.click("#f-submit")
+    page.page.wait_for_function(f"() => ({ERROR_JS})('metric') !== ''")
+    assert "not a number" in page.page.evaluate(ERROR_JS, "n_trials")
+    assert (
+        page.page.evaluate("() => document.getElementById('f-metric').getAttribute('aria-invalid')")
+        == "true"
+    )
+
+    page.page.fill("#f-metric", "accuracy")
+    page.page.select_option("#f-direction", "maximize")
+    page.page.fill("#f-n_trials", "3")
+    page.page.fill("#f-name", "my own model")
+    page.page.click("#f-submit")
+    page.page.wait_for_selector("#external-next")
+    client = page.page.text_content("#snippet-client")
+    agent = page.page.text_content("#snippet-agent")
+    match = re.search(r'Study\("([^"]+)", (\d+)\)', client)
+    assert match, client
+    url, study_id = match.group(1), int(match.group(2))
+    assert url == server.url
+    assert agent == f"adamtune agent {server.url} {study_id} -- python train.py"
+    assert "trial.report(step, accuracy)" in client
+    study = server.study(study_id)
+    assert (study["task"], study["metric"], study["direction"]) == (
+        "external", "accuracy", "maximize"
+    )  # fmt: skip
+    try:
+        trial = Study(url, study_id, host="e2e-runner").ask()
+        assert trial is not None and trial.number == 0
+        trial.report(0, 0.5)
+        trial.complete()  # ends its heartbeats too
+    finally:
+        server.api("POST", f"/api/studies/{study_id}/stop")
+    page.page.click("#open-study")
+    page.page.wait_for_url(f"**/#/studies/{study_id}")

@@ -1,31 +1,11 @@
-// New study form: task, budget, sampler/pruner and the search space over Adam's hyper-parameters.
-import { api, errorMessage, isAbort } from "../api.js";
+// New study form: task (or your own training code), budget, sampler/pruner, the optimizer family
+// with its preset search space, and the validation. Every default comes from GET /api/options.
+import { api, errorMessage, getToken, isAbort } from "../api.js";
 import { clear, h, setText } from "../dom.js";
 import { DIMENSIONS, PARAM_LABELS, metricLabel } from "../format.js";
 
-// torch.optim.Adam's defaults: what a dimension is fixed to when switched to "fixed"
-const TORCH_DEFAULTS = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0 };
-// a range to start from when a fixed dimension is switched to "range" (optim/space.py)
-const RANGE_DEFAULTS = { lr: [1e-5, 0.1], beta1: [0.5, 0.999], beta2: [0.9, 0.99999], eps: [1e-10, 0.01], weight_decay: [1e-6, 0.01] };
-const BETAS = new Set(["beta1", "beta2"]);
-
-// What each choice does, in a line (the API lists names only).
-const DESCRIPTIONS = {
-  sampler: {
-    tpe: "Tree-structured Parzen Estimator: models good and bad trials separately and samples where good ones are likely. A sound default.",
-    random: "Independent uniform samples (on the log scale where set): no model, a baseline to beat.",
-    qmc: "Scrambled Sobol sequence: covers the space more evenly than random samples.",
-    cmaes: "CMA-ES: adapts a Gaussian search distribution; strong with many trials, weak with few.",
-    gp: "Gaussian-process Bayesian optimisation: sample-efficient for small budgets, slower per trial.",
-    grid: "Every combination of a few evenly spaced values per searched dimension.",
-  },
-  pruner: {
-    none: "Every trial trains for all its epochs.",
-    median: "Stops a trial whose loss is worse than the median of earlier trials at the same epoch.",
-    successive_halving: "Keeps the best fraction of trials at each rung of epochs, stops the rest.",
-    hyperband: "Successive halving run at several aggressiveness levels at once; the default.",
-  },
-};
+const ONE_MINUS = new Set(["beta1", "beta2", "momentum"]); // log scale on 1 - x
+const NOTHING = { description: "" };
 
 export async function mount(root, ctx) {
   ctx.setTitle("New study");
@@ -62,68 +42,81 @@ function buildForm(ctx, tasks, options) {
   };
   const topError = h("div", { class: "alert error", role: "alert", hidden: true, dataset: { errorFor: "form" } });
   const limits = options.limits || {};
+  const defaults = options.study_defaults || {};
+  const EXTERNAL = options.external_task || "external";
+  const text = (id, name, value, extra = {}) =>
+    h("input", { id, name, type: "text", inputmode: "numeric", value: value === undefined || value === null ? "" : String(value), ...extra });
 
   // --- task ---
   const taskSelect = h(
     "select",
     { id: "f-task", name: "task", required: true },
     tasks.map((t) => h("option", { value: t.name }, t.name)),
+    h("option", { value: EXTERNAL }, "your own training code"),
   );
   const taskInfo = h("div", { class: "hint task-info" });
   const nameInput = h("input", { id: "f-name", name: "name", type: "text", maxlength: 200, placeholder: "optional, e.g. mlp lr sweep" });
-  const nTrials = h("input", {
-    id: "f-n_trials",
-    name: "n_trials",
-    type: "text",
-    inputmode: "numeric",
-    value: String(Math.min(30, limits.max_trials || 30)),
-  });
-  const epochs = h("input", { id: "f-epochs", name: "epochs", type: "text", inputmode: "numeric" });
-  const seed = h("input", { id: "f-seed", name: "seed", type: "text", inputmode: "numeric", value: "0" });
+  const nTrials = text("f-n_trials", "n_trials", Math.min(defaults.n_trials ?? 30, limits.max_trials || Infinity));
+  const epochs = text("f-epochs", "epochs", "");
+  const seed = text("f-seed", "seed", defaults.seed ?? 0);
+  const metric = h("input", { id: "f-metric", name: "metric", type: "text", value: defaults.metric || "", placeholder: "e.g. val_loss" });
+  const direction = h(
+    "select",
+    { id: "f-direction", name: "direction" },
+    ["minimize", "maximize"].map((d) => h("option", { value: d, selected: d === defaults.direction }, d === "minimize" ? "minimise" : "maximise")),
+  );
+  const externalFields = h("div", { class: "grid-2 external-fields", hidden: true });
   let epochsTouched = false;
   epochs.addEventListener("input", () => {
     epochsTouched = true;
   });
 
+  const isExternal = () => taskSelect.value === EXTERNAL;
   function currentTask() {
     return tasks.find((t) => t.name === taskSelect.value);
   }
   function showTask() {
     const t = currentTask();
     clear(taskInfo);
-    if (!t) return;
-    taskInfo.append(
-      h("div", { text: t.description || "" }),
-      h(
-        "div",
-        { class: "muted" },
-        `metric: ${metricLabel(t.metric)} · default ${t.default_epochs} epochs · batch size ${t.batch_size}`,
-        t.has_accuracy ? " · reports accuracy" : "",
-      ),
-    );
-    if (!epochsTouched) epochs.value = String(t.default_epochs ?? "");
-    epochs.placeholder = String(t.default_epochs ?? "");
+    externalFields.hidden = !isExternal();
+    epochsLabel.textContent = isExternal() ? "Steps per trial" : "Epochs per trial";
+    if (isExternal()) {
+      taskInfo.append(
+        h("div", { text: "Your training loop, on any machine, asks the server for trials over HTTP and reports your metric at each step; after creating the study you get the two lines to paste." }),
+        h("div", { class: "muted", text: "steps: how many reports a full trial makes (what a pruner judges on); empty: the server's default" }),
+      );
+      if (!epochsTouched) epochs.value = "";
+      epochs.placeholder = "server default";
+    } else if (t) {
+      taskInfo.append(
+        h("div", { text: t.description || "" }),
+        h(
+          "div",
+          { class: "muted" },
+          `metric: ${metricLabel(t.metric)} · default ${t.default_epochs} epochs · batch size ${t.batch_size}`,
+          t.has_accuracy ? " · reports accuracy" : "",
+        ),
+      );
+      if (!epochsTouched) epochs.value = String(t.default_epochs ?? "");
+      epochs.placeholder = String(t.default_epochs ?? "");
+    }
+    warnPruner();
   }
   taskSelect.addEventListener("change", showTask);
 
-  // --- sampler / pruner ---
-  const choiceSelect = (id, name, choices, dflt) =>
+  // --- sampler / pruner, each with what it does (the API describes them) ---
+  const choices = (kind) => options[`${kind}_choices`] || (options[`${kind}s`] || []).map((name) => ({ name, description: "" }));
+  const choiceSelect = (kind, dflt) =>
     h(
       "select",
-      { id, name },
-      (choices || []).map((c) => {
-        const value = choiceName(c);
-        return h("option", { value, selected: value === dflt, title: c?.description || null }, value);
-      }),
+      { id: `f-${kind}`, name: kind },
+      choices(kind).map((c) => h("option", { value: c.name, selected: c.name === dflt, title: c.description || null }, c.name)),
     );
-  const sampler = choiceSelect("f-sampler", "sampler", options.samplers, options.default_sampler);
-  const pruner = choiceSelect("f-pruner", "pruner", options.pruners, options.default_pruner);
+  const sampler = choiceSelect("sampler", options.default_sampler);
+  const pruner = choiceSelect("pruner", options.default_pruner);
   const describe = (select, kind) => {
     const hint = h("div", { class: "hint", id: `${select.id}-about`, "aria-live": "polite" });
-    const show = () => {
-      const choice = (options[`${kind}s`] || []).find((c) => choiceName(c) === select.value);
-      setText(hint, choice?.description || DESCRIPTIONS[kind][select.value] || "");
-    };
+    const show = () => setText(hint, (choices(kind).find((c) => c.name === select.value) || NOTHING).description);
     select.addEventListener("change", show);
     select.setAttribute("aria-describedby", hint.id);
     show();
@@ -131,24 +124,89 @@ function buildForm(ctx, tasks, options) {
   };
   const samplerAbout = describe(sampler, "sampler");
   const prunerAbout = describe(pruner, "pruner");
+  const prunerWarning = h("div", { class: "alert info small", id: "f-pruner-warning", role: "status", hidden: true });
+  /** A pruner compares trials at the same epoch: with a couple of epochs it has next to nothing to judge on. */
+  function warnPruner() {
+    const n = Number(epochs.value.trim() || epochs.placeholder);
+    const least = options.pruner_min_epochs || 0;
+    const small = pruner.value !== "none" && Number.isFinite(n) && n > 0 && n < least;
+    prunerWarning.hidden = !small;
+    setText(
+      prunerWarning,
+      small
+        ? `With ${n} ${isExternal() ? "step" : "epoch"}${n === 1 ? "" : "s"} per trial the ${pruner.value} pruner has next to nothing to judge on (it needs about ${least}): it may stop the trial that would have won. Choose the pruner "none", or more ${isExternal() ? "steps" : "epochs"}.`
+        : "",
+    );
+  }
+  pruner.addEventListener("change", warnPruner);
+  epochs.addEventListener("input", warnPruner);
+
+  // --- optimizer family, preset, eps placement ---
+  const families = options.optimizers || [];
+  const optimizer = h(
+    "select",
+    { id: "f-optimizer", name: "optimizer" },
+    families.map((f) => h("option", { value: f.name, selected: f.name === options.default_optimizer }, f.label || f.name)),
+  );
+  const optimizerAbout = h("div", { class: "hint", id: "f-optimizer-about" });
+  const preset = h(
+    "select",
+    { id: "f-preset", name: "preset" },
+    (options.presets || []).map((p) => h("option", { value: p, selected: p === options.default_preset }, p)),
+  );
+  const epsMode = h(
+    "select",
+    { id: "f-eps_mode", name: "eps_mode" },
+    (options.eps_modes || []).map((m) => h("option", { value: m, selected: m === defaults.eps_mode }, m)),
+  );
+  const seedsPerTrial = text("f-seeds_per_trial", "seeds_per_trial", defaults.seeds_per_trial ?? 1);
+  const validateTopK = text("f-validate_top_k", "validate_top_k", defaults.validate_top_k ?? 3);
+  const validateSeeds = text("f-validate_seeds", "validate_seeds", defaults.validate_seeds ?? 5);
+  const family = () => families.find((f) => f.name === optimizer.value) || null;
 
   // --- advanced ---
   const timeout = h("input", { id: "f-timeout_s", name: "timeout_s", type: "text", inputmode: "decimal", placeholder: "none" });
   const parallelism = h("input", { id: "f-parallelism", name: "parallelism", type: "text", inputmode: "numeric", placeholder: "server default" });
 
-  // --- search space ---
-  const dims = DIMENSIONS.map((name) => dimensionRow(name, (options.default_space || {})[name], slot));
+  // --- search space: the family's own parameters, from its preset ---
+  const spaceRows = h("div", { class: "space-rows" });
+  let dims = [];
+  function buildSpace() {
+    const f = family();
+    const space = f?.presets?.[preset.value] || options.default_space || {};
+    const ranges = f?.ranges?.[preset.value] || {};
+    const names = f ? f.dims : DIMENSIONS.filter((d) => space[d]);
+    dims = names.map((name) =>
+      dimensionRow(name, space[name], slot, {
+        range: ranges[name],
+        fallback: f?.baseline?.[name],
+        tunable: !f || (f.tunable || f.dims).includes(name),
+      }),
+    );
+    spaceRows.replaceChildren(...dims.map((d) => d.el));
+    const epsRow = f ? f.dims.includes("eps") : true;
+    epsMode.disabled = !epsRow;
+    const tuned = f ? f.tuned_by_default.map((d) => PARAM_LABELS[d] || d).join(", ") : "";
+    setText(optimizerAbout, f ? `${f.torch_class}: tunes ${tuned} by default; its baseline trial trains with the library's defaults.` : "");
+  }
+  optimizer.addEventListener("change", buildSpace);
+  preset.addEventListener("change", buildSpace);
 
   const submit = h("button", { type: "submit", class: "primary", id: "f-submit" }, "Create study");
+  const epochsLabel = h("label", { for: epochs.id, text: "Epochs per trial" });
   const field = (label, input, key, hint) =>
     h(
       "div",
       { class: "field" },
-      h("label", { for: input.id, text: label }),
+      label instanceof Node ? label : h("label", { for: input.id, text: label }),
       input,
       hint instanceof Node ? hint : hint ? h("div", { class: "hint", text: hint }) : null,
       slot(key),
     );
+  externalFields.append(
+    field("Metric name", metric, "metric", "what your code reports at each step"),
+    field("Direction", direction, "direction"),
+  );
 
   const form = h(
     "form",
@@ -160,18 +218,21 @@ function buildForm(ctx, tasks, options) {
       h("h2", { text: "What to train" }),
       h("div", { class: "grid-2" }, field("Task", taskSelect, "task"), field("Name", nameInput, "name")),
       taskInfo,
+      externalFields,
       h(
         "div",
         { class: "grid-4" },
         field("Trials", nTrials, "n_trials", limits.max_trials ? `at most ${limits.max_trials}` : null),
-        field("Epochs per trial", epochs, "epochs", limits.max_epochs ? `at most ${limits.max_epochs}` : null),
+        field(epochsLabel, epochs, "epochs", limits.max_epochs ? `at most ${limits.max_epochs}` : null),
         field("Sampler", sampler, "sampler", samplerAbout),
         field("Pruner", pruner, "pruner", prunerAbout),
       ),
+      prunerWarning,
       h(
         "div",
         { class: "grid-4" },
         field("Seed", seed, "seed", "same seed, same trials"),
+        field("Training seeds per trial", seedsPerTrial, "seeds_per_trial", "a trial's value is the mean over this many"),
         field("Timeout (s)", timeout, "timeout_s", "stop the study after this long"),
         field("Parallel trials", parallelism, "parallelism"),
       ),
@@ -179,14 +240,29 @@ function buildForm(ctx, tasks, options) {
     h(
       "section",
       { class: "panel" },
-      h("h2", { text: "Search space" }),
+      h("h2", { text: "Optimizer" }),
       h(
-        "p",
-        { class: "hint" },
-        "Each hyper-parameter is either searched over a range or fixed. For β1 and β2 the log scale is on 1 − β, i.e. log(1 − β): it spreads 0.9, 0.99 and 0.999 evenly.",
+        "div",
+        { class: "grid-4" },
+        field("Optimizer", optimizer, "optimizer", optimizerAbout),
+        field("Search-space preset", preset, "preset", "default: today's ranges; wide: TaskSet's (Metz et al. 2020)"),
+        field("eps placement", epsMode, "eps_mode", "where Adam adds eps: after bias correction (pytorch) or before it (tf, as in the Adam article)"),
       ),
+      h("p", { class: "hint" }, "Each hyper-parameter is either searched over a range or fixed. For β1, β2 and momentum the log scale is on 1 − β, i.e. log(1 − β): it spreads 0.9, 0.99 and 0.999 evenly."),
       slot("space"),
-      h("div", { class: "space-rows" }, dims.map((d) => d.el)),
+      spaceRows,
+    ),
+    h(
+      "section",
+      { class: "panel" },
+      h("h2", { text: "Validation" }),
+      h("p", { class: "hint", text: "When the search ends, its best configs and the defaults are retrained on fresh seeds: the gain the study reports is the validated one, with its 95 % CI. 0: no validation." }),
+      h(
+        "div",
+        { class: "grid-4" },
+        field("Best configs to validate", validateTopK, "validate_top_k"),
+        field("Fresh seeds", validateSeeds, "validate_seeds"),
+      ),
     ),
     h("div", { class: "form-actions" }, submit, h("a", { href: "#/", class: "button ghost" }, "Cancel")),
   );
@@ -201,10 +277,20 @@ function buildForm(ctx, tasks, options) {
     readNumber(nTrials, "n_trials", true, body, problems);
     readNumber(epochs, "epochs", true, body, problems);
     readNumber(seed, "seed", true, body, problems);
+    readNumber(seedsPerTrial, "seeds_per_trial", true, body, problems);
+    readNumber(validateTopK, "validate_top_k", true, body, problems);
+    readNumber(validateSeeds, "validate_seeds", true, body, problems);
     readNumber(timeout, "timeout_s", false, body, problems);
     readNumber(parallelism, "parallelism", true, body, problems);
     if (sampler.value) body.sampler = sampler.value;
     if (pruner.value) body.pruner = pruner.value;
+    if (optimizer.value) body.optimizer = optimizer.value;
+    if (preset.value) body.preset = preset.value;
+    if (epsMode.value && !epsMode.disabled) body.eps_mode = epsMode.value;
+    if (isExternal()) {
+      body.metric = metric.value.trim();
+      body.direction = direction.value;
+    }
     body.space = {};
     for (const d of dims) {
       const before = problems.length;
@@ -229,6 +315,10 @@ function buildForm(ctx, tasks, options) {
         const m = (headers.get("Location") || "").match(/(\d+)\/?$/);
         id = m ? m[1] : null;
       }
+      if (isExternal() && id !== null) {
+        form.replaceWith(externalNext(id, body.metric));
+        return;
+      }
       location.hash = id !== null ? `#/studies/${id}` : "#/";
     } catch (err) {
       if (isAbort(err) || !ctx.alive()) return;
@@ -236,7 +326,7 @@ function buildForm(ctx, tasks, options) {
       setText(submit, "Create study");
       const fieldErrors = err.fieldErrors || [];
       if (err.status === 422 && fieldErrors.length) {
-        showErrors(fieldErrors.map((e) => ({ key: locKey(e.loc), msg: e.msg })));
+        showErrors(fieldErrors.map((e) => ({ key: locKey(e.loc, e.msg), msg: e.msg })));
       } else if (err.status === 409 && /\bnamed\b/.test(err.message)) {
         showErrors([{ key: "name", msg: err.message }]); // the name is taken
       } else {
@@ -252,7 +342,7 @@ function buildForm(ctx, tasks, options) {
       return [];
     } catch (err) {
       if (isAbort(err)) return [];
-      return err.status === 422 ? (err.fieldErrors || []).map((e) => ({ key: locKey(e.loc), msg: e.msg })) : [];
+      return err.status === 422 ? (err.fieldErrors || []).map((e) => ({ key: locKey(e.loc, e.msg), msg: e.msg })) : [];
     }
   }
 
@@ -274,6 +364,7 @@ function buildForm(ctx, tasks, options) {
       while (k && !slots.has(k)) k = k.includes(".") ? k.slice(0, k.lastIndexOf(".")) : "";
       if (k) {
         const el = slots.get(k);
+        if (!el.isConnected) continue; // a row of another family's space
         el.appendChild(h("div", { text: msg }));
         const box = el.closest(".field, .dim");
         box?.classList.add("invalid");
@@ -289,8 +380,75 @@ function buildForm(ctx, tasks, options) {
     first?.scrollIntoView({ block: "center", behavior: "smooth" });
   }
 
+  buildSpace();
   showTask();
   return form;
+}
+
+/** The server this page talks to, as a runner reaches it (the page's own address). */
+function serverUrl() {
+  const url = new URL(".", location.href);
+  return url.href.replace(/\/$/, "");
+}
+
+/**
+ * After an external study is created: the two lines to paste, one for a Python loop with
+ * `adamtune.client`, one for any command driven by `adamtune agent` (examples/own-model/).
+ */
+function externalNext(id, metric) {
+  const url = serverUrl();
+  const token = getToken();
+  const tokenArg = token ? ', token=os.environ["ADAMTUNE_API_TOKEN"]' : "";
+  const client = [
+    "from adamtune.client import Study",
+    "",
+    `for trial in Study("${url}", ${id}${tokenArg}).trials():`,
+    "    with trial:",
+    "        opt = trial.optimizer(model.parameters())",
+    "        for step in range(trial.steps):",
+    "            ...  # train, then measure",
+    `            trial.report(step, ${metric.replace(/[^A-Za-z0-9_]/g, "_")})`,
+  ].join("\n");
+  const agent = `adamtune agent ${url} ${id} -- python train.py`;
+  const block = (title, id_, code, hint) =>
+    h(
+      "div",
+      { class: "snippet" },
+      h("h3", { text: title }),
+      h("pre", {}, h("code", { id: id_, text: code })),
+      h("div", {}, copyButton(code, id_), " ", h("span", { class: "hint", text: hint })),
+    );
+  return h(
+    "section",
+    { class: "panel", id: "external-next" },
+    h("h2", { text: `Study ${id} waits for your training code` }),
+    h("p", { class: "hint", text: `Run either on any machine that reaches ${url}; several at once share the trials.${token ? " Set ADAMTUNE_API_TOKEN to the API token there." : ""}` }),
+    block("In your Python training loop", "snippet-client", client, `report "${metric}" each step; pip install adamtune on that machine`),
+    block("Or any command, driven by the agent", "snippet-agent", agent, `the command reads ADAMTUNE_LR, ADAMTUNE_BETA1, … and prints JSON lines such as {"epoch": 3, "${metric}": 0.41}`),
+    h("div", { class: "form-actions" }, h("a", { href: `#/studies/${id}`, class: "button primary", id: "open-study" }, "Open the study")),
+  );
+}
+
+function copyButton(text, id) {
+  const note = h("span", { class: "muted small", role: "status" });
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "small",
+      id: `copy-${id}`,
+      onclick: async () => {
+        try {
+          await navigator.clipboard.writeText(text);
+          setText(note, "Copied");
+        } catch {
+          setText(note, "Select the text and copy it");
+        }
+      },
+    },
+    "Copy",
+  );
+  return h("span", {}, button, " ", note);
 }
 
 /** The inputs of a field or a search-space row that an error is about. */
@@ -316,10 +474,15 @@ function invalidInputs(box, key, msg) {
   return [named("low"), named("high")].filter(Boolean);
 }
 
-/** ["body", "space", "lr", "low"] -> "space.lr.low" */
-function locKey(loc) {
+/**
+ * ["body", "space", "lr", "low"] -> "space.lr.low". An error of the whole body or the whole
+ * space that starts with a field's name ("metric: ...", "beta1: ...") goes to that field.
+ */
+function locKey(loc, msg) {
   const parts = (loc || []).map(String);
   if (parts[0] === "body") parts.shift();
+  const named = /^(\w+): /.exec(String(msg || ""));
+  if (named && (parts.length === 0 || (parts.length === 1 && parts[0] === "space"))) parts.push(named[1]);
   return parts.join(".");
 }
 
@@ -338,7 +501,12 @@ function readNumber(input, key, integer, body, problems) {
   else if (!r.empty) body[key] = r.value;
 }
 
-function dimensionRow(name, dflt, slot) {
+/**
+ * One parameter of the space: a range or a fixed value. `range`: where a range starts when a
+ * fixed parameter is switched to "range" (the preset's); `fallback`: the fixed value to start
+ * from (the family's default); `tunable`: whether this family may search it at all.
+ */
+function dimensionRow(name, dflt, slot, { range, fallback, tunable = true } = {}) {
   const d = dflt || {};
   const isFixed = d.value !== undefined && d.value !== null;
   const radio = (mode, checked) =>
@@ -358,13 +526,14 @@ function dimensionRow(name, dflt, slot) {
   const low = num("low", d.low, "low");
   const high = num("high", d.high, "high");
   const log = h("input", { type: "checkbox", id: `f-${name}-log`, checked: d.log ?? true });
-  const value = num("value", isFixed ? d.value : TORCH_DEFAULTS[name], "value");
+  const value = num("value", isFixed ? d.value : fallback, "value");
+  rangeRadio.disabled = !tunable;
   const sync = (event) => {
     const fixed = fixedRadio.checked;
-    if (event && !fixed && !low.value.trim() && !high.value.trim() && RANGE_DEFAULTS[name]) {
-      // switched to a range with nothing entered: start from the usual one, not from empty
-      [low.value, high.value] = RANGE_DEFAULTS[name].map(String);
-      log.checked = true;
+    if (event && !fixed && !low.value.trim() && !high.value.trim() && range) {
+      // switched to a range with nothing entered: start from the preset's, not from empty
+      [low.value, high.value] = range.map(String);
+      log.checked = range[0] > 0 || ONE_MINUS.has(name);
     }
     low.disabled = fixed;
     high.disabled = fixed;
@@ -378,7 +547,7 @@ function dimensionRow(name, dflt, slot) {
   const el = h(
     "div",
     { class: "dim", dataset: { dim: name } },
-    h("div", { class: "dim-name" }, h("div", { class: "mono", text: label }), BETAS.has(name) ? h("div", { class: "muted small", text: name }) : null),
+    h("div", { class: "dim-name" }, h("div", { class: "mono", text: label }), name.startsWith("beta") ? h("div", { class: "muted small", text: name }) : null),
     h(
       "div",
       { class: "dim-range" },
@@ -388,9 +557,9 @@ function dimensionRow(name, dflt, slot) {
       high,
       h(
         "label",
-        { class: "check", title: BETAS.has(name) ? "sample log(1 − β) uniformly" : "sample log(value) uniformly" },
+        { class: "check", title: ONE_MINUS.has(name) ? "sample log(1 − β) uniformly" : "sample log(value) uniformly" },
         log,
-        BETAS.has(name) ? " log scale on 1 − β" : " log scale",
+        ONE_MINUS.has(name) ? ` log scale on 1 − ${name === "momentum" ? "momentum" : "β"}` : " log scale",
       ),
     ),
     h("div", { class: "dim-fixed" }, h("label", { class: "radio" }, fixedRadio, " fixed"), value),

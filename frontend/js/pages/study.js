@@ -1,13 +1,15 @@
 // One study: live curves, analysis figures, trials, best parameters and the stop/resume/delete actions.
-import { api, apiUrl, errorMessage, isAbort } from "../api.js";
+import { api, apiUrl, download, errorMessage, getToken, isAbort } from "../api.js";
 import { LiveCurves, METRICS, spansDecades } from "../curves.js";
 import { clear, h, replace, setText, throttle } from "../dom.js";
 import { createFigures } from "../figures.js";
-import { DIMENSIONS, PARAM_LABELS, adamLine, adamParams, isAdam, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, fullNum, metricLabel } from "../format.js";
+import { DIMENSIONS, PARAM_LABELS, adamParams, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, fullNum, metricLabel, torchLineLines } from "../format.js";
 import { noteEditor, notesSupported } from "../notes.js";
+import { defaultsName, familyOf, loadOptions } from "../options.js";
 import { ensurePlotly, onThemeChange } from "../plot.js";
 import { StudyStream } from "../stream.js";
 import { createTrialsTable } from "../trials_table.js";
+import { createValidationPanel, validatedWinner, validating } from "../validation.js";
 import { progressBar, statusBadge } from "../widgets.js";
 
 const ACTIVE = new Set(["queued", "running", "stopping"]);
@@ -27,13 +29,15 @@ export async function mount(root, ctx, idText) {
 
   let study;
   let tasks = [];
+  let options = null;
   try {
-    [study, tasks] = await Promise.all([
+    [study, tasks, options] = await Promise.all([
       api.get(`/studies/${id}`, null, { signal: ctx.signal }),
       api.get("/tasks", null, { signal: ctx.signal }).catch((err) => {
         if (isAbort(err)) throw err;
         return [];
       }),
+      loadOptions().catch(() => null), // without them the page still shows the study
     ]);
   } catch (err) {
     if (isAbort(err) || !ctx.alive()) return;
@@ -49,16 +53,18 @@ export async function mount(root, ctx, idText) {
   loading.remove();
   const task = (Array.isArray(tasks) ? tasks : tasks?.tasks || []).find((t) => t.name === study.task);
   ctx.setTitle(study.name || `study ${id}`);
-  new StudyPage(root, ctx, id, study, task);
+  new StudyPage(root, ctx, id, study, task, familyOf(options, study.optimizer));
 }
 
 class StudyPage {
-  constructor(root, ctx, id, study, task) {
+  constructor(root, ctx, id, study, task, family) {
     this.root = root;
     this.ctx = ctx;
     this.id = id;
     this.study = study;
     this.task = task;
+    this.family = family; // the optimizer family's options: its defaults (null: unknown)
+    this.validation = study.validation || null;
     this.curves = null;
     this.stream = null;
     this.totalTrials = 0;
@@ -78,6 +84,7 @@ class StudyPage {
         this.curves?.retheme();
         this.figures.retheme();
         this.trials.retheme();
+        this.validationPanel?.retheme();
       }),
     );
     this.startCurves();
@@ -92,7 +99,7 @@ class StudyPage {
     this.stopBtn = h("button", { type: "button", id: "btn-stop", title: STOP_HELP, onclick: () => this.action("stop") }, "Stop");
     this.resumeBtn = h("button", { type: "button", id: "btn-resume", onclick: () => this.action("resume") }, "Resume");
     this.deleteBtn = h("button", { type: "button", id: "btn-delete", class: "danger", onclick: () => this.remove() }, "Delete");
-    const exportCsv = h("a", { class: "button", id: "export-csv", href: apiUrl(`/studies/${this.id}/export.csv`), download: `study-${this.id}.csv` }, "Export CSV");
+    const exportCsv = h("a", { class: "button", id: "export-csv", href: apiUrl(`/studies/${this.id}/export.csv`), download: `study-${this.id}.csv`, onclick: (e) => this.exportCsv(e) }, "Export CSV");
     this.actions = h("div", { class: "actions" }, this.stopBtn, this.resumeBtn, this.deleteBtn, exportCsv);
     this.meta = h("p", { class: "meta muted" });
     this.stopNote = h("div", { class: "alert info", id: "stop-note", role: "status", hidden: true });
@@ -106,6 +113,9 @@ class StudyPage {
     this.baseValue = h("div", { class: "big mono", id: "baseline-value" });
     this.baseTrial = h("div", { class: "muted small" });
     this.gain = h("div", { class: "big mono", id: "study-gain" });
+    this.gainNote = h("div", { class: "muted small", id: "gain-note" });
+    this.gainVerdict = h("div", { class: "small verdict", id: "gain-verdict" });
+    this.bestNote = h("p", { class: "muted small", id: "best-note" });
     const card = (title, ...body) => h("div", { class: "card" }, h("div", { class: "card-title", text: title }), body);
 
     // best parameters
@@ -123,11 +133,11 @@ class StudyPage {
         h(
           "option",
           { value: m, disabled: (m === "val_accuracy" && this.task && !this.task.has_accuracy) || (s.read_only && m !== "val_loss") },
-          s.read_only && m === "val_loss" ? "intermediate value" : metricLabel(m),
+          this.curveLabel(m),
         ),
       ),
     );
-    this.metricSelect.value = METRICS.includes(s.metric) ? s.metric : "val_loss";
+    this.metricSelect.value = METRICS.includes(s.metric) && s.task !== "external" ? s.metric : "val_loss";
     this.logY = h("input", { type: "checkbox", id: "curves-logy", onchange: () => this.curves?.setLogY(this.logY.checked) });
     this.hidePruned = h("input", { type: "checkbox", id: "curves-hide-pruned", onchange: () => this.curves?.setHidePruned(this.hidePruned.checked) });
     this.offNote = h("span", { class: "small off-note", id: "curves-off", title: "Points beyond the y-range are marked on its edge; double-click the chart for the full range." });
@@ -137,6 +147,7 @@ class StudyPage {
     this.curvesEmpty = h("div", { class: "plot-overlay muted", text: "Loading curves…" });
 
     this.figuresSlot = h("div");
+    this.validationSlot = s.read_only || s.kind !== "search" ? null : h("div");
     this.trialsSlot = h("div");
     this.notesSlot = h("section", { class: "panel notes", id: "study-notes", hidden: true }, h("h2", { text: "Notes" }));
 
@@ -162,8 +173,8 @@ class StudyPage {
         { class: "cards" },
         card("Progress", this.progressSlot, this.progressText, this.eta),
         card("Best", this.bestValue, this.bestTrial),
-        card("Default Adam", this.baseValue, this.baseTrial),
-        card("Gain vs default", this.gain, h("div", { class: "muted small", text: "(baseline − best) / baseline" })),
+        card(defaultsName(this.family).replace(/^d/, "D"), this.baseValue, this.baseTrial),
+        card("Gain vs default", this.gain, this.gainNote, this.gainVerdict),
       ),
       h(
         "section",
@@ -192,15 +203,29 @@ class StudyPage {
           "section",
           { class: "panel best-params" },
           h("h2", { text: "Best parameters" }),
+          this.bestNote,
           h("div", { class: "best-body" }, h("table", { class: "data compact" }, this.paramsBody), this.codeRow),
         ),
         this.notesSlot,
       ),
+      this.validationSlot,
       this.trialsSlot,
       this.figuresSlot,
     );
     append(this.codeRow, h("pre", {}, this.code), h("div", {}, this.copyBtn, " ", this.copyNote));
 
+    if (this.validationSlot) {
+      this.validationPanel = createValidationPanel(this.validationSlot, {
+        studyId: this.id,
+        ctx: this.ctx,
+        getStudy: () => this.study,
+        onReport: (report) => {
+          this.validation = report;
+          this.showResult();
+          if (!validating(report)) this.refresh(); // the summary has the final report too
+        },
+      });
+    }
     this.figures = createFigures(this.figuresSlot, { studyId: this.id, ctx: this.ctx, getStudy: () => this.study });
     this.trials = createTrialsTable(this.trialsSlot, {
       studyId: this.id,
@@ -212,9 +237,18 @@ class StudyPage {
         for (const r of rows) this.curves?.setParams(r.number, r.params);
       },
       liveEpochs: (n) => this.curves?.epochsOf(n) || 0,
+      baselineName: defaultsName(this.family),
     });
     this.figures.onSelection((numbers, label) => this.trials.setSelection(numbers, label));
     this.mountNotes();
+  }
+
+  /** A curve's name: an external study reports its own metric where a task reports val_loss. */
+  curveLabel(metric) {
+    const s = this.study;
+    if (metric !== "val_loss") return metricLabel(metric);
+    if (s.read_only) return "intermediate value";
+    return s.task === "external" ? metricLabel(s.metric) : metricLabel(metric);
   }
 
   async mountNotes() {
@@ -241,7 +275,7 @@ class StudyPage {
     this.deleteBtn.hidden = readOnly;
 
     const metaParts = [
-      s.task ? `task ${s.task}` : "study written by another Optuna script",
+      s.task === "external" ? "trained by your own code" : s.task ? `task ${s.task}` : "study written by another Optuna script",
       `${s.direction === "maximize" ? "maximise" : "minimise"} ${metricLabel(s.metric)}`,
       s.epochs ? `${s.epochs} epochs` : null,
       s.sampler ? `sampler ${s.sampler}` : null,
@@ -286,35 +320,10 @@ class StudyPage {
     setText(this.bestTrial, s.best ? `trial ${s.best.trial} · ${metricLabel(s.metric)}` : "no complete trial yet");
     setText(this.baseValue, s.baseline && s.baseline.value !== null && s.baseline.value !== undefined ? fmtNum(s.baseline.value) : "–");
     this.baseValue.title = s.baseline?.value !== null && s.baseline?.value !== undefined ? fullNum(s.baseline.value) : "";
-    setText(this.baseTrial, s.baseline ? `trial ${s.baseline.trial} · lr 1e-3, betas (0.9, 0.999), eps 1e-8` : "no baseline trial");
-    setText(this.gain, fmtGain(s.gain));
-    this.gain.className = `big mono ${s.gain > 0 ? "good" : s.gain < 0 ? "bad" : ""}`;
-
-    const params = s.best?.params ? adamParams(s.best.params) : null;
-    clear(this.paramsBody);
-    if (params) {
-      const extra = Object.keys(params).filter((k) => !DIMENSIONS.includes(k)).sort();
-      for (const d of [...DIMENSIONS, ...extra]) {
-        if (params[d] === undefined) continue;
-        const fixed = s.space && s.space[d] && s.space[d].value !== undefined && s.space[d].value !== null;
-        this.paramsBody.appendChild(
-          h("tr", {}, h("th", { text: PARAM_LABELS[d] || d }), h("td", { class: "mono", text: fmtParam(d, params[d]), title: fullNum(params[d]) }), h("td", { class: "muted small", text: fixed ? "fixed" : "" })),
-        );
-      }
-      // a study from another script may tune something else than Adam: no line to paste then
-      const adam = isAdam(params);
-      setText(this.code, adam ? adamLine(params, true) : "These parameters are not Adam's.");
-      this.code.dataset.copy = adam ? adamLine(params) : "";
-      this.copyBtn.disabled = !adam;
-      this.codeRow.hidden = false;
-    } else {
-      // no line to paste before a trial has completed: default Adam is not a result
-      this.paramsBody.appendChild(h("tr", {}, h("td", { class: "muted", text: "No complete trial yet: the best parameters and the line to paste appear with the first one." })));
-      setText(this.code, "");
-      this.code.dataset.copy = "";
-      this.copyBtn.disabled = true;
-      this.codeRow.hidden = true;
-    }
+    setText(this.baseTrial, s.baseline ? `trial ${s.baseline.trial}${this.baselineText()}` : "no baseline trial");
+    if (s.validation !== undefined && !validating(this.validation)) this.validation = s.validation || null;
+    this.validationPanel?.update(this.validation);
+    this.showResult();
 
     if (this.curves) {
       if (s.baseline && s.baseline.trial !== null && s.baseline.trial !== undefined) this.curves.setBaseline(s.baseline.trial);
@@ -329,6 +338,79 @@ class StudyPage {
     if (this.stream) {
       if (isLive(s)) this.stream.start();
       else if (prevStatus !== s.status || !this.stream.stopped) this.finishStream();
+    }
+  }
+
+  /** ": lr 0.001, β1 0.9, ...": the family's defaults, as the options list them. */
+  baselineText() {
+    const params = this.family?.baseline;
+    if (!params) return "";
+    return ` · ${Object.entries(params).map(([k, v]) => `${PARAM_LABELS[k] || k} ${fmtParam(k, v)}`).join(", ")}`;
+  }
+
+  /**
+   * The gain card and "Best parameters": the validated winner once a validation has ended,
+   * else the search's best, its gain labelled as the search estimate (one seed per config).
+   */
+  showResult() {
+    const s = this.study;
+    const winner = validatedWinner(this.validation, s.direction);
+    const v = this.validation;
+    if (winner) {
+      setText(this.gain, fmtGain(winner.gain));
+      this.gain.className = `big mono ${winner.gain_low > 0 ? "good" : winner.gain_high < 0 ? "bad" : ""}`;
+      this.gain.dataset.kind = "validated";
+      setText(
+        this.gainNote,
+        `validated: 95 % CI ${fmtGain(winner.gain_low)} to ${fmtGain(winner.gain_high)}, ${winner.wins}/${winner.n} seeds · search estimate ${fmtGain(s.gain)}`,
+      );
+      setText(this.gainVerdict, v.verdict);
+    } else {
+      setText(this.gain, fmtGain(s.gain));
+      this.gain.className = `big mono ${s.gain > 0 ? "good" : s.gain < 0 ? "bad" : ""}`;
+      this.gain.dataset.kind = "search";
+      const running = validating(v) ? ` · validating: ${v.runs_done}/${v.runs_total} runs` : "";
+      setText(this.gainNote, `search estimate: best vs baseline, one seed each${running}`);
+      setText(this.gainVerdict, !validating(v) && v?.verdict ? v.verdict : "");
+    }
+
+    // the validated winner's parameters when there is one, else the search's best
+    const recommended = v && !validating(v) && v.torch_line ? (v.configs || []).find((c) => c.label === v.recommended) : null;
+    let params = null;
+    let line = null;
+    if (recommended && s.best) {
+      params = recommended.params;
+      line = v.torch_line;
+      setText(this.bestNote, recommended.label === "default" ? "Validated on fresh seeds: the defaults did best." : `Validated on fresh seeds: ${recommended.label} did best.`);
+    } else if (s.best) {
+      params = adamParams(s.best.params);
+      line = s.best.torch_line || null;
+      setText(this.bestNote, s.read_only ? "" : `Search best (trial ${s.best.trial}), one seed: not validated yet.`);
+    } else {
+      setText(this.bestNote, "");
+    }
+    clear(this.paramsBody);
+    if (params) {
+      const extra = Object.keys(params).filter((k) => !DIMENSIONS.includes(k)).sort();
+      for (const d of [...DIMENSIONS, ...extra]) {
+        if (params[d] === undefined) continue;
+        const fixed = s.space && s.space[d] && s.space[d].value !== undefined && s.space[d].value !== null;
+        this.paramsBody.appendChild(
+          h("tr", {}, h("th", { text: PARAM_LABELS[d] || d }), h("td", { class: "mono", text: fmtParam(d, params[d]), title: fullNum(params[d]) }), h("td", { class: "muted small", text: fixed ? "fixed" : "" })),
+        );
+      }
+      // a study from another script may tune something else than an optimizer: no line then
+      setText(this.code, line ? torchLineLines(line) : "These parameters are not an optimizer's.");
+      this.code.dataset.copy = line || "";
+      this.copyBtn.disabled = !line;
+      this.codeRow.hidden = false;
+    } else {
+      // no line to paste before a trial has completed: the defaults are not a result
+      this.paramsBody.appendChild(h("tr", {}, h("td", { class: "muted", text: "No complete trial yet: the best parameters and the line to paste appear with the first one." })));
+      setText(this.code, "");
+      this.code.dataset.copy = "";
+      this.copyBtn.disabled = true;
+      this.codeRow.hidden = true;
     }
   }
 
@@ -382,7 +464,8 @@ class StudyPage {
     if (!this.ctx.alive()) return;
     const curves = new LiveCurves(this.curvesDiv, {
       metric: this.metricSelect.value,
-      metricLabel: this.study.read_only ? () => "intermediate value" : undefined,
+      metricLabel: (m) => this.curveLabel(m),
+      baselineName: defaultsName(this.family),
       direction: this.study.direction,
       epochs: this.study.epochs,
       onHover: (n) => this.trials.highlight(n),
@@ -499,6 +582,18 @@ class StudyPage {
       if (isAbort(err) || !this.ctx.alive()) return;
       this.deleteBtn.disabled = false;
       this.showError(`Could not delete the study: ${errorMessage(err)}`);
+    }
+  }
+
+  /** With a token the plain link would get 401: fetch the file with the header instead. */
+  async exportCsv(event) {
+    if (!getToken()) return; // the link downloads it
+    event.preventDefault();
+    try {
+      await download(`/studies/${this.id}/export.csv`, `study-${this.id}.csv`, { signal: this.ctx.signal });
+    } catch (err) {
+      if (isAbort(err) || !this.ctx.alive()) return;
+      this.showError(`Could not export the trials: ${errorMessage(err)}`);
     }
   }
 

@@ -1,0 +1,130 @@
+"""The study page of studies beyond a plain search: one trained by the user's own code (the
+host of each trial's runner), and a search's validation on fresh seeds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+ROWS_JS = """() => [...document.querySelectorAll('#trials-table tbody tr')].map((tr) => ({
+  trial: Number(tr.dataset.trial), state: tr.dataset.state,
+  runner: tr.querySelector('td.runner')?.textContent}))"""
+
+
+def _run_trial(server: LiveServer, study_id: int, host: str, values: list[float]) -> int:
+    """Ask for a trial as a runner on `host`, report `values` step by step, tell complete."""
+    asked = server.api("POST", f"/api/studies/{study_id}/ask", json={"host": host}).json()
+    assert asked["state"] == "trial", asked
+    number, lease = asked["trial"]["number"], asked["lease"]
+    for step, value in enumerate(values):
+        body = {"lease": lease, "step": step, "value": value, "metrics": {"train_loss": 1 - value}}
+        answer = server.api("POST", f"/api/studies/{study_id}/trials/{number}/report", json=body)
+        assert answer.status_code == 200, answer.text
+    told = server.api(
+        "POST",
+        f"/api/studies/{study_id}/trials/{number}/tell",
+        json={"lease": lease, "state": "complete", "value": values[-1]},
+    )
+    assert told.status_code == 200, told.text
+    return int(number)
+
+
+def test_external_study_shows_its_runners(page: Any, server: LiveServer) -> None:
+    """A study trained by the user's code reads like any other (its own metric on the chart
+    and the cards) and the trials table names the host each trial ran on."""
+    study = server.create_study(
+        name="own code", task="external", metric="accuracy", direction="maximize",
+        n_trials=2, epochs=3,
+    )  # fmt: skip
+    first = _run_trial(server, study["id"], "gpu-box-1", [0.5, 0.6, 0.7])
+    second = _run_trial(server, study["id"], "gpu-box-2", [0.6, 0.8, 0.9])
+    # the next ask hears "done", as a runner's loop does, and the study ends
+    done = server.api("POST", f"/api/studies/{study['id']}/ask", json={"host": "gpu-box-1"})
+    assert done.json()["state"] == "done", done.text
+    server.wait_status(study["id"], "completed")
+
+    page.goto(f"#/studies/{study['id']}")
+    page.page.wait_for_function(f"() => ({ROWS_JS})().length === 2")
+    rows = {r["trial"]: r for r in page.page.evaluate(ROWS_JS)}
+    assert rows[first]["runner"] == "gpu-box-1" and rows[second]["runner"] == "gpu-box-2"
+    assert page.page.text_content("#trials-table th.runner") == "runner"
+    assert "trained by your own code" in page.page.text_content(".meta")
+    assert "maximise accuracy" in page.page.text_content(".meta")
+    assert page.page.text_content("#best-value") == "0.9"
+    label = page.page.evaluate(
+        "() => document.querySelector('#curves-metric option[value=val_loss]').textContent"
+    )
+    assert label == "accuracy"
+    page.page.wait_for_function(
+        "() => (document.getElementById('curves-plot')?.data || []).length", timeout=60_000
+    )
+
+    # a trial's detail names its runner too
+    page.page.click(f"#trials-table tbody tr[data-trial='{second}']")
+    page.page.wait_for_selector("#trial-detail dl")
+    assert "gpu-box-2" in page.page.text_content("#trial-detail dl")
+
+
+GAIN_KIND_JS = "() => document.getElementById('study-gain')?.dataset.kind"
+VALIDATION_ROWS_JS = """() => [...document.querySelectorAll('#validation-table tbody tr')]
+  .map((tr) => ({label: tr.dataset.label, mean: Number(tr.querySelector('td.mean').dataset.mean),
+                 low: Number(tr.querySelector('td.mean').dataset.low),
+                 high: Number(tr.querySelector('td.mean').dataset.high),
+                 wins: tr.querySelector('td.wins').textContent}))"""
+
+
+def test_validate_from_the_page_shows_the_validated_gain(page: Any, server: LiveServer) -> None:
+    """Before a validation the gain is the search estimate; Validate retrains the best config
+    and the defaults on fresh seeds, and then the gain card shows the validated gain with its
+    CI and the verdict, the table the same numbers as the API, the line to paste the winner's,
+    and the runs' curves are drawn on the page."""
+    study = server.create_study(
+        name="to validate", task="rosenbrock", n_trials=4, epochs=6, pruner="none"
+    )
+    server.wait_status(study["id"], "completed")
+    page.goto(f"#/studies/{study['id']}")
+    page.page.wait_for_function(f"() => ({GAIN_KIND_JS})() === 'search'")
+    assert "search estimate" in page.page.text_content("#gain-note")
+    assert "Not validated" in page.page.text_content("#validation-status")
+    assert "not validated yet" in page.page.text_content("#best-note")
+
+    page.page.fill("#v-top_k", "1")
+    page.page.fill("#v-seeds", "2")
+    page.page.click("#btn-validate")
+    page.page.wait_for_function(f"() => ({GAIN_KIND_JS})() === 'validated'", timeout=120_000)
+    report = server.api("GET", f"/api/studies/{study['id']}/validation").json()
+    assert report["complete"] and report["runs_total"] == 4 and len(report["seeds"]) == 2
+
+    assert page.page.text_content("#gain-verdict") == report["verdict"]
+    assert page.page.text_content("#validation-verdict") == report["verdict"]
+    note = page.page.text_content("#gain-note")
+    assert "95 % CI" in note and "search estimate" in note
+    rows = {r["label"]: r for r in page.page.evaluate(VALIDATION_ROWS_JS)}
+    assert set(rows) == {c["label"] for c in report["configs"]}
+    for config in report["configs"]:
+        row = rows[config["label"]]
+        assert (row["mean"], row["low"], row["high"]) == (
+            config["mean"], config["ci_low"], config["ci_high"]
+        )  # fmt: skip
+        if config["label"] != "default":
+            assert row["wins"] == f"{config['wins']}/{config['n']}"
+    # the line to paste is the validated winner's
+    assert (
+        page.page.evaluate("() => document.getElementById('adam-line').dataset.copy")
+        == report["torch_line"]
+    )
+    # every run's curve: one per config and seed, one legend entry per config
+    page.page.wait_for_function(
+        "() => (document.getElementById('validation-plot')?.data || []).length === 4"
+    )
+    legend = page.page.evaluate(
+        "() => document.getElementById('validation-plot').data"
+        ".filter((t) => t.showlegend).map((t) => t.name).sort()"
+    )
+    assert legend == sorted("defaults" if c["label"] == "default" else c["label"]
+                            for c in report["configs"])  # fmt: skip
