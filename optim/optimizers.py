@@ -30,10 +30,11 @@ class Family:
     tuned_by_default: tuple[str, ...]  # what its default space searches
     baseline: OptimizerParams  # the library defaults its baseline trial trains with
     torch_class: str
+    # what a space may tune; None: all its parameters (adam_lr_only keeps betas and eps fixed)
+    only_tunable: tuple[str, ...] | None = None
 
     def tunable(self) -> tuple[str, ...]:
-        """What a space may tune: its parameters (`adam_lr_only`: lr and weight decay only)."""
-        return ("lr", "weight_decay") if self.name == "adam_lr_only" else self.dims
+        return self.only_tunable if self.only_tunable is not None else self.dims
 
     def params(self, params: OptimizerParams) -> dict[str, float]:
         """The family's own parameters (what a trial records and the API shows)."""
@@ -85,6 +86,7 @@ FAMILIES: dict[str, Family] = {
         tuned_by_default=("lr",),
         baseline=OptimizerParams(),
         torch_class="torch.optim.Adam",
+        only_tunable=("lr", "weight_decay"),
     ),
 }
 DEFAULT_FAMILY = "adam"
