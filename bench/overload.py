@@ -409,11 +409,11 @@ def report(
                 f"{sum(d['ok'] for d in during)}/{sum(d['polls'] for d in during)}",
                 ms(max((d["max_s"] or 0) for d in during)),
                 ", ".join(str(r["liveness_after"]["status"]) for r in rs),
-                ", ".join("n/a" if r["recovery_s"] is None and r.get("rss_killed")
+                ", ".join("killed" if r["recovery_s"] is None and r.get("rss_killed")
                           else f"> {args.recovery_cap:.0f}" if r["recovery_s"] is None
                           else f"{r['recovery_s']:.1f}" for r in rs),
                 ", ".join("killed" if r["stop_killed"] else
-                          "gone" if r["stop_s"] is None else f"{r['stop_s']:.1f}" for r in rs),
+                          "(killed)" if r["stop_s"] is None else f"{r['stop_s']:.1f}" for r in rs),
                 f"{max(r['rss_peak_mb'] for r in rs):.0f}"
                 + (" (killed)" if any(r["rss_killed"] for r in rs) else ""),
                 ", ".join(f"{r['loadavg_start'][0]:.1f}" for r in rs),
