@@ -1,19 +1,21 @@
 """Overload: N readers at once against adamtune and optuna-dashboard on one 10,000-trial file.
 
 Both servers read the same SQLite file (bench/make_big_study.py: a finished study of 10,000
-trials x 50 epochs, built once and cached under the work folder): `adamtune serve --workers 0`
+trials x 50 epochs, built once and kept in --cache for later runs): `adamtune serve --workers 0`
 with its default settings (no ADAMTUNE_* variable is passed: 8 reads and 2 figures in flight,
 queues of 64 waiting up to 5 s, the rest answered 503 with Retry-After; app/config.py) and
 `optuna-dashboard sqlite:///...` with its defaults.
 
 One round: a freshly started server (caches cold); five sequential GETs of the study list on
 the idle server (its normal latency); then N readers each send one GET at the same moment, each
-on its own connection, cycling through the route mix below, each with a 30 s deadline (past it:
-a timeout); meanwhile a separate process polls the liveness route every 0.25 s. After the last
-answer, the study list is asked every 0.1 s until one answer is a 200 within normal latency
-(max(3 x idle median, idle median + 50 ms)): the recovery time, capped. Then the liveness route
-once more, and SIGTERM (the seconds the server takes to exit). The two servers run alternately,
-never at once, their order swapped every repeat.
+on its own connection (plain asyncio streams), cycling through the route mix below, each with a
+30 s deadline (past it: a timeout); meanwhile a separate process polls the liveness route every
+0.25 s. After the last answer, the study list is asked every 0.1 s until one answer is a 200
+within normal latency (max(3 x idle median, idle median + 50 ms)): the recovery time, capped.
+Then the liveness route once more, and SIGTERM (the seconds the server takes to exit). The two
+servers run alternately, never at once, their order swapped every repeat; at --big-level
+readers and more, --big-repeats rounds each (default 1: an optuna-dashboard round there takes
+~100 s).
 
 Route mix (reader i asks route i mod 5), adamtune -> its optuna-dashboard counterpart:
   /api/studies                               -> /api/studies
@@ -238,10 +240,10 @@ def stop_seconds(server: c.Server, grace_s: float = 30) -> tuple[float | None, b
 
 
 def one_round(
-    target: Target, db: Path, sid: int, n_trials: int, readers: int, args: argparse.Namespace,
-    work: Path,
+    target: Target, db: Path, sid: int, n_trials: int, readers: int, repeat: int,
+    args: argparse.Namespace, work: Path,
 ) -> dict[str, Any]:  # fmt: skip
-    server = target.start(db, work / f"{target.name}-{readers}.log").start()
+    server = target.start(db, work / f"{target.name}-{readers}-{repeat}.log").start()
     r: dict[str, Any] = {"server": target.name, "readers": readers,
                          "loadavg_start": c.loadavg()}  # fmt: skip
     try:
@@ -368,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
             for repeat in range(repeats):
                 order = targets if repeat % 2 == 0 else targets[::-1]
                 for target in order:
-                    r = one_round(target, db, sid, n_trials, readers, args, work)
+                    r = one_round(target, db, sid, n_trials, readers, repeat, args, work)
                     r["repeat"] = repeat
                     rounds.append(r)
                     print(f"# {target.name} {readers} readers, repeat {repeat}: "
