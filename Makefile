@@ -58,11 +58,12 @@ test-optuna-range: $(STAMP)
 		PYTHONPATH=.optuna-range/$$version $(BIN)/python -m pytest -q $(OPTUNA_TESTS) || exit 1; \
 	done
 
-# Every benchmark of docs/BENCHMARKS.md (about 30 minutes on 2 cores: run it on a quiet machine);
-# Markdown tables go to docs/bench/NAME.md, raw numbers to docs/bench/NAME.json.
+# Every benchmark of docs/BENCHMARKS.md (about 55 minutes on 2 cores, 25 of them overload's:
+# run it on a quiet machine); Markdown tables go to docs/bench/NAME.md, raw numbers to
+# docs/bench/NAME.json.
 BENCH_OUT ?= docs/bench
 BENCHES := adam_step storage_writes service_overhead epoch_overhead worker_scaling dashboard_reads \
-	live_latency curves_build memory tuning_quality
+	live_latency curves_build memory tuning_quality overload
 bench: $(STAMP)
 	$(BIN)/pip install -q -e ".[bench]"
 	mkdir -p $(BENCH_OUT)
