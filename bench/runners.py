@@ -35,6 +35,7 @@ import argparse
 import collections
 import contextlib
 import json
+import os
 import random
 import secrets
 import subprocess
@@ -49,7 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c  # noqa: E402
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# as the tests' ADAMTUNE_TEST_PG_ADMIN_URL; `make bench` passes no options, so this says where
+PG_ADMIN_URL = os.environ.get(
+    "ADAMTUNE_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 RETRY_CODES = (429, 502, 503, 504)
 CLIENT_RETRIES = 8  # adamtune.client.RETRIES: it raises after that many retries of one request
 
@@ -75,6 +79,18 @@ def fresh_database(admin_url: str) -> Iterator[tuple[str, str]]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+def server_facts(admin_url: str) -> dict[str, str]:
+    """The PostgreSQL measured: its version and the connections it admits."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        facts = {}
+        for name in ("server_version", "max_connections", "shared_buffers", "fsync"):
+            row = conn.execute(f"SHOW {name}").fetchone()
+            facts[name] = str(row[0]) if row else "?"
+    return facts
 
 
 class ConnectionCounter:
@@ -183,11 +199,15 @@ def latency_run(args: argparse.Namespace, work: Path, tag: str) -> dict[str, Any
 # ----------------------------------------------------------------------------- the runners
 
 
-def http_runner(base_url: str, study_id: int, reports: int, out: dict[str, Any]) -> None:
-    """A simulated runner: ask, report each step, tell, until the study is done."""
+def http_runner(
+    base_url: str, study_id: int, reports: int, deadline: float, out: dict[str, Any]
+) -> None:
+    """A simulated runner: ask, report each step, tell, until the study is done (or the
+    deadline passes: it then stops where it is)."""
     import httpx
 
     codes: collections.Counter[int] = collections.Counter()
+    out["codes"] = codes  # filled as it goes: a runner stopped at the deadline keeps its counts
     rng = random.Random()
     with httpx.Client(base_url=base_url, timeout=120) as http:
 
@@ -197,6 +217,8 @@ def http_runner(base_url: str, study_id: int, reports: int, out: dict[str, Any])
             RETRIES is counted."""
             delay, attempt = 0.5, 0
             while True:
+                if time.time() > deadline:
+                    raise TimeoutError
                 try:
                     response = http.post(f"/api/studies/{study_id}/{path}", json=body)
                     codes[response.status_code] += 1
@@ -239,10 +261,11 @@ def http_runner(base_url: str, study_id: int, reports: int, out: dict[str, Any])
                 out["refused"].append(f"trial {number}: {refused}")
                 continue
             out["told"].append([number, time.time()])
-    out["codes"] = dict(codes)
 
 
-def native_runner(url: str, study_name: str, reports: int, out: dict[str, Any]) -> None:
+def native_runner(
+    url: str, study_name: str, reports: int, deadline: float, out: dict[str, Any]
+) -> None:
     """The Optuna-native runner: its own RDBStorage, one trial, its engine closed at the end
     (as when its process exits)."""
     import optuna
@@ -253,6 +276,8 @@ def native_runner(url: str, study_name: str, reports: int, out: dict[str, Any]) 
     distributions = StudyConfig(task="external").space.distributions()
     delay = 0.5
     while True:  # a server at max_connections refuses the connection: wait and try again
+        if time.time() > deadline:
+            raise TimeoutError
         try:
             storage = optuna.storages.RDBStorage(url)
             break
@@ -270,6 +295,8 @@ def native_runner(url: str, study_name: str, reports: int, out: dict[str, Any]) 
         trial = study.ask(distributions)
         scale = random.uniform(0.5, 1.5)
         for step in range(reports):
+            if time.time() > deadline:
+                raise TimeoutError
             trial.report(scale / (step + 1), step)
         study.tell(trial, scale / reports)
         out["told"].append([trial.number, time.time()])
@@ -281,7 +308,8 @@ def native_runner(url: str, study_name: str, reports: int, out: dict[str, Any]) 
 def child_main(spec: dict[str, Any]) -> None:
     """A runner process: import, say ready, wait for go on stdin, run its threads, print JSON."""
     outs = [{"told": [], "refused": [], "waits": 0, "transport_errors": [], "codes": {},
-             "errors": [], "beyond_client_retries": 0} for _ in range(spec["runners"])]  # fmt: skip
+             "errors": [], "beyond_client_retries": 0, "timed_out": False}
+            for _ in range(spec["runners"])]  # fmt: skip
     if spec["kind"] == "native":
         import optuna
 
@@ -297,13 +325,16 @@ def child_main(spec: dict[str, Any]) -> None:
 
     def guarded(out: dict[str, Any]) -> None:
         try:
-            target(first, key, spec["reports"], out)
+            target(first, key, spec["reports"], deadline, out)
+        except TimeoutError:
+            out["timed_out"] = True
         except Exception as exc:  # noqa: BLE001 - a runner's crash is a result, not a stop
             cause = exc.__cause__ or exc.__context__
             out["errors"].append(f"{exc!r}, from {cause!r}"[:500])
 
     print("ready", flush=True)
     sys.stdin.readline()
+    deadline = time.time() + spec["timeout_s"]
     threads = [threading.Thread(target=guarded, args=(out,)) for out in outs]
     for thread in threads:
         thread.start()
@@ -341,8 +372,12 @@ def swarm(args: argparse.Namespace, spec: dict[str, Any], database: str) -> dict
     codes: collections.Counter[str] = collections.Counter()
     for out in outs:
         codes.update({str(k): v for k, v in out["codes"].items()})
-    seconds = max((end for _, end in told), default=go) - go
+    timed_out = sum(out["timed_out"] for out in outs)
+    last = max((end for _, end in told), default=go) - go
+    seconds = float(spec["timeout_s"]) if timed_out else last
     return {
+        "finished": not timed_out,
+        "timed_out_runners": timed_out,
         "seconds": seconds,
         "trials_per_s": len(told) / seconds if seconds > 0 else 0.0,
         "told": len(told),
@@ -374,7 +409,7 @@ def load_adamtune(args: argparse.Namespace, work: Path, tag: str) -> dict[str, A
         run_one_trial(http, warm, 2)
         study_id = create_study(http, args.runners, args.reports, pruner="none")
         spec = {"kind": "adamtune", "base_url": server.url, "study_id": study_id,
-                "reports": args.reports}  # fmt: skip
+                "reports": args.reports, "timeout_s": args.load_timeout}  # fmt: skip
         result = swarm(args, spec, name)
         trials = trial_states(http, study_id)
         after = http.post(f"/api/studies/{study_id}/ask", json={"host": "check"}).json()
@@ -393,7 +428,7 @@ def load_native(args: argparse.Namespace, work: Path, tag: str) -> dict[str, Any
         study = optuna.create_study(storage=storage, study_name="bench-native")
         storage.engine.dispose()  # only the runners' connections count
         spec = {"kind": "native", "url": url, "study_name": study.study_name,
-                "reports": args.reports}  # fmt: skip
+                "reports": args.reports, "timeout_s": args.load_timeout}  # fmt: skip
         result = swarm(args, spec, name)
         trials = [(t.number, t.state.name) for t in study.get_trials(deepcopy=False)]
         storage.engine.dispose()
@@ -472,7 +507,10 @@ def ms(values: list[float], q: float) -> str:
 
 
 def print_report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) -> None:
-    print(c.header(f"External runners on PostgreSQL ({args.pg_admin_url.split('@')[-1]})", info))
+    pg = info["postgres"]
+    where = args.pg_admin_url.split("@")[-1].rsplit("/", 1)[0]
+    print(c.header(f"External runners on PostgreSQL {pg['server_version']} at {where} "
+                   f"(max_connections {pg['max_connections']})", info))  # fmt: skip
     if out["latency"]:
         print_latency(args, out)
     if out["load"]["adamtune"] and out["load"]["native"]:
@@ -510,7 +548,8 @@ def print_load(args: argparse.Namespace, out: dict[str, Any]) -> None:
         rows.append([
             "adamtune API (--workers 0)" if kind == "adamtune" else "Optuna-native",
             c.fmt_summary(c.summary([r["trials_per_s"] for r in rs]), ".2f"),
-            c.fmt_summary(c.summary([r["seconds"] for r in rs]), ".0f"),
+            each(lambda r: f"{r['seconds']:.0f}" if r["finished"] else
+                 f"stopped at {r['seconds']:.0f}"),  # fmt: skip
             each(lambda r: r["peak_connections"]),
             each(lambda r: f"{r['states'].get('COMPLETE', 0)}{'' if r['exact'] else ' (!)'}"),
             each(lambda r: r["states"].get("FAIL", 0)),
@@ -522,8 +561,8 @@ def print_load(args: argparse.Namespace, out: dict[str, Any]) -> None:
             each(lambda r: f"{r['loadavg_1min_start']:.1f}"),
         ])  # fmt: skip
     print(c.table(
-        ["variant", "trials/s", "go to last tell, s", "peak PG connections", "COMPLETE",
-         "FAIL", "503", "409", "500", "requests past the client's 8 retries",
+        ["variant", "trials/s (COMPLETE / s)", "go to last tell, s", "peak PG connections",
+         "COMPLETE", "FAIL", "503", "409", "500", "requests past the client's 8 retries",
          "runners crashed", "1-min load"],
         rows,
     ))  # fmt: skip
@@ -564,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runners", type=int, default=200)
     parser.add_argument("--reports", type=int, default=20, help="reports per trial (load)")
     parser.add_argument("--procs", type=int, default=4, help="runner processes (load)")
+    parser.add_argument("--load-timeout", type=float, default=300,
+                        help="runners stop after this many seconds (load)")  # fmt: skip
     parser.add_argument("--latency-trials", type=int, default=100)
     parser.add_argument("--latency-reports", type=int, default=2)
     parser.add_argument("--latency-runs", type=int, default=2)
@@ -579,7 +620,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     c.wait_for_quiet(args.wait_load)
-    info = c.machine()
+    info = c.machine({"postgres": server_facts(args.pg_admin_url)})
     parts = set(args.parts.split(","))
     out: dict[str, Any] = {"latency": [], "load": {"adamtune": [], "native": []},
                            "overhead": {"runs_s": {"client": [], "plain": []}, "ratios": [],
@@ -588,6 +629,7 @@ def main(argv: list[str] | None = None) -> int:
         if "latency" in parts:
             for run in range(args.latency_runs):
                 out["latency"].append(latency_run(args, work, str(run)))
+                save(args, info, out)
                 print(f"# latency run {run} done", file=sys.stderr, flush=True)
         if "load" in parts:
             for repeat in range(args.repeats):
@@ -596,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
                     runner = load_adamtune if kind == "adamtune" else load_native
                     result = runner(args, work, f"{repeat}-{kind}")
                     out["load"][kind].append(result)
+                    save(args, info, out)
                     print(f"# load {repeat} {kind}: {result['trials_per_s']:.2f} trials/s, "
                           f"peak {result['peak_connections']} connections, "
                           f"{result['states']}, exact {result['exact']}",
@@ -604,9 +647,14 @@ def main(argv: list[str] | None = None) -> int:
             out["overhead"] = overhead(args, work)
     info["loadavg_end"] = c.loadavg()
     print_report(args, info, out)
+    save(args, info, out)
+    return 0
+
+
+def save(args: argparse.Namespace, info: dict[str, Any], out: dict[str, Any]) -> None:
+    """The raw figures so far (written after each run, so a stopped benchmark keeps them)."""
     config = {k: v for k, v in vars(args).items() if k not in ("json", "child")}
     c.write_json(args.json, {"machine": info, "config": config, **out})
-    return 0
 
 
 if __name__ == "__main__":
