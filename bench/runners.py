@@ -402,7 +402,7 @@ def load_adamtune(args: argparse.Namespace, work: Path, tag: str) -> dict[str, A
 
     with (
         fresh_database(args.pg_admin_url) as (url, name),
-        c.adamtune_server(url, 0, work / f"serve-load-{tag}.log") as server,
+        c.adamtune_server(url, 0, work / f"serve-load-{tag}.log", env=server_env(args)) as server,
         httpx.Client(base_url=server.url, timeout=60) as http,
     ):
         warm = create_study(http, 2, args.reports, pruner="none")
@@ -417,6 +417,13 @@ def load_adamtune(args: argparse.Namespace, work: Path, tag: str) -> dict[str, A
         errors_500 = server.log().count('HTTP/1.1" 500')
     return {**result, **check(trials, args.runners), "ask_after": after["state"],
             "study_status": status, "server_500s": errors_500}  # fmt: skip
+
+
+def server_env(args: argparse.Namespace) -> dict[str, str]:
+    """The load side's server settings: the defaults, or another grace period."""
+    if args.grace_period is None:
+        return {}
+    return {"ADAMTUNE_GRACE_PERIOD": str(args.grace_period)}
 
 
 def load_native(args: argparse.Namespace, work: Path, tag: str) -> dict[str, Any]:
@@ -513,7 +520,7 @@ def print_report(args: argparse.Namespace, info: dict[str, Any], out: dict[str, 
                    f"(max_connections {pg['max_connections']})", info))  # fmt: skip
     if out["latency"]:
         print_latency(args, out)
-    if out["load"]["adamtune"] and out["load"]["native"]:
+    if out["load"]["adamtune"] or out["load"]["native"]:
         print_load(args, out)
     if out["overhead"]["ratios"]:
         print_overhead(args, out)
@@ -535,12 +542,14 @@ def print_latency(args: argparse.Namespace, out: dict[str, Any]) -> None:
 
 
 def print_load(args: argparse.Namespace, out: dict[str, Any]) -> None:
-    runs = len(out["load"]["adamtune"])
+    runs = max(len(out["load"]["adamtune"]), len(out["load"]["native"]))
     print(f"### 2. {args.runners} concurrent runners x {args.reports} reports "
           f"({args.procs} processes of threads; {runs} runs each)\n")  # fmt: skip
     rows = []
     for kind in ("adamtune", "native"):
         rs = out["load"][kind]
+        if not rs:
+            continue
 
         def each(key: Any, rs: list[dict[str, Any]] = rs) -> str:
             return ", ".join(str(key(r)) for r in rs)
@@ -566,8 +575,10 @@ def print_load(args: argparse.Namespace, out: dict[str, Any]) -> None:
          "runners crashed", "1-min load"],
         rows,
     ))  # fmt: skip
-    pairs = zip(out["load"]["adamtune"], out["load"]["native"], strict=True)
-    r = c.summary([a["trials_per_s"] / b["trials_per_s"] for a, b in pairs])
+    pairs = zip(out["load"]["adamtune"], out["load"]["native"], strict=False)
+    r = c.summary([a["trials_per_s"] / b["trials_per_s"] for a, b in pairs if b["trials_per_s"]])
+    if not r["n"]:
+        return
     print(
         f"\nThroughput, adamtune / native (per pair of back-to-back runs): median "
         f"{r['median']:.2f}x (min {r['min']:.2f}, max {r['max']:.2f}, n {r['n']}).\n"
@@ -603,6 +614,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runners", type=int, default=200)
     parser.add_argument("--reports", type=int, default=20, help="reports per trial (load)")
     parser.add_argument("--procs", type=int, default=4, help="runner processes (load)")
+    parser.add_argument(
+        "--grace-period",
+        type=int,
+        help="the load side's server ADAMTUNE_GRACE_PERIOD (default: its own)",
+    )
+    parser.add_argument("--variants", default="adamtune,native", help="which load sides")
     parser.add_argument("--load-timeout", type=float, default=300,
                         help="runners stop after this many seconds (load)")  # fmt: skip
     parser.add_argument("--latency-trials", type=int, default=100)
@@ -634,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         if "load" in parts:
             for repeat in range(args.repeats):
                 order = ("adamtune", "native") if repeat % 2 == 0 else ("native", "adamtune")
-                for kind in order:
+                for kind in (k for k in order if k in args.variants.split(",")):
                     runner = load_adamtune if kind == "adamtune" else load_native
                     result = runner(args, work, f"{repeat}-{kind}")
                     out["load"][kind].append(result)
