@@ -12,21 +12,24 @@ exactly n_trials.
 2. Concurrent runners: --runners simulated runners, each in a loop of ask, --reports reports,
    tell until the study is done (503s retried after Retry-After, as adamtune.client does), on a
    study of n_trials = --runners. The Optuna-native way: as many runners, each opening its own
-   `optuna.storages.RDBStorage` on the database (so one pooled connection each, as on separate
+   `optuna.storages.RDBStorage` on the database (so its own pooled connections, as on separate
    machines), `load_study`, `study.ask`, --reports `trial.report`, `study.tell`, then closing its
    engine. Both sides: TPE, no pruner (so every trial reports all its steps), the same four-dim
    search space; runners are threads in --procs processes (--runners processes of Python would
    need ~80 MB and an Optuna import each on 2 cores, swamping what is measured; threads still
    give each runner its own HTTP connection or engine, and --procs processes keep the GIL from
-   serialising all of them). trials/s = n_trials / (go signal to the last tell); the study must
-   end with exactly n_trials COMPLETE trials, numbers unique, none told twice; PostgreSQL's
-   connections to the run's database are counted from pg_stat_activity every 50 ms.
+   serialising all of them). trials/s = COMPLETE trials / (go signal to the last tell), or to
+   --load-timeout, where runners stop (an API that livelocks is reported, not waited for); the
+   study must end with exactly n_trials COMPLETE trials, numbers unique, none told twice;
+   PostgreSQL's connections to the run's database are counted from pg_stat_activity every 50 ms.
+   The native side needs two connections per runner: give PostgreSQL max_connections above
+   2 x --runners (ADAMTUNE_BENCH_PG_ADMIN_URL or --pg-admin-url says which server).
 3. Client overhead: `for trial in Study(...).trials(): with trial: for epoch in range(20):
    time.sleep(0.02); trial.report(...)` (heartbeat thread on, 1 s interval) against the same
    loop without the client; runs alternate, ratio = client / plain per pair.
 
     .venv/bin/python bench/runners.py [--pg-admin-url URL] [--runners 200] [--reports 20]
-        [--repeats 3] [--json PATH]
+        [--repeats 2] [--load-timeout 300] [--grace-period S] [--json PATH]
 """
 
 from __future__ import annotations
