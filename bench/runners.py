@@ -16,7 +16,7 @@ exactly n_trials.
    machines), `load_study`, `study.ask`, --reports `trial.report`, `study.tell`, then closing its
    engine. Both sides: TPE, no pruner (so every trial reports all its steps), the same four-dim
    search space; runners are threads in --procs processes (--runners processes of Python would
-   need ~80 MB and an Optuna import each on 2 cores, swamping what is measured; threads still
+   need 96 MB and a 2 s import each on 2 cores, swamping what is measured; threads still
    give each runner its own HTTP connection or engine, and --procs processes keep the GIL from
    serialising all of them). trials/s = COMPLETE trials / (go signal to the last tell), or to
    --load-timeout, where runners stop (an API that livelocks is reported, not waited for); the
