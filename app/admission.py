@@ -57,7 +57,7 @@ class _Lane:
 
 
 Classifier = Callable[[Scope], str | None]
-RUNNER_PATHS = ("/ask", "/report", "/heartbeat", "/tell")
+RUNNER_PATHS = ("/report", "/heartbeat", "/tell")
 
 
 def classify(scope: Scope) -> str | None:
@@ -69,6 +69,8 @@ def classify(scope: Scope) -> str | None:
         return "static"
     if path.endswith("/events"):
         return "streams"
+    if path.endswith("/ask"):  # asks take the study's claim lock in turn: queued, they would
+        return "asks"  # starve the reports and heartbeats that keep leases alive
     if path.endswith(RUNNER_PATHS):  # external runners: apart, so the dashboard keeps its share
         return "runners"
     if "/figures/" in path:

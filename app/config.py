@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     # reads + writes + figures stay below the database pool and the 40 request threads
     reads_in_flight: int = Field(default=8, ge=1, le=32)
     writes_in_flight: int = Field(default=4, ge=1, le=16)
-    runners_in_flight: int = Field(default=8, ge=1, le=32)  # external runners' ask/report/tell
+    runners_in_flight: int = Field(default=8, ge=1, le=32)  # external runners' report/tell
+    asks_in_flight: int = Field(default=2, ge=1, le=32)  # their asks (one claim at a time)
     figures_in_flight: int = Field(default=2, ge=1, le=8)  # also the figure builds at once
     streams_max: int = Field(default=200, ge=1)  # live event streams open at once
     static_in_flight: int = Field(default=32, ge=1)

@@ -195,7 +195,10 @@ class ExternalTrials:
             raise RunnerError(422, f"step {step} goes back: trial {number} reported step {last}")
         self._optuna_storage.record_heartbeat(lease.trial_id)
         if step > last:
-            self._optuna_storage.set_trial_intermediate_value(lease.trial_id, step, value)
+            try:
+                self._optuna_storage.set_trial_intermediate_value(lease.trial_id, step, value)
+            except optuna.exceptions.UpdateFinishedTrialError:  # failed as dead since `_held`
+                raise RunnerError(409, _ended_meanwhile(number)) from None
             with self._db.session() as session:
                 event_log.append_event(session, _epoch_event(job.study_id, number, step, value,
                                                              metrics))  # fmt: skip
@@ -276,4 +279,11 @@ def _epoch_event(
         val_accuracy=metrics.get("accuracy", metrics.get("val_accuracy")),
         train_loss=metrics.get("train_loss"),
         payload={"metrics": metrics} if metrics else None,
+    )
+
+
+def _ended_meanwhile(number: int) -> str:
+    return (
+        f"trial {number} ended meanwhile: failed as dead (no heartbeat within the grace "
+        "period) and its params asked again"
     )

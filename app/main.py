@@ -127,6 +127,7 @@ def _lanes(settings: Settings) -> dict[str, LaneLimit]:
         "reads": lane(settings.reads_in_flight),
         "writes": lane(settings.writes_in_flight),
         "runners": lane(settings.runners_in_flight),
+        "asks": lane(settings.asks_in_flight),
         "figures": lane(settings.figures_in_flight),
         "streams": lane(settings.streams_max, queue=0),
         "static": lane(settings.static_in_flight),

@@ -8,7 +8,10 @@ import time
 from typing import Any
 
 import pytest
+from optuna.trial import TrialState
 
+from app.admission import classify
+from app.external import ExternalTrials
 from tests.app.conftest import Api
 from tests.conftest import both_databases
 
@@ -109,6 +112,35 @@ def test_a_silent_lease_is_failed_and_its_params_asked_again(make_api: Any) -> N
     assert call(api, dead, "report", step=0, value=0.1).status_code == 409
     run_trial(api, again, [0.9])
     assert ask(api, study["id"])["state"] == "done"
+
+
+def test_a_report_racing_the_dead_trial_check_is_a_409(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease checks out, then (before the value is written) another runner's ask fails the
+    trial as dead: the report is refused with why, not a 500."""
+    study = api.create_study(**{**EXTERNAL, "n_trials": 1})
+    handout = ask(api, study["id"])
+    held = ExternalTrials._held
+
+    def held_then_failed_as_dead(self: ExternalTrials, *args: Any) -> Any:
+        runner, lease, last = held(self, *args)
+        self._optuna_storage.set_trial_state_values(lease.trial_id, TrialState.FAIL)
+        return runner, lease, last
+
+    monkeypatch.setattr(ExternalTrials, "_held", held_then_failed_as_dead)
+    raced = call(api, handout, "report", step=0, value=0.5)
+    assert raced.status_code == 409 and "ended meanwhile" in raced.text
+
+
+def test_asks_wait_in_a_lane_apart_from_the_beats_that_keep_leases() -> None:
+    """200 runners' asks queued in one lane with their reports and heartbeats starved the beats:
+    leases of live runners lapsed (docs/BENCHMARKS.md, finding 8)."""
+    lanes = {verb: classify({"type": "http", "method": "POST",
+                             "path": f"/api/studies/7/trials/3/{verb}"})
+             for verb in ("report", "heartbeat", "tell")}  # fmt: skip
+    assert lanes == dict.fromkeys(lanes, "runners")
+    assert classify({"type": "http", "method": "POST", "path": "/api/studies/7/ask"}) == "asks"
 
 
 def test_a_runner_failing_again_and_again_fails_the_trial_for_good(api: Api) -> None:
