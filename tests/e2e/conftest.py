@@ -206,7 +206,7 @@ def open_page(
     context = browser.new_context(viewport=viewport or VIEWPORT, color_scheme=color_scheme)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
     raw = context.new_page()
-    raw.set_default_timeout(20_000)
+    raw.set_default_timeout(60_000)  # waits on conditions: generous for a loaded machine
     watcher = ConsoleWatcher()
     raw.on("console", watcher.on_console)
     raw.on("pageerror", watcher.on_page_error)

@@ -61,13 +61,13 @@ def _watch_running_study(page: Any, study_id: int) -> None:
     assert page.page.evaluate(ROW_EPOCHS_JS, 0) >= page.page.evaluate(CHART_EPOCHS_JS, 0) - 10
 
     page.page.click("#btn-stop")
-    page.page.wait_for_function(f"() => ({STATUS_JS})() === 'stopped'", timeout=30_000)
+    page.page.wait_for_function(f"() => ({STATUS_JS})() === 'stopped'", timeout=90_000)
     page.page.wait_for_function(
         "() => document.getElementById('live-mode').dataset.mode === 'off'"
         " && !document.querySelector('#trials-table tr[data-state=\"RUNNING\"]')"
         " && document.querySelector('#trials-table tr[data-trial=\"0\"]')?.dataset.state"
         " === 'FAIL'",
-        timeout=15_000,
+        timeout=60_000,
     )
     assert page.page.text_content("#live-mode") == ""
     assert "stopped" in page.page.text_content("#trials-table tr[data-trial='0'] td.note")
@@ -96,7 +96,7 @@ def _stop_then_resume(page: Any, server: LiveServer, study_id: int) -> None:
     )
     assert "same parameters" in (page.page.text_content("#stop-note") or "")
     page.page.click("#btn-stop")
-    page.page.wait_for_function(f"() => ({STATUS_JS})() === 'stopped'", timeout=30_000)
+    page.page.wait_for_function(f"() => ({STATUS_JS})() === 'stopped'", timeout=90_000)
     page.page.wait_for_function(
         "() => (document.getElementById('stop-note')?.textContent || '')"
         ".includes('1 trial interrupted by the stop waits to be re-run')"
@@ -110,7 +110,7 @@ def _stop_then_resume(page: Any, server: LiveServer, study_id: int) -> None:
     page.page.wait_for_function(
         "() => document.querySelector('#trials-table tr[data-trial=\"1\"]')?.dataset.state"
         " === 'RUNNING'",
-        timeout=30_000,
+        timeout=90_000,
     )
     trials = server.api("GET", f"/api/studies/{study_id}/trials").json()["trials"]
     interrupted, rerun = trials[0], trials[1]
