@@ -12,9 +12,11 @@
 
 `with trial:` ends the trial on the server whatever happens inside it: complete with the last
 value reported, pruned or stopped when `report` raised `TrialPruned` / `StudyStopped` (the loop
-goes on with the next trial), failed when your code raised (the server hands its params to
-another runner; the exception goes on up). Without `with`, a trial still ends when the next one
-is asked for (complete), or when the loop is left (failed; pruned or stopped when that is why).
+goes on with the next trial; also after `TrialLost`: the server, missing this runner's
+heartbeats, gave the trial to another runner), failed when your code raised (the server hands
+its params to another runner; the exception goes on up). Without `with`, a trial still ends
+when the next one is asked for (complete), or when the loop is left (failed; pruned or stopped
+when that is why).
 
 A heartbeat thread keeps the lease while you train; a runner that dies (its process killed,
 its machine gone) loses its trial after the server's grace period, and another runner trains
@@ -49,6 +51,11 @@ class TrialPruned(Exception):  # noqa: N818 - Optuna's name for the same thing
 class StudyStopped(Exception):  # noqa: N818 - reads as what happened
     """The study is stopping: stop training (`with trial:` tells the server); its params are
     trained again if the study resumes."""
+
+
+class TrialLost(Exception):  # noqa: N818 - reads as what happened
+    """The server gave this trial's params to another runner (no heartbeat of ours reached it
+    within its grace period): stop training it; `with trial:` goes on with the next trial."""
 
 
 class ServerError(RuntimeError):
@@ -173,11 +180,19 @@ class Trial:
     def report(self, step: int, value: float, **metrics: float) -> None:
         """The study's metric at `step` (steps only go forward); raises `TrialPruned` when the
         pruner ends the trial and `StudyStopped` when the study stops."""
-        answer = self.study.http.post(
-            self._path("report"),
-            {"lease": self.lease, "step": int(step), "value": float(value),
-             "metrics": {k: float(v) for k, v in metrics.items()}},
-        )  # fmt: skip
+        try:
+            answer = self.study.http.post(
+                self._path("report"),
+                {"lease": self.lease, "step": int(step), "value": float(value),
+                 "metrics": {k: float(v) for k, v in metrics.items()}},
+            )  # fmt: skip
+        except ServerError as exc:
+            if exc.status != 409:
+                raise
+            self._stop_beating()
+            self.ended = True  # nothing left to tell: the trial is another runner's now
+            self._raised = TrialLost(f"trial {self.number}: {exc.detail}")
+            raise self._raised from None
         self.last_value = float(value)
         if answer["stop"]:
             self._raised = StudyStopped(f"study {self.study_id} is stopping")
@@ -202,7 +217,13 @@ class Trial:
             return
         self._stop_beating()
         self.ended = True
-        self.study.http.post(self._path("tell"), {"lease": self.lease, "state": state, **body})
+        try:
+            self.study.http.post(self._path("tell"), {"lease": self.lease, "state": state, **body})
+        except ServerError as exc:
+            if exc.status != 409:
+                raise
+            # failed as dead meanwhile, its params asked again: another runner's trial now
+            log.warning("trial %s was lost before it was told: %s", self.number, exc.detail)
 
     # -- the heartbeat ---------------------------------------------------------------------------
     def _start_beating(self) -> None:
@@ -231,9 +252,9 @@ class Trial:
         error: BaseException | None,
         _tb: TracebackType | None,
     ) -> bool:
-        """Tell how the trial ended; swallow a prune or a stop (the loop goes on)."""
+        """Tell how the trial ended; swallow a prune, a stop or a lost trial (the loop goes on)."""
         self.end(error)
-        return isinstance(error, TrialPruned | StudyStopped)
+        return isinstance(error, TrialPruned | StudyStopped | TrialLost)
 
     def end(self, error: BaseException | None = None) -> None:
         """End the trial on the server for how the training ended (`error`: what it raised)."""

@@ -78,6 +78,34 @@ def test_a_killed_loops_trial_is_trained_by_another(start_server: Any, tmp_path:
     assert sum(t["state"] == "COMPLETE" for t in found) == 2
 
 
+def test_a_frozen_loop_loses_its_trial_and_goes_on(start_server: Any, tmp_path: Path) -> None:
+    """A loop that stops beating (SIGSTOP: a swapping or suspended machine) has its trial
+    failed as dead and re-asked by another; thawed, its next report is refused, the client
+    raises TrialLost inside `with trial:` and the loop goes on, without telling anything."""
+    server: Server = start_server(workers=0)  # FAST_ENV: a silent lease fails after 3 s
+    study = server.create_study(**{**STUDY, "epochs": 30}, n_trials=3)
+    frozen = start_loop(tmp_path, server, study["id"], 0.2)
+    running = wait_for(
+        lambda: next((t for t in trials(server, study["id"]) if t["epochs_done"] >= 1), None),
+        timeout=60,
+    )
+    frozen.proc.send_signal(signal.SIGSTOP)
+    other = start_loop(tmp_path, server, study["id"])
+    wait_for(
+        lambda: any(t["number"] == running["number"] and t["state"] == "FAIL"
+                    for t in trials(server, study["id"])),
+        timeout=120,
+    )  # fmt: skip
+    frozen.proc.send_signal(signal.SIGCONT)
+    assert frozen.proc.wait(timeout=180) == 0, frozen.log()
+    assert other.proc.wait(timeout=180) == 0, other.log()
+    done = server.wait_status(study["id"], "completed")
+    assert done["progress"]["complete"] == 3
+    found = trials(server, study["id"])
+    rerun = [t for t in found if t["state"] == "COMPLETE" and t["params"] == running["params"]]
+    assert len(rerun) == 1 and rerun[0]["runner"] == f"loop-{other.proc.pid}"
+
+
 def test_a_prune_reaches_the_loop(start_server: Any, tmp_path: Path) -> None:
     """The median pruner judges after 5 trials: a loop whose trial falls behind is told at a
     report, raises TrialPruned inside `with trial:`, and goes on with the next trial."""
