@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import socket
 import threading
 import time
@@ -132,6 +133,12 @@ class Trial:
     _raised: BaseException | None = field(default=None, repr=False)  # by report: why it ends
     _beats: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
+    # reports go out from a thread of their own while the next epoch trains: one at a time
+    _outbox: queue.SimpleQueue[dict[str, Any] | None] = field(
+        default_factory=queue.SimpleQueue, repr=False
+    )
+    _sender: threading.Thread | None = field(default=None, repr=False)
+    _answered: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def seed(self) -> int:
@@ -178,28 +185,52 @@ class Trial:
         return f"/api/studies/{self.study_id}/trials/{self.number}/{verb}"
 
     def report(self, step: int, value: float, **metrics: float) -> None:
-        """The study's metric at `step` (steps only go forward); raises `TrialPruned` when the
-        pruner ends the trial and `StudyStopped` when the study stops."""
-        try:
-            answer = self.study.http.post(
-                self._path("report"),
-                {"lease": self.lease, "step": int(step), "value": float(value),
-                 "metrics": {k: float(v) for k, v in metrics.items()}},
-            )  # fmt: skip
-        except ServerError as exc:
-            if exc.status != 409:
-                raise
-            self._stop_beating()
-            self.ended = True  # nothing left to tell: the trial is another runner's now
-            self._raised = TrialLost(f"trial {self.number}: {exc.detail}")
-            raise self._raised from None
-        self.last_value = float(value)
-        if answer["stop"]:
-            self._raised = StudyStopped(f"study {self.study_id} is stopping")
-        elif answer["prune"]:
-            self._raised = TrialPruned(f"pruned at step {step}")
+        """The study's metric at `step` (steps only go forward). The report goes out from a
+        thread of its own while the next step trains; the next `report` waits for its answer
+        (only when the server is slower than a step) and raises `TrialPruned` when the pruner
+        ended the trial or `StudyStopped` when the study stops: one step after the report that
+        the decision answered, which is not sent."""
+        if self._sender is None:
+            self._answered.set()
+            self._sender = threading.Thread(target=self._send, daemon=True, name="adamtune-report")
+            self._sender.start()
+        self._answered.wait()
         if self._raised is not None:
             raise self._raised
+        self.last_value = float(value)
+        self._answered.clear()
+        self._outbox.put(
+            {"lease": self.lease, "step": int(step), "value": float(value),
+             "metrics": {k: float(v) for k, v in metrics.items()}}
+        )  # fmt: skip
+
+    def _send(self) -> None:
+        """Send each report; keep an answer that ends the trial for `report` to raise."""
+        while (body := self._outbox.get()) is not None:
+            try:
+                answer = self.study.http.post(self._path("report"), body)
+            except ServerError as exc:
+                if exc.status == 409:  # the trial is another runner's now: nothing to tell
+                    self._beats.set()
+                    self.ended = True
+                    self._raised = TrialLost(f"trial {self.number}: {exc.detail}")
+                else:
+                    self._raised = exc
+            except Exception as exc:  # noqa: BLE001 - the server stayed unreachable: raise it
+                self._raised = exc
+            else:
+                if answer["stop"]:
+                    self._raised = StudyStopped(f"study {self.study_id} is stopping")
+                elif answer["prune"]:
+                    self._raised = TrialPruned(f"pruned at step {body['step']}")
+            self._answered.set()
+
+    def _flush(self) -> None:
+        """Wait for the last report's answer (before the trial is told)."""
+        if self._sender is not None and self._sender is not threading.current_thread():
+            self._outbox.put(None)
+            self._sender.join()
+            self._sender = None
 
     def complete(self, value: float | None = None) -> None:
         """Tell the server the trial is done, with `value` (default: the last reported)."""
@@ -213,6 +244,7 @@ class Trial:
         self._tell("failed", reason=reason[:2000])
 
     def _tell(self, state: str, **body: Any) -> None:
+        self._flush()
         if self.ended:
             return
         self._stop_beating()
@@ -258,6 +290,7 @@ class Trial:
 
     def end(self, error: BaseException | None = None) -> None:
         """End the trial on the server for how the training ended (`error`: what it raised)."""
+        self._flush()
         if self.ended:
             return
         if self._raised is not None and not isinstance(error, TrialPruned | StudyStopped):

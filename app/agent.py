@@ -23,7 +23,7 @@ import threading
 from collections.abc import Sequence
 from typing import IO, Any
 
-from adamtune.client import Study, StudyStopped, Trial, TrialPruned
+from adamtune.client import Study, StudyStopped, Trial, TrialLost, TrialPruned
 
 STDERR_TAIL_LINES = 20
 TERMINATE_WAIT_S = 10.0
@@ -90,7 +90,7 @@ def run_trial(trial: Trial, command: Sequence[str]) -> None:
             step, value, others = values
             trial.report(step, value, **others)
         code = process.wait()
-    except (TrialPruned, StudyStopped, KeyboardInterrupt):
+    except (TrialPruned, StudyStopped, TrialLost, KeyboardInterrupt):
         _terminate(process)
         raise
     finally:

@@ -4,7 +4,6 @@ validation handed out after it."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from optuna.trial import TrialState
 from app.admission import classify
 from app.external import ExternalTrials
 from tests.app.conftest import Api
-from tests.conftest import both_databases
+from tests.conftest import both_databases, wait_for
 
 EXTERNAL = {"task": "external", "metric": "accuracy", "direction": "maximize", "epochs": 8,
             "n_trials": 3, "pruner": "none", "sampler": "random", "validate_seeds": 0}  # fmt: skip
@@ -105,9 +104,9 @@ def test_a_silent_lease_is_failed_and_its_params_asked_again(make_api: Any) -> N
     study = api.create_study(**{**EXTERNAL, "n_trials": 1})
     dead = ask(api, study["id"], host="dies")
     assert ask(api, study["id"])["state"] == "wait"  # the one trial is taken
-    time.sleep(1.5)  # the grace period passes without a beat
-    again = ask(api, study["id"], host="lives")
-    assert again["state"] == "trial" and again["trial"]["params"] == dead["trial"]["params"]
+    # once the grace period passes without a beat, the next ask gets the dead lease's params
+    again = wait_for(lambda: (a := ask(api, study["id"], host="lives"))["state"] == "trial" and a)
+    assert again["trial"]["params"] == dead["trial"]["params"]
     assert again["trial"]["seeds"] == dead["trial"]["seeds"]
     assert call(api, dead, "report", step=0, value=0.1).status_code == 409
     run_trial(api, again, [0.9])
