@@ -336,34 +336,34 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
             vals(
                 lambda r: statistics.fmean(v for v in r["calibration"]["default"] if v is not None)
             )
-        )),
+        ),
         "picked_test": interval(
             vals(lambda r: statistics.fmean(v for v in picked_values(r) if v is not None))
-        )),
+        ),
         "search_estimate": interval(vals(lambda r: r["search"]["estimate"])),
         "validated_gain": interval(vals(lambda r: r["validation"]["top"]["gain"]["mean"])),
         "calibration_gain": interval(vals(lambda r: r["calibration"]["gain"]["mean"])),
         "picked_gain": interval(
             vals(lambda r: rel_gain(r["calibration"]["default"], picked_values(r)))
-        )),
+        ),
         "curse": interval(
             vals(lambda r: r["search"]["estimate"] - r["calibration"]["gain"]["mean"])
-        )),
+        ),
         "curse_validated": interval(
             vals(lambda r: r["search"]["estimate"] - r["validation"]["top"]["gain"]["mean"])
-        )),
+        ),
         "covered": sum(covered),
         "covered_n": len(covered),
         "recommends_tuned": sum(r["validation"]["recommended"] != "default" for r in records),
         "epochs_trained": statistics.fmean(r["search"]["epochs_trained"] for r in records),
         "pruned_fraction": statistics.fmean(
             r["search"]["pruned"] / len(r["search"]["trials"]) for r in records
-        )),
+        ),
         "search_s": statistics.fmean(r["search"]["seconds"] for r in records),
         "unit_s": statistics.fmean(
             r["search"]["seconds"] + r["validation"]["seconds"] + r["calibration"]["seconds"]
             for r in records
-        )),
+        ),
         "verdicts": [r["validation"]["verdict"] for r in records],
     }
 
