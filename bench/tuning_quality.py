@@ -40,10 +40,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c  # noqa: E402
 
-TASKS = ["rosenbrock", "logreg_breast_cancer", "quadratic_deep", "mlp_digits", "cnn_digits",
+TASKS = ["logreg_breast_cancer", "mlp_digits", "quadratic_deep", "cnn_digits", "rosenbrock",
          "char_lstm"]  # fmt: skip
-CHEAP = ["rosenbrock", "logreg_breast_cancer", "quadratic_deep", "mlp_digits"]
+CHEAP = ["logreg_breast_cancer", "mlp_digits", "quadratic_deep"]
 CALIBRATION_SEEDS = 10
+WORKDIR = Path("/var/tmp/adamtune-tuning-quality")  # the unit cache: a rerun resumes from it
 # Published DeepOBS-protocol figures for quadratic_deep (Schmidt, Schneider & Hennig 2021,
 # "Descending through a Crowded Valley", raw results at github.com/SirRob1997/Crowded-Valley---
 # Results): final test loss after 100 epochs, batch 128, seed 43
@@ -65,11 +66,14 @@ class Unit:
     preset: str = "default"
     sampler: str = "tpe"
     pruner: str = "hyperband"
-    epochs: int | None = None  # None: the task's default
+    top_k: int = 3  # configs the validation retrains beside the defaults
+    validate_seeds: int = 5
+    calibration_seeds: int = 10
 
     def key(self) -> str:
         return (f"{self.task}-{self.optimizer}-{self.preset}-{self.sampler}-{self.pruner}-"
-                f"t{self.trials}-e{self.epochs or 'd'}-s{self.seed}")  # fmt: skip
+                f"t{self.trials}-k{self.top_k}x{self.validate_seeds}-c{self.calibration_seeds}-"
+                f"s{self.seed}")  # fmt: skip
 
 
 # --- one unit -----------------------------------------------------------------------------------
@@ -98,9 +102,10 @@ def run_unit(job: tuple[Unit, str]) -> dict[str, Any]:
     db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
     load_start = c.loadavg()[0]
-    config = StudyConfig(task=unit.task, n_trials=unit.trials, epochs=unit.epochs,
-                         sampler=unit.sampler, pruner=unit.pruner, seed=unit.seed,
-                         optimizer=unit.optimizer, preset=unit.preset)  # fmt: skip
+    config = StudyConfig(task=unit.task, n_trials=unit.trials, sampler=unit.sampler,
+                         pruner=unit.pruner, seed=unit.seed, optimizer=unit.optimizer,
+                         preset=unit.preset, validate_top_k=unit.top_k,
+                         validate_seeds=unit.validate_seeds)  # fmt: skip
     storage = make_storage(f"sqlite:///{db}", heartbeat_interval=local.HEARTBEAT_S,
                            grace_period=local.GRACE_S)  # fmt: skip
     name = unit.key()
@@ -133,11 +138,13 @@ def run_unit(job: tuple[Unit, str]) -> dict[str, Any]:
 
     # calibration: the verdict's config and the defaults on 10 further fresh seeds
     start = time.perf_counter()
-    seeds = validation_seeds(unit.seed, 1, CALIBRATION_SEEDS)
+    seeds = validation_seeds(unit.seed, 1, unit.calibration_seeds)
     family = config.family()
     epochs = config.resolved_epochs()
-    cal_default = [_test_loss(work, unit.task, unit.optimizer, family.params(family.baseline),
-                              s, epochs) for s in seeds]  # fmt: skip
+    cal_default = [
+        _test_loss(work, unit.task, unit.optimizer, family.params(family.baseline), s, epochs)
+        for s in seeds
+    ]
     cal_top = ([_test_loss(work, unit.task, unit.optimizer, top.params, s, epochs) for s in seeds]
                if top else [])  # fmt: skip
     calibrate_s = time.perf_counter() - start
@@ -199,39 +206,55 @@ def _test_loss(work: Path, task: str, optimizer: str, params: dict[str, float], 
 # --- the plan -----------------------------------------------------------------------------------
 
 
+# The priority order within the compute budget (docs/BENCHMARKS.md section 7 says what ran):
+# (part, tasks, study seeds). `adamtune compare` validates each family's winner alone
+# (top 1), so the optimizer comparison does too; `adamtune tune` validates its top 3.
+STAGES: list[tuple[str, list[str], range]] = [
+    ("core", CHEAP, range(3)),
+    ("optimizers", CHEAP, range(1)),
+    ("presets", CHEAP[:2], range(1)),
+    ("pruners", CHEAP[:2], range(1)),
+    ("optimizers", CHEAP, range(1, 2)),
+    ("presets", CHEAP[:2], range(1, 2)),
+    ("pruners", CHEAP[:2], range(1, 2)),
+    ("core", ["cnn_digits", "rosenbrock"], range(2)),
+    ("presets", CHEAP[2:], range(2)),
+    ("pruners", CHEAP[2:], range(2)),
+    ("samplers", CHEAP[:2], range(2)),
+]
+PARTS = ("core", "optimizers", "presets", "pruners", "samplers")
+
+
 def plan(args: argparse.Namespace) -> list[Unit]:
-    """The units in priority order: the core comparison on every task first (cheap tasks and
-    low seeds first), then the optimizer families, presets, pruners and samplers."""
+    """The units of `STAGES` (or of `--tasks` x `--seeds` for the `--plan` parts), in order."""
+    stages = STAGES
+    if args.plan:
+        stages = [(part, args.tasks, range(args.seeds)) for part in args.plan]
     units: list[Unit] = []
-
-    def seeds_of(task: str) -> range:
-        return range(args.task_seeds.get(task, args.seeds))
-
-    def base(task: str, seed: int) -> Unit:
-        return Unit(task=task, seed=seed, trials=args.task_trials.get(task, args.trials),
-                    epochs=args.task_epochs.get(task))  # fmt: skip
-
-    for part in args.plan:
-        tasks = args.tasks if part in ("core", "optimizers") else [
-            t for t in args.tasks if t in args.cheap]  # fmt: skip
-        for seed in range(max(args.task_seeds.get(t, args.seeds) for t in tasks)):
+    for part, tasks, seeds in stages:
+        for seed in seeds:
             for task in tasks:
-                if seed not in seeds_of(task):
+                if args.tasks and task not in args.tasks:
                     continue
-                u = base(task, seed)
+                u = Unit(task=task, seed=seed, trials=args.trials)
                 if part == "core":
                     units.append(u)
-                elif part == "optimizers":
-                    units += [replace(u, optimizer=o) for o in ("adam_lr_only", "adamw",
-                                                                 "sgd_nesterov")]  # fmt: skip
+                    continue
+                u = replace(u, calibration_seeds=0)  # compared on the product's validation
+                if part == "optimizers":
+                    units += [
+                        replace(u, optimizer=o, top_k=1)
+                        for o in ("adam", "adam_lr_only", "adamw", "sgd_nesterov")
+                    ]
                 elif part == "presets":
                     units.append(replace(u, preset="wide"))
                 elif part == "pruners":
-                    units += [replace(u, pruner=p) for p in ("none", "median",
-                                                             "successive_halving")]  # fmt: skip
+                    units += [replace(u, pruner=p) for p in ("none", "median")]
                 elif part == "samplers":
-                    units += [replace(u, sampler=s, pruner="none")
-                              for s in ("random", "qmc", "tpe", "cmaes", "gp")]  # fmt: skip
+                    units += [
+                        replace(u, sampler=s, pruner="none")
+                        for s in ("random", "qmc", "tpe", "cmaes", "gp")
+                    ]
     seen: set[str] = set()
     return [u for u in units if not (u.key() in seen or seen.add(u.key()))]  # type: ignore[func-returns-value]
 
@@ -247,7 +270,7 @@ def execute(units: list[Unit], work: Path, processes: int, budget_s: float | Non
     (work / "units").mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + budget_s if budget_s else math.inf
     with mp.get_context("spawn").Pool(processes, initializer=_init_worker,
-                                      maxtasksperchild=4) as pool:  # fmt: skip
+                                      maxtasksperchild=None) as pool:  # fmt: skip
         pending = []
         queue = list(todo)
         while queue or pending:
@@ -376,12 +399,12 @@ def coverage(rec: dict[str, Any]) -> bool | None:
     return bool(top["gain"]["low"] <= cal["mean"] <= top["gain"]["high"])
 
 
-def load(work: Path, units: list[Unit]) -> dict[str, dict[str, Any]]:
+def load(work: Path) -> dict[str, dict[str, Any]]:
+    """Every unit cached under `work`, whichever plan ran it."""
     out = {}
-    for u in units:
-        path = work / "units" / f"{u.key()}.json"
-        if path.exists():
-            out[u.key()] = json.loads(path.read_text())
+    for path in sorted((work / "units").glob("*.json")):
+        record = json.loads(path.read_text())
+        out[record["key"]] = record
     return out
 
 
@@ -391,18 +414,20 @@ def group(records: dict[str, dict[str, Any]], **match: Any) -> list[dict[str, An
                   key=lambda r: r["unit"]["seed"])  # fmt: skip
 
 
-def report(args: argparse.Namespace, units: list[Unit], info: dict[str, Any]) -> str:
-    records = load(args.workdir, units)
+def report(args: argparse.Namespace, info: dict[str, Any]) -> str:
+    records = load(args.workdir)
+    tasks = [t for t in TASKS if any(r["unit"]["task"] == t for r in records.values())]
     out: dict[str, Any] = {"machine": info, "units": len(records), "tables": {}}
-    lines = [c.header(f"Tuning quality: {len(records)} studies of {units[0].trials} trials "
+    lines = [c.header(f"Tuning quality: {len(records)} studies of {args.trials} trials "
                       f"(as `adamtune tune`: TPE + Hyperband, default preset, then validation of "
                       f"the top 3 on 5 fresh seeds), calibrated on {CALIBRATION_SEEDS} further "
                       "fresh seeds", info)]  # fmt: skip
-    defaults = {"optimizer": "adam", "preset": "default", "sampler": "tpe", "pruner": "hyperband"}
+    defaults = {"optimizer": "adam", "preset": "default", "sampler": "tpe", "pruner": "hyperband",
+                "top_k": 3}  # fmt: skip
 
     # (a) default vs tuned Adam, per task, and (b) calibration
     rows, all_cov = [], [0, 0]
-    for task in args.tasks:
+    for task in tasks:
         recs = group(records, task=task, **defaults)
         if not recs:
             continue
@@ -432,12 +457,13 @@ def report(args: argparse.Namespace, units: list[Unit], info: dict[str, Any]) ->
     lines.append("\n### Optimizer families at the same budget (test loss on the 10 calibration "
                  "seeds, of the config each study's validation recommends)\n")  # fmt: skip
     rows = []
-    for task in args.tasks:
-        adam = {r["unit"]["seed"]: r for r in group(records, task=task, **defaults)}
+    for task in tasks:
+        compare = {**defaults, "top_k": 1}  # as `adamtune compare`: each winner alone
+        adam = {r["unit"]["seed"]: r for r in group(records, task=task, **compare)}
         for family in ("adam", "adam_lr_only", "adamw", "sgd_nesterov"):
-            recs = group(records, task=task, **{**defaults, "optimizer": family})
+            recs = group(records, task=task, **{**compare, "optimizer": family})
             recs = [r for r in recs if r["unit"]["seed"] in adam]
-            if not recs or (family != "adam" and len(recs) < 2):
+            if not recs:
                 continue
             s = summarise(recs)
             vs_default = interval(
@@ -483,11 +509,11 @@ def report(args: argparse.Namespace, units: list[Unit], info: dict[str, Any]) ->
          ("random", "qmc", "tpe", "cmaes", "gp"), {"pruner": "none"}),
     ):  # fmt: skip
         rows = []
-        for task in args.tasks:
+        for task in tasks:
             per: dict[str, list[dict[str, Any]]] = {}
             for choice in choices:
                 recs = group(records, task=task, **{**defaults, **extra, field: choice})
-                if len(recs) >= 2:
+                if recs:
                     per[choice] = recs
             if len(per) < 2:
                 continue
@@ -519,7 +545,7 @@ def report(args: argparse.Namespace, units: list[Unit], info: dict[str, Any]) ->
                  "regret: pick's test loss / best pick's − 1", "recommends tuned",
                  "epochs in search", "pruned", "search s"], rows))  # fmt: skip
 
-    if "quadratic_deep" in args.tasks:
+    if "quadratic_deep" in tasks:
         recs = group(records, task="quadratic_deep", **defaults)
         if recs:
             s = out["tables"]["core/quadratic_deep"]
@@ -542,44 +568,33 @@ def _regret(iv: dict[str, Any]) -> str:
     return f"{iv['mean']:.1%} ({iv['low']:.1%} to {iv['high']:.1%})"
 
 
-def _per_task(text: list[str] | None, cast: type = int) -> dict[str, Any]:
-    out = {}
-    for item in text or []:
-        task, value = item.split("=")
-        out[task] = cast(value)
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser, repeats=None)  # the study seeds are the repeats
-    parts = ["core", "optimizers", "presets", "pruners", "samplers"]
-    parser.add_argument("--plan", nargs="+", default=["core"], choices=parts)
-    parser.add_argument("--tasks", nargs="+", default=TASKS)
-    parser.add_argument("--cheap", nargs="+", default=CHEAP,
-                        help="the tasks presets, pruners and samplers are compared on")  # fmt: skip
-    parser.add_argument("--seeds", type=int, default=3, help="independent study seeds")
+    parser.add_argument("--plan", nargs="+", choices=PARTS,
+                        help="these parts on --tasks x --seeds instead of STAGES")  # fmt: skip
+    parser.add_argument("--tasks", nargs="+", help="only these tasks (default: all)")
+    parser.add_argument("--seeds", type=int, default=3, help="study seeds, with --plan")
     parser.add_argument("--trials", type=int, default=30)
-    parser.add_argument("--task-seeds", nargs="*", type=str, default=[], help="TASK=N")
-    parser.add_argument("--task-trials", nargs="*", type=str, default=[], help="TASK=N")
-    parser.add_argument("--task-epochs", nargs="*", type=str, default=[], help="TASK=N")
+    parser.add_argument("--small", action="store_true",
+                        help="a smoke test: 2 validation and 2 calibration seeds")  # fmt: skip
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--budget-min", type=float, help="start no unit after this many minutes")
     parser.add_argument("--report", action="store_true", help="only rebuild the report")
     parser.add_argument("--md", type=Path, help="write the report here too")
     args = parser.parse_args(argv)
-    args.task_seeds = _per_task(args.task_seeds)
-    args.task_trials = _per_task(args.task_trials)
-    args.task_epochs = _per_task(args.task_epochs)
-    if args.workdir is None:
-        parser.error("--workdir is required: the unit cache lives there")
+    args.workdir = args.workdir or WORKDIR
+    if args.plan and not args.tasks:
+        args.tasks = TASKS
     units = plan(args)
+    if args.small:
+        units = [replace(u, validate_seeds=2, calibration_seeds=2) for u in units]
     info = c.machine({"processes": args.processes})
     if not args.report:
-        execute(units, args.workdir, args.processes,
-                args.budget_min * 60 if args.budget_min else None)  # fmt: skip
+        budget = args.budget_min * 60 if args.budget_min else None
+        execute(units, args.workdir, args.processes, budget)
     info["loadavg_end"] = c.loadavg()
-    text = report(args, units, info)
+    text = report(args, info)
     print(text)
     if args.md:
         args.md.write_text(text)
