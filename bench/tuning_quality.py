@@ -295,8 +295,16 @@ def execute(units: list[Unit], work: Path, processes: int, budget_s: float | Non
 
 # --- the report ---------------------------------------------------------------------------------
 
+ADAMTUNE_DEFAULTS = {
+    "optimizer": "adam",
+    "preset": "default",
+    "sampler": "tpe",
+    "pruner": "hyperband",
+    "top_k": 3,
+}
 
-def interval(values: list[float]) -> dict[str, float | int | None]:
+
+def interval(values: list[float]) -> dict[str, Any]:
     from optim.validation import Interval
 
     if not values:
@@ -304,91 +312,46 @@ def interval(values: list[float]) -> dict[str, float | int | None]:
     return asdict(Interval.of(values))
 
 
-def fmt_ci(iv: dict[str, Any], pct: bool = True, digits: int = 4) -> str:
-    """ "+12 % (95 % CI +3 to +21 %, n=3)", or "no significant difference" where the CI holds 0."""
+def fmt_ci(iv: dict[str, Any], pct: bool = True) -> str:
+    """'+12.0% (+3.1% to +20.9%, n=3)', marked where the CI holds 0; plain numbers unless `pct`."""
     if not iv or iv.get("mean") is None:
         return "n/a"
     m, lo, hi, n = iv["mean"], iv["low"], iv["high"], iv["n"]
-    if pct:
-        if lo is None:
-            return f"{m:+.1%} (n={n})"
-        text = f"{m:+.1%} ({lo:+.1%} to {hi:+.1%}, n={n})"
-        return text + (" — no significant difference" if lo <= 0 <= hi else "")
+    f = (lambda v: f"{v:+.1%}") if pct else (lambda v: f"{v:.4g}")
     if lo is None:
-        return f"{m:.{digits}g} (n={n})"
-    return f"{m:.{digits}g} ({lo:.{digits}g} to {hi:.{digits}g}, n={n})"
+        return f"{f(m)} (n={n})"
+    text = f"{f(m)} ({f(lo)} to {f(hi)}, n={n})"
+    return text + (", no significant difference" if pct and lo <= 0 <= hi else "")
 
 
-def picked_values(rec: dict[str, Any]) -> list[float | None]:
-    """What a user following the product gets on the calibration seeds: the verdict's config
-    when the validation recommends it, the defaults when it says keep them."""
+def mean(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.fmean(present) if present else None
+
+
+def validated(rec: dict[str, Any], label: str) -> list[float | None]:
+    """A config's test losses on the product's validation seeds ('default', 'trial 12')."""
+    config = next(c for c in rec["validation"]["configs"] if c["label"] == label)
+    return list(config["values"])
+
+
+def pick(rec: dict[str, Any]) -> list[float | None]:
+    """What a user following the product gets, on its validation seeds: the recommended config
+    (the defaults when the validation says keep them)."""
+    return validated(rec, rec["validation"]["recommended"] or "default")
+
+
+def pick_calibrated(rec: dict[str, Any]) -> list[float | None]:
+    """The same on the 10 calibration seeds (core studies only)."""
     cal = rec["calibration"]
-    top = rec["validation"]["top"]
-    if top is None or rec["validation"]["recommended"] == "default":
+    if rec["validation"]["top"] is None or rec["validation"]["recommended"] == "default":
         return list(cal["default"])
     return list(cal["top"])
 
 
-def rel_gain(reference: list[float | None], other: list[float | None]) -> float | None:
-    """The mean paired relative gain of `other` over `reference` ((ref - other) / |ref|)."""
-    pairs = [(r, o) for r, o in zip(reference, other, strict=True) if r and o is not None]
-    if not pairs:
-        return None
-    return statistics.fmean((r - o) / abs(r) for r, o in pairs)
-
-
-def summarise(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Across the units of one configuration: search estimate, validated and calibration gains
-    (each the mean over study seeds with its 95 % CI over seeds), curse, coverage, cost."""
-
-    def vals(get: Any) -> list[float]:
-        out = []
-        for r in records:
-            try:
-                v = get(r)
-            except (TypeError, KeyError):
-                v = None
-            if v is not None:
-                out.append(v)
-        return out
-
-    covered = [cov for r in records if (cov := coverage(r)) is not None]
-    return {
-        "n": len(records),
-        "default_test": interval(
-            vals(
-                lambda r: statistics.fmean(v for v in r["calibration"]["default"] if v is not None)
-            )
-        ),
-        "picked_test": interval(
-            vals(lambda r: statistics.fmean(v for v in picked_values(r) if v is not None))
-        ),
-        "search_estimate": interval(vals(lambda r: r["search"]["estimate"])),
-        "validated_gain": interval(vals(lambda r: r["validation"]["top"]["gain"]["mean"])),
-        "calibration_gain": interval(vals(lambda r: r["calibration"]["gain"]["mean"])),
-        "picked_gain": interval(
-            vals(lambda r: rel_gain(r["calibration"]["default"], picked_values(r)))
-        ),
-        "curse": interval(
-            vals(lambda r: r["search"]["estimate"] - r["calibration"]["gain"]["mean"])
-        ),
-        "curse_validated": interval(
-            vals(lambda r: r["search"]["estimate"] - r["validation"]["top"]["gain"]["mean"])
-        ),
-        "covered": sum(covered),
-        "covered_n": len(covered),
-        "recommends_tuned": sum(r["validation"]["recommended"] != "default" for r in records),
-        "epochs_trained": statistics.fmean(r["search"]["epochs_trained"] for r in records),
-        "pruned_fraction": statistics.fmean(
-            r["search"]["pruned"] / len(r["search"]["trials"]) for r in records
-        ),
-        "search_s": statistics.fmean(r["search"]["seconds"] for r in records),
-        "unit_s": statistics.fmean(
-            r["search"]["seconds"] + r["validation"]["seconds"] + r["calibration"]["seconds"]
-            for r in records
-        ),
-        "verdicts": [r["validation"]["verdict"] for r in records],
-    }
+def gains(reference: list[float | None], other: list[float | None]) -> list[float]:
+    """Paired relative gains of `other` over `reference`, (ref - other) / |ref|, seed by seed."""
+    return [(r - o) / abs(r) for r, o in zip(reference, other, strict=True) if r and o is not None]
 
 
 def coverage(rec: dict[str, Any]) -> bool | None:
@@ -408,164 +371,342 @@ def load(work: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
-def group(records: dict[str, dict[str, Any]], **match: Any) -> list[dict[str, Any]]:
-    return sorted((r for r in records.values()
-                   if all(r["unit"][k] == v for k, v in match.items())),
-                  key=lambda r: r["unit"]["seed"])  # fmt: skip
+def group(records: dict[str, dict[str, Any]], **match: Any) -> dict[int, dict[str, Any]]:
+    """The units matching `match`, by study seed."""
+    found = [r for r in records.values() if all(r["unit"][k] == v for k, v in match.items())]
+    return {r["unit"]["seed"]: r for r in sorted(found, key=lambda r: r["unit"]["seed"])}
+
+
+def cost(recs: list[dict[str, Any]]) -> list[str]:
+    """Epochs trained in the search, share of trials pruned, search seconds (means)."""
+    return [
+        f"{statistics.fmean(r['search']['epochs_trained'] for r in recs):.0f}",
+        f"{statistics.fmean(r['search']['pruned'] / len(r['search']['trials']) for r in recs):.0%}",
+        f"{statistics.fmean(r['search']['seconds'] for r in recs):.0f}",
+    ]
+
+
+def core_table(records: dict[str, dict[str, Any]], tasks: list[str], out: dict[str, Any]) -> str:
+    """(a) and (b): default against tuned Adam, the winner's curse, calibration."""
+    rows, detail, covered = [], [], []
+    for task in tasks:
+        recs = list(group(records, task=task, **ADAMTUNE_DEFAULTS).values())
+        recs = [r for r in recs if r["unit"]["calibration_seeds"]]
+        if not recs:
+            continue
+        est = [r["search"]["estimate"] for r in recs if r["search"]["estimate"] is not None]
+        val = [r["validation"]["top"]["gain"]["mean"] for r in recs if r["validation"]["top"]]
+        cal = [r["calibration"]["gain"]["mean"] for r in recs if r["calibration"]["gain"]]
+        curse = [
+            r["search"]["estimate"] - r["calibration"]["gain"]["mean"]
+            for r in recs
+            if r["calibration"]["gain"] and r["search"]["estimate"] is not None
+        ]
+        picked = [
+            g
+            for r in recs
+            if (g := mean(gains(r["calibration"]["default"], pick_calibrated(r)))) is not None
+        ]
+        cov = [x for r in recs if (x := coverage(r)) is not None]
+        covered += cov
+        s = {
+            "n": len(recs),
+            "search_estimate": interval(est),
+            "validated_gain": interval(val),
+            "calibration_gain": interval(cal),
+            "curse": interval(curse),
+            "picked_gain": interval(picked),
+            "covered": sum(cov),
+            "covered_n": len(cov),
+            "default_test": interval(
+                [m for r in recs if (m := mean(r["calibration"]["default"])) is not None]
+            ),
+            "picked_test": interval(
+                [m for r in recs if (m := mean(pick_calibrated(r))) is not None]
+            ),
+        }
+        out[f"core/{task}"] = s
+        rows.append(
+            [
+                task,
+                s["n"],
+                f"{recs[0]['unit']['trials']} × {recs[0]['epochs']}",
+                fmt_ci(s["default_test"], pct=False),
+                fmt_ci(s["picked_test"], pct=False),
+                fmt_ci(s["picked_gain"]),
+                fmt_ci(s["search_estimate"]),
+                fmt_ci(s["validated_gain"]),
+                fmt_ci(s["calibration_gain"]),
+                fmt_ci(s["curse"]),
+                f"{s['covered']}/{s['covered_n']}",
+                *cost(recs),
+            ]
+        )
+        for r in recs:
+            top, calg = r["validation"]["top"], r["calibration"]["gain"]
+            detail.append(
+                [
+                    task,
+                    r["unit"]["seed"],
+                    "n/a" if r["search"]["estimate"] is None else f"{r['search']['estimate']:+.1%}",
+                    r["validation"]["verdict"],
+                    fmt_ci(calg) if calg else "n/a",
+                    {True: "yes", False: "**no**", None: "n/a"}[coverage(r)],
+                ]
+                if top
+                else [task, r["unit"]["seed"], "n/a", r["validation"]["verdict"], "n/a", "n/a"]
+            )
+    out["calibration"] = {"covered": sum(covered), "n": len(covered)}
+    share = f" ({sum(covered) / len(covered):.0%})" if covered else ""
+    return "\n".join(
+        [
+            "### (a) Default Adam against tuned Adam, as `adamtune tune` runs it\n",
+            "Test losses are the means over the 10 calibration seeds (then the mean over studies, "
+            "95 % CI over studies); gains are relative, (default − tuned) / default.\n",
+            c.table(
+                [
+                    "task",
+                    "study seeds",
+                    "trials × epochs",
+                    "default Adam, test loss",
+                    "what the product recommends, test loss",
+                    "gain of the recommendation",
+                    "search estimate of the gain",
+                    "validated gain (product, 5 seeds)",
+                    "gain of the verdict's config on 10 further seeds",
+                    "winner's curse (search estimate − 10-seed gain)",
+                    "product CI holds the 10-seed gain",
+                    "epochs in search",
+                    "pruned",
+                    "search s",
+                ],
+                rows,
+            ),
+            "\nPer study: the search estimate, the product's verdict (its validation of the top 3 "
+            "on 5 fresh seeds) and the verdict config's gain on 10 further fresh seeds.\n",
+            c.table(
+                [
+                    "task",
+                    "study seed",
+                    "search estimate",
+                    "product verdict",
+                    "10-seed gain (95 % CI)",
+                    "CI holds it",
+                ],
+                detail,
+            ),
+            "\n### (b) Calibration\n\nThe product's 95 % CI of the gain held the gain measured on "
+            f"10 further fresh seeds in **{sum(covered)} of {len(covered)}** studies{share} "
+            "(target: at least 90 %).",
+        ]
+    )
+
+
+def optimizer_table(
+    records: dict[str, dict[str, Any]], tasks: list[str], out: dict[str, Any]
+) -> str:
+    """(c) the families at the same budget, each winner validated on the same fresh seeds."""
+    compare = {**ADAMTUNE_DEFAULTS, "top_k": 1}  # as `adamtune compare`: each winner alone
+    rows = []
+    for task in tasks:
+        adam = group(records, task=task, **compare)
+        for family in ("adam", "adam_lr_only", "adamw", "sgd_nesterov"):
+            recs = [
+                r
+                for seed, r in group(records, task=task, **{**compare, "optimizer": family}).items()
+                if seed in adam
+            ]
+            if not recs:
+                continue
+            seeds = [r["unit"]["seed"] for r in recs]
+            test = [v for r in recs for v in pick(r) if v is not None]
+            vs_default = [
+                g
+                for r, s in zip(recs, seeds, strict=True)
+                for g in gains(validated(adam[s], "default"), pick(r))
+            ]
+            vs_tuned = [
+                g for r, s in zip(recs, seeds, strict=True) for g in gains(pick(adam[s]), pick(r))
+            ]
+            own = [g for r in recs for g in gains(validated(r, "default"), pick(r))]
+            s = {
+                "studies": len(recs),
+                "test": interval(test),
+                "vs_default_adam": interval(vs_default),
+                "vs_tuned_adam": interval(vs_tuned),
+                "vs_own_defaults": interval(own),
+                "verdicts": [r["validation"]["verdict"] for r in recs],
+            }
+            out[f"optimizers/{task}/{family}"] = s
+            rows.append(
+                [
+                    task,
+                    family,
+                    len(recs),
+                    fmt_ci(s["test"], pct=False),
+                    fmt_ci(s["vs_default_adam"]),
+                    "—" if family == "adam" else fmt_ci(s["vs_tuned_adam"]),
+                    "; ".join(s["verdicts"]),
+                    *cost(recs),
+                ]
+            )
+    return "\n".join(
+        [
+            "### (c) Optimizer families at the same budget (as `adamtune compare`)\n",
+            "Each family: TPE + Hyperband, default preset, 30 trials, its winner and its own "
+            "defaults validated on the product's 5 fresh seeds, the same seeds for every family of "
+            "a study seed (paired). Test loss: the recommended config's (its defaults where the "
+            "validation says keep them), over all validation runs; gains are paired per seed and "
+            "pooled over study seeds (n = seeds × 5).\n",
+            c.table(
+                [
+                    "task",
+                    "optimizer",
+                    "study seeds",
+                    "test loss of the recommendation",
+                    "gain over default Adam",
+                    "gain over tuned Adam",
+                    "product verdict against its own defaults",
+                    "epochs in search",
+                    "pruned",
+                    "search s",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
+def choice_table(
+    records: dict[str, dict[str, Any]],
+    tasks: list[str],
+    out: dict[str, Any],
+    field: str,
+    choices: tuple[str, ...],
+    base: dict[str, Any],
+) -> str:
+    """(d), (e): a preset, pruner or sampler against the current default choice, by the
+    validated test loss of what the product recommends (regret), on the same fresh seeds."""
+    rows = []
+    for task in tasks:
+        per = {ch: group(records, task=task, **{**base, field: ch}) for ch in choices}
+        reference = per[choices[0]]
+        per = {ch: {s: r for s, r in v.items() if s in reference} for ch, v in per.items()}
+        if sum(1 for v in per.values() if v) < 2:
+            continue
+        for ch, by_seed in per.items():
+            if not by_seed:
+                continue
+            recs = list(by_seed.values())
+            own = [g for r in recs for g in gains(validated(r, "default"), pick(r))]
+            vs_ref = [g for s, r in by_seed.items() for g in gains(pick(reference[s]), pick(r))]
+            best = []  # regret against the best choice of the same study seed
+            for s, r in by_seed.items():
+                means = [m for v in per.values() if s in v and (m := mean(pick(v[s]))) is not None]
+                if (m := mean(pick(r))) is not None and means:
+                    best.append(m / min(means) - 1)
+            sm = {
+                "studies": len(recs),
+                "gain_over_defaults": interval(own),
+                "vs_reference": interval(vs_ref),
+                "regret": interval(best),
+                "verdicts": [r["validation"]["verdict"] for r in recs],
+            }
+            out[f"{field}/{task}/{ch}"] = sm
+            rows.append(
+                [
+                    task,
+                    ch,
+                    len(recs),
+                    fmt_ci(sm["gain_over_defaults"]),
+                    "—" if ch == choices[0] else fmt_ci(sm["vs_reference"]),
+                    f"{statistics.fmean(best):.1%}" if best else "n/a",
+                    f"{sum(r['validation']['recommended'] != 'default' for r in recs)}/{len(recs)}",
+                    *cost(recs),
+                ]
+            )
+    if not rows:
+        return ""
+    return "\n".join(
+        [
+            f"### {field.capitalize()}s: the validated test loss of the recommendation\n",
+            c.table(
+                [
+                    "task",
+                    field,
+                    "study seeds",
+                    "gain over default Adam (validated, pooled)",
+                    f"gain over {choices[0]}'s recommendation (paired)",
+                    "regret: test loss / best choice's − 1 (mean)",
+                    "recommends a tuned config",
+                    "epochs in search",
+                    "pruned",
+                    "search s",
+                ],
+                rows,
+            ),
+        ]
+    )
+
+
+def quadratic_table(out: dict[str, Any]) -> str:
+    s = out.get("core/quadratic_deep")
+    if not s:
+        return ""
+    return "\n".join(
+        [
+            "### quadratic_deep beside the published DeepOBS-protocol runs\n",
+            c.table(
+                [
+                    "",
+                    "adamtune (mean of the 10 calibration seeds, over studies)",
+                    "published (Crowded Valley, seed 43)",
+                ],
+                [
+                    ["default Adam", fmt_ci(s["default_test"], pct=False), "106.64"],
+                    [
+                        "tuned Adam (the product's recommendation)",
+                        fmt_ci(s["picked_test"], pct=False),
+                        "87.23",
+                    ],
+                ],
+            ),
+        ]
+    )
 
 
 def report(args: argparse.Namespace, info: dict[str, Any]) -> str:
     records = load(args.workdir)
     tasks = [t for t in TASKS if any(r["unit"]["task"] == t for r in records.values())]
-    out: dict[str, Any] = {"machine": info, "units": len(records), "tables": {}}
-    lines = [c.header(f"Tuning quality: {len(records)} studies of {args.trials} trials "
-                      f"(as `adamtune tune`: TPE + Hyperband, default preset, then validation of "
-                      f"the top 3 on 5 fresh seeds), calibrated on {CALIBRATION_SEEDS} further "
-                      "fresh seeds", info)]  # fmt: skip
-    defaults = {"optimizer": "adam", "preset": "default", "sampler": "tpe", "pruner": "hyperband",
-                "top_k": 3}  # fmt: skip
-
-    # (a) default vs tuned Adam, per task, and (b) calibration
-    rows, all_cov = [], [0, 0]
-    for task in tasks:
-        recs = group(records, task=task, **defaults)
-        if not recs:
-            continue
-        s = summarise(recs)
-        out["tables"][f"core/{task}"] = s
-        all_cov[0] += s["covered"]
-        all_cov[1] += s["covered_n"]
-        rows.append([task, s["n"], f"{recs[0]['unit']['trials']} × {recs[0]['epochs']}",
-                     fmt_ci(s["default_test"], pct=False), fmt_ci(s["picked_test"], pct=False),
-                     fmt_ci(s["search_estimate"]), fmt_ci(s["validated_gain"]),
-                     fmt_ci(s["calibration_gain"]), fmt_ci(s["curse"]),
-                     f"{s['recommends_tuned']}/{s['n']}", f"{s['covered']}/{s['covered_n']}",
-                     f"{s['pruned_fraction']:.0%}", f"{s['unit_s']:.0f}"])  # fmt: skip
-    lines.append("\n### Default Adam against tuned Adam (adamtune's defaults)\n")
-    lines.append(c.table(
-        ["task", "study seeds", "trials × epochs", "default Adam test loss",
-         "tuned (what the product recommends) test loss", "search estimate of the gain",
-         "validated gain (product, 5 seeds)", "gain on 10 further seeds",
-         "winner's curse (search − 10-seed gain)", "recommends a tuned config",
-         "product CI covers 10-seed gain", "pruned", "s per study"], rows))  # fmt: skip
-    out["calibration"] = {"covered": all_cov[0], "n": all_cov[1]}
-    lines.append(f"\nCalibration over these studies: the product's 95 % CI held the gain on 10 "
-                 f"further fresh seeds in {all_cov[0]} of {all_cov[1]}"
-                 + (f" ({all_cov[0] / all_cov[1]:.0%})." if all_cov[1] else "."))  # fmt: skip
-
-    # (c) optimizer families
-    lines.append("\n### Optimizer families at the same budget (test loss on the 10 calibration "
-                 "seeds, of the config each study's validation recommends)\n")  # fmt: skip
-    rows = []
-    for task in tasks:
-        compare = {**defaults, "top_k": 1}  # as `adamtune compare`: each winner alone
-        adam = {r["unit"]["seed"]: r for r in group(records, task=task, **compare)}
-        for family in ("adam", "adam_lr_only", "adamw", "sgd_nesterov"):
-            recs = group(records, task=task, **{**compare, "optimizer": family})
-            recs = [r for r in recs if r["unit"]["seed"] in adam]
-            if not recs:
-                continue
-            s = summarise(recs)
-            vs_default = interval(
-                [
-                    g
-                    for r in recs
-                    if (
-                        g := rel_gain(
-                            adam[r["unit"]["seed"]]["calibration"]["default"], picked_values(r)
-                        )
-                    )
-                    is not None
-                ]
-            )
-            vs_tuned = interval(
-                [
-                    g
-                    for r in recs
-                    if (g := rel_gain(picked_values(adam[r["unit"]["seed"]]), picked_values(r)))
-                    is not None
-                ]
-            )
-            out["tables"][f"optimizers/{task}/{family}"] = {
-                **s,
-                "vs_default_adam": vs_default,
-                "vs_tuned_adam": vs_tuned,
-            }
-            rows.append([task, family, s["n"], fmt_ci(s["picked_test"], pct=False),
-                         fmt_ci(vs_default), "—" if family == "adam" else fmt_ci(vs_tuned),
-                         fmt_ci(s["calibration_gain"]), f"{s['epochs_trained']:.0f}",
-                         f"{s['search_s']:.0f}"])  # fmt: skip
-    lines.append(c.table(
-        ["task", "optimizer", "study seeds", "tuned test loss", "gain over default Adam",
-         "gain over tuned Adam", "gain over its own defaults", "epochs in search",
-         "search s"], rows))  # fmt: skip
-
-    # (d) presets and pruners, (e) samplers: regret of the product's pick
-    for title, field, choices, extra in (
-        ("Presets (TPE + Hyperband)", "preset", ("default", "wide"), {}),
-        ("Pruners (TPE, default preset)", "pruner",
-         ("hyperband", "median", "successive_halving", "none"), {}),
-        ("Samplers (no pruning, default preset)", "sampler",
-         ("random", "qmc", "tpe", "cmaes", "gp"), {"pruner": "none"}),
-    ):  # fmt: skip
-        rows = []
-        for task in tasks:
-            per: dict[str, list[dict[str, Any]]] = {}
-            for choice in choices:
-                recs = group(records, task=task, **{**defaults, **extra, field: choice})
-                if recs:
-                    per[choice] = recs
-            if len(per) < 2:
-                continue
-            # regret: the pick's calibrated test loss over the best pick of any choice, per seed
-            common = set.intersection(*({r["unit"]["seed"] for r in v} for v in per.values()))
-            best: dict[int, float] = {}
-            for seed in common:
-                best[seed] = min(
-                    statistics.fmean(x for x in picked_values(r) if x is not None)
-                    for v in per.values()
-                    for r in v
-                    if r["unit"]["seed"] == seed
-                )
-            for choice, recs in per.items():
-                s = summarise(recs)
-                regret = interval([
-                    statistics.fmean(x for x in picked_values(r) if x is not None)
-                    / best[r["unit"]["seed"]] - 1
-                    for r in recs if r["unit"]["seed"] in common])  # fmt: skip
-                out["tables"][f"{field}/{task}/{choice}"] = {**s, "regret": regret}
-                rows.append([task, choice, s["n"], fmt_ci(s["picked_gain"]),
-                             _regret(regret), f"{s['recommends_tuned']}/{s['n']}",
-                             f"{s['epochs_trained']:.0f}", f"{s['pruned_fraction']:.0%}",
-                             f"{s['search_s']:.0f}"])  # fmt: skip
-        if rows:
-            lines.append(f"\n### {title}: regret of the recommended config\n")
-            lines.append(c.table(
-                ["task", field, "study seeds", "gain of the pick over defaults (10 seeds)",
-                 "regret: pick's test loss / best pick's − 1", "recommends tuned",
-                 "epochs in search", "pruned", "search s"], rows))  # fmt: skip
-
-    if "quadratic_deep" in tasks:
-        recs = group(records, task="quadratic_deep", **defaults)
-        if recs:
-            s = out["tables"]["core/quadratic_deep"]
-            lines.append("\n### quadratic_deep beside the published DeepOBS-protocol runs\n")
-            lines.append(c.table(["", "adamtune (10 calibration seeds, mean over studies)",
-                                  "published (seed 43)"], [
-                ["default Adam", fmt_ci(s["default_test"], pct=False), "106.64"],
-                ["tuned Adam", fmt_ci(s["picked_test"], pct=False), "87.23"]]))  # fmt: skip
-    text = "\n".join(lines) + "\n"
+    out: dict[str, Any] = {"machine": info, "studies": len(records), "tables": {}}
+    tables = out["tables"]
+    base = ADAMTUNE_DEFAULTS
+    parts = [
+        c.header(
+            f"Tuning quality: {len(records)} studies of {args.trials} trials each, from the "
+            f"unit cache {args.workdir}",
+            info,
+        ),
+        core_table(records, tasks, tables),
+        quadratic_table(tables),
+        optimizer_table(records, tasks, tables),
+        "### (d) Default preset and default pruner\n",
+        choice_table(records, tasks, tables, "preset", ("default", "wide"), base),
+        choice_table(records, tasks, tables, "pruner", ("hyperband", "median", "none"), base),
+        "### (e) Samplers, without pruning\n",
+        choice_table(
+            records,
+            tasks,
+            tables,
+            "sampler",
+            ("tpe", "random", "qmc", "cmaes", "gp"),
+            {**base, "pruner": "none"},
+        ),
+    ]
+    out["calibration"] = tables.pop("calibration", None)
     out["records"] = list(records.values())
     c.write_json(args.json, out)
-    return text
-
-
-def _regret(iv: dict[str, Any]) -> str:
-    if iv.get("mean") is None:
-        return "n/a"
-    if iv["low"] is None:
-        return f"{iv['mean']:.1%}"
-    return f"{iv['mean']:.1%} ({iv['low']:.1%} to {iv['high']:.1%})"
+    return "\n\n".join(p for p in parts if p) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
