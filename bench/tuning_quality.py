@@ -591,9 +591,11 @@ def choice_table(
     for task in tasks:
         per = {ch: group(records, task=task, **{**base, field: ch}) for ch in choices}
         reference = per[choices[0]]
-        per = {ch: {s: r for s, r in v.items() if s in reference} for ch, v in per.items()}
-        if sum(1 for v in per.values() if v) < 2:
+        if not reference or sum(1 for v in per.values() if v) < 2:
             continue
+        # the study seeds every choice that ran has: each row averages the same studies
+        common = set.intersection(*(set(v) for v in per.values() if v))
+        per = {ch: {s: r for s, r in v.items() if s in common} for ch, v in per.items()}
         for ch, by_seed in per.items():
             if not by_seed:
                 continue
