@@ -706,7 +706,19 @@ def report(args: argparse.Namespace, info: dict[str, Any]) -> str:
         ),
     ]
     out["calibration"] = tables.pop("calibration", None)
-    out["records"] = list(records.values())
+    # the raw records without each trial's params (the unit cache keeps them): a smaller file
+    out["records"] = [
+        {
+            **r,
+            "search": {
+                **r["search"],
+                "trials": [
+                    {k: v for k, v in t.items() if k != "params"} for t in r["search"]["trials"]
+                ],
+            },
+        }
+        for r in records.values()
+    ]
     c.write_json(args.json, out)
     return "\n\n".join(p for p in parts if p) + "\n"
 
