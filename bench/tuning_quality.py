@@ -6,7 +6,9 @@ product's own validation of its top 3 configs and the defaults on 5 fresh seeds,
 file), followed by a bench-only *calibration* step: the config the product's verdict names (the
 tuned config with the best validated mean) and the family's defaults retrained on 10 further
 fresh seeds (`optim.seeds.validation_seeds(seed, round 1)`: independent of the search's and
-the validation's seeds) with the same `optim.training.train`. From each unit:
+the validation's seeds) with the same `optim.training.train` (core units only; the others are
+compared on the product's own validation, whose seeds every unit of a study seed shares, and
+the optimizer units validate the winner alone, as `adamtune compare` does). From each unit:
 
     search estimate   (default - best) / default on the search's own single seed and split
     validated gain    the product's paired gain of that config over the defaults, 95 % CI
@@ -17,9 +19,12 @@ the validation's seeds) with the same `optim.training.train`. From each unit:
 Units differ in task, optimizer family, preset, sampler, pruner and study seed (independent:
 every seed a study uses is derived through `numpy.random.SeedSequence`). One JSON per unit is
 cached under `--workdir`, so a rerun resumes; `--report` rebuilds the tables from the cache.
+Without `--plan` the units of `STAGES` run in that priority order (`--budget-min`: start no
+new one after that long); `--plan` runs the named parts on `--tasks` x `--seeds` instead.
 
-    .venv/bin/python bench/tuning_quality.py --workdir /var/tmp/adamtune-quality \
-        --plan core optimizers presets pruners samplers --seeds 3 [--report] [--json PATH]
+    .venv/bin/python bench/tuning_quality.py [--workdir DIR] [--budget-min 60] \
+        [--plan core optimizers presets pruners samplers --tasks T.. --seeds 3] \
+        [--report] [--json PATH] [--md PATH]
 """
 
 from __future__ import annotations
