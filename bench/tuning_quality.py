@@ -751,6 +751,7 @@ def main(argv: list[str] | None = None) -> int:
         units = [replace(u, validate_seeds=2, calibration_seeds=2) for u in units]
     info = c.machine({"processes": args.processes})
     if not args.report:
+        c.wait_for_quiet(args.wait_load)
         budget = args.budget_min * 60 if args.budget_min else None
         execute(units, args.workdir, args.processes, budget)
     info["loadavg_end"] = c.loadavg()
