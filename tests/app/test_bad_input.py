@@ -165,7 +165,7 @@ def test_tasks_and_options(api: Api) -> None:
     tasks = api.client.request("GET", "/api/tasks").json()
     assert [t["name"] for t in tasks][: len(BUILTIN_TASK_NAMES)] == BUILTIN_TASK_NAMES
     options = api.client.request("GET", "/api/options").json()
-    assert options["default_sampler"] == "tpe" and options["default_pruner"] == "hyperband"
+    assert options["default_sampler"] == "tpe" and options["default_pruner"] == "median"
     assert set(options["samplers"]) == {"tpe", "random", "qmc", "cmaes", "gp", "grid"}
     assert options["default_space"]["lr"] == {"low": 1e-5, "high": 0.1, "log": True, "value": None}
 
