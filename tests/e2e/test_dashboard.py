@@ -78,7 +78,7 @@ def test_create_study_from_form_and_watch_curves_grow(page: Any, server: Any) ->
 
 
 def test_study_page_by_url_after_reload(page: Any, server: Any) -> None:
-    sweep = {**SWEEP, "name": "rosenbrock sweep, reloaded"}
+    sweep = {**SWEEP, "name": "rosenbrock sweep, reloaded", "n_trials": 4, "epochs": 10}
     study_id = server.create_study(**sweep)["id"]
     page.goto(f"#/studies/{study_id}")
     page.page.reload()
@@ -114,7 +114,7 @@ def test_study_page_by_url_after_reload(page: Any, server: Any) -> None:
 
     # the trials table opens a trial's detail with its curve
     rows = page.page.locator("#trials-table tbody tr")
-    assert rows.count() == SWEEP["n_trials"]
+    assert rows.count() == sweep["n_trials"]
     page.page.click("#trials-table tbody tr[data-trial='0']")
     page.page.wait_for_function(PLOTTED_JS, arg="trial-detail-plot")
     assert "Trial 0" in page.page.text_content("#trial-detail")
