@@ -94,7 +94,8 @@ class Process:
 class Server(Process):
     url: str = ""
     database_url: str = ""
-    client: httpx.Client = field(default_factory=httpx.Client)
+    # generous: two test processes share 2 cores, and a first request may import a task plugin
+    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=60))
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
         super().stop(sig, timeout)
