@@ -195,8 +195,8 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def heavy_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The load-making modules (many clients, many workers) run one at a time, also when
-    `make test` runs two pytest processes: each holds a lock file of the session meanwhile."""
+    """The load-making modules (many clients, workers, kills, time limits) run one at a time,
+    also when `make test` runs two pytest processes: each holds a session lock file meanwhile."""
     lock = tmp_path_factory.getbasetemp().parent / "heavy-tests.lock"
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
