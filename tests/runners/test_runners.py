@@ -40,6 +40,14 @@ def trials(server: Server, study_id: int) -> list[dict[str, Any]]:
     return server.api("GET", f"/api/studies/{study_id}/trials?limit=1000").json()["trials"]
 
 
+def a_trial_in_training(server: Server, study_id: int) -> dict[str, Any]:
+    """The first trial with an epoch reported (its loop is mid-trial)."""
+    return wait_for(
+        lambda: next((t for t in trials(server, study_id) if t["epochs_done"] >= 1), None),
+        timeout=60,
+    )
+
+
 def test_two_loops_share_a_study_and_it_ends_with_exactly_n_trials(
     start_server: Any, tmp_path: Path
 ) -> None:
@@ -61,10 +69,7 @@ def test_a_killed_loops_trial_is_trained_by_another(start_server: Any, tmp_path:
     server: Server = start_server(workers=0)  # FAST_ENV: a silent lease fails after 3 s
     study = server.create_study(**{**STUDY, "epochs": 30}, n_trials=2)
     doomed = start_loop(tmp_path, server, study["id"], 0.5)
-    running = wait_for(
-        lambda: next((t for t in trials(server, study["id"]) if t["epochs_done"] >= 1), None),
-        timeout=60,
-    )
+    running = a_trial_in_training(server, study["id"])
     doomed.proc.send_signal(signal.SIGKILL)
     doomed.proc.wait()
     survivor = start_loop(tmp_path, server, study["id"])
@@ -85,10 +90,7 @@ def test_a_frozen_loop_loses_its_trial_and_goes_on(start_server: Any, tmp_path: 
     server: Server = start_server(workers=0)  # FAST_ENV: a silent lease fails after 3 s
     study = server.create_study(**{**STUDY, "epochs": 30}, n_trials=3)
     frozen = start_loop(tmp_path, server, study["id"], 0.2)
-    running = wait_for(
-        lambda: next((t for t in trials(server, study["id"]) if t["epochs_done"] >= 1), None),
-        timeout=60,
-    )
+    running = a_trial_in_training(server, study["id"])
     frozen.proc.send_signal(signal.SIGSTOP)
     other = start_loop(tmp_path, server, study["id"])
     wait_for(
