@@ -18,23 +18,27 @@ its params to another runner; the exception goes on up). Without `with`, a trial
 when the next one is asked for (complete), or when the loop is left (failed; pruned or stopped
 when that is why).
 
+The server's round trips stay out of the loop: reports go out from a thread while training
+goes on (so a prune or stop answer raises at a later `report`), a trial is told while the next
+one trains, and the next one is asked for shortly before the current one should end
+(`Study(prefetch=False)` asks only once a trial is told).
+
 A heartbeat thread keeps the lease while you train; a runner that dies (its process killed,
-its machine gone) loses its trial after the server's grace period, and another runner trains
-its params. Connection errors are retried with backoff. The module needs no torch: only
-`Trial.optimizer` imports it.
+its machine gone) loses its trial (and one asked for ahead) after the server's grace period,
+and another runner trains its params. Connection errors are retried with backoff. The module
+needs no torch: only `Trial.optimizer` imports it.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import socket
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -43,6 +47,9 @@ log = logging.getLogger("adamtune.client")
 
 RETRIES = 8  # connection errors and 5xx/429, with exponential backoff from 0.5 s
 MAX_BACKOFF_S = 30.0
+MAX_BATCH = 1000  # reports in one request, as the server takes them
+MAX_BATCH_BYTES = 32 * 1024
+REPORT_INTERVAL_S = 0.1  # at most ten report requests a second per trial: steps batch up
 
 
 class TrialPruned(Exception):  # noqa: N818 - Optuna's name for the same thing
@@ -110,6 +117,16 @@ def _detail(exc: urllib.error.HTTPError) -> Any:
         return exc.reason
 
 
+def _batch(pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reports of the next request: in order, within the server's body limit (64 KiB)."""
+    size = 0
+    for count, report in enumerate(pending[:MAX_BATCH]):
+        size += len(json.dumps(report)) + 2
+        if size > MAX_BATCH_BYTES and count:
+            return pending[:count]
+    return pending[:MAX_BATCH]
+
+
 @dataclass
 class Trial:
     """One trial handed to this runner: its params, seeds and budget, and how to report."""
@@ -129,16 +146,20 @@ class Trial:
     lease: str
     heartbeat_interval_s: float
     last_value: float | None = None
-    ended: bool = False
+    ended: bool = False  # told (or lost)
+    ending: bool = False  # being told, maybe in the background
     _raised: BaseException | None = field(default=None, repr=False)  # by report: why it ends
     _beats: threading.Event = field(default_factory=threading.Event, repr=False)
     _thread: threading.Thread | None = field(default=None, repr=False)
-    # reports go out from a thread of their own while the next epoch trains: one at a time
-    _outbox: queue.SimpleQueue[dict[str, Any] | None] = field(
-        default_factory=queue.SimpleQueue, repr=False
-    )
+    # reports go out from a thread of their own while training goes on: what waited while one
+    # request was out goes in the next, so a step never waits for the server
+    _pending: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    _wake: threading.Condition = field(default_factory=threading.Condition, repr=False)
+    _closing: bool = field(default=False, repr=False)
     _sender: threading.Thread | None = field(default=None, repr=False)
-    _answered: threading.Event = field(default_factory=threading.Event, repr=False)
+    _started: float = field(default_factory=time.monotonic, repr=False)
+    _reported: int = field(default=0, repr=False)
+    _heard: float = field(default=0.0, repr=False)  # when a report last reached the server
 
     @property
     def seed(self) -> int:
@@ -185,30 +206,50 @@ class Trial:
         return f"/api/studies/{self.study_id}/trials/{self.number}/{verb}"
 
     def report(self, step: int, value: float, **metrics: float) -> None:
-        """The study's metric at `step` (steps only go forward). The report goes out from a
-        thread of its own while the next step trains; the next `report` waits for its answer
-        (only when the server is slower than a step) and raises `TrialPruned` when the pruner
-        ended the trial or `StudyStopped` when the study stops: one step after the report that
-        the decision answered, which is not sent."""
-        if self._sender is None:
-            self._answered.set()
-            self._sender = threading.Thread(target=self._send, daemon=True, name="adamtune-report")
-            self._sender.start()
-        self._answered.wait()
+        """The study's metric at `step` (steps only go forward). It goes out from a thread of
+        its own while training goes on, so `report` never waits for the server; it raises
+        `TrialPruned` when the pruner ended the trial or `StudyStopped` when the study stops,
+        at the first `report` after that answer came back (a step later, or a few when the
+        server is slower than a step); the reports after the one it answered are not kept."""
         if self._raised is not None:
             raise self._raised
         self.last_value = float(value)
-        self._answered.clear()
-        self._outbox.put(
-            {"lease": self.lease, "step": int(step), "value": float(value),
-             "metrics": {k: float(v) for k, v in metrics.items()}}
-        )  # fmt: skip
+        report = {"step": int(step), "value": float(value),
+                  "metrics": {k: float(v) for k, v in metrics.items()}}  # fmt: skip
+        with self._wake:
+            if self._sender is None:
+                self._sender = threading.Thread(
+                    target=self._send, daemon=True, name="adamtune-report"
+                )
+                self._sender.start()
+            self._pending.append(report)
+            if len(self._pending) == 1:  # the sender waits for one; else it comes back itself
+                self._wake.notify()
+        self._reported += 1
+        self.study._paced(self, int(step))
 
     def _send(self) -> None:
-        """Send each report; keep an answer that ends the trial for `report` to raise."""
-        while (body := self._outbox.get()) is not None:
+        """Send what waits, in one request at most every REPORT_INTERVAL_S (the last without
+        waiting); keep an answer that ends the trial for `report`."""
+        next_send = 0.0
+        while True:
+            with self._wake:
+                while not self._pending and not self._closing:
+                    self._wake.wait()
+                while not self._closing and (hold := next_send - time.monotonic()) > 0:
+                    self._wake.wait(hold)
+                if not self._pending:
+                    return
+                batch = _batch(self._pending)
+                del self._pending[: len(batch)]
+            if self._raised is not None:
+                continue  # the trial ends: what was reported after the answer is not kept
+            next_send = time.monotonic() + REPORT_INTERVAL_S
             try:
-                answer = self.study.http.post(self._path("report"), body)
+                answer = self.study.http.post(
+                    self._path("reports"), {"lease": self.lease, "reports": batch}
+                )
+                self._heard = time.monotonic()  # a report keeps the lease as a beat does
             except ServerError as exc:
                 if exc.status == 409:  # the trial is another runner's now: nothing to tell
                     self._beats.set()
@@ -222,15 +263,21 @@ class Trial:
                 if answer["stop"]:
                     self._raised = StudyStopped(f"study {self.study_id} is stopping")
                 elif answer["prune"]:
-                    self._raised = TrialPruned(f"pruned at step {body['step']}")
-            self._answered.set()
+                    self._raised = TrialPruned(f"pruned at step {batch[-1]['step']}")
 
     def _flush(self) -> None:
-        """Wait for the last report's answer (before the trial is told)."""
-        if self._sender is not None and self._sender is not threading.current_thread():
-            self._outbox.put(None)
-            self._sender.join()
-            self._sender = None
+        """Send what waits and wait for the answer (before the trial is told)."""
+        with self._wake:
+            sender, self._closing = self._sender, True
+            self._wake.notify()
+        if sender is not None and sender is not threading.current_thread():
+            sender.join()
+
+    def seconds_per_step(self) -> float | None:
+        """How long a reported step has taken so far (None before the first report)."""
+        if not self._reported:
+            return None
+        return (time.monotonic() - self._started) / self._reported
 
     def complete(self, value: float | None = None) -> None:
         """Tell the server the trial is done, with `value` (default: the last reported)."""
@@ -264,6 +311,8 @@ class Trial:
 
     def _beat(self) -> None:
         while not self._beats.wait(self.heartbeat_interval_s):
+            if time.monotonic() - self._heard < self.heartbeat_interval_s:
+                continue  # a report went out meanwhile: it kept the lease
             try:
                 self.study.http.post(self._path("heartbeat"), {"lease": self.lease})
             except Exception as exc:  # noqa: BLE001 - a missed beat: the next one may pass
@@ -284,16 +333,30 @@ class Trial:
         error: BaseException | None,
         _tb: TracebackType | None,
     ) -> bool:
-        """Tell how the trial ended; swallow a prune, a stop or a lost trial (the loop goes on)."""
+        """Tell how the trial ended; swallow a prune, a stop or a lost trial (the loop goes on).
+        Those and a normal end are told in the background while the next trial trains; an
+        error going up is told before it goes on."""
+        if error is None or isinstance(error, TrialPruned | StudyStopped | TrialLost):
+            self.study._end_later(self, error)
+            return error is not None
         self.end(error)
-        return isinstance(error, TrialPruned | StudyStopped | TrialLost)
+        if not isinstance(error, Exception):  # Ctrl-C, SystemExit: the process is going
+            self.study._release_next()
+        return False
 
     def end(self, error: BaseException | None = None) -> None:
         """End the trial on the server for how the training ended (`error`: what it raised)."""
+        self.ending = True
         self._flush()
         if self.ended:
             return
-        if self._raised is not None and not isinstance(error, TrialPruned | StudyStopped):
+        late = error is None and isinstance(self._raised, TrialPruned | StudyStopped)
+        if (
+            self._raised is not None
+            and not late
+            and not isinstance(error, TrialPruned | StudyStopped)
+        ):
+            # the loop ended before a prune or stop reached it: its last value stands (`late`)
             error = self._raised if error is None or isinstance(error, GeneratorExit) else error
         if isinstance(error, TrialPruned):
             self._tell("pruned", reason=str(error))
@@ -307,8 +370,44 @@ class Trial:
             self.fail("the trial ended without reporting a value")
 
 
+class _Later:
+    """A call on a daemon thread of its own (a process may exit while it runs); `result` waits
+    for it and raises what it raised."""
+
+    def __init__(self, name: str, call: Callable[..., Any], *args: Any) -> None:
+        self._call, self._args = call, args
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name=name)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._call(*self._args)
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the result
+            self._error = exc
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 class Study:
-    """A study of an adamtune server whose trials this process trains."""
+    """A study of an adamtune server whose trials this process trains.
+
+    `trials()` hides the server's round trips from a loop of short steps: reports go out in
+    the background (several in one request when steps are shorter than a round trip), a trial
+    is told in the background while the next one trains, and the next trial is asked for just
+    before the current one should end (`prefetch`; the lead is three times a recent ask's time
+    plus a step, from the steps reported so far), so it is there when the loop wants it. A
+    runner that dies in that lead time holds two trials; both are failed as dead and trained
+    elsewhere.
+    """
 
     def __init__(
         self,
@@ -318,19 +417,32 @@ class Study:
         *,
         host: str | None = None,
         timeout: float = 30.0,
+        prefetch: bool = True,
     ) -> None:
         self.http = _Http(url, token, timeout)
         self.study_id = study_id
         self.host = host or socket.gethostname()
+        self.prefetch = prefetch
+        self._ask_s = 0.5  # how long asks take (a decaying max): how early to ask ahead
+        self._current: Trial | None = None
+        self._next: _Later | None = None  # the trial asked for while the current one trains
+        self._tells: list[_Later] = []  # trials being told in the background
+        self._told = threading.Event()  # a tell landed: a waiting ask may get a trial now
+        self._leaving = False
 
     def ask(self) -> Trial | None:
         """The next trial, waiting while all are taken; None when the study is done."""
         while True:
+            self._told.clear()
+            started = time.monotonic()
             answer = self.http.post(f"/api/studies/{self.study_id}/ask", {"host": self.host})
+            self._ask_s = max(0.8 * self._ask_s, time.monotonic() - started)  # slow to forget
             if answer["state"] == "done":
                 return None
             if answer["state"] == "wait":
-                time.sleep(answer.get("retry_after_s") or 2.0)
+                if self._leaving:
+                    return None
+                self._told.wait(answer.get("retry_after_s") or 2.0)
                 continue
             spec = answer["trial"]
             trial = Trial(
@@ -354,13 +466,74 @@ class Study:
 
     def trials(self) -> Iterator[Trial]:
         """Trials until the study is done (its validation runs included). A trial left without
-        being ended is completed with its last value when the next one is asked for."""
+        being ended is completed with its last value when the next one is wanted. When the loop
+        ends every trial has been told."""
         trial: Trial | None = None
+        self._leaving = False
         try:
-            while (trial := self.ask()) is not None:
+            trial = self.ask()
+            while trial is not None:
+                self._current = trial
                 yield trial
-                trial.end()
+                if not trial.ending:
+                    self._end_later(trial, None)
+                trial = self._following()
+            self._wait_for_tells()
         except GeneratorExit:  # the loop was left (an exception, a break) inside a trial
-            if trial is not None and not trial.ended:
+            if trial is not None and not trial.ending:
                 trial.end(trial._raised or RuntimeError("the training loop was left"))
+            self._release_next()
+            self._wait_for_tells()
             raise
+
+    # -- what goes on in the background ------------------------------------------------------
+    def _paced(self, trial: Trial, step: int) -> None:
+        """After a report: ask for the next trial now if the current one ends within the lead."""
+        per_step = trial.seconds_per_step()
+        if not self.prefetch or self._next is not None or trial is not self._current:
+            return
+        if per_step is None or (trial.steps - 1 - step) * per_step > 3 * self._ask_s + per_step:
+            return
+        self._next = _Later("adamtune-ask", self.ask)
+
+    def _following(self) -> Trial | None:
+        """The trial after the current one: the one asked for meanwhile, or one asked for now
+        (once this runner's tells have landed: till then the server counts them running)."""
+        self._raise_told_errors()
+        later, self._next = self._next, None
+        if later is not None:
+            return later.result()  # type: ignore[no-any-return]
+        self._wait_for_tells()
+        return self.ask()
+
+    def _end_later(self, trial: Trial, error: BaseException | None) -> None:
+        trial.ending = True
+        self._tells.append(_Later("adamtune-tell", self._end, trial, error))
+
+    def _end(self, trial: Trial, error: BaseException | None) -> None:
+        try:
+            trial.end(error)
+        finally:
+            self._told.set()
+
+    def _raise_told_errors(self) -> None:
+        """Raise what a background tell raised (a refusal other than a lost trial)."""
+        finished = [later for later in self._tells if later.done()]
+        self._tells = [later for later in self._tells if not later.done()]
+        for later in finished:
+            later.result()
+
+    def _wait_for_tells(self) -> None:
+        tells, self._tells = self._tells, []
+        for later in tells:
+            later.result()
+
+    def _release_next(self) -> None:
+        """Give back the trial asked for ahead, untrained: its params are asked again."""
+        self._leaving = True
+        self._told.set()
+        later, self._next = self._next, None
+        spare = later.result() if later is not None else None
+        if spare is not None:
+            spare._tell("stopped", reason="given back untrained: the runner left its loop")
+        self._leaving = False

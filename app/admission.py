@@ -57,7 +57,7 @@ class _Lane:
 
 
 Classifier = Callable[[Scope], str | None]
-RUNNER_PATHS = ("/report", "/heartbeat", "/tell")
+RUNNER_PATHS = ("/report", "/reports", "/heartbeat", "/tell")
 
 
 def classify(scope: Scope) -> str | None:

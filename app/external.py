@@ -185,27 +185,36 @@ class ExternalTrials:
         job: StudyJob,
         number: int,
         token: str,
-        step: int,
-        value: float,
-        metrics: dict[str, float],
+        reports: list[tuple[int, float, dict[str, float]]],
     ) -> tuple[bool, bool]:
-        """Record `value` at `step` (the same step again changes nothing); (prune, stop)."""
+        """Record each (step, value, metrics) in order (a step already recorded changes nothing;
+        one going back is refused, those before it kept); (prune, stop) after the last."""
         runner, lease, last = self._held(job, number, token)
-        if step < last:
-            raise RunnerError(422, f"step {step} goes back: trial {number} reported step {last}")
         self._optuna_storage.record_heartbeat(lease.trial_id)
-        if step > last:
-            try:
-                self._optuna_storage.set_trial_intermediate_value(lease.trial_id, step, value)
-            except optuna.exceptions.UpdateFinishedTrialError:  # failed as dead since `_held`
-                raise RunnerError(409, _ended_meanwhile(number)) from None
-            with self._db.session() as session:
-                event_log.append_event(session, _epoch_event(job.study_id, number, step, value,
-                                                             metrics))  # fmt: skip
+        events: list[Event] = []
+        try:
+            for step, value, metrics in reports:
+                if step < last:
+                    raise RunnerError(
+                        422, f"step {step} goes back: trial {number} reported step {last}"
+                    )
+                if step == last:
+                    continue
+                try:
+                    self._optuna_storage.set_trial_intermediate_value(lease.trial_id, step, value)
+                except optuna.exceptions.UpdateFinishedTrialError:  # failed as dead meanwhile
+                    raise RunnerError(409, _ended_meanwhile(number)) from None
+                events.append(_epoch_event(job.study_id, number, step, value, metrics))
+                last = step
+        finally:
+            if events:
+                with self._db.session() as session:
+                    for event in events:
+                        event_log.append_event(session, event)
         stop = self._stopping(job.study_id)
         prune = (
             not stop
-            and step < runner.config.resolved_epochs()
+            and last < runner.config.resolved_epochs()
             and runner.trial(lease).should_prune()
         )
         return prune, stop

@@ -391,6 +391,24 @@ class ReportRequest(BaseModel):
     metrics: Metrics = {}  # others to show (accuracy, train_loss, ...)
 
 
+class StepReport(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    step: Annotated[int, Field(ge=0, le=10**9)]
+    value: float  # the study's metric at this step
+    metrics: Metrics = {}
+
+
+class ReportsRequest(BaseModel):
+    """Several steps in one request: what a runner whose steps are shorter than a round trip
+    sends (the client batches what waited while the previous request was out)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    lease: LeaseToken
+    reports: Annotated[list[StepReport], Field(min_length=1, max_length=1000)]
+
+
 class ReportPublic(BaseModel):
     prune: bool  # the pruner ends this trial: tell it "pruned"
     stop: bool  # the study is stopping: tell it "stopped"

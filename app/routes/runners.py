@@ -18,6 +18,7 @@ from app.schemas import (
     LeaseRequest,
     ReportPublic,
     ReportRequest,
+    ReportsRequest,
     TellPublic,
     TellRequest,
 )
@@ -95,8 +96,22 @@ def report(number: TrialNumber, body: ReportRequest, job: JobDep, state: StateDe
     whether to prune or stop."""
     try:
         prune, stop = state.external.report(
-            job, number, body.lease, body.step, body.value, dict(body.metrics)
+            job, number, body.lease, [(body.step, body.value, dict(body.metrics))]
         )
+    except RunnerError as exc:
+        raise _refused(exc) from None
+    return ReportPublic(prune=prune, stop=stop)
+
+
+@router.post("/trials/{number}/reports", responses=ERRORS)
+def reports(
+    number: TrialNumber, body: ReportsRequest, job: JobDep, state: StateDep
+) -> ReportPublic:
+    """Several steps at once, in order, as `report` takes each; whether to prune or stop after
+    the last. A step going back is refused with those before it kept."""
+    steps = [(r.step, r.value, dict(r.metrics)) for r in body.reports]
+    try:
+        prune, stop = state.external.report(job, number, body.lease, steps)
     except RunnerError as exc:
         raise _refused(exc) from None
     return ReportPublic(prune=prune, stop=stop)

@@ -99,6 +99,35 @@ def test_every_bad_report_gets_a_4xx_naming_why(api: Api) -> None:
     assert api.post("/api/studies/12345/ask", json={}).status_code == 404
 
 
+def test_reports_in_one_request_keep_every_step_in_order(api: Api) -> None:
+    """What a runner sends when its steps are shorter than a round trip: each step kept, a step
+    already kept changes nothing, one going back is refused naming it (those before it kept)."""
+    study = api.create_study(**EXTERNAL)
+    handout = ask(api, study["id"])
+
+    def batch(*steps: tuple[int, float]) -> Any:
+        reports = [{"step": s, "value": v, "metrics": {"loss": 1 - v}} for s, v in steps]
+        return call(api, handout, "reports", reports=reports)
+
+    answer = batch((0, 0.5), (1, 0.6), (2, 0.7))
+    assert answer.status_code == 200 and answer.json() == {"prune": False, "stop": False}
+    assert batch((2, 0.9), (3, 0.8)).status_code == 200  # step 2 again: kept as it was
+    back = batch((4, 0.8), (1, 0.1), (5, 0.9))
+    assert back.status_code == 422 and "step 1 goes back" in back.text
+    empty = batch()
+    assert empty.status_code == 422 and "reports" in empty.text
+    nan = api.client.post(
+        f"/api/studies/{study['id']}/trials/0/reports",
+        content=f'{{"lease": "{handout["lease"]}", "reports": [{{"step": 6, "value": NaN}}]}}',
+        headers={"content-type": "application/json"},
+    )
+    assert nan.status_code == 422
+    curves = api.get(f"/api/studies/{study['id']}/curves?after=0").json()["points"]
+    assert curves["epoch"] == [0, 1, 2, 3, 4]
+    assert curves["val_loss"] == [0.5, 0.6, 0.7, 0.8, 0.8]
+    assert classify({"path": f"/api/studies/{study['id']}/trials/0/reports"}) == "runners"
+
+
 def test_a_silent_lease_is_failed_and_its_params_asked_again(make_api: Any) -> None:
     api: Api = make_api(grace_period=1, heartbeat_interval=1)
     study = api.create_study(**{**EXTERNAL, "n_trials": 1})
@@ -215,7 +244,8 @@ def test_the_token_guards_every_runner_route(make_api: Any) -> None:
     study = api.post("/api/studies", json=EXTERNAL, headers=good).json()
     assert api.post(f"/api/studies/{study['id']}/ask", json={}).status_code == 401
     handout = api.post(f"/api/studies/{study['id']}/ask", json={}, headers=good).json()
-    for verb, body in (("report", {"step": 0, "value": 1.0}), ("heartbeat", {}),
+    for verb, body in (("report", {"step": 0, "value": 1.0}),
+                       ("reports", {"reports": [{"step": 1, "value": 1.0}]}), ("heartbeat", {}),
                        ("tell", {"state": "complete", "value": 1.0})):  # fmt: skip
         url = f"/api/studies/{study['id']}/trials/{handout['trial']['number']}/{verb}"
         assert api.post(url, json={"lease": handout["lease"], **body}).status_code == 401

@@ -110,14 +110,16 @@ def test_a_frozen_loop_loses_its_trial_and_goes_on(start_server: Any, tmp_path: 
 
 def test_a_prune_reaches_the_loop(start_server: Any, tmp_path: Path) -> None:
     """The median pruner judges after 5 trials: a loop whose trial falls behind is told at a
-    report, raises TrialPruned inside `with trial:`, and goes on with the next trial."""
+    report, raises TrialPruned inside `with trial:` (at a later report: the answer comes back
+    while the next step trains, so steps of 0.1 s give it time), and goes on with the next
+    trial. A trial whose loop ended before the answer reached it is complete."""
     server: Server = start_server(workers=0)
     study = server.create_study(
         **{**STUDY, "pruner": "median", "epochs": 12, "sampler": "random",
            "space": {"lr": {"low": 1e-5, "high": 0.5}}},
         n_trials=16,
     )  # fmt: skip
-    loop = start_loop(tmp_path, server, study["id"])
+    loop = start_loop(tmp_path, server, study["id"], 0.1)
     assert loop.proc.wait(timeout=300) == 0, loop.log()
     done = server.wait_status(study["id"], "completed")
     assert done["progress"]["finished"] == 16
