@@ -474,6 +474,7 @@ class Study:
             trial = self.ask()
             while trial is not None:
                 self._current = trial
+                trial._started = time.monotonic()  # one asked ahead waited: pace from here
                 yield trial
                 if not trial.ending:
                     self._end_later(trial, None)
