@@ -165,12 +165,12 @@ def cmd_tune(args: argparse.Namespace) -> int:
     """Run a whole study in this process, validate its best configs on fresh seeds, and print
     what to paste into a training script."""
 
-    from app import local
-    from optim.study import create_study
-
     config = _config(args)
     if config is None:
         return 2
+    from app import local  # torch: only once the options are known to be good
+    from optim.study import create_study
+
     storage = _local_storage(args)
     name = args.name or f"{config.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     study = create_study(config, storage, name)
@@ -201,13 +201,13 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Retrain one config and the defaults on fresh seeds: is it better, and by how much?"""
 
-    from app import local
-    from optim.params import OptimizerParams
-    from optim.validation import DEFAULT_LABEL, Candidate
-
     config = _config(args)
     if config is None:
         return 2
+    from app import local  # torch: only once the options are known to be good
+    from optim.params import OptimizerParams
+    from optim.validation import DEFAULT_LABEL, Candidate
+
     family = config.family()
     given = {name: getattr(args, name) for name in family.dims if getattr(args, name) is not None}
     params = OptimizerParams(**{**family.params(family.baseline), **given})
@@ -226,10 +226,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Tune several optimizer families on one task under the same budget and seeds, validate
     each winner on the same fresh seeds, and say which is better, by how much."""
 
-    from app import local
-    from optim.study import create_study
-    from optim.validation import paired_gain, versus
-
     optimizers = [name.strip() for name in args.optimizers.split(",") if name.strip()]
     configs = []
     for optimizer in optimizers:
@@ -240,6 +236,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(configs) < 2 or len(set(optimizers)) != len(optimizers):
         print("error: --optimizers: name two or more different optimizers", file=sys.stderr)
         return 2
+    from app import local  # torch: only once the options are known to be good
+    from optim.study import create_study
+    from optim.validation import paired_gain, versus
+
     storage = _local_storage(args)
     base = args.name or f"compare-{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     names = [f"{base} / {config.optimizer}" for config in configs]

@@ -193,12 +193,12 @@ def test_a_log_scale_weight_decay_range_keeps_the_default_baseline(api: Api) -> 
 
 
 def test_curves_cursor_returns_only_new_points(api: Api) -> None:
-    study = api.create_study(**{**LONG_STUDY, "epochs": 20}, n_trials=2)
+    study = api.create_study(**{**LONG_STUDY, "epochs": 10}, n_trials=2)
     base = f"/api/studies/{study['id']}/curves"
     seen: list[tuple[int, int]] = []
     cursor = 0
     with api.working():
-        while len(seen) < 40:  # two trials of 20 epochs, read incrementally while they train
+        while len(seen) < 20:  # two trials of 10 epochs, read incrementally while they train
             page = api.get(f"{base}?after={cursor}").json()
             new = points_of(page)
             assert not set(new) & set(seen), "a point was sent twice"
@@ -207,7 +207,7 @@ def test_curves_cursor_returns_only_new_points(api: Api) -> None:
             cursor = page["cursor"]
         api.wait_status(study["id"], "completed")
     assert points_of(api.get(f"{base}?after={cursor}").json()) == []
-    assert sorted(seen) == [(t, e) for t in range(2) for e in range(1, 21)]
+    assert sorted(seen) == [(t, e) for t in range(2) for e in range(1, 11)]
     assert sorted(points_of(api.get(f"{base}?after=0").json())) == sorted(seen)
 
 
