@@ -486,13 +486,16 @@ class Study:
             self._release_next()
             self._wait_for_tells()
             raise
+        except BaseException:  # an ask or a tell failed: give back the trial asked ahead
+            self._release_next()
+            raise
 
     # -- what goes on in the background ------------------------------------------------------
     def _paced(self, trial: Trial, step: int) -> None:
         """After a report: ask for the next trial now if the current one ends within the lead."""
-        per_step = trial.seconds_per_step()
         if not self.prefetch or self._next is not None or trial is not self._current:
             return
+        per_step = trial.seconds_per_step()
         if per_step is None or (trial.steps - 1 - step) * per_step > 3 * self._ask_s + per_step:
             return
         self._next = _Later("adamtune-ask", self.ask)
@@ -519,9 +522,10 @@ class Study:
 
     def _raise_told_errors(self) -> None:
         """Raise what a background tell raised (a refusal other than a lost trial)."""
-        finished = [later for later in self._tells if later.done()]
-        self._tells = [later for later in self._tells if not later.done()]
-        for later in finished:
+        finished = {id(later) for later in self._tells if later.done()}
+        done = [later for later in self._tells if id(later) in finished]
+        self._tells = [later for later in self._tells if id(later) not in finished]
+        for later in done:
             later.result()
 
     def _wait_for_tells(self) -> None:
@@ -534,7 +538,10 @@ class Study:
         self._leaving = True
         self._told.set()
         later, self._next = self._next, None
-        spare = later.result() if later is not None else None
+        try:
+            spare = later.result() if later is not None else None
+        except Exception:  # noqa: BLE001 - the ask ahead failed: nothing to give back
+            spare = None
         if spare is not None:
             spare._tell("stopped", reason="given back untrained: the runner left its loop")
         self._leaving = False
