@@ -731,8 +731,8 @@ def pruning_table(records: dict[str, dict[str, Any]], tasks: list[str], out: dic
                 pick = min(complete, key=lambda t: t["value"])["number"]
                 if pick in loss:
                     regrets.append(loss[pick] / loss[best] - 1)
-            sm = {"studies": len(recs), "regret": interval(regrets),
-                  "winner_pruned": winner_pruned}  # fmt: skip
+            sm: dict[str, Any] = {"studies": len(recs), "regret": interval(regrets),
+                                  "winner_pruned": winner_pruned}  # fmt: skip
             out[f"pruning/{task}/{pruner}"] = sm
             rows.append([task, pruner, len(recs), f"{winner_pruned}/{len(recs)}",
                          fmt_ci(sm["regret"]), *cost(recs)])  # fmt: skip
