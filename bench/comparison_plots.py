@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from pathlib import Path
@@ -94,6 +95,7 @@ def figure(task: str, records: dict[str, dict[str, Any]]) -> go.Figure | None:
     )
     lows: list[float] = []
     highs: list[float] = []
+    bar_means: list[float | None] = []
     for name, (label, colour) in FAMILIES.items():
         by_seed = tq.group(records, task=task, **{**COMPARE, "optimizer": name})
         for i, seed in enumerate(s for s in seeds if s in by_seed):
@@ -108,6 +110,7 @@ def figure(task: str, records: dict[str, dict[str, Any]]) -> go.Figure | None:
             )  # fmt: skip
         picked = [v for s in seeds if s in by_seed for v in tq.pick(by_seed[s])]
         if (bar := error_bar(picked)) is not None:
+            bar_means.append(bar[0])
             fig.add_trace(
                 go.Scatter(x=[label], y=[bar[0]], error_y={"type": "data", "array": [bar[1]],
                            "thickness": 2, "width": 8}, mode="markers+text",
@@ -121,11 +124,19 @@ def figure(task: str, records: dict[str, dict[str, Any]]) -> go.Figure | None:
         mean, half = default
         fig.add_hrect(y0=mean - half, y1=mean + half, fillcolor="grey", opacity=0.2,
                       line_width=0, row=1, col=2)  # fmt: skip
-        fig.add_hline(y=mean, line={"color": "black", "dash": "dash"}, row=1, col=2,
-                      annotation_text=f"default Adam {mean:.4g}",
-                      annotation_position="top left")  # fmt: skip
-    if lows and min(lows) > 0 and max(highs) / min(lows) > 20:
-        fig.update_yaxes(type="log", row=1, col=1)
+        line = {"color": "black", "dash": "dash"}
+        fig.add_hline(y=mean, line=line, row=1, col=2)
+        fig.add_trace(  # the line's legend entry (an hline has none)
+            go.Scatter(x=[None], y=[None], mode="lines", line=line,
+                       name=f"default Adam, test loss {mean:.4g} (grey: its 95 % CI)"),
+            row=1, col=2,
+        )  # fmt: skip
+    if lows and min(lows) > 0 and max(highs) / min(lows) > 20:  # rosenbrock: decades apart
+        fig.update_yaxes(type="log", dtick=1, row=1, col=1)
+    means = [m for m in bar_means + [default[0] if default else None] if m]
+    if means and min(means) > 0 and max(means) / min(means) > 20:
+        span = [math.log10(min(means) / 2), math.log10(max(means) * 10)]
+        fig.update_yaxes(type="log", dtick=1, range=span, row=1, col=2)
     fig.update_xaxes(title_text="trial (0: the family's defaults)", row=1, col=1)
     fig.update_yaxes(title_text="validation loss", row=1, col=1)
     fig.update_yaxes(title_text="test loss (mean, 95 % CI)", row=1, col=2)
