@@ -522,9 +522,8 @@ class Study:
 
     def _raise_told_errors(self) -> None:
         """Raise what a background tell raised (a refusal other than a lost trial)."""
-        finished = {id(later) for later in self._tells if later.done()}
-        done = [later for later in self._tells if id(later) in finished]
-        self._tells = [later for later in self._tells if id(later) not in finished]
+        done = [later for later in self._tells if later.done()]
+        self._tells = [later for later in self._tells if later not in done]
         for later in done:
             later.result()
 
