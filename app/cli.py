@@ -94,6 +94,7 @@ CONFIG_OPTIONS = {
     "seeds_per_trial": "seeds_per_trial",
     "validate_top_k": "validate_top_k",
     "validate_seeds": "validate_seeds",
+    "confirm_seeds": "confirm_seeds",
 }
 
 
@@ -162,69 +163,117 @@ def _space(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
-    """Run a whole study in this process, validate its best configs on fresh seeds, and print
-    what to paste into a training script."""
+    """Run a whole study in this process, validate its best configs on fresh seeds (pick on
+    some, confirm on others), and print the one line to paste into a training script."""
 
     config = _config(args)
     if config is None:
         return 2
     from app import local  # torch: only once the options are known to be good
+    from optim.attrs import PARAMS_ATTR
+    from optim.optuna_internals import study_id_of
+    from optim.params import OptimizerParams
     from optim.study import create_study
+    from optim.validation import used_seeds
 
     storage = _local_storage(args)
     name = args.name or f"{config.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    started = time.monotonic()
     study = create_study(config, storage, name)
+    print(f"stored in {args.storage}: study {name!r} (id {study_id_of(study)})")
     runner = local.run_to_end(storage, study.study_name, device=args.device, quiet=args.quiet)
-    if not local.print_search(runner.study, config):
+    if not local.print_search(runner.study, config, time.monotonic() - started):
         return 1
+    family = config.family()
+    best = OptimizerParams(**runner.study.best_trial.user_attrs[PARAMS_ATTR])
     if not config.validates():
-        print("not validated (--validate-seeds 0): the gain above is a single-seed estimate")
+        local.print_answer(
+            family, best, verdict="not validated (--validate-seeds 0)", confirmed=False,
+            warning="the search's best, one seed each; on fresh seeds it can be worse than "
+            f"the defaults: check it with `adamtune evaluate --study {name!r}`",
+        )  # fmt: skip
         return 0
     configs = local.best_candidates(runner.study, config, config.validate_top_k)
     if len(configs) < 2:
-        print("nothing to validate: no complete trial other than the defaults")
+        local.print_answer(
+            family, config.baseline_params(), confirmed=False,
+            verdict="no complete trial other than the defaults: nothing to validate",
+            warning="the defaults, since no tuned config completed",
+        )  # fmt: skip
         return 0
     found = local.validate(
         storage,
-        f"{study.study_name} / validation 0",
+        study.study_name,
         config,
         configs,
         seeds=config.validate_seeds,
-        parent=study.study_name,
+        confirm_seeds=config.confirm_seeds,
+        exclude=used_seeds(runner.study.get_trials(deepcopy=False)),
         device=args.device,
         quiet=args.quiet,
     )
-    local.print_report(found, config.family())
+    local.print_rounds(found)
+    answer = found.conclusion
+    if answer is None:
+        print("the validation did not finish: no answer", file=sys.stderr)
+        return 1
+    local.print_answer(
+        family, OptimizerParams(**answer.params), verdict=answer.verdict,
+        confirmed=answer.confirmed,
+        warning="picked on the selection seeds and not confirmed on others "
+        "(--confirm-seeds 0): its gain there is overstated",
+    )  # fmt: skip
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Retrain one config and the defaults on fresh seeds: is it better, and by how much?"""
+    """Retrain one config and the defaults on seeds no study used: is it better, and by how
+    much? A seed stream of its own (printed, so the run can be repeated)."""
+    import secrets
 
-    config = _config(args)
-    if config is None:
+    config = _config(args) if args.study is None else None
+    if args.study is None and config is None:
         return 2
     from app import local  # torch: only once the options are known to be good
     from optim.params import OptimizerParams
+    from optim.seeds import Purpose, fresh_seeds
     from optim.validation import DEFAULT_LABEL, Candidate
 
-    family = config.family()
-    given = {name: getattr(args, name) for name in family.dims if getattr(args, name) is not None}
-    params = OptimizerParams(**{**family.params(family.baseline), **given})
     storage = _local_storage(args)
+    used: set[int] = set()
+    label = "given"
+    if args.study is not None:
+        try:
+            config, base, label, used = local.study_answer(storage, args.study)
+        except (KeyError, ValueError) as exc:
+            print(f"error: --study: {exc}", file=sys.stderr)
+            return 2
+    assert config is not None
+    family = config.family()
+    if args.study is None:
+        base = family.params(family.baseline)
+    given = {name: getattr(args, name) for name in family.dims if getattr(args, name) is not None}
+    params = OptimizerParams(**{**base, **given})
+    root = args.seed if args.seed is not None else secrets.randbelow(2**32)
+    seeds = fresh_seeds(root, Purpose.EVALUATION, 0, args.seeds, exclude=used)
+    where = f"; none of the {len(used)} seeds study {args.study!r} used" if args.study else ""
+    print(f"evaluation seeds {seeds} (stream {root}: repeat with --seed {root}){where}")
     name = args.name or f"evaluate-{config.task}-{os.getpid()}-{time.time_ns()}"
-    configs = [Candidate(DEFAULT_LABEL, family.baseline), Candidate("given", params)]
-    found = local.validate(
-        storage, name, config, configs, seeds=args.seeds, parent="", device=args.device,
-        quiet=args.quiet,
-    )  # fmt: skip
-    local.print_report(found, family)
+    configs = [Candidate(DEFAULT_LABEL, family.baseline), Candidate(label, params)]
+    found = local.measure(
+        storage, name, config, configs, seeds, device=args.device, quiet=args.quiet
+    )
+    local.print_rounds(local.Validated(found, None, None, 0.0), headline="evaluation")
+    chosen = next(c for c in found.configs if c.label == found.recommended)
+    local.print_answer(
+        family, OptimizerParams(**chosen.params), verdict=found.verdict, confirmed=True
+    )
     return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Tune several optimizer families on one task under the same budget and seeds, validate
-    each winner on the same fresh seeds, and say which is better, by how much."""
+    each one's pick on the same fresh seeds, and say which to use."""
 
     optimizers = [name.strip() for name in args.optimizers.split(",") if name.strip()]
     configs = []
@@ -237,38 +286,53 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print("error: --optimizers: name two or more different optimizers", file=sys.stderr)
         return 2
     from app import local  # torch: only once the options are known to be good
+    from optim.advice import Entry, advise, versus
+    from optim.params import OptimizerParams
     from optim.study import create_study
-    from optim.validation import paired_gain, versus
+    from optim.validation import used_seeds
 
     storage = _local_storage(args)
     base = args.name or f"compare-{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     names = [f"{base} / {config.optimizer}" for config in configs]
     for config, name in zip(configs, names, strict=True):
         create_study(config, storage, name)
+    print(f"stored in {args.storage}: studies {names}")
     runners = local.run_interleaved(storage, names, device=args.device, quiet=args.quiet)
-    winners = []
+    entries = []
     for config, runner in zip(configs, runners, strict=True):
         family = config.family()
+        print(f"== {family.label}")
         found = local.validate(
             storage,
-            f"{runner.study.study_name} / validation 0",
+            runner.study.study_name,
             config,
             local.best_candidates(runner.study, config, 1),
             seeds=config.validate_seeds,
-            parent=runner.study.study_name,
+            confirm_seeds=config.confirm_seeds,
+            exclude=used_seeds(runner.study.get_trials(deepcopy=False)),
             device=args.device,
             quiet=args.quiet,
         )
-        winner = next((c for c in found.configs if c.label != "default"), found.configs[0])
-        winners.append((family, winner))
-        print(f"== {family.label}")
-        local.print_report(found, family)
-    reference_family, reference = winners[0]
-    print("== comparison (each family's validated winner, seed by seed)")
-    for family, winner in winners[1:]:
-        gain, wins = paired_gain(reference.values, winner.values)
-        if gain is not None:
-            print(versus(family.label, reference_family.label, gain, wins))
+        local.print_rounds(found)
+        answer, measured = found.conclusion, found.confirmation or found.selection
+        if answer is None:
+            print(f"{family.label}: not validated, left out", file=sys.stderr)
+            continue
+        print(f"verdict: {answer.verdict}")
+        values = next(c.values for c in measured.configs if c.label == answer.label)
+        line = family.torch_line(OptimizerParams(**answer.params))
+        entries.append(
+            Entry(family.name, family.label, answer.params, values,
+                  len(config.space.tuned()), line)
+        )  # fmt: skip
+    if len(entries) < 2 or entries[0].name != configs[0].optimizer:
+        print("too few families validated to compare", file=sys.stderr)
+        return 1
+    print("== comparison (each family's validated config, seed by seed)")
+    results = [versus(entry, entries[0]) for entry in entries[1:]]
+    for result in results:
+        print(result.sentence)
+    print(f"advice: {advise(entries[0], results)[1]}")
     return 0
 
 
@@ -306,13 +370,14 @@ def _local_storage(args: argparse.Namespace) -> AdamtuneStorage:
     return make_storage(url, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S)
 
 
-def _study_options(parser: argparse.ArgumentParser) -> None:
+def _study_options(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
     """Options `tune`, `evaluate` and `compare` share."""
     from optim.optimizers import DEFAULT_FAMILY, FAMILIES
 
-    parser.add_argument("--task", required=True)
+    parser.add_argument("--task")
     parser.add_argument("--epochs", type=int)
-    parser.add_argument("--seed", type=int, default=0, help="the study's root seed")
+    if seed:
+        parser.add_argument("--seed", type=int, default=0, help="the study's root seed")
     parser.add_argument("--optimizer", default=DEFAULT_FAMILY, choices=sorted(FAMILIES))
     parser.add_argument("--eps-mode", dest="eps_mode", default="pytorch", choices=("pytorch", "tf"))
     parser.add_argument("--storage", default="sqlite:///./data/adamtune.db")
@@ -365,14 +430,28 @@ def build_parser() -> argparse.ArgumentParser:
         dest="validate_seeds",
         type=int,
         default=5,
-        help="fresh seeds the best configs are retrained on (0: no validation)",
+        help="fresh seeds the best configs are retrained on to pick one (0: no validation)",
+    )
+    tune.add_argument(
+        "--confirm-seeds",
+        dest="confirm_seeds",
+        type=int,
+        default=10,
+        help="further seeds the pick and the defaults are retrained on: the gain reported "
+        "comes from these alone (0: the pick is printed unconfirmed)",
     )
     tune.set_defaults(func=cmd_tune)
 
     evaluate = sub.add_parser(
         "evaluate", help="retrain one config and the defaults on fresh seeds and compare them"
     )
-    _study_options(evaluate)
+    _study_options(evaluate, seed=False)
+    evaluate.add_argument(
+        "--seed", type=int, help="the evaluation's seed stream (default: a new one, printed)"
+    )
+    evaluate.add_argument(
+        "--study", help="evaluate this study's answer (its confirmed config, else its best)"
+    )
     for name in PARAM_NAMES:
         evaluate.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float,
                               help="(default: the optimizer's default)")  # fmt: skip
@@ -390,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--pruner", default=DEFAULT_PRUNER, choices=sorted(PRUNERS))
     compare.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
     compare.add_argument("--validate-seeds", dest="validate_seeds", type=int, default=5)
+    compare.add_argument("--confirm-seeds", dest="confirm_seeds", type=int, default=10)
     compare.set_defaults(func=cmd_compare)
 
     agent = sub.add_parser(

@@ -21,9 +21,8 @@ from app.jobs import ConflictError, create_job, delete_job, stop_job
 from app.models import ACTIVE_STATUSES, Comparison, JobKind, StudyJob, utcnow
 from app.schemas import ComparisonCreate, StudyCreate
 from app.validation import latest_reports
-from optim.optimizers import FAMILIES, Family
-from optim.params import OptimizerParams
-from optim.validation import DEFAULT_LABEL, paired_gain, versus
+from optim.advice import Entry, advise, versus
+from optim.study import StudyConfig
 
 
 def create_comparison(
@@ -109,18 +108,19 @@ def delete_comparison(
 
 
 def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any]:
-    """Per optimizer: status, progress, epochs and time spent, its validated winner; then each
-    family against the first, seed by seed on the validation's shared seeds."""
+    """Per optimizer: status, progress, epochs and time spent, the config its validation
+    settled on (measured on the confirmation seeds, shared by every family); then each family
+    against the first, seed by seed, and one line of advice."""
     jobs = comparison_jobs(session, comparison.id)
     reports = latest_reports(session, [job.study_id for job in jobs])
     epochs = queries.epochs_trained(session, [job.study_id for job in jobs])
     rows = []
+    entries: list[Entry | None] = []
     for job in jobs:
-        family = FAMILIES[job.config.get("optimizer", "adam")]
+        config = StudyConfig.model_validate(job.config)
+        family = config.family()
         validation = reports.get(job.study_id) or {}
-        winner = next(
-            (c for c in validation.get("configs", []) if c["label"] != DEFAULT_LABEL), None
-        )
+        answer, seeds = _answer(validation)
         rows.append(
             {
                 "optimizer": family.name,
@@ -130,21 +130,36 @@ def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any
                 "validation_status": validation.get("status"),
                 "epochs_trained": epochs.get(job.study_id, 0),
                 "wall_s": _seconds(job),
-                "winner": winner,
-                "seeds": validation.get("seeds", []),
-                "torch_line": _winner_line(family, winner),
+                "winner": answer,
+                "confirmed": bool(validation.get("confirmed")),
+                "verdict": validation.get("verdict") or None,
+                "seeds": seeds,
+                "torch_line": validation.get("torch_line") if answer else None,
             }
         )
-    verdicts = []
-    reference = rows[0] if rows else None
-    for row in rows[1:]:
-        assert reference is not None
-        if not (row["winner"] and reference["winner"]) or row["seeds"] != reference["seeds"]:
-            continue
-        gain, wins = paired_gain(reference["winner"]["values"], row["winner"]["values"])
-        if gain is not None:
-            verdicts.append(versus(row["label"], reference["label"], gain, wins))
-            row.update(gain=gain.mean, gain_low=gain.low, gain_high=gain.high, wins=wins)
+        entries.append(
+            Entry(family.name, family.label, answer["params"], answer["values"],
+                  len(config.space.tuned()), validation["torch_line"])
+            if answer and validation.get("confirmed") and validation.get("torch_line")
+            else None
+        )  # fmt: skip
+    verdicts: list[str] = []
+    advice = recommended = None
+    if rows and entries[0] is not None:
+        reference = entries[0]
+        results = []
+        for row, entry in zip(rows[1:], entries[1:], strict=True):
+            if entry is None or row["seeds"] != rows[0]["seeds"]:
+                continue
+            result = versus(entry, reference)
+            results.append(result)
+            verdicts.append(result.sentence)
+            if result.gain is not None:
+                row.update(gain=result.gain.mean, gain_low=result.gain.low,
+                           gain_high=result.gain.high, wins=result.wins)  # fmt: skip
+        if len(results) == len(rows) - 1:  # every family measured: the advice can be given
+            chosen, advice = advise(reference, results)
+            recommended = chosen.name
     return {
         "id": comparison.id,
         "name": comparison.name,
@@ -153,15 +168,23 @@ def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any
         "created_at": comparison.created_at,
         "studies": rows,
         "verdicts": verdicts,
+        "advice": advice,
+        "recommended": recommended,
         "complete": bool(rows) and all(r["validation_status"] == "completed" for r in rows),
     }
+
+
+def _answer(validation: dict[str, Any]) -> tuple[dict[str, Any] | None, list[int]]:
+    """The config a family's validation settled on, as measured on the seeds families share
+    (the confirmation's once it ran, else the selection's), and those seeds."""
+    confirmation = validation.get("confirmation")
+    found = confirmation or validation
+    label = validation.get("recommended")
+    answer = next((c for c in found.get("configs", []) if c["label"] == label), None)
+    return answer, found.get("seeds", []) if answer else []
 
 
 def _seconds(job: StudyJob) -> float | None:
     if job.started_at is None:
         return None
     return ((job.finished_at or utcnow()) - job.started_at).total_seconds()
-
-
-def _winner_line(family: Family, winner: dict[str, Any] | None) -> str | None:
-    return family.torch_line(OptimizerParams(**winner["params"])) if winner else None

@@ -23,7 +23,15 @@ from app import event_log
 from app.config import Settings
 from app.db import Database
 from app.jobs import get_job, set_status
-from app.models import ACTIVE_STATUSES, Event, EventKind, JobKind, JobStatus, StudyJob
+from app.models import (
+    ACTIVE_STATUSES,
+    VALIDATION_KINDS,
+    Event,
+    EventKind,
+    JobKind,
+    JobStatus,
+    StudyJob,
+)
 from app.validation import finish_job
 from optim import optuna_internals as oi
 from optim.attrs import LEASE_ATTR, RUNNER_ATTR
@@ -125,19 +133,28 @@ class ExternalTrials:
                     runner=host,
                 ),
             )
-        purpose = "validation" if job.kind == JobKind.VALIDATION else "search"
+        purpose = "validation" if job.kind in VALIDATION_KINDS else "search"
         return Handout("trial", lease, token, job.study_id, purpose, runner.config)
 
     def _active_validation(self, job: StudyJob) -> StudyJob | None:
-        if job.kind != JobKind.SEARCH or job.status != JobStatus.COMPLETED:
+        """The validation round that runs after `job`: a completed search's, or the next
+        round of a validation (its confirmation)."""
+        if job.kind == JobKind.SEARCH and job.status == JobStatus.COMPLETED:
+            parent = job.study_id
+        elif job.kind in VALIDATION_KINDS and job.parent_id is not None:
+            parent = job.parent_id
+        else:
             return None
         with self._db.session(write=False) as session:
             return session.scalar(
-                select(StudyJob).where(
-                    StudyJob.parent_id == job.study_id,
-                    StudyJob.kind == JobKind.VALIDATION,
+                select(StudyJob)
+                .where(
+                    StudyJob.parent_id == parent,
+                    StudyJob.kind.in_(VALIDATION_KINDS),
                     StudyJob.status.in_(ACTIVE_STATUSES),
                 )
+                .order_by(StudyJob.study_id)
+                .limit(1)
             )
 
     # -- while it trains ------------------------------------------------------------------------

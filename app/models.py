@@ -41,10 +41,14 @@ ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.STOPPING)
 
 
 class JobKind(StrEnum):
-    """What a job's trials are: a search's proposals, or a validation's fixed runs."""
+    """What a job's trials are: a search's proposals, or a validation round's fixed runs."""
 
     SEARCH = "search"
     VALIDATION = "validation"  # retrains the parent search's best configs on fresh seeds
+    CONFIRMATION = "confirmation"  # retrains a validation's pick and the defaults on other seeds
+
+
+VALIDATION_KINDS = (JobKind.VALIDATION, JobKind.CONFIRMATION)  # runs of fixed configs
 
 
 def new_uid() -> str:

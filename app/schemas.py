@@ -88,18 +88,43 @@ class ValidationConfig(BaseModel):
     wins: int  # seeds on which it beat the defaults
 
 
-class ValidationPublic(BaseModel):
-    study_id: int  # the validation's own study: its runs' curves are its trials'
+class ConfirmationPublic(BaseModel):
+    """The confirmation round: the selection's pick and the defaults on further seeds."""
+
+    study_id: int  # the round's own study: its runs' curves are its trials'
     status: str
-    round: int | None = None
     seeds: list[int] = []
     runs_done: int = 0
     runs_total: int = 0
-    complete: bool = False
     verdict: str = ""
-    recommended: str | None = None  # the config with the best validated mean
-    torch_line: str | None = None  # ... as the line to paste
     configs: list[ValidationConfig] = []
+
+
+class ValidationPublic(BaseModel):
+    """A validation in two rounds on disjoint seeds: the selection picks among the top-k
+    (`configs`, on `selection_seeds`), the confirmation measures the pick against the defaults
+    (`confirmation`, on `confirmation_seeds`); the verdict and the line come from the latter."""
+
+    study_id: int  # the selection round's own study: its runs' curves are its trials'
+    status: str  # running while either round runs
+    round: int | None = None
+    seeds: list[int] = []  # the selection seeds (as before confirmation existed)
+    selection_seeds: list[int] = []
+    confirmation_seeds: list[int] = []
+    phase: str | None = None  # "selection", "confirmation", or "done"
+    runs_done: int = 0  # both rounds
+    runs_total: int = 0
+    complete: bool = False
+    confirmed: bool = False  # the verdict and the line come from the confirmation round
+    verdict: str = ""
+    selection_verdict: str = ""  # which config the selection picked, and its estimate there
+    picked: str | None = None  # the selection's pick (what is confirmed)
+    # the config to use: the pick if its confirmed gain is significant, else "default"; before
+    # confirmation the pick, with `confirmed` false
+    recommended: str | None = None
+    torch_line: str | None = None  # ... as the one line to paste
+    configs: list[ValidationConfig] = []  # the selection round's
+    confirmation: ConfirmationPublic | None = None
 
 
 class ValidationCreate(BaseModel):
@@ -107,6 +132,14 @@ class ValidationCreate(BaseModel):
 
     top_k: Annotated[int, Field(ge=1, le=10)] = 3
     seeds: Annotated[int, Field(ge=2, le=50)] = 5
+    confirm_seeds: Annotated[int, Field(ge=0, le=100)] = 10  # 0: pick only, unconfirmed
+
+    @field_validator("confirm_seeds")
+    @classmethod
+    def _enough_seeds(cls, seeds: int) -> int:
+        if seeds == 1:
+            raise ValueError("a confidence interval needs at least 2 seeds (0: no confirmation)")
+        return seeds
 
 
 class StudyPublic(BaseModel):
@@ -147,6 +180,7 @@ class StudyPublic(BaseModel):
     comparison_id: int | None = None  # the comparison it belongs to
     validate_top_k: int | None = None
     validate_seeds: int | None = None
+    confirm_seeds: int | None = None
     validation: ValidationPublic | None = None  # the newest validation of a search
     user_attrs: dict[str, Any] = {}
 
@@ -158,6 +192,8 @@ class StudiesPublic(BaseModel):
 class DryRunResult(BaseModel):
     valid: bool
     config: StudyConfig
+    # what it will train, in runs: the search's trials, then the validation's two rounds
+    training_runs: dict[str, int] = {}
 
 
 class TrialPublic(BaseModel):
@@ -293,6 +329,7 @@ class ComparisonCreate(BaseModel):
     preset: PresetName = DEFAULT_PRESET
     seed: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
     validate_seeds: Annotated[int, Field(ge=2, le=50)] = 5
+    confirm_seeds: Annotated[int, Field(ge=2, le=100)] = 10
     name: StudyName | None = None
 
     @field_validator("optimizers")
@@ -315,7 +352,11 @@ class ComparisonStudy(BaseModel):
     validation_status: str | None
     epochs_trained: int
     wall_s: float | None
-    winner: ValidationConfig | None  # the family's best trial, validated on the fresh seeds
+    # the config its validation settled on (its pick if the confirmed gain is significant, else
+    # the defaults), measured on `seeds`: the confirmation seeds every family shares
+    winner: ValidationConfig | None
+    confirmed: bool = False
+    verdict: str | None = None  # against its own defaults
     seeds: list[int]
     torch_line: str | None
     gain: float | None = None  # over the first optimizer, seed by seed (lower is better)
@@ -331,7 +372,10 @@ class ComparisonPublic(BaseModel):
     config: dict[str, Any]
     created_at: datetime
     studies: list[ComparisonStudy]
-    verdicts: list[str]  # "AdamW beats Adam by 7 % (95 % CI ...)", "no significant difference"
+    # "AdamW beats Adam by 7 % (95 % CI ...)", "no meaningful difference ...: within ±1 %"
+    verdicts: list[str]
+    advice: str | None = None  # "Use AdamW: torch.optim.AdamW(...)" or "Keep Adam: ..."
+    recommended: str | None = None  # the optimizer the advice names
     complete: bool
 
 

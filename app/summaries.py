@@ -133,6 +133,7 @@ def _summary(
         comparison_id=job.comparison_id,
         validate_top_k=config.validate_top_k,
         validate_seeds=config.validate_seeds,
+        confirm_seeds=config.confirm_seeds,
         validation=ValidationPublic(**reports[sid]) if sid in reports else None,
     )
 

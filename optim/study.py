@@ -87,9 +87,12 @@ class StudyConfig(BaseModel):
     metric: MetricName = "val_loss"
     direction: Literal["minimize", "maximize"] = "minimize"
     # when the search ends, its top k configs and the defaults are retrained on m fresh seeds
-    # (optim/validation.py); 0 for either: no validation
+    # (optim/validation.py); 0 for either: no validation. The pick is then retrained with the
+    # defaults on `confirm_seeds` other seeds, and the gain reported comes from those alone
+    # (0: the pick is shown, marked unconfirmed)
     validate_top_k: Annotated[int, Field(ge=0, le=10)] = 3
     validate_seeds: Annotated[int, Field(ge=0, le=50)] = 5
+    confirm_seeds: Annotated[int, Field(ge=0, le=100)] = 10
     space: SearchSpace = SearchSpace()
 
     @model_validator(mode="before")
@@ -137,7 +140,7 @@ class StudyConfig(BaseModel):
                 )
         return self
 
-    @field_validator("validate_seeds")
+    @field_validator("validate_seeds", "confirm_seeds")
     @classmethod
     def _enough_seeds(cls, seeds: int) -> int:
         if seeds == 1:
@@ -146,6 +149,17 @@ class StudyConfig(BaseModel):
 
     def validates(self) -> bool:
         return self.validate_top_k > 0 and self.validate_seeds > 0
+
+    def training_runs(self) -> dict[str, int]:
+        """What the study will train, in whole runs (a pruned search trial trains fewer
+        epochs): shown before a user starts it, since validation can cost as much as the
+        search."""
+        validates = self.validates()
+        return {
+            "search": self.n_trials * self.seeds_per_trial,
+            "selection": (self.validate_top_k + 1) * self.validate_seeds if validates else 0,
+            "confirmation": 2 * self.confirm_seeds if validates else 0,
+        }
 
     def resolved_epochs(self) -> int:
         if self.epochs is not None:

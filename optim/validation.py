@@ -1,21 +1,25 @@
-"""Validation: the best configs of a search and the defaults retrained on fresh seeds.
+"""Validation: the best configs of a search and the defaults retrained on fresh seeds, in two
+rounds on disjoint seeds: one picks, the other reports.
 
 A search's best value is the best of many noisy draws, so it overstates the config (the winner's
-curse), and it was measured on the split it was selected on. A validation retrains the top-k
-configs and the default settings on m seeds no trial of the search used, measures each run on
-the held-out test split, and compares each config with the defaults seed by seed (the same seeds
-for every config: a paired comparison). What the product reports as "better" is this.
+curse), and it was measured on the split it was selected on. The *selection* round retrains the
+top-k configs and the default settings on m seeds no trial of the search used and picks the
+config with the best mean paired gain over the defaults. Picking the best of k on those seeds is
+a winner's curse of its own, so the *confirmation* round retrains only the pick and the defaults
+on further seeds, disjoint from the search's and the selection's, and the gain the product
+reports (its 95 % CI, wins and verdict) comes from those runs alone. Every run is measured on the
+task's held-out test split and compared with the defaults seed by seed (a paired comparison).
 
-A validation is an Optuna study of its own whose trials are the runs, enqueued with their
-params and seed: runners take them like any trial (exactly n, re-run when a runner dies), and
-their curves are live like any trial's. Torch-free: the API reads reports through it.
+Each round is an Optuna study of its own whose trials are the runs, enqueued with their params
+and seed: runners take them like any trial (exactly n, re-run when a runner dies), and their
+curves are live like any trial's. Torch-free: the API reads reports through it.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,11 +36,13 @@ from optim.attrs import (
     VALIDATION_ATTR,
 )
 from optim.params import OptimizerParams
-from optim.seeds import validation_seeds
+from optim.seeds import Purpose, fresh_seeds
 from optim.study import StudyConfig, create_study
 
 DEFAULT_LABEL = "default"
 CONFIDENCE = 0.95
+SELECTION = "selection"  # the round that picks among the top-k configs
+CONFIRMATION = "confirmation"  # the round that measures the pick against the defaults
 
 
 @dataclass(frozen=True)
@@ -73,21 +79,47 @@ def candidates(
     return out
 
 
+def round_name(parent: str, phase: str, round_: int) -> str:
+    """A round's study name: "NAME / validation 0" (selection), "NAME / confirmation 0"."""
+    return f"{parent} / {'validation' if phase == SELECTION else phase} {round_}"
+
+
+def used_seeds(trials: Sequence[FrozenTrial]) -> set[int]:
+    """Every training seed the trials record (a search's, or a round's runs)."""
+    return {int(seed) for trial in trials for seed in trial.user_attrs.get(SEEDS_ATTR) or ()}
+
+
+def selection_seeds(root: int, round_: int, count: int, exclude: Iterable[int] = ()) -> list[int]:
+    """The seeds validation round `round_` picks on: none the search trained with."""
+    return fresh_seeds(root, Purpose.VALIDATION, round_, count, exclude)
+
+
+def confirmation_seeds(
+    root: int, round_: int, count: int, exclude: Iterable[int] = ()
+) -> list[int]:
+    """The seeds round `round_` reports on: a stream of their own, none of `exclude` (the
+    search's and the selection's seeds), so the reported gain owes nothing to the pick."""
+    return fresh_seeds(root, Purpose.CONFIRMATION, round_, count, exclude)
+
+
 def create_validation(
     storage: optuna.storages.BaseStorage,
     name: str,
     search: StudyConfig,
     configs: Sequence[Candidate],
     *,
-    seeds: int,
+    seeds: Sequence[int],
     round_: int,
     parent: str,
+    phase: str = SELECTION,
+    confirm_seeds: int = 0,
 ) -> optuna.Study:
-    """The study whose trials are every config x every fresh seed, enqueued in seed order (so a
-    stopped validation has whole seeds, comparable across configs)."""
+    """The study whose trials are every config x every seed, enqueued in seed order (so a
+    stopped round has whole seeds, comparable across configs); a selection round records how
+    many seeds its pick is to be confirmed on."""
     config = search.model_copy(
         update={
-            "n_trials": len(configs) * seeds,
+            "n_trials": len(configs) * len(seeds),
             "epochs": search.resolved_epochs(),
             "sampler": "random",  # never used: every trial is enqueued with its params
             "pruner": "none",
@@ -96,7 +128,6 @@ def create_validation(
             "validate_top_k": 0,
         }
     )
-    fresh = validation_seeds(search.seed, round_, seeds)
     study = create_study(config, storage, name, baseline=False)
     study.set_user_attr(
         VALIDATION_ATTR,
@@ -105,7 +136,9 @@ def create_validation(
             "label": config.family().label,
             "direction": config.direction,
             "round": round_,
-            "seeds": fresh,
+            "phase": phase,
+            "confirm_seeds": confirm_seeds,
+            "seeds": list(seeds),
             "configs": [
                 {"label": c.label, "params": config.family().params(c.params),
                  "trial": c.trial, "search_value": c.search_value}
@@ -113,7 +146,7 @@ def create_validation(
             ],
         },
     )  # fmt: skip
-    for seed in fresh:
+    for seed in seeds:
         for index, candidate in enumerate(configs):
             study.enqueue_trial(
                 {},
@@ -124,6 +157,21 @@ def create_validation(
                 },
             )
     return study
+
+
+def confirmation_candidates(selection: ValidationReport) -> list[Candidate] | None:
+    """The defaults and the selection's pick, to confirm; None while the selection has no pick
+    (not finished, or no tuned config measured)."""
+    chosen = pick(selection) if selection.complete else None
+    default = next((c for c in selection.configs if c.label == DEFAULT_LABEL), None)
+    if chosen is None or default is None:
+        return None
+    return [
+        Candidate(DEFAULT_LABEL, OptimizerParams(**default.params)),
+        Candidate(
+            chosen.label, OptimizerParams(**chosen.params), chosen.trial, chosen.search_value
+        ),
+    ]
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -174,7 +222,11 @@ class ValidationReport:
     runs_total: int
     label: str = "Adam"  # the optimizer family, as a person calls it
     maximize: bool = False  # higher values are better (an external study's own metric)
-    recommended: str | None = None  # label of the config with the best validated mean
+    phase: str = SELECTION  # SELECTION picks, CONFIRMATION reports
+    confirm_seeds: int = 0  # a selection round: the seeds its pick is confirmed on (0: none)
+    # SELECTION: the tuned config with the best mean gain (what is confirmed next);
+    # CONFIRMATION: the config the round supports, the defaults unless the gain is significant
+    recommended: str | None = None
     verdict: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -184,7 +236,7 @@ class ValidationReport:
 
 
 def report(info: dict[str, Any], trials: Sequence[FrozenTrial]) -> ValidationReport:
-    """The report of a validation study from its plan (`VALIDATION_ATTR`) and its trials."""
+    """The report of a validation round from its plan (`VALIDATION_ATTR`) and its trials."""
     seeds: list[int] = info["seeds"]
     plans = info["configs"]
     values: dict[tuple[int, int], FrozenTrial] = {}
@@ -218,6 +270,8 @@ def report(info: dict[str, Any], trials: Sequence[FrozenTrial]) -> ValidationRep
         runs_total=len(seeds) * len(plans),
         label=info.get("label", "Adam"),
         maximize=info.get("direction") == "maximize",
+        phase=info.get("phase", SELECTION),  # a validation from before confirmation existed
+        confirm_seeds=info.get("confirm_seeds", 0),
     )
     _compare(out)
     return out
@@ -231,7 +285,11 @@ def paired_gain(
 ) -> tuple[Interval | None, int]:
     """The relative gain of `other` over `reference`, seed by seed ((ref - other) / |ref| when
     lower is better, (other - ref) / |ref| when higher is), on the seeds both have; and on how
-    many seeds `other` was better."""
+    many seeds `other` was better.
+
+    The interval is Student's t on the per-seed gains (a paired t interval). Chosen by measured
+    coverage: docs/BENCHMARKS.md section 7 re-measures each confirmed gain on 20 further seeds.
+    """
     sign = -1.0 if maximize else 1.0
     pairs = [
         (r, o)
@@ -244,8 +302,19 @@ def paired_gain(
     return Interval.of(gains), sum(1 for g in gains if g > 0)
 
 
+def pick(found: ValidationReport) -> ConfigResult | None:
+    """The tuned config with the best mean gain over the defaults (ties: the lower trial
+    number); None when no tuned config has one yet. The gain, not the raw mean, so the pick and
+    the verdict speak of the same number."""
+    tuned = [c for c in found.configs if c.label != DEFAULT_LABEL and c.gain is not None]
+    if not tuned:
+        return None
+    return max(tuned, key=lambda c: (c.gain.mean if c.gain else -math.inf, -(c.trial or 0)))
+
+
 def _compare(out: ValidationReport) -> None:
-    """Gains against the defaults on the seeds both finished; the recommendation; the verdict."""
+    """Gains against the defaults on the seeds both finished; the pick or the supported
+    config; the verdict."""
     default = next((c for c in out.configs if c.label == DEFAULT_LABEL), None)
     if default is None:
         return
@@ -254,25 +323,30 @@ def _compare(out: ValidationReport) -> None:
             config.gain, config.wins = paired_gain(
                 default.values, config.values, maximize=out.maximize
             )
-    measured = [c for c in out.configs if c.interval is not None]
-    if not measured:
+    if not any(c.interval is not None for c in out.configs):
         out.verdict = "not validated yet"
         return
-    sign = -1.0 if out.maximize else 1.0
-    best = min(measured, key=lambda c: sign * c.interval.mean if c.interval else math.inf)
-    out.recommended = best.label
-    tuned = [c for c in measured if c is not default and c.gain is not None]
-    if not tuned:
+    chosen = pick(out)
+    if chosen is None:
         out.verdict = "no tuned config validated yet"
         return
-    top = best if best is not default else min(tuned, key=lambda c: sign * c.interval.mean)  # type: ignore[union-attr]
-    out.verdict = verdict(top, default_is_best=best is default, label=out.label)
+    if out.phase == SELECTION:
+        out.recommended = chosen.label
+        out.verdict = (
+            f"{chosen.label} picked on {len(out.seeds)} selection seeds "
+            f"({_pct(chosen.gain.mean) if chosen.gain else '?'} there: an estimate, the best of "
+            f"{len(out.configs) - 1}); its gain is measured on confirmation seeds"
+        )
+        return
+    out.verdict = verdict(chosen, label=out.label)
+    significant = chosen.gain is not None and chosen.gain.low is not None and chosen.gain.low > 0
+    out.recommended = chosen.label if significant else DEFAULT_LABEL
 
 
 def verdict(config: ConfigResult, *, default_is_best: bool = False, label: str = "Adam") -> str:
     """The plain sentence the product reports, e.g. "+24 % over default Adam (95 % CI 21-27 %,
-    5/5 seeds)" or "no significant gain over default Adam (-6 % ± 12 %, 2/5 seeds)"; `label`
-    names the optimizer family whose defaults are the reference."""
+    5/5 seeds)" or "no significant gain over default Adam (-6 % ± 12 %, 2/5 seeds): keep the
+    defaults"; `label` names the optimizer family whose defaults are the reference."""
     gain = config.gain
     assert gain is not None
     seeds = f"{config.wins}/{gain.n} seeds"
@@ -287,22 +361,33 @@ def verdict(config: ConfigResult, *, default_is_best: bool = False, label: str =
     half = gain.half_width() or 0.0
     return (
         f"no significant gain over default {label} ({_pct(gain.mean)} ± {_pct(half, sign=False)}, "
-        f"{seeds})"
+        f"{seeds}): keep the defaults"
     )
 
 
-def versus(other: str, reference: str, gain: Interval, wins: int) -> str:
-    """How `other` compares with `reference`: "AdamW beats Adam by 7 % (95 % CI +3% to +11%,
-    4/5 seeds)", "... is 12 % worse than ...", or "no significant difference"."""
-    if gain.low is None or gain.high is None:
-        return f"{other} vs {reference}: {_pct(gain.mean)} on {gain.n} seed, too few to judge"
-    interval = f"95 % CI {_pct(gain.low)} to {_pct(gain.high)}, {wins}/{gain.n} seeds"
-    if gain.low > 0:
-        return f"{other} beats {reference} by {_pct(gain.mean, sign=False)} ({interval})"
-    if gain.high < 0:
-        return f"{other} is {_pct(-gain.mean, sign=False)} worse than {reference} ({interval})"
-    half = _pct(gain.half_width() or 0.0, sign=False)
-    return f"no significant difference between {other} and {reference} ({_pct(gain.mean)} ± {half})"
+@dataclass(frozen=True)
+class Conclusion:
+    """What a user takes away from a validation: one config, and whether its gain was confirmed
+    on seeds that did not pick it."""
+
+    label: str  # the config to use: "trial 12", or "default"
+    params: dict[str, float]
+    confirmed: bool  # False: the pick of the selection round, not yet confirmed
+    verdict: str
+
+
+def conclude(
+    selection: ValidationReport, confirmation: ValidationReport | None
+) -> Conclusion | None:
+    """The one answer of a round: the confirmation's once it is complete, else the selection's
+    pick marked unconfirmed; None before the selection has picked."""
+    if confirmation is not None and confirmation.complete and confirmation.recommended:
+        chosen = next(c for c in confirmation.configs if c.label == confirmation.recommended)
+        return Conclusion(chosen.label, chosen.params, True, confirmation.verdict)
+    if not selection.complete or selection.recommended is None:
+        return None
+    chosen = next(c for c in selection.configs if c.label == selection.recommended)
+    return Conclusion(chosen.label, chosen.params, False, selection.verdict)
 
 
 def _pct(fraction: float, *, sign: bool = True) -> str:

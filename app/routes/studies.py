@@ -61,7 +61,8 @@ def create(
         except LimitError as exc:
             raise _limit(exc) from None
         response.status_code = status.HTTP_200_OK
-        return DryRunResult(valid=True, config=payload.to_config())
+        config = payload.to_config()
+        return DryRunResult(valid=True, config=config, training_runs=config.training_runs())
     try:
         study_id = create_job(state.db, state.storage, payload, state.settings)
     except LimitError as exc:
@@ -117,14 +118,22 @@ def validate(
     study: StudyDep, state: StateDep, body: ValidationCreate | None = None
 ) -> ValidationPublic:
     """Retrain the study's best `top_k` configs and the defaults on `seeds` fresh seeds (a
-    new round: seeds no earlier round or trial used), on the workers, like trials."""
+    new round: seeds no earlier round or trial used), on the workers, like trials; then the
+    pick and the defaults on `confirm_seeds` further seeds, which alone give the reported gain."""
     body = body or ValidationCreate()
     with state.db.session(write=False) as session:
         job = get_job(session, study.id)
     if job is None or job.kind != JobKind.SEARCH:
         raise _conflict(ConflictError("only a search launched by adamtune can be validated"))
     try:
-        child = start_validation(state.db, state.storage, job, top_k=body.top_k, seeds=body.seeds)
+        child = start_validation(
+            state.db,
+            state.storage,
+            job,
+            top_k=body.top_k,
+            seeds=body.seeds,
+            confirm_seeds=body.confirm_seeds,
+        )
     except ConflictError as exc:
         raise _conflict(exc) from None
     with state.db.session(write=False) as session:

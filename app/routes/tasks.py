@@ -23,7 +23,7 @@ from optim.tasks import list_tasks
 # the study options whose defaults the dashboard's form starts from
 STUDY_DEFAULTS = (
     "n_trials", "seed", "eps_mode", "seeds_per_trial", "validate_top_k", "validate_seeds",
-    "metric", "direction",
+    "confirm_seeds", "metric", "direction",
 )  # fmt: skip
 
 router = APIRouter(prefix="/api", tags=["tasks"], dependencies=[Depends(require_read_token)])

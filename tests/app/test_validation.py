@@ -1,5 +1,6 @@
-"""Validation of a search's result, in-process: queued when a search ends, run by the workers
-like trials, reported with CIs and a verdict; on demand, with fresh seeds each round."""
+"""Validation of a search's result, in-process: a selection round queued when a search ends and
+its confirmation round when the selection ends, run by the workers like trials, reported with
+CIs and a verdict from the confirmation alone; on demand, with fresh seeds each round."""
 
 from __future__ import annotations
 
@@ -15,12 +16,16 @@ STUDY = {"task": "logreg_breast_cancer", "epochs": 3, "pruner": "none", "sampler
 
 @both_databases
 def test_a_finished_search_is_validated_on_fresh_seeds(api: Api) -> None:
-    study = api.create_study(**STUDY, n_trials=6, validate_top_k=2, validate_seeds=3)
-    assert api.work() == 6 + 3 * 3  # the search, then (2 configs + the defaults) x 3 seeds
+    study = api.create_study(
+        **STUDY, n_trials=6, validate_top_k=2, validate_seeds=3, confirm_seeds=4
+    )
+    # the search, (2 configs + the defaults) x 3 selection seeds, (pick + defaults) x 4
+    assert api.work() == 6 + 3 * 3 + 2 * 4
     done = api.study(study["id"])
     validation = done["validation"]
     assert validation["status"] == "completed" and validation["complete"]
-    assert (validation["runs_done"], validation["runs_total"]) == (9, 9)
+    assert validation["phase"] == "done" and validation["confirmed"]
+    assert (validation["runs_done"], validation["runs_total"]) == (17, 17)
     configs = validation["configs"]
     assert [c["label"] for c in configs][0] == "default"
     assert len(configs) == 3 and all(c["n"] == 3 for c in configs)
@@ -31,19 +36,55 @@ def test_a_finished_search_is_validated_on_fresh_seeds(api: Api) -> None:
         assert config["search_value"] == pytest.approx(searched["value"])
         assert config["ci_low"] < config["mean"] < config["ci_high"]
         assert config["gain"] is not None and 0 <= config["wins"] <= 3
-    best = min(configs, key=lambda c: c["mean"])
-    assert validation["recommended"] == best["label"]
-    assert validation["verdict"]  # a sentence either way; its rules are tested in optim
-    # the seeds are fresh: none is a seed any search trial trained with
+    # the selection picks the best gain; the confirmation retrains the pick and the defaults
+    picked = max(configs[1:], key=lambda c: c["gain"])
+    assert validation["picked"] == picked["label"]
+    confirmation = validation["confirmation"]
+    assert [c["label"] for c in confirmation["configs"]] == ["default", picked["label"]]
+    assert confirmation["configs"][1]["params"] == picked["params"]
+    assert all(c["n"] == 4 for c in confirmation["configs"])
+    # the verdict and the one line come from the confirmation runs alone
+    assert validation["verdict"] == confirmation["verdict"]
+    confirmed = confirmation["configs"][1]
+    significant = confirmed["gain_low"] > 0
+    assert validation["recommended"] == (picked["label"] if significant else "default")
+    assert validation["torch_line"].startswith("torch.optim.Adam(")
+    if significant:
+        assert f"lr={picked['params']['lr']:.6g}" in validation["torch_line"]
+    # three disjoint sets of seeds: the search's, the selection's, the confirmation's
     search_seeds = {s for t in api.trials(study["id"]) for s in t["seeds"]}
-    assert len(search_seeds) == 6 and len(set(validation["seeds"])) == 3
-    assert not set(validation["seeds"]) & search_seeds
+    selection, confirming = (
+        set(validation["selection_seeds"]),
+        set(validation["confirmation_seeds"]),
+    )
+    assert len(search_seeds) == 6 and len(selection) == 3 and len(confirming) == 4
+    assert not selection & search_seeds and not confirming & (search_seeds | selection)
+    assert validation["seeds"] == validation["selection_seeds"]
+    assert confirmation["seeds"] == validation["confirmation_seeds"]
     assert api.get(f"/api/studies/{study['id']}/validation").json() == validation
-    # the validation is not a study of its own in the list, but its runs are readable
+    # the rounds are not studies of their own in the list, but their runs are readable
     listed = [s["id"] for s in api.get("/api/studies").json()["studies"]]
     assert listed == [study["id"]]
-    runs = api.get(f"/api/studies/{validation['study_id']}/trials").json()
-    assert runs["total"] == 9
+    assert api.get(f"/api/studies/{validation['study_id']}/trials").json()["total"] == 9
+    assert api.get(f"/api/studies/{confirmation['study_id']}/trials").json()["total"] == 8
+
+
+def test_without_confirmation_seeds_the_pick_is_marked_unconfirmed(api: Api) -> None:
+    study = api.create_study(**STUDY, n_trials=4, validate_top_k=1, validate_seeds=2,
+                             confirm_seeds=0)  # fmt: skip
+    assert api.work() == 4 + 2 * 2
+    validation = api.study(study["id"])["validation"]
+    assert validation["complete"] and not validation["confirmed"]
+    assert validation["confirmation"] is None and validation["confirmation_seeds"] == []
+    assert validation["recommended"] == validation["picked"] != "default"
+    assert "picked on 2 selection seeds" in validation["verdict"]
+
+
+def test_the_cost_is_shown_before_a_study_starts(api: Api) -> None:
+    body = {**STUDY, "n_trials": 6, "validate_top_k": 2, "validate_seeds": 3, "confirm_seeds": 4}
+    response = api.post("/api/studies?dry_run=true", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["training_runs"] == {"search": 6, "selection": 9, "confirmation": 8}
 
 
 def test_validation_on_demand_uses_new_seeds_and_refuses_a_second_at_once(api: Api) -> None:
@@ -52,22 +93,25 @@ def test_validation_on_demand_uses_new_seeds_and_refuses_a_second_at_once(api: A
     assert api.study(study["id"])["validation"] is None
     assert api.get(f"/api/studies/{study['id']}/validation").status_code == 404
     url = f"/api/studies/{study['id']}/validate"
-    first = api.post(url, json={"top_k": 1, "seeds": 2})
+    ask = {"top_k": 1, "seeds": 2, "confirm_seeds": 2}
+    first = api.post(url, json=ask)
     assert first.status_code == 201, first.text
-    assert first.json()["status"] == "queued" and first.json()["runs_total"] == 4
-    assert api.post(url, json={"top_k": 1, "seeds": 2}).status_code == 409
+    assert first.json()["status"] == "queued" and first.json()["runs_total"] == 4 + 4
+    assert api.post(url, json=ask).status_code == 409
+    assert api.work() == 8  # both rounds
+    assert api.post(url, json=ask).status_code == 201
     api.work()
-    second = api.post(url, json={"top_k": 1, "seeds": 2})
-    assert second.status_code == 201
-    assert not set(first.json()["seeds"]) & set(second.json()["seeds"])
-    api.work()
-    assert api.study(study["id"])["validation"]["round"] == 1
+    second_round = api.study(study["id"])["validation"]
+    assert second_round["round"] == 1 and second_round["complete"]
+    seen = set(first.json()["selection_seeds"])
+    assert not seen & set(second_round["selection_seeds"])
+    assert not set(second_round["confirmation_seeds"]) & set(second_round["selection_seeds"])
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [({"top_k": 0}, "top_k"), ({"seeds": 1}, "seeds"), ({"seeds": "5"}, "seeds"),
-     ({"other": 1}, "other")],
+     ({"confirm_seeds": 1}, "confirm_seeds"), ({"other": 1}, "other")],
 )  # fmt: skip
 def test_bad_validation_requests_name_the_field(api: Api, body: dict[str, Any], field: str) -> None:
     study = api.create_study(**STUDY, n_trials=2)

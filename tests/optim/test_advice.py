@@ -1,0 +1,70 @@
+"""A comparison's sentences and its one line of advice: a practical margin, the same config
+said to be the same, ties to the family with fewer tuned settings; "by 0 %" never."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from optim.advice import Entry, advise, same_config, versus
+
+ADAM = {"lr": 1e-2, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.0}
+
+
+def entry(name: str, values: Sequence[float], *, tuned: int = 4, **params: float) -> Entry:
+    label = {"adam": "Adam", "adamw": "AdamW", "adam_lr_only": "Adam (lr only)",
+             "sgd_nesterov": "SGD+Nesterov"}[name]  # fmt: skip
+    return Entry(name, label, {**ADAM, **params}, list(values), tuned, f"line of {label}")
+
+
+REFERENCE = entry("adam", [1.0, 1.1, 0.9, 1.0, 1.05])
+
+
+def test_a_clear_gain_beats_and_is_the_advice() -> None:
+    better = entry("sgd_nesterov", [0.8, 0.9, 0.7, 0.8, 0.85], lr=0.1)
+    result = versus(better, REFERENCE)
+    assert result.kind == "better" and result.sentence.startswith("SGD+Nesterov beats Adam by 20%")
+    chosen, line = advise(REFERENCE, [result])
+    assert chosen is better and line.startswith("Use SGD+Nesterov: line of SGD+Nesterov")
+
+
+def test_a_significant_but_tiny_difference_is_no_meaningful_difference() -> None:
+    # 0.3 % better on every seed: significant, below the 1 % margin; never "by 0 %"
+    tiny = entry("sgd_nesterov", [v * 0.997 for v in REFERENCE.values], lr=0.1)
+    result = versus(tiny, REFERENCE)
+    assert result.kind == "tie"
+    assert result.sentence.startswith("no meaningful difference between SGD+Nesterov and Adam")
+    assert "within ±1" in result.sentence and "by 0" not in result.sentence
+    assert "+0.3%" in result.sentence
+    chosen, line = advise(REFERENCE, [result])
+    assert chosen is REFERENCE and line.startswith("Keep Adam: line of Adam")
+    assert "nothing beat it by more than 1" in line
+
+
+def test_adamw_with_a_negligible_decay_is_adams_config() -> None:
+    adamw = entry("adamw", REFERENCE.values, weight_decay=4.9e-5)
+    assert same_config(adamw, REFERENCE)
+    result = versus(adamw, REFERENCE)
+    assert result.kind == "same" and "the same" in result.sentence
+    assert "4.9e-05" in result.sentence and "by 0" not in result.sentence
+    real_decay = entry("adamw", REFERENCE.values, weight_decay=0.1)
+    assert not same_config(real_decay, REFERENCE)
+    sgd = entry("sgd_nesterov", REFERENCE.values)
+    assert not same_config(sgd, REFERENCE)  # another update rule, whatever its settings
+
+
+def test_a_tie_goes_to_the_family_with_fewer_tuned_settings() -> None:
+    noisy = [0.9, 1.2, 1.0, 0.95, 1.1]
+    lr_only = entry("adam_lr_only", noisy, tuned=1, lr=3e-3)
+    result = versus(lr_only, REFERENCE)
+    assert result.kind == "tie" and result.sentence.startswith("no significant difference")
+    chosen, line = advise(REFERENCE, [result])
+    assert chosen is lr_only
+    assert line.startswith("Use Adam (lr only): line of Adam (lr only)")
+    assert "1 tuned setting instead of 4" in line
+
+
+def test_a_worse_family_is_worse_and_never_advised() -> None:
+    worse = entry("sgd_nesterov", [v * 1.3 for v in REFERENCE.values], tuned=2, lr=0.1)
+    result = versus(worse, REFERENCE)
+    assert result.kind == "worse" and "30% worse than Adam" in result.sentence
+    assert advise(REFERENCE, [result])[0] is REFERENCE
