@@ -370,11 +370,13 @@ def _local_storage(args: argparse.Namespace) -> AdamtuneStorage:
     return make_storage(url, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S)
 
 
-def _study_options(parser: argparse.ArgumentParser, *, seed: bool = True) -> None:
+def _study_options(
+    parser: argparse.ArgumentParser, *, seed: bool = True, task: bool = True
+) -> None:
     """Options `tune`, `evaluate` and `compare` share."""
     from optim.optimizers import DEFAULT_FAMILY, FAMILIES
 
-    parser.add_argument("--task")
+    parser.add_argument("--task", required=task)
     parser.add_argument("--epochs", type=int)
     if seed:
         parser.add_argument("--seed", type=int, default=0, help="the study's root seed")
@@ -445,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser(
         "evaluate", help="retrain one config and the defaults on fresh seeds and compare them"
     )
-    _study_options(evaluate, seed=False)
+    _study_options(evaluate, seed=False, task=False)
     evaluate.add_argument(
         "--seed", type=int, help="the evaluation's seed stream (default: a new one, printed)"
     )

@@ -11,7 +11,8 @@ from tests.app.conftest import Api
 from tests.conftest import both_databases, query
 
 COMPARISON = {"task": "logreg_breast_cancer", "optimizers": ["adam", "sgd_nesterov"],
-              "n_trials": 3, "epochs": 2, "pruner": "none", "validate_seeds": 3}  # fmt: skip
+              "n_trials": 3, "epochs": 2, "pruner": "none", "validate_seeds": 3,
+              "confirm_seeds": 4}  # fmt: skip
 
 
 @both_databases
@@ -36,14 +37,20 @@ def test_a_comparison_runs_interleaved_and_compares_validated_winners(api: Api) 
     assert done["complete"]
     adam, sgd = done["studies"]
     assert adam["status"] == sgd["status"] == "completed"
-    assert adam["seeds"] == sgd["seeds"] and len(adam["seeds"]) == 3  # the same fresh seeds
+    # each family's answer on the same confirmation seeds
+    assert adam["seeds"] == sgd["seeds"] and len(adam["seeds"]) == 4
     for row in (adam, sgd):
-        assert row["winner"]["n"] == 3 and row["epochs_trained"] == 3 * 2
-        assert row["torch_line"].startswith("torch.optim.")
+        assert row["winner"]["n"] == 4 and row["epochs_trained"] == 3 * 2
+        assert row["confirmed"] and row["torch_line"].startswith("torch.optim.")
     assert "nesterov=True" in sgd["torch_line"]
     assert sgd["gain"] is not None and (len(done["verdicts"]) == 1)
     verdict = done["verdicts"][0]
     assert "SGD with Nesterov momentum" in verdict and "Adam" in verdict
+    assert "by 0" not in verdict
+    # one line of advice, naming one family and its line
+    assert done["recommended"] in ("adam", "sgd_nesterov")
+    chosen = adam if done["recommended"] == "adam" else sgd
+    assert done["advice"].startswith(("Use ", "Keep ")) and chosen["torch_line"] in done["advice"]
     listed = api.get("/api/comparisons").json()["comparisons"]
     assert [c["id"] for c in listed] == [comparison["id"]]
     studies = {s["id"]: s for s in api.get("/api/studies").json()["studies"]}

@@ -32,11 +32,14 @@ TORCH_LINE = re.compile(
     re.MULTILINE,
 )
 GAIN_LINE = re.compile(
-    rf"^search estimate \(one seed each, on the split it selected on\): ({NUMBER})% over "
-    rf"default Adam \(({NUMBER})\)$",
+    rf"^search estimate: ({NUMBER})% over default Adam \(({NUMBER})\): one seed each",
     re.MULTILINE,
 )
 VERDICT_LINE = re.compile(r"^verdict: (.+)$", re.MULTILINE)
+EVALUATION_LINE = (
+    r"^evaluation seeds \[([\d, ]+)\] \(stream (\d+): repeat with --seed \2\); "
+    r"none of the 8 seeds study 's' used$"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -100,6 +103,7 @@ def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
     assert (config.task, config.n_trials, config.epochs) == ("logreg_breast_cancer", 5, 3)
     assert config.space == SearchSpace()
     assert "not validated (--validate-seeds 0)" in result.stdout
+    assert "UNVALIDATED: the search's best" in result.stdout  # said before the line
 
     # the pasted line carries the best trial's hyper-parameters
     lines = TORCH_LINE.findall(result.stdout)
@@ -115,8 +119,12 @@ def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
     ):
         assert math.isclose(printed, stored, rel_tol=1e-5), (printed, stored)
     assert "weight_decay" not in result.stdout  # fixed at 0: not printed
-    assert f"best val_loss {best.value:.6g} (trial {best.number})" in result.stdout
-    assert f"{study_name!r}: 5 trials on logreg_breast_cancer" in result.stdout
+    assert f"search best: trial {best.number}, val_loss {best.value:.6g}" in result.stdout
+    assert "search: 5 trials on logreg_breast_cancer in " in result.stdout
+    pruned = sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials)
+    assert f" {pruned} pruned, 0 failed)" in result.stdout
+    # where it wrote: the storage, the study's name and its id
+    assert f"stored in {url}: study {study_name!r} (id 1)" in result.stdout
 
     # and the gain over default Adam, the enqueued baseline trial
     (baseline,) = [t for t in study.trials if t.user_attrs.get(BASELINE_ATTR)]
@@ -128,7 +136,6 @@ def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
     assert math.isclose(printed_baseline, baseline.value, rel_tol=1e-5)
     expected_gain = 100 * (baseline.value - best.value) / abs(baseline.value)
     assert printed_gain == pytest.approx(expected_gain, abs=0.05)
-    assert printed_gain >= 0.0  # the best trial is never worse than one of the trials
 
 
 @pytest.mark.parametrize(
@@ -199,28 +206,74 @@ def test_main_rejects_bad_options_before_running(
 
 
 def test_tune_validates_on_fresh_seeds_and_agrees_with_the_api(tmp_path: Path) -> None:
-    """By default `tune` retrains its best configs and the defaults on fresh seeds and prints the
-    verdict; a server on the same file reports the same numbers for the same validation."""
+    """By default `tune` picks among its best configs on selection seeds, confirms the pick on
+    others, and prints the confirmed verdict, then exactly one line to paste, after it; a server
+    on the same file reports the same numbers for the same rounds."""
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     result = adamtune(
         "tune", "--task", "logreg_breast_cancer", "--trials", "5", "--epochs", "3",
         "--pruner", "none", "--validate-top-k", "2", "--validate-seeds", "3",
-        "--storage", url, "--quiet", "--name", "cli-study",
+        "--confirm-seeds", "4", "--storage", url, "--quiet", "--name", "cli-study",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "validated on 3 fresh seeds (test split):" in result.stdout
-    (printed,) = VERDICT_LINE.findall(result.stdout)
+    out = result.stdout
+    assert "selection on 3 fresh seeds (test split):" in out
+    assert "confirmation on 4 fresh seeds (test split):" in out
+    (printed,) = VERDICT_LINE.findall(out)
     names = optuna.get_all_study_names(storage=url)
-    assert sorted(names) == ["cli-study", "cli-study / validation 0"]
-    named = "SELECT study_id FROM studies WHERE study_name = 'cli-study / validation 0'"
-    ((study_id,),) = query(url, named)
+    assert sorted(names) == ["cli-study", "cli-study / confirmation 0", "cli-study / validation 0"]
     db = Database.open(url)
     with db.session(write=False) as session:
-        found = read_report(session, study_id)
+        reports = {}
+        for name in ("cli-study / validation 0", "cli-study / confirmation 0"):
+            ((study_id,),) = query(url, f"SELECT study_id FROM studies WHERE study_name = '{name}'")
+            reports[name] = read_report(session, study_id)
     db.dispose()
-    assert found is not None and found.complete and found.verdict == printed
-    lines = TORCH_LINE.findall(result.stdout)
-    assert len(lines) == 2  # the search's best, then the validated recommendation
+    selection, confirmation = reports.values()
+    assert selection is not None and confirmation is not None and confirmation.complete
+    assert confirmation.verdict == printed
+    assert not set(selection.seeds) & set(confirmation.seeds)
+    # exactly one line to paste, and it comes after the confirmed verdict
+    lines = TORCH_LINE.findall(out)
+    assert len(lines) == 1 and out.index("torch.optim.") > out.index("verdict: ")
+    chosen = next(c for c in confirmation.configs if c.label == confirmation.recommended)
+    assert math.isclose(float(lines[0][0]), chosen.params["lr"], rel_tol=1e-5)
+    assert "UNVALIDATED" not in out and "validation took " in out
+
+
+@pytest.mark.slow
+def test_evaluate_measures_a_study_on_seeds_it_never_used(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    tuned = adamtune(
+        "tune", "--task", "logreg_breast_cancer", "--trials", "4", "--epochs", "2",
+        "--pruner", "none", "--validate-top-k", "1", "--validate-seeds", "2",
+        "--confirm-seeds", "2", "--storage", url, "--quiet", "--name", "s",
+    )  # fmt: skip
+    assert tuned.returncode == 0, tuned.stderr
+    used = {
+        seed
+        for name in optuna.get_all_study_names(storage=url)
+        for trial in optuna.load_study(study_name=name, storage=url).trials
+        for seed in trial.user_attrs.get("seeds", [])
+    }
+    assert len(used) == 4 + 2 + 2  # the search's, the selection's, the confirmation's
+    runs = [
+        adamtune("evaluate", "--study", "s", "--seeds", "3", "--storage", url, "--quiet")
+        for _ in range(2)
+    ]
+    printed = []
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+        found = re.search(EVALUATION_LINE, run.stdout, re.MULTILINE)
+        assert found, run.stdout
+        seeds = [int(s) for s in found.group(1).split(", ")]
+        assert len(seeds) == 3 and not set(seeds) & used
+        printed.append((seeds, found.group(2)))
+    assert printed[0][0] != printed[1][0]  # each run draws a stream of its own
+    again = adamtune("evaluate", "--study", "s", "--seeds", "3", "--seed", printed[0][1],
+                     "--storage", url, "--quiet")  # fmt: skip
+    assert f"evaluation seeds [{', '.join(map(str, printed[0][0]))}]" in again.stdout
+    assert len(TORCH_LINE.findall(again.stdout)) == 1
 
 
 def test_evaluate_a_config_equal_to_the_defaults_finds_no_gain(tmp_path: Path) -> None:
@@ -230,7 +283,7 @@ def test_evaluate_a_config_equal_to_the_defaults_finds_no_gain(tmp_path: Path) -
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert VERDICT_LINE.findall(result.stdout) == [
-        "no significant gain over default Adam (+0% ± 0%, 0/3 seeds)"
+        "no significant gain over default Adam (+0% ± 0%, 0/3 seeds): keep the defaults"
     ]
 
 
@@ -280,10 +333,15 @@ def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert "== Adam" in result.stdout and "== SGD with Nesterov momentum" in result.stdout
     assert "over default SGD with Nesterov momentum" in result.stdout
-    last = result.stdout.strip().splitlines()[-1]
-    assert "SGD with Nesterov momentum" in last and "Adam" in last
+    *_, sentence, advice = result.stdout.strip().splitlines()
+    assert "SGD with Nesterov momentum" in sentence and "Adam" in sentence
+    assert "by 0" not in sentence
+    # one line of advice, and the only line to paste
+    assert advice.startswith(("advice: Use ", "advice: Keep ")) and "torch.optim." in advice
+    assert result.stdout.count("torch.optim.") == 1
     names = optuna.get_all_study_names(storage=f"sqlite:///{tmp_path / 'c.db'}")
     assert sorted(names) == [
-        "cmp / adam", "cmp / adam / validation 0", "cmp / sgd_nesterov",
+        "cmp / adam", "cmp / adam / confirmation 0", "cmp / adam / validation 0",
+        "cmp / sgd_nesterov", "cmp / sgd_nesterov / confirmation 0",
         "cmp / sgd_nesterov / validation 0",
     ]  # fmt: skip
