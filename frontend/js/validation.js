@@ -1,6 +1,8 @@
-// A search's validation on the study page: the best configs and the defaults retrained on fresh
-// seeds (GET /validation), per config the mean ± 95 % CI and the paired gain over the defaults,
-// the verdict, each run's curve, and a button for another round (POST /validate).
+// A search's validation on the study page (GET /validation), in two rounds on disjoint seeds:
+// the selection retrains the best configs and the defaults and picks one, the confirmation
+// retrains the pick and the defaults on other seeds and alone gives the gain, the verdict and
+// the line. Per config the mean ± 95 % CI and the paired gain over the defaults, each run's
+// curve, and a button for another round (POST /validate).
 import { api, errorMessage, isAbort } from "./api.js";
 import { spansDecades } from "./curves.js";
 import { h, replace, setText } from "./dom.js";
@@ -17,18 +19,18 @@ export function validating(report) {
 }
 
 /**
- * The tuned config the verdict is about: the recommended one, or when the defaults won, the
- * best tuned one by validated mean (as optim/validation.py words its verdict). Null until a
- * validation has ended with a gain to show.
+ * The pick as the confirmation measured it: the gain the product reports. Null until the
+ * confirmation round has ended.
  */
-export function validatedWinner(report, direction) {
-  if (!report || validating(report) || !report.verdict) return null;
-  const tuned = (report.configs || []).filter((c) => c.label !== DEFAULT_LABEL && c.gain !== null && c.gain !== undefined);
-  if (!tuned.length) return null;
-  const mine = tuned.find((c) => c.label === report.recommended);
-  if (mine) return mine;
-  const sign = direction === "maximize" ? -1 : 1;
-  return tuned.reduce((a, b) => (sign * b.mean < sign * a.mean ? b : a));
+export function validatedWinner(report) {
+  if (!report || validating(report) || !report.confirmed || !report.confirmation) return null;
+  return (report.confirmation.configs || []).find((c) => c.label !== DEFAULT_LABEL && c.gain !== null && c.gain !== undefined) || null;
+}
+
+/** The config the confirmed answer names (the pick, or the defaults) in the confirmation round. */
+export function confirmedConfig(report) {
+  if (!report || !report.confirmation) return null;
+  return (report.confirmation.configs || []).find((c) => c.label === report.recommended) || null;
 }
 
 /** "0.1565 ± 0.0434": a mean and the half width of its 95 % CI. */
@@ -55,27 +57,13 @@ export function createValidationPanel(container, { studyId, ctx, getStudy, onRep
 
   const status = h("p", { class: "muted small", id: "validation-status" });
   const verdict = h("p", { class: "verdict", id: "validation-verdict" });
-  const tbody = h("tbody");
-  const table = h(
-    "table",
-    { class: "data compact", id: "validation-table", hidden: true },
-    h(
-      "thead",
-      {},
-      h(
-        "tr",
-        {},
-        h("th", { text: "config" }),
-        h("th", { class: "num", text: "search value", title: "one seed, as the search measured it: an estimate" }),
-        h("th", { class: "num", text: "validated mean ± 95 % CI", title: "the test metric on the fresh seeds" }),
-        h("th", { class: "num", text: "gain vs default (95 % CI)", title: "paired with the defaults seed by seed" }),
-        h("th", { class: "num", text: "wins" }),
-      ),
-    ),
-    tbody,
-  );
+  const selection = roundTable("validation-table", "search estimate", "one seed, as the search measured it: an estimate");
+  const confirmation = roundTable("confirmation-table", "search estimate", "one seed, as the search measured it: an estimate");
+  const selectionTitle = h("h3", { id: "selection-title", text: "Round 1 · selection: picks among the best configs" });
+  const confirmationTitle = h("h3", { id: "confirmation-title", text: "Round 2 · confirmation: the pick against the defaults on other seeds" });
   const topK = h("input", { id: "v-top_k", type: "text", inputmode: "numeric", class: "num-input", "aria-label": "configs to validate" });
   const seeds = h("input", { id: "v-seeds", type: "text", inputmode: "numeric", class: "num-input", "aria-label": "fresh seeds" });
+  const confirmSeeds = h("input", { id: "v-confirm_seeds", type: "text", inputmode: "numeric", class: "num-input", "aria-label": "confirmation seeds" });
   const button = h("button", { type: "button", id: "btn-validate", onclick: () => start() }, "Validate");
   const error = h("div", { class: "field-error", role: "alert", id: "validation-error" });
   const plot = h("div", { class: "validation-plot", id: "validation-plot", hidden: true });
@@ -86,7 +74,10 @@ export function createValidationPanel(container, { studyId, ctx, getStudy, onRep
     h("h2", { text: "Validation on fresh seeds" }),
     status,
     verdict,
-    h("div", { class: "table-wrap" }, table),
+    selectionTitle,
+    h("div", { class: "table-wrap" }, selection.table),
+    confirmationTitle,
+    h("div", { class: "table-wrap" }, confirmation.table),
     plot,
     h(
       "div",
@@ -95,8 +86,10 @@ export function createValidationPanel(container, { studyId, ctx, getStudy, onRep
       topK,
       h("label", { for: "v-seeds", text: "seeds" }),
       seeds,
+      h("label", { for: "v-confirm_seeds", text: "confirmation seeds" }),
+      confirmSeeds,
       button,
-      h("span", { class: "muted small", text: "retrains them and the defaults on seeds no trial used" }),
+      h("span", { class: "muted small", text: "retrains them and the defaults on seeds no trial used, picks one, then confirms it on others" }),
     ),
     error,
   );
@@ -107,6 +100,7 @@ export function createValidationPanel(container, { studyId, ctx, getStudy, onRep
     const s = getStudy() || {};
     if (!topK.value) topK.value = String(s.validate_top_k || 3);
     if (!seeds.value) seeds.value = String(s.validate_seeds || 5);
+    if (!confirmSeeds.value) confirmSeeds.value = String(s.confirm_seeds ?? 10);
   }
 
   function render() {
@@ -115,52 +109,90 @@ export function createValidationPanel(container, { studyId, ctx, getStudy, onRep
     button.disabled = validating(report);
     if (!report) {
       const auto = s.validate_top_k > 0 && s.validate_seeds > 0;
+      const confirm = s.confirm_seeds > 0 ? `, then the pick and the defaults on ${s.confirm_seeds} other seeds` : "";
       setText(
         status,
         auto
-          ? `Not validated yet: when the search ends, its best ${s.validate_top_k} config${s.validate_top_k === 1 ? "" : "s"} and the defaults are retrained on ${s.validate_seeds} fresh seeds.`
+          ? `Not validated yet: when the search ends, its best ${s.validate_top_k} config${s.validate_top_k === 1 ? "" : "s"} and the defaults are retrained on ${s.validate_seeds} fresh seeds${confirm}.`
           : "Not validated: the search value of each trial is one training run, an estimate. Validate retrains the best configs on fresh seeds.",
       );
       setText(verdict, "");
-      table.hidden = true;
-      plot.hidden = true;
+      for (const part of [selection.table, confirmation.table, selectionTitle, confirmationTitle, plot]) part.hidden = true;
       return;
     }
-    const round = report.round !== null && report.round !== undefined ? `round ${report.round + 1}: ` : "";
+    const round = report.round !== null && report.round !== undefined ? `Validation ${report.round + 1}: ` : "";
     const runs = `${report.runs_done}/${report.runs_total} runs`;
+    const where = report.phase === "selection" ? "selecting" : report.phase === "confirmation" ? "confirming the pick" : "done";
     setText(
       status,
       validating(report)
-        ? `Validating (${round}${runs} on ${report.seeds.length} fresh seeds)…`
-        : `${round[0] ? round[0].toUpperCase() + round.slice(1) : ""}${runs} on fresh seeds ${report.seeds.join(", ")}; the value is the held-out test metric.`,
+        ? `${round}${where}, ${runs}…`
+        : `${round}${runs}; the value is the held-out test metric. Selection seeds ${(report.selection_seeds || report.seeds || []).join(", ")}${report.confirmation_seeds?.length ? `; confirmation seeds ${report.confirmation_seeds.join(", ")}` : ""}.`,
     );
-    setText(verdict, validating(report) ? "" : report.verdict || "");
-    table.hidden = !(report.configs || []).length;
-    replace(
-      tbody,
-      (report.configs || []).map((c) =>
+    const unconfirmed = !validating(report) && report.verdict && !report.confirmed;
+    setText(verdict, validating(report) ? report.selection_verdict || "" : unconfirmed ? `Unconfirmed: ${report.verdict}` : report.verdict || "");
+    verdict.dataset.confirmed = String(!!report.confirmed);
+    selectionTitle.hidden = selection.table.hidden = !(report.configs || []).length;
+    selection.fill(report.configs || [], report.picked, "picked");
+    const second = report.confirmation;
+    confirmationTitle.hidden = confirmation.table.hidden = !second;
+    if (second) confirmation.fill(second.configs || [], report.confirmed ? report.recommended : null, "use this");
+  }
+
+  /** A round's table: per config its search estimate, its mean ± CI here, its gain and wins. */
+  function roundTable(id, searchHead, searchTitle) {
+    const tbody = h("tbody");
+    const table = h(
+      "table",
+      { class: "data compact", id, hidden: true },
+      h(
+        "thead",
+        {},
         h(
           "tr",
-          { dataset: { label: c.label }, class: c.label === report.recommended ? "best" : "" },
-          h(
-            "td",
-            {},
-            h("div", {}, c.label === DEFAULT_LABEL ? "defaults" : c.label, c.label === report.recommended ? h("span", { class: "tag best", text: "recommended" }) : null),
-            h("div", { class: "muted small mono", text: paramsText(c.params) }),
-          ),
-          h("td", { class: "num mono", text: fmtNum(c.search_value), title: fullNum(c.search_value) }),
-          h("td", { class: "num mono mean", text: meanCi(c), dataset: { mean: c.mean ?? "", low: c.ci_low ?? "", high: c.ci_high ?? "" } }),
-          h(
-            "td",
-            { class: "num mono gain", dataset: { gain: c.gain ?? "" } },
-            c.label === DEFAULT_LABEL || c.gain === null || c.gain === undefined
-              ? "–"
-              : `${fmtGain(c.gain)} (${fmtGain(c.gain_low)} to ${fmtGain(c.gain_high)})`,
-          ),
-          h("td", { class: "num mono wins", text: c.label === DEFAULT_LABEL ? "–" : `${c.wins}/${c.n}` }),
+          {},
+          h("th", { text: "config" }),
+          h("th", { class: "num", text: searchHead, title: searchTitle }),
+          h("th", { class: "num", text: "mean ± 95 % CI", title: "the held-out test metric on this round's seeds" }),
+          h("th", { class: "num", text: "gain vs default (95 % CI)", title: "paired with the defaults seed by seed" }),
+          h("th", { class: "num", text: "wins" }),
         ),
       ),
+      tbody,
     );
+    function fill(configs, marked, tag) {
+      replace(
+        tbody,
+        configs.map((c) =>
+          h(
+            "tr",
+            { dataset: { label: c.label }, class: c.label === marked ? "best" : "" },
+            h(
+              "td",
+              {},
+              h("div", {}, c.label === DEFAULT_LABEL ? "defaults" : c.label, c.label === marked ? h("span", { class: "tag best", text: tag }) : null),
+              h("div", { class: "muted small mono", text: paramsText(c.params) }),
+            ),
+            h("td", { class: "num mono", text: fmtNum(c.search_value), title: fullNum(c.search_value) }),
+            h("td", { class: "num mono mean", text: meanCi(c), dataset: { mean: c.mean ?? "", low: c.ci_low ?? "", high: c.ci_high ?? "" } }),
+            h(
+              "td",
+              { class: "num mono gain", dataset: { gain: c.gain ?? "" } },
+              c.label === DEFAULT_LABEL || c.gain === null || c.gain === undefined
+                ? "–"
+                : `${fmtGain(c.gain)} (${fmtGain(c.gain_low)} to ${fmtGain(c.gain_high)})`,
+            ),
+            h("td", { class: "num mono wins", text: c.label === DEFAULT_LABEL ? "–" : `${c.wins}/${c.n}` }),
+          ),
+        ),
+      );
+    }
+    return { table, fill };
+  }
+
+  /** The round whose runs the plot shows: the confirmation once it exists, else the selection. */
+  function shownRound() {
+    return report.confirmation || report;
   }
 
   /** Each run's curve, coloured by its config (matched by its params), one legend entry each. */
@@ -168,18 +200,18 @@ export function createValidationPanel(container, { studyId, ctx, getStudy, onRep
     if (!report) return;
     let curves;
     try {
-      curves = await api.get(`/studies/${report.study_id}/curves`, { after: 0 }, { signal: ctx.signal });
+      curves = await api.get(`/studies/${shownRound().study_id}/curves`, { after: 0 }, { signal: ctx.signal });
     } catch (err) {
       if (isAbort(err) || !ctx.alive()) return;
       return; // the table says what matters; the curves come with the next poll
     }
-    const key = `${report.study_id}:${curves.points.trial.length}`;
+    const key = `${shownRound().study_id}:${curves.points.trial.length}`;
     if (!ctx.alive() || key === drawn || !curves.points.trial.length) return;
     const Plotly = await ensurePlotly();
     if (!ctx.alive()) return;
     drawn = key;
     const c = palette();
-    const configs = report.configs || [];
+    const configs = shownRound().configs || [];
     const byParams = new Map(configs.map((cfg, i) => [JSON.stringify(cfg.params), i]));
     const info = new Map((curves.trials || []).map((t) => [t.number, t]));
     const runs = new Map(); // trial -> {x, y}
@@ -259,7 +291,7 @@ export function createValidationPanel(container, { studyId, ctx, getStudy, onRep
   async function start() {
     setText(error, "");
     const body = {};
-    for (const [key, input] of [["top_k", topK], ["seeds", seeds]]) {
+    for (const [key, input] of [["top_k", topK], ["seeds", seeds], ["confirm_seeds", confirmSeeds]]) {
       const v = Number(input.value.trim());
       if (!input.value.trim() || !Number.isInteger(v)) {
         setText(error, `${key}: must be a whole number`);

@@ -155,7 +155,8 @@ def test_ticking_studies_opens_the_compare_page(page: Any, server: LiveServer) -
 
 def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServer) -> None:
     """The form starts a comparison of two optimizers; its page has one row per optimizer, a
-    link to the compare page of its studies, and Delete takes it all away."""
+    link to the compare page of its studies, one line of advice with the only line to paste
+    once every family is confirmed, and Delete takes it all away."""
     page.goto("#/comparisons")
     page.page.wait_for_selector("#comparison-form")
     page.page.select_option("#cmp-task", "quadratic_deep")
@@ -167,6 +168,7 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
     page.page.fill("#cmp-epochs", "2")
     page.page.fill("#cmp-seed", "3")
     page.page.fill("#cmp-validate-seeds", "2")
+    page.page.fill("#cmp-confirm-seeds", "2")
     page.page.click("#cmp-submit")
     page.page.wait_for_function("() => /^#\\/comparisons\\/\\d+$/.test(location.hash)")
     comparison_id = int(page.page.evaluate("() => location.hash.split('/').pop()"))
@@ -180,6 +182,14 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
     ids = [s["study_id"] for s in listed["studies"]]
     href = page.page.get_attribute("#cmp-compare-link", "href")
     assert href == f"#/compare?ids={ids[0]},{ids[1]}"
+
+    # once both families are confirmed: one line of advice, the page's only line to paste
+    page.page.wait_for_selector("#cmp-advice:not([hidden])", timeout=180_000)
+    done = server.api("GET", f"/api/comparisons/{comparison_id}").json()
+    assert done["advice"] and page.page.text_content("#cmp-advice") == done["advice"]
+    assert done["advice"].startswith(("Use ", "Keep "))
+    assert page.page.evaluate("() => document.body.innerText.split('torch.optim.').length") == 2
+    assert "by 0" not in page.page.text_content("#cmp-verdicts")
 
     # the compare page of its studies links back to it
     page.page.click("#cmp-compare-link")

@@ -71,18 +71,38 @@ def test_external_study_shows_its_runners(page: Any, server: LiveServer) -> None
 
 
 GAIN_KIND_JS = "() => document.getElementById('study-gain')?.dataset.kind"
-VALIDATION_ROWS_JS = """() => [...document.querySelectorAll('#validation-table tbody tr')]
-  .map((tr) => ({label: tr.dataset.label, mean: Number(tr.querySelector('td.mean').dataset.mean),
+
+
+def rows_js(table: str) -> str:
+    """The rows of a validation round's table, with the numbers its cells carry."""
+    return f"""() => [...document.querySelectorAll('#{table} tbody tr')]
+  .map((tr) => ({{label: tr.dataset.label, mean: Number(tr.querySelector('td.mean').dataset.mean),
                  low: Number(tr.querySelector('td.mean').dataset.low),
                  high: Number(tr.querySelector('td.mean').dataset.high),
-                 wins: tr.querySelector('td.wins').textContent}))"""
+                 wins: tr.querySelector('td.wins').textContent,
+                 tag: tr.querySelector('.tag')?.textContent || ''}}))"""
 
 
-def test_validate_from_the_page_shows_the_validated_gain(page: Any, server: LiveServer) -> None:
-    """Before a validation the gain is the search estimate; Validate retrains the best config
-    and the defaults on fresh seeds, and then the gain card shows the validated gain with its
-    CI and the verdict, the table the same numbers as the API, the line to paste the winner's,
-    and the runs' curves are drawn on the page."""
+def _same_numbers(rows: list[dict[str, Any]], configs: list[dict[str, Any]]) -> None:
+    by_label = {r["label"]: r for r in rows}
+    assert set(by_label) == {c["label"] for c in configs}
+    for config in configs:
+        row = by_label[config["label"]]
+        assert (row["mean"], row["low"], row["high"]) == (
+            config["mean"], config["ci_low"], config["ci_high"]
+        )  # fmt: skip
+        if config["label"] != "default":
+            assert row["wins"] == f"{config['wins']}/{config['n']}"
+
+
+def test_validate_from_the_page_shows_both_rounds_and_one_line(
+    page: Any, server: LiveServer
+) -> None:
+    """Before a validation the gain is the search estimate and the line to paste is marked
+    unvalidated; Validate picks on selection seeds and confirms the pick on others, and then
+    the page shows both rounds with the API's numbers, the confirmed gain with its CI and the
+    verdict, the search value labelled as an estimate, one line to paste (the confirmed
+    answer's, with no warning), and the confirmation runs' curves."""
     study = server.create_study(
         name="to validate", task="rosenbrock", n_trials=4, epochs=6, pruner="none"
     )
@@ -91,40 +111,51 @@ def test_validate_from_the_page_shows_the_validated_gain(page: Any, server: Live
     page.page.wait_for_function(f"() => ({GAIN_KIND_JS})() === 'search'")
     assert "search estimate" in page.page.text_content("#gain-note")
     assert "Not validated" in page.page.text_content("#validation-status")
-    assert "not validated yet" in page.page.text_content("#best-note")
+    warning = page.page.text_content("#paste-warning")
+    assert page.page.is_visible("#paste-warning") and warning.startswith("Unvalidated:")
+    assert "can be worse than the defaults" in warning
+    assert page.page.evaluate("() => document.getElementById('adam-line').dataset.validated") == (
+        "false"
+    )
 
-    page.page.fill("#v-top_k", "1")
+    page.page.fill("#v-top_k", "2")
     page.page.fill("#v-seeds", "2")
+    page.page.fill("#v-confirm_seeds", "3")
     page.page.click("#btn-validate")
-    page.page.wait_for_function(f"() => ({GAIN_KIND_JS})() === 'validated'", timeout=120_000)
+    page.page.wait_for_function(f"() => ({GAIN_KIND_JS})() === 'confirmed'", timeout=180_000)
     report = server.api("GET", f"/api/studies/{study['id']}/validation").json()
-    assert report["complete"] and report["runs_total"] == 4 and len(report["seeds"]) == 2
+    assert report["complete"] and report["confirmed"] and report["runs_total"] == 3 * 2 + 2 * 3
+    assert not set(report["selection_seeds"]) & set(report["confirmation_seeds"])
 
     assert page.page.text_content("#gain-verdict") == report["verdict"]
     assert page.page.text_content("#validation-verdict") == report["verdict"]
     note = page.page.text_content("#gain-note")
-    assert "95 % CI" in note and "search estimate" in note
-    rows = {r["label"]: r for r in page.page.evaluate(VALIDATION_ROWS_JS)}
-    assert set(rows) == {c["label"] for c in report["configs"]}
-    for config in report["configs"]:
-        row = rows[config["label"]]
-        assert (row["mean"], row["low"], row["high"]) == (
-            config["mean"], config["ci_low"], config["ci_high"]
-        )  # fmt: skip
-        if config["label"] != "default":
-            assert row["wins"] == f"{config['wins']}/{config['n']}"
-    # the line to paste is the validated winner's
+    assert "confirmed on 3 fresh seeds" in note and "95 % CI" in note and "search estimate" in note
+    status = page.page.text_content("#validation-status")
+    assert "Selection seeds " + ", ".join(map(str, report["selection_seeds"])) in status
+    assert "confirmation seeds " + ", ".join(map(str, report["confirmation_seeds"])) in status
+    # round 1: the picked config tagged; round 2: the pick and the defaults, the answer tagged
+    selection = page.page.evaluate(rows_js("validation-table"))
+    _same_numbers(selection, report["configs"])
+    assert [r["label"] for r in selection if r["tag"] == "picked"] == [report["picked"]]
+    confirmation = page.page.evaluate(rows_js("confirmation-table"))
+    _same_numbers(confirmation, report["confirmation"]["configs"])
+    assert [r["label"] for r in confirmation if r["tag"]] == [report["recommended"]]
+    assert "search estimate" in page.page.text_content("#validation-table thead")
+    # exactly one line to paste: the confirmed answer's, no warning
     assert (
         page.page.evaluate("() => document.getElementById('adam-line').dataset.copy")
-        == report["torch_line"]
+        == (report["torch_line"])
     )
-    # every run's curve: one per config and seed, one legend entry per config
+    assert page.page.is_hidden("#paste-warning")
+    assert page.page.locator("code", has_text="torch.optim.").count() == 1
+    # the confirmation's runs: one curve per config and seed, one legend entry per config
     page.page.wait_for_function(
-        "() => (document.getElementById('validation-plot')?.data || []).length === 4"
+        "() => (document.getElementById('validation-plot')?.data || []).length === 6"
     )
     legend = page.page.evaluate(
         "() => document.getElementById('validation-plot').data"
         ".filter((t) => t.showlegend).map((t) => t.name).sort()"
     )
     assert legend == sorted("defaults" if c["label"] == "default" else c["label"]
-                            for c in report["configs"])  # fmt: skip
+                            for c in report["confirmation"]["configs"])  # fmt: skip

@@ -15,6 +15,8 @@ function overallStatus(comparison) {
   const rows = comparison.studies || [];
   if (comparison.complete) return "completed";
   if (rows.some((r) => ACTIVE.has(r.status) || ACTIVE.has(r.validation_status))) return "running";
+  // a finished search whose validation is about to be queued: still running (keep refreshing)
+  if (rows.some((r) => r.status === "completed" && !r.validation_status)) return "running";
   if (rows.some((r) => r.status === "failed")) return "failed";
   if (rows.some((r) => r.status === "stopped")) return "stopped";
   return rows.length ? rows[0].status : "unknown";
@@ -121,6 +123,7 @@ function comparisonForm(ctx, tasks, options) {
   const nTrials = h("input", { id: "cmp-trials", name: "n_trials", type: "number", min: 1, max: limits.max_trials || null, step: 1, value: "20", class: "num-input" });
   const seed = h("input", { id: "cmp-seed", name: "seed", type: "number", min: 0, step: 1, value: "0", class: "num-input" });
   const seeds = h("input", { id: "cmp-validate-seeds", name: "validate_seeds", type: "number", min: 2, max: 50, step: 1, value: "5", class: "num-input" });
+  const confirmSeeds = h("input", { id: "cmp-confirm-seeds", name: "confirm_seeds", type: "number", min: 2, max: 100, step: 1, value: "10", class: "num-input" });
   const name = h("input", { id: "cmp-name", name: "name", type: "text", placeholder: "compare-TASK-time", autocomplete: "off" });
   const optimizers = (options.optimizers || []).map((o) =>
     h("label", { class: "check", title: o.torch_class || "" }, h("input", { type: "checkbox", name: "optimizers", value: o.name, checked: true }), ` ${o.label || o.name}`),
@@ -138,7 +141,7 @@ function comparisonForm(ctx, tasks, options) {
       onsubmit: async (event) => {
         event.preventDefault();
         const chosen = [...form.querySelectorAll("input[name=optimizers]:checked")].map((i) => i.value);
-        const body = { task: task.value, optimizers: chosen, n_trials: integer(nTrials), epochs: integer(epochs), seed: integer(seed), validate_seeds: integer(seeds) };
+        const body = { task: task.value, optimizers: chosen, n_trials: integer(nTrials), epochs: integer(epochs), seed: integer(seed), validate_seeds: integer(seeds), confirm_seeds: integer(confirmSeeds) };
         if (name.value.trim()) body.name = name.value.trim();
         for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
         error.hidden = true;
@@ -168,7 +171,8 @@ function comparisonForm(ctx, tasks, options) {
       field("Trials per optimizer", nTrials, limits.max_trials ? `at most ${limits.max_trials}` : null),
       field("Epochs per trial", epochs, "empty: the task's default"),
       field("Seed", seed, "same seed, same trials"),
-      field("Validation seeds", seeds, "fresh seeds each winner is retrained on"),
+      field("Selection seeds", seeds, "fresh seeds each winner and its defaults are retrained on"),
+      field("Confirmation seeds", confirmSeeds, "further seeds the families are compared on"),
     ),
     error,
     h("div", { class: "form-actions" }, submit),
@@ -206,12 +210,14 @@ export async function mountDetail(root, ctx, idText) {
   const compareLink = h("a", { class: "button", id: "cmp-compare-link" }, "Compare the studies");
   const meta = h("p", { class: "meta muted" });
   const verdicts = h("ul", { class: "verdicts", id: "cmp-verdicts" });
+  // the comparison's one answer, with the only line to paste on the page
+  const advice = h("p", { class: "advice", id: "cmp-advice", hidden: true });
   const tbody = h("tbody");
   root.append(
     h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", { id: "comparison-name", text: comparison.name }), badge), h("div", { class: "actions" }, compareLink, stopBtn, deleteBtn)),
     meta,
     alert,
-    h("section", { class: "panel" }, h("h2", { text: "Verdict" }), verdicts),
+    h("section", { class: "panel" }, h("h2", { text: "Verdict" }), advice, verdicts),
     h(
       "section",
       { class: "panel flush" },
@@ -255,10 +261,12 @@ export async function mountDetail(root, ctx, idText) {
     const cfg = c.config || {};
     setText(
       meta,
-      [`task ${c.task}`, `${cfg.n_trials} trials per optimizer`, cfg.epochs ? `${cfg.epochs} epochs` : "the task's epochs", cfg.sampler ? `sampler ${cfg.sampler}` : null, cfg.pruner ? `pruner ${cfg.pruner}` : null, `seed ${cfg.seed ?? 0}`, `validated on ${cfg.validate_seeds} fresh seeds`, `created ${fmtTime(c.created_at)}`]
+      [`task ${c.task}`, `${cfg.n_trials} trials per optimizer`, cfg.epochs ? `${cfg.epochs} epochs` : "the task's epochs", cfg.sampler ? `sampler ${cfg.sampler}` : null, cfg.pruner ? `pruner ${cfg.pruner}` : null, `seed ${cfg.seed ?? 0}`, `picked on ${cfg.validate_seeds} fresh seeds, confirmed on ${cfg.confirm_seeds ?? 10} others`, `created ${fmtTime(c.created_at)}`]
         .filter(Boolean)
         .join(" · "),
     );
+    advice.hidden = !c.advice;
+    setText(advice, c.advice || "");
     const lines = c.verdicts || [];
     replace(
       verdicts,
@@ -332,8 +340,18 @@ function detailRow(r, summary, reference) {
   const mean = w && w.mean !== null ? `${fmtNum(w.mean)} [${fmtNum(w.ci_low)}, ${fmtNum(w.ci_high)}]` : r.validation_status ? `validation ${r.validation_status}` : "not validated yet";
   const gain = reference ? "reference" : r.gain !== null && r.gain !== undefined ? `${fmtGain(r.gain)} [${fmtGain(r.gain_low)}, ${fmtGain(r.gain_high)}]` : "–";
   let config;
-  if (r.torch_line) config = h("code", { class: "torch-line", text: r.torch_line });
-  else if (summary?.best?.params) {
+  if (w?.params) {
+    // the family's confirmed config as settings; the one line to paste is the advice's
+    config = h(
+      "span",
+      { class: "small mono", dataset: { confirmed: String(!!r.confirmed) } },
+      Object.keys(w.params)
+        .sort()
+        .map((k) => `${PARAM_LABELS[k] || k} ${fmtParam(k, w.params[k])}`)
+        .join(", "),
+      h("span", { class: "muted", text: w.label === "default" ? " (its defaults)" : ` (${w.label})` }),
+    );
+  } else if (summary?.best?.params) {
     const p = summary.best.params;
     config = h(
       "span",

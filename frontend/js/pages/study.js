@@ -9,7 +9,7 @@ import { defaultsName, familyOf, loadOptions } from "../options.js";
 import { ensurePlotly, onThemeChange } from "../plot.js";
 import { StudyStream } from "../stream.js";
 import { createTrialsTable } from "../trials_table.js";
-import { createValidationPanel, validatedWinner, validating } from "../validation.js";
+import { confirmedConfig, createValidationPanel, validatedWinner, validating } from "../validation.js";
 import { progressBar, statusBadge } from "../widgets.js";
 
 const ACTIVE = new Set(["queued", "running", "stopping"]);
@@ -116,6 +116,8 @@ class StudyPage {
     this.gainNote = h("div", { class: "muted small", id: "gain-note" });
     this.gainVerdict = h("div", { class: "small verdict", id: "gain-verdict" });
     this.bestNote = h("p", { class: "muted small", id: "best-note" });
+    // said before the line whenever it is not a confirmed answer: it can be worse than the defaults
+    this.pasteWarning = h("p", { class: "paste-warning", id: "paste-warning", role: "note", hidden: true });
     const card = (title, ...body) => h("div", { class: "card" }, h("div", { class: "card-title", text: title }), body);
 
     // best parameters
@@ -204,6 +206,7 @@ class StudyPage {
           { class: "panel best-params" },
           h("h2", { text: "Best parameters" }),
           this.bestNote,
+          this.pasteWarning,
           h("div", { class: "best-body" }, h("table", { class: "data compact" }, this.paramsBody), this.codeRow),
         ),
         this.notesSlot,
@@ -349,20 +352,21 @@ class StudyPage {
   }
 
   /**
-   * The gain card and "Best parameters": the validated winner once a validation has ended,
-   * else the search's best, its gain labelled as the search estimate (one seed per config).
+   * The gain card and "Best parameters": the confirmed answer once the confirmation round has
+   * ended (its gain measured on seeds that neither searched nor picked), else the search's best
+   * with its gain labelled as the search estimate and its line marked unvalidated.
    */
   showResult() {
     const s = this.study;
-    const winner = validatedWinner(this.validation, s.direction);
     const v = this.validation;
+    const winner = validatedWinner(v);
     if (winner) {
       setText(this.gain, fmtGain(winner.gain));
       this.gain.className = `big mono ${winner.gain_low > 0 ? "good" : winner.gain_high < 0 ? "bad" : ""}`;
-      this.gain.dataset.kind = "validated";
+      this.gain.dataset.kind = "confirmed";
       setText(
         this.gainNote,
-        `validated: 95 % CI ${fmtGain(winner.gain_low)} to ${fmtGain(winner.gain_high)}, ${winner.wins}/${winner.n} seeds · search estimate ${fmtGain(s.gain)}`,
+        `confirmed on ${winner.n} fresh seeds: 95 % CI ${fmtGain(winner.gain_low)} to ${fmtGain(winner.gain_high)}, ${winner.wins}/${winner.n} seeds · search estimate ${fmtGain(s.gain)}`,
       );
       setText(this.gainVerdict, v.verdict);
     } else {
@@ -374,21 +378,41 @@ class StudyPage {
       setText(this.gainVerdict, !validating(v) && v?.verdict ? v.verdict : "");
     }
 
-    // the validated winner's parameters when there is one, else the search's best
-    const recommended = v && !validating(v) && v.torch_line ? (v.configs || []).find((c) => c.label === v.recommended) : null;
+    // one line to paste: the confirmed answer, else the best so far marked unvalidated
+    const confirmed = v && !validating(v) && v.confirmed && v.torch_line;
+    const answer = confirmed ? confirmedConfig(v) : null;
     let params = null;
     let line = null;
-    if (recommended && s.best) {
-      params = recommended.params;
+    let warning = "";
+    if (answer && s.best) {
+      params = answer.params;
       line = v.torch_line;
-      setText(this.bestNote, recommended.label === "default" ? "Validated on fresh seeds: the defaults did best." : `Validated on fresh seeds: ${recommended.label} did best.`);
+      setText(
+        this.bestNote,
+        answer.label === "default"
+          ? `Confirmed on fresh seeds: ${v.picked || "the pick"} did not beat the defaults, so keep them.`
+          : `Confirmed on fresh seeds: ${answer.label}, picked on other seeds, beats the defaults.`,
+      );
+    } else if (v && !validating(v) && v.torch_line && v.recommended) {
+      // picked on the selection seeds, never confirmed (confirm_seeds 0)
+      const picked = (v.configs || []).find((c) => c.label === v.recommended);
+      params = picked ? picked.params : null;
+      line = v.torch_line;
+      warning = `Unvalidated: ${v.recommended} was picked on the selection seeds and not confirmed on others; its gain there is overstated.`;
+      setText(this.bestNote, "");
     } else if (s.best) {
       params = adamParams(s.best.params);
       line = s.best.torch_line || null;
-      setText(this.bestNote, s.read_only ? "" : `Search best (trial ${s.best.trial}), one seed: not validated yet.`);
+      if (!s.read_only) {
+        warning = `Unvalidated: the search's best (trial ${s.best.trial}) on one seed. On fresh seeds it can be worse than the defaults${validating(v) ? "; the validation is running" : ""}.`;
+      }
+      setText(this.bestNote, "");
     } else {
       setText(this.bestNote, "");
     }
+    setText(this.pasteWarning, warning);
+    this.pasteWarning.hidden = !warning || !params;
+    this.code.dataset.validated = warning ? "false" : "true";
     clear(this.paramsBody);
     if (params) {
       const extra = Object.keys(params).filter((k) => !DIMENSIONS.includes(k)).sort();
