@@ -370,83 +370,154 @@ def _local_storage(args: argparse.Namespace) -> AdamtuneStorage:
     return make_storage(url, heartbeat_interval=local.HEARTBEAT_S, grace_period=local.GRACE_S)
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's help line ends with its default (argparse's own), and the command's
+    description keeps its line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if action.default is None or action.default is False or "%(default)" in text:
+            return text
+        if action.default == argparse.SUPPRESS:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _subcommand(
+    sub: Any, name: str, summary: str, description: str | None = None
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=summary, description=description or summary, formatter_class=_HelpFormatter
+    )
+    return parser
+
+
 def _study_options(
-    parser: argparse.ArgumentParser, *, seed: bool = True, task: bool = True
+    parser: argparse.ArgumentParser,
+    *,
+    seed: bool = True,
+    task: bool = True,
+    optimizer: bool = True,
 ) -> None:
     """Options `tune`, `evaluate` and `compare` share."""
     from optim.optimizers import DEFAULT_FAMILY, FAMILIES
 
-    parser.add_argument("--task", required=task)
-    parser.add_argument("--epochs", type=int)
+    parser.add_argument(
+        "--task", required=task, help="the training task (list them with `adamtune tasks`)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, help="epochs per training run (default: the task's own)"
+    )
     if seed:
-        parser.add_argument("--seed", type=int, default=0, help="the study's root seed")
-    parser.add_argument("--optimizer", default=DEFAULT_FAMILY, choices=sorted(FAMILIES))
-    parser.add_argument("--eps-mode", dest="eps_mode", default="pytorch", choices=("pytorch", "tf"))
-    parser.add_argument("--storage", default="sqlite:///./data/adamtune.db")
-    parser.add_argument("--name", help="study name (default: generated)")
-    parser.add_argument("--device", default="cpu")
+        parser.add_argument(
+            "--seed", type=int, default=0, help="the study's root seed: same seed, same trials"
+        )
+    if optimizer:
+        parser.add_argument(
+            "--optimizer", default=DEFAULT_FAMILY, choices=sorted(FAMILIES),
+            help="the optimizer family to tune",
+        )  # fmt: skip
+    parser.add_argument(
+        "--eps-mode", dest="eps_mode", default="pytorch", choices=("pytorch", "tf"),
+        help="where Adam adds eps: after bias correction (PyTorch) or before it (TensorFlow)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--storage", default="sqlite:///./data/adamtune.db",
+        help="where the studies are stored: any SQLAlchemy URL (SQLite file, PostgreSQL)",
+    )  # fmt: skip
+    parser.add_argument("--name", help="study name (default: generated from the task and time)")
+    parser.add_argument("--device", default="cpu", help="torch device to train on: cpu, cuda")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _search_options(parser: argparse.ArgumentParser, trials_help: str) -> None:
+    """What a search takes: budget, sampler, pruner, preset and validation."""
+    from optim.samplers import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
+    from optim.space import DEFAULT_PRESET, PRESETS
+
+    parser.add_argument("--trials", type=int, default=30, help=trials_help)
+    parser.add_argument(
+        "--sampler", default=DEFAULT_SAMPLER, choices=sorted(SAMPLERS),
+        help="Optuna's sampler that proposes each trial",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pruner", default=DEFAULT_PRUNER, choices=sorted(PRUNERS),
+        help="Optuna's pruner that stops unpromising trials early",
+    )  # fmt: skip
+    parser.add_argument(
+        "--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
+        help="the ranges searched: default, or wide (TaskSet's)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--validate-seeds", dest="validate_seeds", type=int, default=5,
+        help="fresh seeds the best configs are retrained on to pick one (0: no validation)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--confirm-seeds", dest="confirm_seeds", type=int, default=10,
+        help="further seeds the pick and the defaults are retrained on: the gain reported "
+        "comes from these alone (0: the pick is printed unconfirmed)",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     from optim.params import PARAM_NAMES
-    from optim.samplers import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
-    from optim.space import DEFAULT_PRESET, DIMENSIONS, PRESETS
+    from optim.space import DIMENSIONS
 
     parser = argparse.ArgumentParser(prog="adamtune", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="dashboard + REST API + embedded workers")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve = _subcommand(sub, "serve", "dashboard + REST API + embedded workers")
+    serve.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: 8000)")
     serve.add_argument("--workers", type=int, help="embedded worker processes (0: API only)")
-    serve.add_argument("--database-url", dest="database_url")
-    serve.add_argument("--device", help="cpu, cuda or auto")
+    serve.add_argument(
+        "--database-url", dest="database_url",
+        help="SQLAlchemy URL (default: sqlite:///./data/adamtune.db)",
+    )  # fmt: skip
+    serve.add_argument("--device", help="where workers train: cpu, cuda or auto")
     serve.set_defaults(func=cmd_serve)
 
-    worker = sub.add_parser("worker", help="a worker alone, against the same database")
-    worker.add_argument("--database-url", dest="database_url")
-    worker.add_argument("--device", help="cpu, cuda or auto")
+    worker = _subcommand(sub, "worker", "a worker alone, against the same database")
+    worker.add_argument(
+        "--database-url", dest="database_url",
+        help="SQLAlchemy URL (default: sqlite:///./data/adamtune.db)",
+    )  # fmt: skip
+    worker.add_argument("--device", help="where it trains: cpu, cuda or auto")
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     worker.set_defaults(func=cmd_worker)
 
-    tasks = sub.add_parser("tasks", help="list the training tasks")
+    tasks = _subcommand(sub, "tasks", "list the training tasks")
     tasks.set_defaults(func=cmd_tasks)
 
-    tune = sub.add_parser("tune", help="run one study here, without the server, and validate it")
+    tune = _subcommand(
+        sub, "tune", "run one study here, without the server, and validate it",
+        "Search, then validate in two rounds on disjoint seeds (pick on some, confirm on "
+        "others), and print the one line to paste.",
+    )  # fmt: skip
     _study_options(tune)
-    tune.add_argument("--trials", type=int, default=30)
-    tune.add_argument("--sampler", default=DEFAULT_SAMPLER, choices=sorted(SAMPLERS))
-    tune.add_argument("--pruner", default=DEFAULT_PRUNER, choices=sorted(PRUNERS))
-    tune.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
+    _search_options(tune, "trials in the search (trial 0 is the defaults)")
     tune.add_argument("--space", help="the search space as JSON (or @file.json); flags below "
                       "override it")  # fmt: skip
     for name in DIMENSIONS:
         tune.add_argument(f"--{name.replace('_', '-')}", dest=f"dim_{name}", metavar="RANGE",
-                          help="LOW:HIGH (log), LOW:HIGH:linear, or a fixed VALUE")  # fmt: skip
-    tune.add_argument("--seeds-per-trial", dest="seeds_per_trial", type=int, default=1)
-    tune.add_argument("--validate-top-k", dest="validate_top_k", type=int, default=3)
+                          help=f"{name}: LOW:HIGH (log), LOW:HIGH:linear, or a fixed VALUE "
+                          "(default: the preset's)")  # fmt: skip
     tune.add_argument(
-        "--validate-seeds",
-        dest="validate_seeds",
-        type=int,
-        default=5,
-        help="fresh seeds the best configs are retrained on to pick one (0: no validation)",
-    )
+        "--seeds-per-trial", dest="seeds_per_trial", type=int, default=1,
+        help="training runs per trial, averaged into its value",
+    )  # fmt: skip
     tune.add_argument(
-        "--confirm-seeds",
-        dest="confirm_seeds",
-        type=int,
-        default=10,
-        help="further seeds the pick and the defaults are retrained on: the gain reported "
-        "comes from these alone (0: the pick is printed unconfirmed)",
-    )
+        "--validate-top-k", dest="validate_top_k", type=int, default=3,
+        help="best configs the selection round retrains",
+    )  # fmt: skip
     tune.set_defaults(func=cmd_tune)
 
-    evaluate = sub.add_parser(
-        "evaluate", help="retrain one config and the defaults on fresh seeds and compare them"
-    )
+    evaluate = _subcommand(
+        sub, "evaluate", "retrain one config and the defaults on fresh seeds and compare them",
+        "Retrain one config (given by flags, or a study's answer) and the defaults on a seed "
+        "stream no study used, and say whether it is better and by how much.",
+    )  # fmt: skip
     _study_options(evaluate, seed=False, task=False)
     evaluate.add_argument(
         "--seed", type=int, help="the evaluation's seed stream (default: a new one, printed)"
@@ -456,26 +527,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     for name in PARAM_NAMES:
         evaluate.add_argument(f"--{name.replace('_', '-')}", dest=name, type=float,
-                              help="(default: the optimizer's default)")  # fmt: skip
-    evaluate.add_argument("--seeds", type=int, default=10)
+                              help=f"{name} (default: the optimizer's default)")  # fmt: skip
+    evaluate.add_argument("--seeds", type=int, default=10, help="seeds to retrain both on")
     evaluate.set_defaults(func=cmd_evaluate)
 
-    compare = sub.add_parser(
-        "compare", help="tune several optimizers on one task and compare their validated winners"
+    compare = _subcommand(
+        sub, "compare", "tune several optimizers on one task and compare their validated winners"
     )
-    _study_options(compare)
+    _study_options(compare, optimizer=False)
     compare.add_argument("--optimizers", default="adam,adamw,sgd_nesterov,adam_lr_only",
                          help="comma-separated; the first is the reference")  # fmt: skip
-    compare.add_argument("--trials", type=int, default=30, help="per optimizer")
-    compare.add_argument("--sampler", default=DEFAULT_SAMPLER, choices=sorted(SAMPLERS))
-    compare.add_argument("--pruner", default=DEFAULT_PRUNER, choices=sorted(PRUNERS))
-    compare.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS))
-    compare.add_argument("--validate-seeds", dest="validate_seeds", type=int, default=5)
-    compare.add_argument("--confirm-seeds", dest="confirm_seeds", type=int, default=10)
+    _search_options(compare, "trials per optimizer")
     compare.set_defaults(func=cmd_compare)
 
-    agent = sub.add_parser(
-        "agent", help="train an external study's trials with a command, any language"
+    agent = _subcommand(
+        sub, "agent", "train an external study's trials with a command, any language"
     )
     agent.add_argument("url", help="the server, e.g. http://tuner:8000")
     agent.add_argument("study", type=int, help="the id of a study created with task 'external'")

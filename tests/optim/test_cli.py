@@ -3,6 +3,7 @@ database; the validated verdict printed is the one the API reports for the same 
 
 from __future__ import annotations
 
+import argparse
 import math
 import re
 import subprocess
@@ -14,7 +15,7 @@ import optuna
 import pytest
 import torch
 
-from app.cli import main
+from app.cli import build_parser, main
 from app.db import Database
 from app.validation import read_report
 from optim.attrs import BASELINE_ATTR
@@ -345,3 +346,23 @@ def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: P
         "cmp / sgd_nesterov", "cmp / sgd_nesterov / confirmation 0",
         "cmp / sgd_nesterov / validation 0",
     ]  # fmt: skip
+
+
+def test_every_option_says_what_it_does_and_its_default() -> None:
+    """`--help` of each command: a line for every option, its default where it has one, and
+    `compare` takes `--optimizers` only (its studies' families), not `--optimizer` too."""
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in commands.choices.items():
+        text = command.format_help()
+        for action in command._actions:
+            if action.help == argparse.SUPPRESS or not action.option_strings:
+                continue
+            assert action.help, f"{name} {action.option_strings[0]} has no help line"
+            if action.default not in (None, False, argparse.SUPPRESS) and not action.required:
+                assert f"(default: {action.default})" in " ".join(text.split()), (
+                    name, action.option_strings[0]
+                )  # fmt: skip
+    compare = commands.choices["compare"].format_help()
+    assert "--optimizers" in compare and "--optimizer " not in compare
+    assert "--optimizer {" not in compare
