@@ -342,6 +342,7 @@ def report(
     def verdict(ok: bool) -> str:
         return "met" if ok else "missed"
 
+    whose = "both servers'" if with_od else "its"
     compared = (
         f"First load, optuna-dashboard / adamtune (median of per-repeat ratios): "
         f"{ratio['median']:.0f}x (min {ratio['min']:.0f}x); target >= 10x: "
@@ -356,7 +357,7 @@ def report(
         f"{verdict(max(at_nothing['median'], at_new['median']) < TARGETS['incremental_s'])}. "
         f"RSS {a['after']:.0f} MB after the loads (peak {a['peak']:.0f}); target < 250 MB: "
         f"{verdict((a['after'] or 1e9) < TARGETS['rss_mb'])}. The 10 new points arrived in "
-        f"{'both servers' if with_od else 'its'} answers: {new_ok}. Every first load read all "
+        f"{whose} answers: {new_ok}. Every first load read all "
         f"{n_trials} trials: {same_trials}{'' if valid else ' (INVALID: not the same data)'}."
     )
     c.write_json(

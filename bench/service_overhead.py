@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", default="overhead", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.repeats, args.trials, args.epochs, args.task = 1, 3, 2, "rosenbrock"
+        args.repeats, args.trials, args.epochs = 1, 3, 2
     if args.plain_run:
         plain_run(args)
         return 0

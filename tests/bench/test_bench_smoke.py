@@ -87,7 +87,7 @@ SMOKE: dict[str, tuple[list[str], set[str], bool]] = {
     ),  # fmt: skip
 }
 # run by tests of their own below: make_big_study writes no JSON, runners needs PostgreSQL,
-# comparison_plots draws tuning_quality's records
+# tuning_quality takes a unit cache, comparison_plots draws tuning_quality's records
 OWN_TESTS = {"make_big_study", "runners", "tuning_quality", "comparison_plots"}
 
 
@@ -173,31 +173,33 @@ def test_runners_smoke(tmp_path: Path) -> None:
     assert {"latency", "load", "overhead"} <= set(report)
 
 
-@pytest.fixture(scope="module")
-def tuning_records(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tuning_quality's smallest plan: one rosenbrock core unit of 3 trials, 2 seeds each."""
-    tmp = tmp_path_factory.mktemp("tuning")
-    path = tmp / "tuning_quality.json"
+@pytest.mark.slow
+def test_tuning_quality_smoke(tmp_path: Path) -> None:
+    """Its smallest plan: one mlp_digits core unit of 2 trials, 2 validation and 2 calibration
+    seeds (mlp_digits trains fastest of the built-in tasks)."""
+    path = tmp_path / "tuning_quality.json"
     run_bench("tuning_quality", [
-        "--small", "--plan", "core", "--tasks", "rosenbrock", "--seeds", "1", "--trials", "3",
-        "--processes", "1", "--workdir", str(tmp / "units"), "--json", str(path),
+        "--small", "--plan", "core", "--tasks", "mlp_digits", "--seeds", "1", "--trials", "2",
+        "--processes", "1", "--workdir", str(tmp_path / "units"), "--json", str(path),
     ])  # fmt: skip
-    return path
+    report = read_report(path)
+    assert {"studies", "tables", "calibration", "records"} <= set(report)
+    (record,) = report["records"]
+    assert {"unit", "search", "validation", "calibration"} <= set(record)
+    assert len(record["search"]["trials"]) == 2
 
 
 @pytest.mark.slow
-def test_tuning_quality_smoke(tuning_records: Path) -> None:
-    report = read_report(tuning_records)
-    assert report
-
-
-@pytest.mark.slow
-def test_comparison_plots_smoke(tuning_records: Path, tmp_path: Path) -> None:
+def test_comparison_plots_smoke(tmp_path: Path) -> None:
+    """Draws one task's PNG from the committed records of tuning_quality (section 11's)."""
+    records = json.loads((ROOT / "docs" / "bench" / "tuning_quality.json").read_text())
+    records["records"] = [r for r in records["records"] if r["unit"]["task"] == "mlp_digits"]
+    source = tmp_path / "records.json"
+    source.write_text(json.dumps(records))
     out = tmp_path / "plots"
-    stdout = run_bench("comparison_plots", ["--json", str(tuning_records), "--out", str(out)])
-    assert sorted(Path(line).name for line in stdout.split()) == sorted(
-        p.name for p in out.glob("*.png")
-    )
+    stdout = run_bench("comparison_plots", ["--json", str(source), "--out", str(out)])
+    assert stdout.split() == [str(out / "mlp_digits.png")]
+    assert (out / "mlp_digits.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 # -- service_overhead's check that both sides trained the same trials ---------------------------
