@@ -3,9 +3,10 @@
 The service: POST /api/studies to `adamtune serve --workers 1` on a fresh SQLite file, then poll
 GET /api/studies/{id} every 0.1 s until it is completed (server and worker start-up are not
 timed: the worker has finished importing before the POST). The plain script: a fresh Python
-process that imports everything, then times `optuna.create_study` (same sampler, pruner, study
-name and enqueued default-Adam baseline) + `study.optimize(make_objective(...))`, on (a) Optuna's
-default SQLite storage and (b) in memory, with `torch.set_num_threads(1)` as the worker has.
+process that imports everything, then times the study's creation (same sampler, pruner, study
+name and enqueued default-Adam baseline) + `study.optimize(plain_objective(...))`, on (a)
+Optuna's default SQLite storage and (b) in memory, with `torch.set_num_threads(1)` as the
+worker has.
 
 Same trials on both sides, checked: the plain script creates the study with the service's own
 `optim.study.create_study` (config, enqueued baseline), sets the sampler of trial n to
