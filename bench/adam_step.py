@@ -31,6 +31,10 @@ from _common import cpu_model  # noqa: E402 (it also puts the project on sys.pat
 
 from optim.adam import Adam  # noqa: E402
 
+# largest relative parameter gap between variants after the same steps (float32 rounding of
+# different kernels, over thousands of steps); past it a variant did not compute the same update
+SAME_WORK_TOLERANCE = 1e-3
+
 MakeOptimizer = Callable[[list[nn.Parameter]], torch.optim.Optimizer]
 
 
@@ -96,6 +100,14 @@ def sum_params(runs: list[Variant]) -> int:
     return 0 if model is None else sum(p.numel() for p in model.parameters())
 
 
+def max_param_gap(variant: Variant, reference: Variant) -> float:
+    """Largest relative gap between two variants' parameters after the same steps: each
+    optimizer must have done the same work (the same Adam update), not just taken as long."""
+    assert variant.model is not None and reference.model is not None
+    pairs = zip(variant.model.parameters(), reference.model.parameters(), strict=True)
+    return max(float(((a - b).abs() / b.abs().clamp(min=1.0)).max().detach()) for a, b in pairs)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed rounds per variant")
@@ -104,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it still run?")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.repeats, args.steps, args.warmup = 1, 5, 2
 
     torch.set_num_threads(args.threads)
     generator = torch.Generator().manual_seed(args.seed)
@@ -125,6 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         for variant in active[shift:] + active[:shift]:
             samples[variant.name].append(time_steps(optimizer_of(variant), args.steps))
 
+    # every variant took the same steps from the same model and gradients
+    gaps = {v.name: max_param_gap(v, active[0]) for v in active}
+    valid = all(gap <= SAME_WORK_TOLERANCE for gap in gaps.values())
+    if not valid:
+        print(f"# NOT THE SAME WORK: parameter gaps to {active[0].name}: {gaps}", file=sys.stderr)
     medians = {name: statistics.median(values) for name, values in samples.items()}
     baseline = medians.get(runs[0].name)
     machine = {
@@ -170,9 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             "us_per_step": samples,
             "median_us_per_step": medians,
             "skipped": {v.name: v.skipped for v in runs if v.skipped is not None},
+            "max_param_gap": gaps,
+            "valid": valid,
         }
         args.json.write_text(json.dumps(report, indent=2) + "\n")
-    return 0
+    return 0 if valid else 1
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ the TTL (served stale from memory) is shown for information. Server RSS is read 
 /proc/<pid>/status after the loads (VmRSS now, VmHWM the peak).
 
     .venv/bin/python bench/dashboard_reads.py [--repeats 3] [--db PATH] [--json PATH]
+    .venv/bin/python bench/dashboard_reads.py --smoke   # adamtune's side, a tiny study: a check
 """
 
 from __future__ import annotations
@@ -138,7 +139,9 @@ def timed_get(url: str) -> tuple[float, int, Any]:
 
 
 class Bench:
-    def __init__(self, at: c.Server, od: c.Server, study_id: int, running: RunningTrial) -> None:
+    def __init__(
+        self, at: c.Server, od: c.Server | None, study_id: int, running: RunningTrial
+    ) -> None:
         self.at, self.od, self.study_id, self.running = at, od, study_id, running
         self.cursor = 0
         self.od_fetched_at = 0.0  # monotonic time its last trial reload ended
@@ -150,10 +153,12 @@ class Bench:
         for key, url in (("study", base), ("trials", base + "/trials?limit=50"),
                          ("curves", base + "/curves?after=0")):  # fmt: skip
             parts[key], sizes[key], body = timed_get(url)
+            if key == "trials":
+                n_trials = body["total"]
         self.cursor = body["cursor"]
         points = len(body["points"]["trial"])
-        return {"seconds": sum(parts.values()), "parts": parts, "bytes": sizes,
-                "points": points, "trials_shown": body["trials_shown"]}  # fmt: skip
+        return {"seconds": sum(parts.values()), "parts": parts, "bytes": sizes, "points": points,
+                "trials_shown": body["trials_shown"], "n_trials": n_trials}  # fmt: skip
 
     def at_poll(self) -> dict[str, Any]:
         url = f"{self.at.url}/api/studies/{self.study_id}/curves?after={self.cursor}"
@@ -171,6 +176,7 @@ class Bench:
     def od_get(self, after: int, expect_reload: bool = True) -> dict[str, Any]:
         if expect_reload:
             self.od_wait_expired()
+        assert self.od is not None
         url = f"{self.od.url}/api/studies/{self.study_id}?after={after}"
         seconds, size, body = timed_get(url)
         if expect_reload:
@@ -188,8 +194,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--polls", type=int, default=5, help="nothing-new adamtune polls/round")
+    parser.add_argument(
+        "--servers",
+        default="adamtune,optuna-dashboard",
+        help="adamtune alone: its side only (no optuna-dashboard needed)",
+    )
+    parser.add_argument("--smoke", action="store_true",
+                        help="a check: adamtune alone, 1 repeat of a 50 x 3 study")  # fmt: skip
     args = parser.parse_args(argv)
-    if shutil.which("optuna-dashboard", path=str(Path(c.PYTHON).parent)) is None:
+    if args.smoke:
+        args.servers, args.repeats, args.trials, args.epochs, args.polls = "adamtune", 1, 50, 3, 1
+    with_od = "optuna-dashboard" in args.servers.split(",")
+    if with_od and shutil.which("optuna-dashboard", path=str(Path(c.PYTHON).parent)) is None:
         parser.error("optuna-dashboard is not installed: pip install -e '.[bench]'")
 
     c.wait_for_quiet(args.wait_load)
@@ -205,43 +221,50 @@ def main(argv: list[str] | None = None) -> int:
         od_port = c.free_port()
         od = c.Server([od_bin, f"sqlite:///{db}", "--host", "127.0.0.1", "--port", str(od_port),
                        "--quiet"], od_port, work / "od.log", "/api/meta")  # fmt: skip
-        with at, od:
-            bench = Bench(at, od, study_id, running)
+        servers = {"adamtune": at, **({"optuna_dashboard": od} if with_od else {})}
+        with contextlib.ExitStack() as stack:
+            for server in servers.values():
+                stack.enter_context(server)
+            bench = Bench(at, od if with_od else None, study_id, running)
             after = running.number  # optuna-dashboard's page asks from the first running trial
-            rss_idle = {"adamtune": c.rss_mb(at.pid), "optuna_dashboard": c.rss_mb(od.pid)}
+            rss_idle = {name: c.rss_mb(server.pid) for name, server in servers.items()}
             rounds: list[dict[str, Any]] = []
             for repeat in range(args.repeats):
                 r: dict[str, Any] = {"repeat": repeat, "loadavg_1min": c.loadavg()[0]}
-                bench.od_wait_expired()
-                if repeat % 2 == 0:
-                    r["at_first"], r["od_first"] = bench.at_first_load(), bench.od_get(0)
+                if with_od:
+                    bench.od_wait_expired()
+                if repeat % 2 == 0 or not with_od:
+                    r["at_first"] = bench.at_first_load()
+                    r |= {"od_first": bench.od_get(0)} if with_od else {}
                 else:
                     r["od_first"], r["at_first"] = bench.od_get(0), bench.at_first_load()
                 r["at_nothing"] = [bench.at_poll() for _ in range(args.polls)]
-                r["od_cached"] = bench.od_get(after, expect_reload=False)
+                if with_od:
+                    r["od_cached"] = bench.od_get(after, expect_reload=False)
                 r["inserted"] = running.add_epochs(10)
                 r["at_new"] = bench.at_poll()
-                r["od_new"] = bench.od_get(after)
-                r["od_nothing"] = bench.od_get(after)
+                if with_od:
+                    r["od_new"] = bench.od_get(after)
+                    r["od_nothing"] = bench.od_get(after)
                 rounds.append(r)
-                print(f"# repeat {repeat}: adamtune first {r['at_first']['seconds']:.3f} s, "
-                      f"optuna-dashboard first {r['od_first']['seconds']:.2f} s, load "
+                print(f"# repeat {repeat}: adamtune first {r['at_first']['seconds']:.3f} s, load "
                       f"{r['loadavg_1min']:.2f}", file=sys.stderr)  # fmt: skip
             rss = {
-                "adamtune": {"idle": rss_idle["adamtune"], "after": c.rss_mb(at.pid),
-                             "peak": c.rss_mb(at.pid, "VmHWM")},
-                "optuna_dashboard": {"idle": rss_idle["optuna_dashboard"],
-                                     "after": c.rss_mb(od.pid), "peak": c.rss_mb(od.pid, "VmHWM")},
+                name: {"idle": rss_idle[name], "after": c.rss_mb(server.pid),
+                       "peak": c.rss_mb(server.pid, "VmHWM")}
+                for name, server in servers.items()
             }  # fmt: skip
     info["loadavg_end"] = c.loadavg()
-    report(args, info, rounds, rss, n_trials, running)
-    return 0
+    return report(args, info, rounds, rss, n_trials, running)
 
 
 def report(
     args: argparse.Namespace, info: dict[str, Any], rounds: list[dict[str, Any]],
     rss: dict[str, dict[str, float | None]], n_trials: int, running: RunningTrial,
-) -> None:  # fmt: skip
+) -> int:  # fmt: skip
+    """Print the tables and write the JSON; 1 (not valid) when a server's answers missed the
+    new points, or the two servers did not serve the same trials."""
+
     def s(key: str, sub: str = "seconds") -> dict[str, float]:
         return c.summary([r[key][sub] for r in rounds])
 
@@ -252,12 +275,22 @@ def report(
              ("study", "trials", "curves")}  # fmt: skip
     at_nothing = c.summary([p["seconds"] for r in rounds for p in r["at_nothing"]])
     at_new = s("at_new")
-    ratios = [r["od_first"]["seconds"] / r["at_first"]["seconds"] for r in rounds]
+    with_od = "optuna_dashboard" in rss
+    ratios = [r["od_first"]["seconds"] / r["at_first"]["seconds"] for r in rounds if with_od]
     ratio = c.summary(ratios)
     new_ok = all(
         sorted(e for t, e in r["at_new"]["points"] if t == running.number) == r["inserted"]
         for r in rounds
-    ) and all(set(r["inserted"]) <= set(r["od_new"]["running_steps"]) for r in rounds)
+    ) and all(set(r["inserted"]) <= set(r.get("od_new", r)["running_steps"]) for r in rounds
+              if with_od)  # fmt: skip
+    # the same data: both first loads read every trial of the study (adamtune's study read
+    # counts them, optuna-dashboard lists them)
+    same_trials = all(
+        r["at_first"]["n_trials"] == n_trials
+        and (not with_od or r["od_first"]["trials"] == n_trials)
+        for r in rounds
+    )
+    valid = new_ok and same_trials
     first = rounds[0]
 
     print(c.header(
@@ -277,36 +310,46 @@ def report(
         [f"  of which GET /curves?after=0 ({first['at_first']['trials_shown']} trials, "
          f"{first['at_first']['points']} points)", ms(parts["curves"]) + " ms", "",
          f"{first['at_first']['bytes']['curves'] / 1e6:.2f} MB"],
-        ["first load: optuna-dashboard /api/studies/{id}?after=0", sec(s("od_first")),
-         f"{first['od_first']['seconds']:.2f}", f"{first['od_first']['bytes'] / 1e6:.1f} MB"],
         ["incremental, nothing new: adamtune /curves?after=cursor", ms(at_nothing) + " ms", "",
          f"{first['at_nothing'][0]['bytes']} B"],
-        ["incremental, nothing new: optuna-dashboard ?after=N (after its 10 s cache)",
-         sec(s("od_nothing")), "", f"{first['od_nothing']['bytes'] / 1e3:.1f} kB"],
-        ["incremental, nothing new: optuna-dashboard ?after=N (within its cache, stale)",
-         ms(s("od_cached")) + " ms", "", f"{first['od_cached']['bytes'] / 1e3:.1f} kB"],
         ["incremental, 10 new points: adamtune /curves?after=cursor", ms(at_new) + " ms", "",
          f"{first['at_new']['bytes'] / 1e3:.1f} kB"],
-        ["incremental, 10 new points: optuna-dashboard ?after=N", sec(s("od_new")), "",
-         f"{first['od_new']['bytes'] / 1e3:.1f} kB"],
     ]  # fmt: skip
+    if with_od:
+        rows[4:4] = [
+            ["first load: optuna-dashboard /api/studies/{id}?after=0", sec(s("od_first")),
+             f"{first['od_first']['seconds']:.2f}", f"{first['od_first']['bytes'] / 1e6:.1f} MB"],
+        ]  # fmt: skip
+        rows[6:6] = [
+            ["incremental, nothing new: optuna-dashboard ?after=N (after its 10 s cache)",
+             sec(s("od_nothing")), "", f"{first['od_nothing']['bytes'] / 1e3:.1f} kB"],
+            ["incremental, nothing new: optuna-dashboard ?after=N (within its cache, stale)",
+             ms(s("od_cached")) + " ms", "", f"{first['od_cached']['bytes'] / 1e3:.1f} kB"],
+        ]  # fmt: skip
+        rows.append(["incremental, 10 new points: optuna-dashboard ?after=N", sec(s("od_new")),
+                     "", f"{first['od_new']['bytes'] / 1e3:.1f} kB"])  # fmt: skip
     print(c.table(["request", "median (min–max), s unless ms", "first round, s", "response"],
                   rows, "lrrr"))  # fmt: skip
-    a, o = rss["adamtune"], rss["optuna_dashboard"]
+    a = rss["adamtune"]
+    labels = {"adamtune": "adamtune serve --workers 0", "optuna_dashboard": "optuna-dashboard"}
     print()
     print(c.table(
         ["server RSS (MB)", "idle after start", "after the loads", "peak (VmHWM)"],
-        [["adamtune serve --workers 0", *(f"{a[k]:.0f}" for k in ("idle", "after", "peak"))],
-         ["optuna-dashboard", *(f"{o[k]:.0f}" for k in ("idle", "after", "peak"))]],
+        [[labels[name], *(f"{m[k]:.0f}" for k in ("idle", "after", "peak"))]
+         for name, m in rss.items()],
     ))  # fmt: skip
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "missed"
 
-    print(
-        f"\nFirst load, optuna-dashboard / adamtune (median of per-repeat ratios): "
+    whose = "both servers'" if with_od else "its"
+    compared = (
+        f"First load, optuna-dashboard / adamtune (median of per-repeat ratios): "
         f"{ratio['median']:.0f}x (min {ratio['min']:.0f}x); target >= 10x: "
-        f"{verdict(ratio['median'] >= TARGETS['ratio'])}. adamtune first load "
+        f"{verdict(ratio['median'] >= TARGETS['ratio'])}. "
+    )
+    print(
+        f"\n{compared if with_od else ''}adamtune first load "
         f"{at_first['median']:.3f} s; target < 0.5 s: "
         f"{verdict(at_first['median'] < TARGETS['first_load_s'])}. Incremental "
         f"{at_nothing['median'] * 1e3:.1f} ms (nothing new) / {at_new['median'] * 1e3:.1f} ms "
@@ -314,13 +357,16 @@ def report(
         f"{verdict(max(at_nothing['median'], at_new['median']) < TARGETS['incremental_s'])}. "
         f"RSS {a['after']:.0f} MB after the loads (peak {a['peak']:.0f}); target < 250 MB: "
         f"{verdict((a['after'] or 1e9) < TARGETS['rss_mb'])}. The 10 new points arrived in "
-        f"both servers' answers: {new_ok}."
+        f"{whose} answers: {new_ok}. Every first load read all "
+        f"{n_trials} trials: {same_trials}{'' if valid else ' (INVALID: not the same data)'}."
     )
     c.write_json(
         args.json,
         {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
-         "rounds": rounds, "rss_mb": rss, "ratios": ratios, "new_points_seen": new_ok},
+         "rounds": rounds, "rss_mb": rss, "ratios": ratios, "new_points_seen": new_ok,
+         "same_trials": same_trials, "valid": valid},
     )  # fmt: skip
+    return 0 if valid else 1
 
 
 if __name__ == "__main__":

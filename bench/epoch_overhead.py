@@ -30,17 +30,23 @@ import _common as c  # noqa: E402
 OPS = ("trial.report", "epoch event (adamtune)", "stop check (adamtune)", "trial.should_prune")
 
 
-def service_round(work: Path, repeat: int, trials: int, epochs: int) -> dict[str, list[float]]:
-    import optuna
+def service_round(
+    work: Path, repeat: int, trials: int, epochs: int
+) -> tuple[dict[str, list[float]], int]:
+    """The four calls per epoch as `app.worker.Worker.run_trial` makes them; (times, reports
+    stored in the study)."""
     from sqlalchemy import select
 
+    from app import event_log
     from app.config import Settings
     from app.db import Database
     from app.jobs import create_job
-    from app.models import Event, EventKind, StudyJob
+    from app.models import StudyJob
     from app.schemas import StudyCreate
     from app.worker import STATUS_CHECK_S, Worker
+    from optim.runner import Outcome
     from optim.storage import make_storage
+    from optim.tasks.base import EpochMetrics
 
     url = f"sqlite:///{work / f'epoch-{repeat}.db'}"
     settings = Settings(database_url=url, workers=0)
@@ -54,34 +60,41 @@ def service_round(work: Path, repeat: int, trials: int, epochs: int) -> dict[str
         for _ in range(trials):
             claim = worker.claim()
             assert claim is not None
-            trial = claim.trial
+            trial = claim.runner.trial(claim.lease)
             for epoch in range(1, epochs + 1):
-                value = 1.0 / epoch + trial.number * 1e-3
+                value = 1.0 / epoch + claim.lease.number * 1e-3
+                metrics = EpochMetrics(epoch, value, value, None, 0.0)
                 t0 = time.perf_counter()
                 trial.report(value, epoch)
                 t1 = time.perf_counter()
                 with worker.db.session() as session:
-                    session.add(Event(study_id=study_id, kind=EventKind.EPOCH,
-                                      trial_number=trial.number, epoch=epoch,
-                                      val_loss=value))  # fmt: skip
+                    event_log.append_event(
+                        session, event_log.epoch_finished(study_id, claim.lease.number, metrics)
+                    )
                 t2 = time.perf_counter()
-                if t2 >= next_status_check:  # as app.worker's should_stop
+                if t2 >= next_status_check:  # as app.worker's interrupt check
                     next_status_check = t2 + STATUS_CHECK_S
                     with worker.db.session(write=False) as session:
-                        session.scalar(select(StudyJob.status).where(StudyJob.study_id == study_id))
+                        session.execute(
+                            select(StudyJob.status, StudyJob.uid).where(
+                                StudyJob.study_id == study_id
+                            )
+                        ).first()
                 t3 = time.perf_counter()
                 trial.should_prune()
                 t4 = time.perf_counter()
                 for op, seconds in zip(OPS, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                     times[op].append(seconds)
-            claim.study.tell(trial, value, state=optuna.trial.TrialState.COMPLETE)
+            claim.runner.finish(claim.lease, Outcome.complete(value))
+        reports = sum(len(t.intermediate_values) for t in claim.runner.study.trials)
     finally:
         worker.close()
         db.dispose()
-    return times
+    return times, reports
 
 
-def memory_round(trials: int, epochs: int) -> dict[str, list[float]]:
+def memory_round(trials: int, epochs: int) -> tuple[dict[str, list[float]], int]:
+    """The two Optuna calls per epoch on a plain in-memory study; (times, reports stored)."""
     import optuna
 
     from optim.samplers import make_pruner, make_sampler
@@ -105,7 +118,7 @@ def memory_round(trials: int, epochs: int) -> dict[str, list[float]]:
             trial.should_prune()
             times["trial.should_prune"].append(time.perf_counter() - start)
         study.tell(trial, value)
-    return times
+    return times, sum(len(t.intermediate_values) for t in study.trials)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,13 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     info = c.machine()
     service: list[dict[str, float]] = []  # per round: op -> median ms
     memory: list[dict[str, float]] = []
+    stored: list[dict[str, int]] = []  # per round: the reports each side's study holds
     with c.workdir(args.workdir) as work:
         for repeat in range(args.repeats):
-            m = memory_round(args.trials, args.epochs)
-            s = service_round(work, repeat, args.trials, args.epochs)
+            m, m_reports = memory_round(args.trials, args.epochs)
+            s, s_reports = service_round(work, repeat, args.trials, args.epochs)
             memory.append({op: statistics.mean(v) * 1e3 for op, v in m.items()})
             service.append({op: statistics.mean(v) * 1e3 for op, v in s.items()})
+            stored.append({"service": s_reports, "memory": m_reports})
     info["loadavg_end"] = c.loadavg()
+    # the same work on both sides: every epoch of every trial reported and stored
+    expected = args.trials * args.epochs
+    valid = all(r == {"service": expected, "memory": expected} for r in stored)
+    if not valid:
+        print(f"# NOT THE SAME WORK: {expected} reports expected per side, stored {stored}",
+              file=sys.stderr)  # fmt: skip
 
     print(c.header(
         f"Per-epoch cost of the service's database work: {args.trials} trials x {args.epochs} "
@@ -152,9 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     c.write_json(
         args.json,
         {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
-         "service_ms": service, "memory_ms": memory},
+         "service_ms": service, "memory_ms": memory, "reports_stored": stored, "valid": valid},
     )  # fmt: skip
-    return 0
+    return 0 if valid else 1
 
 
 if __name__ == "__main__":

@@ -3,17 +3,22 @@
 The service: POST /api/studies to `adamtune serve --workers 1` on a fresh SQLite file, then poll
 GET /api/studies/{id} every 0.1 s until it is completed (server and worker start-up are not
 timed: the worker has finished importing before the POST). The plain script: a fresh Python
-process that imports everything, then times `optuna.create_study` (same sampler, pruner, study
-name and enqueued default-Adam baseline) + `study.optimize(make_objective(...))`, on (a) Optuna's
-default SQLite storage and (b) in memory, with `torch.set_num_threads(1)` as the worker has.
+process that imports everything, then times the study's creation (same sampler, pruner, study
+name and enqueued default-Adam baseline) + `study.optimize(plain_objective(...))`, on (a)
+Optuna's default SQLite storage and (b) in memory, with `torch.set_num_threads(1)` as the
+worker has.
 
-Same trials on both sides: the worker seeds the sampler of each trial from the study's seed and
-the trial's number (`optim.study.sampler_for_trial`), and the plain script does the same with
-`reseed_after_trial`, as `adamtune tune` does; Hyperband buckets trials by a hash of the study
-name, so both sides use the same name. The trial outcomes of every run are compared and the
-table says whether they matched.
+Same trials on both sides, checked: the plain script creates the study with the service's own
+`optim.study.create_study` (config, enqueued baseline), sets the sampler of trial n to
+`optim.study.sampler_for_trial(config, n)` before it runs, as the worker's runner does, and
+trains trial n on `optim.seeds.training_seeds(seed, n, k)`, as the worker does. Hyperband
+buckets trials by a hash of the study name, so both sides use the same name. The service's
+study validates nothing (`validate_top_k: 0`): a validation queued at the end would train while
+the plain runs are timed. Every run's trials (number, state, params, value) are compared with
+the service's: a difference is printed, the JSON says `"valid": false` and the script exits 1.
 
     .venv/bin/python bench/service_overhead.py [--repeats 3] [--trials 40] [--json PATH]
+    .venv/bin/python bench/service_overhead.py --smoke   # seconds: does it still run?
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _common as c  # noqa: E402
+
+if TYPE_CHECKING:
+    import optuna
 
 VARIANTS = ("service", "plain_sqlite", "plain_memory")
 LABELS = {
@@ -38,38 +47,68 @@ LABELS = {
 }
 
 
+def plain_objective(config: Any, task: Any) -> Callable[[optuna.Trial], float]:
+    """Trial n as the worker trains it (`optim.objective.train_lease`): the baseline's defaults
+    or the sampler's params, trial n's training seeds, a report per epoch, Optuna's pruner."""
+    import optuna
+
+    from optim.attrs import BASELINE_ATTR, PARAMS_ATTR
+    from optim.seeds import training_seeds
+    from optim.training import DivergedError, train
+
+    epochs = config.resolved_epochs()
+
+    def objective(trial: optuna.Trial) -> float:
+        fixed = config.baseline_params() if trial.user_attrs.get(BASELINE_ATTR) else None
+        params = config.space.suggest(trial, fixed=fixed)
+        trial.set_user_attr(PARAMS_ATTR, config.family().params(params))
+
+        def report(metrics: Any) -> None:
+            trial.report(metrics.val_loss, metrics.epoch)
+            if metrics.epoch < epochs and trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at epoch {metrics.epoch}")
+
+        seeds = training_seeds(config.seed, trial.number, config.seeds_per_trial)
+        try:
+            history = train(task, params, epochs=epochs, seed=seeds, on_epoch=report,
+                             optimizer=config.optimizer, eps_mode=config.eps_mode)  # fmt: skip
+        except DivergedError as exc:
+            raise optuna.TrialPruned(f"diverged: {exc}") from exc
+        return history[-1].val_loss
+
+    return objective
+
+
 def plain_run(args: argparse.Namespace) -> None:
     """Child-process entry: run the study with plain Optuna and print one JSON line."""
     import optuna
     import torch
 
-    from optim.attrs import BASELINE_ATTR
-    from optim.objective import make_objective
-    from optim.samplers import make_pruner
-    from optim.space import BASELINE
-    from optim.study import StudyConfig, reseed_after_trial, sampler_for_trial
+    from optim.attrs import PARAMS_ATTR
+    from optim.study import StudyConfig, create_study, sampler_for_trial
     from optim.tasks import get_task
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = StudyConfig(
         task=args.task, n_trials=args.trials, epochs=args.epochs, sampler=args.sampler,
-        pruner=args.pruner, seed=args.seed,
+        pruner=args.pruner, seed=args.seed, validate_top_k=0,
     )  # fmt: skip
-    task, space, epochs = get_task(config.task), config.space, config.resolved_epochs()
-    storage = f"sqlite:///{args.plain_db}" if args.plain_db else None
+    task = get_task(config.task)
+
+    def reseed(study: optuna.Study, _trial: object = None) -> None:
+        # the worker's runner seeds the sampler with the number of trials the study holds
+        study.sampler = sampler_for_trial(config, len(study.get_trials(deepcopy=False)))
 
     start = time.perf_counter()
-    study = optuna.create_study(
-        storage=storage,
-        study_name=args.name,
-        direction="minimize",
-        sampler=sampler_for_trial(config, 0),
-        pruner=make_pruner(config.pruner, epochs=epochs),
+    storage = (
+        optuna.storages.RDBStorage(f"sqlite:///{args.plain_db}")
+        if args.plain_db
+        else optuna.storages.InMemoryStorage()
     )
-    study.enqueue_trial(space.to_optuna_params(BASELINE), user_attrs={BASELINE_ATTR: True})
-    objective = make_objective(task, space, epochs=epochs, seed=config.seed)
-    study.optimize(objective, n_trials=config.n_trials, callbacks=[reseed_after_trial(config)])
+    study = create_study(config, storage, args.name)
+    reseed(study)
+    study.optimize(plain_objective(config, task), n_trials=config.n_trials, callbacks=[reseed])
     elapsed = time.perf_counter() - start
 
     trials = study.trials
@@ -77,7 +116,9 @@ def plain_run(args: argparse.Namespace) -> None:
         json.dumps(
             {
                 "seconds": elapsed,
-                "outcomes": [[t.number, t.state.name, t.value] for t in trials],
+                "outcomes": [
+                    [t.number, t.state.name, t.value, t.user_attrs.get(PARAMS_ATTR)] for t in trials
+                ],
                 "epochs": sum(len(t.intermediate_values) for t in trials),
             }
         )
@@ -103,7 +144,7 @@ def run_plain(args: argparse.Namespace, name: str, db: Path | None) -> dict[str,
 def run_service(args: argparse.Namespace, server: c.Server, name: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": name, "task": args.task, "n_trials": args.trials, "sampler": args.sampler,
-        "pruner": args.pruner, "seed": args.seed,
+        "pruner": args.pruner, "seed": args.seed, "validate_top_k": 0,
     }  # fmt: skip
     if args.epochs is not None:
         body["epochs"] = args.epochs
@@ -117,22 +158,32 @@ def run_service(args: argparse.Namespace, server: c.Server, name: str) -> dict[s
     trials = c.get_json(f"{server.url}/api/studies/{study_id}/trials?limit=1000")["trials"]
     return {
         "seconds": elapsed,
-        "outcomes": [[t["number"], t["state"], t["value"]] for t in trials],
+        "outcomes": [[t["number"], t["state"], t["value"], t["params"]] for t in trials],
         "epochs": sum(t["epochs_done"] for t in trials),
     }
 
 
-def same_outcomes(a: list[list[Any]], b: list[list[Any]]) -> bool:
-    if len(a) != len(b):
-        return False
-    for (na, sa, va), (nb, sb, vb) in zip(sorted(a), sorted(b), strict=True):
-        if na != nb or sa != sb:
-            return False
-        if (va is None) != (vb is None) or (
-            va is not None and abs(va - vb) > 1e-9 * max(1, abs(va))
-        ):
-            return False
-    return True
+def _close(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a))
+
+
+def outcome_differences(service: list[list[Any]], plain: list[list[Any]]) -> list[str]:
+    """What differs between two runs' trials (number, state, value, params), trial by trial;
+    empty when both sides trained the same trials to the same results."""
+    ours = {row[0]: row[1:] for row in service}
+    theirs = {row[0]: row[1:] for row in plain}
+    diffs = [f"trial {n}: only in the {'service' if n in ours else 'plain'} run"
+             for n in sorted(ours.keys() ^ theirs.keys())]  # fmt: skip
+    for n in sorted(ours.keys() & theirs.keys()):
+        (sa, va, pa), (sb, vb, pb) = ours[n], theirs[n]
+        if sa != sb or not _close(va, vb):
+            diffs.append(f"trial {n}: service {sa} {va}, plain {sb} {vb}")
+        pa, pb = pa or {}, pb or {}
+        if pa.keys() != pb.keys() or not all(_close(pa[k], pb[k]) for k in pa):
+            diffs.append(f"trial {n}: params service {pa}, plain {pb}")
+    return diffs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,11 +195,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sampler", default="tpe")
     parser.add_argument("--pruner", default="hyperband")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny sizes (1 repeat, 3 trials of 2 epochs of rosenbrock): a check",
+    )
     # internal: the plain-script child process
     parser.add_argument("--plain-run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--plain-db", help=argparse.SUPPRESS)
     parser.add_argument("--name", default="overhead", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.repeats, args.trials, args.epochs = 1, 3, 2
     if args.plain_run:
         plain_run(args)
         return 0
@@ -181,11 +239,17 @@ def main(argv: list[str] | None = None) -> int:
                           file=sys.stderr)  # fmt: skip
     info["loadavg_end"] = c.loadavg()
 
-    matched = [
-        same_outcomes(runs["service"][i]["outcomes"], runs[v][i]["outcomes"])
+    differences = {
+        f"repeat {i} {v}": outcome_differences(
+            runs["service"][i]["outcomes"], runs[v][i]["outcomes"]
+        )
         for i in range(args.repeats)
         for v in ("plain_sqlite", "plain_memory")
-    ]
+    }
+    matched = [not d for d in differences.values()]
+    for run, diffs in differences.items():
+        for line in diffs[:10]:
+            print(f"# NOT THE SAME WORK, {run}: {line}", file=sys.stderr)
     secs = {v: [r["seconds"] for r in runs[v]] for v in VARIANTS}
     ratios = {
         v: [s / p for s, p in zip(secs["service"], secs[v], strict=True)]
@@ -216,16 +280,18 @@ def main(argv: list[str] | None = None) -> int:
          "(min–max) of per-repeat ratios", "target"],
         rows, "lrrrl",
     ))  # fmt: skip
+    valid = all(matched)
     print(
-        f"\nSame trial outcomes (state and value of every trial) in service and plain runs: "
-        f"{sum(matched)}/{len(matched)} comparisons."
+        f"\nSame trials (params, state and value of every trial) in service and plain runs: "
+        f"{sum(matched)}/{len(matched)} comparisons"
+        f"{'.' if valid else ': INVALID, the two sides did not train the same trials.'}"
     )
     c.write_json(
         args.json,
         {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
-         "runs": runs, "ratios": ratios, "outcomes_matched": matched},
+         "runs": runs, "ratios": ratios, "outcomes_matched": matched, "valid": valid},
     )  # fmt: skip
-    return 0
+    return 0 if valid else 1
 
 
 if __name__ == "__main__":

@@ -77,10 +77,14 @@ def one_round(variant: str, path: Path, reports: int) -> dict[str, Any]:
             trial.report(1.0 / (step + 1), step)
         seconds = time.perf_counter() - start
         settings = journal(storage)
+        # the same work in every variant: every report stored, read back through Optuna
+        stored = study.trials[0].intermediate_values
+        complete = stored == {step: 1.0 / (step + 1) for step in range(reports)}
     finally:
         storage.engine.dispose()
     return {"seconds": seconds, "reports": reports, "per_s": reports / seconds,
-            "settings": settings, "loadavg_1min": c.loadavg()[0]}  # fmt: skip
+            "settings": settings, "loadavg_1min": c.loadavg()[0],
+            "all_stored": complete}  # fmt: skip
 
 
 def fsync_ms(path: Path, count: int = 200) -> float:
@@ -101,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser, repeats=5)
     parser.add_argument("--reports", type=int, default=2000, help="reports per timed round")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: does it still run?")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.repeats, args.reports = 1, 5
 
     import optuna
 
@@ -122,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"# repeat {repeat} {variant}: {result['per_s']:.0f} reports/s",
                       file=sys.stderr)  # fmt: skip
     info["loadavg_end"] = c.loadavg()
+    valid = all(r["all_stored"] for rs in runs.values() for r in rs)
+    if not valid:
+        print("# NOT THE SAME WORK: a variant did not store every report", file=sys.stderr)
 
     def ratios_to(base: str, variant: str = "adamtune") -> list[float]:
         pairs = zip(runs[variant], runs[base], strict=True)
@@ -159,9 +169,10 @@ def main(argv: list[str] | None = None) -> int:
     c.write_json(
         args.json,
         {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
-         "runs": runs, "ratios": ratios, "ratios_orm": ratios_orm, "fsync_ms": fsyncs},
+         "runs": runs, "ratios": ratios, "ratios_orm": ratios_orm, "fsync_ms": fsyncs,
+         "valid": valid},
     )  # fmt: skip
-    return 0
+    return 0 if valid else 1
 
 
 if __name__ == "__main__":

@@ -43,10 +43,13 @@ def run(args: argparse.Namespace, work: Path, workers: int, tag: str) -> dict[st
     server = c.adamtune_server(f"sqlite:///{db}", workers, work / f"serve-{tag}.log")
     with server:
         c.wait_until_importing_done(c.worker_pids(server, workers))
-        warm = {"task": args.task, "n_trials": 2 * workers, "epochs": 1, "pruner": "none"}
+        # no validation: a study's validation would train while the next study is timed
+        warm = {"task": args.task, "n_trials": 2 * workers, "epochs": 1, "pruner": "none",
+                "validate_top_k": 0}  # fmt: skip
         warmup_s, _ = submit_and_wait(server, warm)
         body = {"task": args.task, "n_trials": args.trials, "epochs": args.epochs,
-                "sampler": args.sampler, "pruner": args.pruner, "seed": args.seed}  # fmt: skip
+                "sampler": args.sampler, "pruner": args.pruner, "seed": args.seed,
+                "validate_top_k": 0}  # fmt: skip
         load = c.loadavg()[0]
         seconds, study_id = submit_and_wait(server, body)
         trials = c.get_json(f"{server.url}/api/studies/{study_id}/trials?limit=1000")["trials"]
@@ -89,6 +92,13 @@ def main(argv: list[str] | None = None) -> int:
                       f"{result['trials_per_min']:.1f} trials/min, load "
                       f"{result['loadavg_1min_start']:.2f}", file=sys.stderr)  # fmt: skip
     info["loadavg_end"] = c.loadavg()
+    # the same work on both sides: every run trained all n_trials trials, none failed
+    valid = all(
+        r["trials"] == args.trials and "FAIL" not in r["states"] for rs in runs.values() for r in rs
+    )
+    if not valid:
+        print(f"# NOT THE SAME WORK: a run did not train {args.trials} trials: "
+              f"{[r['states'] for rs in runs.values() for r in rs]}", file=sys.stderr)  # fmt: skip
 
     # per-repeat speed-ups (the two runs of a repeat ran back to back)
     speedups = [
@@ -130,9 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     c.write_json(
         args.json,
         {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
-         "runs": runs, "speedups": speedups, "epoch_speedups": epoch_speedups},
+         "runs": runs, "speedups": speedups, "epoch_speedups": epoch_speedups, "valid": valid},
     )  # fmt: skip
-    return 0
+    return 0 if valid else 1
 
 
 if __name__ == "__main__":
