@@ -164,54 +164,59 @@ def _space(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_tune(args: argparse.Namespace) -> int:
     """Run a whole study in this process, validate its best configs on fresh seeds (pick on
-    some, confirm on others), and print the one line to paste into a training script."""
+    some, confirm on others), and print the one line to paste into a training script. The study
+    is written as the service writes one: `adamtune serve` on the same database shows it."""
 
     config = _config(args)
     if config is None:
         return 2
     from app import local  # torch: only once the options are known to be good
+    from app.db import Database
+    from app.jobs import ConflictError, LimitError, create_job, get_job
+    from app.schemas import StudyCreate
     from optim.attrs import PARAMS_ATTR
-    from optim.optuna_internals import study_id_of
     from optim.params import OptimizerParams
-    from optim.study import create_study
-    from optim.validation import used_seeds
+    from optim.study import load_study
 
     storage = _local_storage(args)
+    settings = _local_settings(args)
     name = args.name or f"{config.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    started = time.monotonic()
-    study = create_study(config, storage, name)
-    print(f"stored in {args.storage}: study {name!r} (id {study_id_of(study)})")
-    runner = local.run_to_end(storage, study.study_name, device=args.device, quiet=args.quiet)
-    if not local.print_search(runner.study, config, time.monotonic() - started):
+    db = Database.open(args.storage)
+    payload = StudyCreate.model_validate_json(
+        json.dumps({**config.model_dump(mode="json"), "name": name})
+    )
+    try:
+        study_id = create_job(db, storage, payload, settings)
+    except (ConflictError, LimitError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"stored in {args.storage}: study {name!r} (id {study_id})")
+    local.run_jobs(settings, [study_id], quiet=args.quiet)
+    study, _ = load_study(storage, name)
+    with db.session(write=False) as session:
+        job = get_job(session, study_id)
+        found = local.job_rounds(session, study_id)
+    db.dispose()
+    assert job is not None
+    searched = _seconds(job.started_at, job.finished_at)
+    if not local.print_search(study, config, searched):
         return 1
     family = config.family()
-    best = OptimizerParams(**runner.study.best_trial.user_attrs[PARAMS_ATTR])
     if not config.validates():
+        best = OptimizerParams(**study.best_trial.user_attrs[PARAMS_ATTR])
         local.print_answer(
             family, best, verdict="not validated (--validate-seeds 0)", confirmed=False,
             warning="the search's best, one seed each; on fresh seeds it can be worse than "
             f"the defaults: check it with `adamtune evaluate --study {name!r}`",
         )  # fmt: skip
         return 0
-    configs = local.best_candidates(runner.study, config, config.validate_top_k)
-    if len(configs) < 2:
+    if found is None:
         local.print_answer(
             family, config.baseline_params(), confirmed=False,
             verdict="no complete trial other than the defaults: nothing to validate",
             warning="the defaults, since no tuned config completed",
         )  # fmt: skip
         return 0
-    found = local.validate(
-        storage,
-        study.study_name,
-        config,
-        configs,
-        seeds=config.validate_seeds,
-        confirm_seeds=config.confirm_seeds,
-        exclude=used_seeds(runner.study.get_trials(deepcopy=False)),
-        device=args.device,
-        quiet=args.quiet,
-    )
     local.print_rounds(found)
     answer = found.conclusion
     if answer is None:
@@ -224,6 +229,15 @@ def cmd_tune(args: argparse.Namespace) -> int:
         "(--confirm-seeds 0): its gain there is overstated",
     )  # fmt: skip
     return 0
+
+
+def _seconds(start: Any, end: Any) -> float:
+    return (end - start).total_seconds() if start is not None and end is not None else 0.0
+
+
+def _local_settings(args: argparse.Namespace) -> Settings:
+    """The service's settings for a study run here: its database is --storage."""
+    return Settings(database_url=args.storage, device=args.device, workers=0)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -273,66 +287,69 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Tune several optimizer families on one task under the same budget and seeds, validate
-    each one's pick on the same fresh seeds, and say which to use."""
+    each one's pick on the same fresh seeds, and say which to use. Written as the service writes
+    a comparison: `adamtune serve` on the same database shows it."""
+    from pydantic import ValidationError
 
     optimizers = [name.strip() for name in args.optimizers.split(",") if name.strip()]
-    configs = []
     for optimizer in optimizers:
-        config = _config(args, optimizer=optimizer, validate_top_k=1)
-        if config is None:
+        if _config(args, optimizer=optimizer, validate_top_k=1) is None:
             return 2
-        configs.append(config)
-    if len(configs) < 2 or len(set(optimizers)) != len(optimizers):
-        print("error: --optimizers: name two or more different optimizers", file=sys.stderr)
+    from app.schemas import ComparisonCreate
+
+    fields = {"task": args.task, "optimizers": optimizers, "n_trials": args.trials,
+              "epochs": args.epochs, "sampler": args.sampler, "pruner": args.pruner,
+              "preset": args.preset, "seed": args.seed, "validate_seeds": args.validate_seeds,
+              "confirm_seeds": args.confirm_seeds, "name": args.name}  # fmt: skip
+    try:
+        payload = ComparisonCreate.model_validate_json(json.dumps(fields))
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]).replace("_", "-")
+            option = {"n-trials": "trials"}.get(field, field)
+            print(f"error: --{option}: {error['msg']}", file=sys.stderr)
         return 2
     from app import local  # torch: only once the options are known to be good
-    from optim.advice import Entry, advise, versus
-    from optim.params import OptimizerParams
-    from optim.study import create_study
-    from optim.validation import used_seeds
+    from app.comparisons import comparison_jobs, comparison_report, create_comparison
+    from app.db import Database
+    from app.jobs import ConflictError, LimitError
+    from app.models import Comparison
+    from optim.optimizers import FAMILIES
 
     storage = _local_storage(args)
-    base = args.name or f"compare-{args.task}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    names = [f"{base} / {config.optimizer}" for config in configs]
-    for config, name in zip(configs, names, strict=True):
-        create_study(config, storage, name)
-    print(f"stored in {args.storage}: studies {names}")
-    runners = local.run_interleaved(storage, names, device=args.device, quiet=args.quiet)
-    entries = []
-    for config, runner in zip(configs, runners, strict=True):
-        family = config.family()
-        print(f"== {family.label}")
-        found = local.validate(
-            storage,
-            runner.study.study_name,
-            config,
-            local.best_candidates(runner.study, config, 1),
-            seeds=config.validate_seeds,
-            confirm_seeds=config.confirm_seeds,
-            exclude=used_seeds(runner.study.get_trials(deepcopy=False)),
-            device=args.device,
-            quiet=args.quiet,
-        )
-        local.print_rounds(found)
-        answer, measured = found.conclusion, found.confirmation or found.selection
-        if answer is None:
-            print(f"{family.label}: not validated, left out", file=sys.stderr)
-            continue
-        print(f"verdict: {answer.verdict}")
-        values = next(c.values for c in measured.configs if c.label == answer.label)
-        line = family.torch_line(OptimizerParams(**answer.params))
-        entries.append(
-            Entry(family.name, family.label, answer.params, values,
-                  len(config.space.tuned()), line)
-        )  # fmt: skip
-    if len(entries) < 2 or entries[0].name != configs[0].optimizer:
-        print("too few families validated to compare", file=sys.stderr)
-        return 1
+    settings = _local_settings(args)
+    db = Database.open(args.storage)
+    try:
+        comparison_id = create_comparison(db, storage, payload, settings)
+    except (ConflictError, LimitError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    with db.session(write=False) as session:
+        jobs = comparison_jobs(session, comparison_id)
+    print(f"stored in {args.storage}: comparison {comparison_id}, studies "
+          f"{[job.study_name for job in jobs]}")  # fmt: skip
+    local.run_jobs(settings, [job.study_id for job in jobs], quiet=args.quiet)
+    with db.session(write=False) as session:
+        for job in jobs:
+            found = local.job_rounds(session, job.study_id)
+            print(f"== {FAMILIES[job.config['optimizer']].label}")
+            if found is None:
+                print("not validated: no complete trial other than the defaults")
+                continue
+            local.print_rounds(found)
+            if found.conclusion is not None:
+                print(f"verdict: {found.conclusion.verdict}")
+        comparison = session.get(Comparison, comparison_id)
+        assert comparison is not None
+        result = comparison_report(session, comparison)
+    db.dispose()
     print("== comparison (each family's validated config, seed by seed)")
-    results = [versus(entry, entries[0]) for entry in entries[1:]]
-    for result in results:
-        print(result.sentence)
-    print(f"advice: {advise(entries[0], results)[1]}")
+    for sentence in result["verdicts"]:
+        print(sentence)
+    if result["advice"] is None:
+        print("too few families were validated to advise", file=sys.stderr)
+        return 1
+    print(f"advice: {result['advice']}")
     return 0
 
 

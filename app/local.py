@@ -1,8 +1,14 @@
-"""Studies run in this process, without a server (`adamtune tune`, `evaluate`, `compare`): the
-same runner as the workers', so the same seed gives the same trials here and there."""
+"""Studies run in this process, without a server (`adamtune tune`, `evaluate`, `compare`).
+
+`tune` and `compare` create their studies as the service does (jobs, validation rounds, events)
+and train them with the worker's own loop, scoped to those studies: `adamtune serve` on the same
+database then shows them like studies made in the browser. `evaluate` and the benchmarks run
+bare rounds through the same runner, so the same seed gives the same trials everywhere."""
 
 from __future__ import annotations
 
+import os
+import socket
 import sys
 import time
 from collections import Counter
@@ -12,8 +18,10 @@ from typing import Any, TextIO
 
 import optuna
 from optuna.trial import TrialState
+from sqlalchemy.orm import Session
 from tqdm import tqdm
 
+from app.config import Settings
 from optim.attrs import BASELINE_ATTR, PARAMS_ATTR, VALIDATION_ATTR
 from optim.heartbeat import Heartbeat
 from optim.objective import train_lease
@@ -62,6 +70,54 @@ def run_to_end(
         progress.update(0 if outcome.rerun else 1)
     progress.close()
     return runner
+
+
+def run_jobs(settings: Settings, roots: Sequence[int], *, quiet: bool = False) -> None:
+    """Train the trials of the studies `roots` and of their validation rounds here, with the
+    worker's loop, until none of them has anything left (a worker of a server on the same
+    database may train some of them too: Optuna's distributed mode)."""
+    from app.worker import Worker  # torch
+
+    worker = Worker(settings, worker_id=f"cli:{socket.gethostname()}:{os.getpid()}")
+    worker.scope = frozenset(roots)
+    progress = tqdm(disable=quiet, unit="trial", file=sys.stderr)
+    try:
+        while True:
+            claim = worker.claim()
+            if claim is not None:
+                worker.run_trial(claim)
+                progress.update(1)
+            elif not worker.active_jobs():
+                break
+            else:  # every trial is taken (another worker), or a round is about to be queued
+                time.sleep(settings.poll_interval)
+    finally:
+        progress.close()
+        worker.close()
+
+
+def job_rounds(session: Session, study_id: int) -> Validated | None:
+    """The newest validation of a study the service ran, as `validate` returns it."""
+    from app.models import JobKind
+    from app.validation import read_report, validations
+
+    jobs = validations(session, study_id)
+    selections = [j for j in jobs if j.kind == JobKind.VALIDATION]
+    if not selections:
+        return None
+    first = selections[-1]
+    second = next(
+        (j for j in jobs if j.kind == JobKind.CONFIRMATION and j.study_id > first.study_id), None
+    )
+    selection = read_report(session, first.study_id)
+    if selection is None:
+        return None
+    confirmation = read_report(session, second.study_id) if second else None
+    last = second or first
+    seconds = 0.0
+    if first.started_at and last.finished_at:
+        seconds = (last.finished_at - first.started_at).total_seconds()
+    return Validated(selection, confirmation, conclude(selection, confirmation), seconds)
 
 
 def run_interleaved(

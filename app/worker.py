@@ -84,6 +84,9 @@ class Worker:
         # called after a trial stuck inside an epoch is failed: `run_worker` replaces the
         # process (nothing else can end the epoch)
         self.on_stuck: Callable[[], None] | None = None
+        # serve only these studies and their validation rounds (`adamtune tune`, `compare`);
+        # None: every study
+        self.scope: frozenset[int] | None = None
 
     def run(self) -> None:
         """Serve studies until shut down."""
@@ -102,14 +105,24 @@ class Worker:
             self.run_trial(claim)
 
     # -- claiming ---------------------------------------------------------------------------
+    def active_jobs(self) -> list[StudyJob]:
+        """The studies with trials to train, oldest first (within the scope, if one is set)."""
+        query = (
+            select(StudyJob)
+            .where(StudyJob.status.in_(ACTIVE_STATUSES), StudyJob.task != EXTERNAL_TASK)
+            .order_by(StudyJob.created_at)
+        )
+        if self.scope is not None:
+            query = query.where(
+                StudyJob.study_id.in_(self.scope) | StudyJob.parent_id.in_(self.scope)
+            )
+        with self.db.session(write=False) as session:
+            return list(session.scalars(query))
+
     def claim(self) -> Claim | None:
         """One trial of the oldest study that has room; mark studies that are over as such."""
+        jobs = self.active_jobs()
         with self.db.session(write=False) as session:
-            jobs = session.scalars(
-                select(StudyJob)
-                .where(StudyJob.status.in_(ACTIVE_STATUSES), StudyJob.task != EXTERNAL_TASK)
-                .order_by(StudyJob.created_at)
-            ).all()
             counts = state_counts(session, [job.study_id for job in jobs if job.comparison_id])
         for uid in set(self._runners) - {job.uid for job in jobs}:
             del self._runners[uid]  # deleted or finished: forget it

@@ -14,9 +14,12 @@ from pathlib import Path
 import optuna
 import pytest
 import torch
+from fastapi.testclient import TestClient
 
 from app.cli import build_parser, main
+from app.config import Settings
 from app.db import Database
+from app.main import create_app
 from app.validation import read_report
 from optim.attrs import BASELINE_ATTR
 from optim.space import SearchSpace
@@ -241,6 +244,20 @@ def test_tune_validates_on_fresh_seeds_and_agrees_with_the_api(tmp_path: Path) -
     assert math.isclose(float(lines[0][0]), chosen.params["lr"], rel_tol=1e-5)
     assert "UNVALIDATED" not in out and "validation took " in out
 
+    # `serve` on the same file shows it as a study of its own, like one made in the browser
+    settings = Settings(database_url=url, workers=0)
+    with TestClient(create_app(settings)) as client:
+        listed = client.get("/api/studies").json()["studies"]
+        assert [s["name"] for s in listed] == ["cli-study"]  # its rounds are not listed apart
+        (study,) = listed
+        assert not study["read_only"] and study["task"] == "logreg_breast_cancer"
+        assert study["status"] == "completed" and study["n_trials"] == 5
+        validation = study["validation"]
+        assert validation["confirmed"] and validation["verdict"] == printed
+        assert validation["torch_line"] == out.splitlines()[-1]
+        curves = client.get(f"/api/studies/{study['id']}/curves", params={"after": 0}).json()
+        assert set(curves["points"]["trial"]) == set(range(5))  # its curves, as a worker's
+
 
 @pytest.mark.slow
 def test_evaluate_measures_a_study_on_seeds_it_never_used(tmp_path: Path) -> None:
@@ -340,7 +357,12 @@ def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: P
     # one line of advice, and the only line to paste
     assert advice.startswith(("advice: Use ", "advice: Keep ")) and "torch.optim." in advice
     assert result.stdout.count("torch.optim.") == 1
-    names = optuna.get_all_study_names(storage=f"sqlite:///{tmp_path / 'c.db'}")
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    with TestClient(create_app(Settings(database_url=url, workers=0))) as client:
+        (listed,) = client.get("/api/comparisons").json()["comparisons"]
+        assert listed["name"] == "cmp" and listed["complete"]
+        assert f"advice: {listed['advice']}" == advice
+    names = optuna.get_all_study_names(storage=url)
     assert sorted(names) == [
         "cmp / adam", "cmp / adam / confirmation 0", "cmp / adam / validation 0",
         "cmp / sgd_nesterov", "cmp / sgd_nesterov / confirmation 0",
