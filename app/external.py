@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app import event_log
 from app.config import Settings
 from app.db import Database
-from app.jobs import get_job, set_status
+from app.jobs import get_job, set_status, settle_stop
 from app.models import ACTIVE_STATUSES, Event, EventKind, JobKind, JobStatus, StudyJob
 from app.validation import finish_job
 from optim import optuna_internals as oi
@@ -255,7 +255,8 @@ class ExternalTrials:
         except StudyGoneError:
             raise RunnerError(404, f"study {job.study_id} was deleted") from None
         with self._db.session() as session:
-            if get_job(session, job.study_id) is not None:
+            current = get_job(session, job.study_id)
+            if current is not None:
                 event_log.append_event(
                     session,
                     event_log.trial_finished(
@@ -266,6 +267,7 @@ class ExternalTrials:
                         outcome.reason,
                     ),
                 )
+                settle_stop(session, current)  # no runner may ask again to end the stop
         return frozen
 
     def _stopping(self, study_id: int) -> bool:

@@ -198,6 +198,31 @@ def test_a_stop_reaches_the_runner_and_resume_asks_its_params_again(api: Api) ->
     assert rerun["trial"]["params"] == handout["trial"]["params"]
 
 
+def test_a_stop_with_nothing_running_ends_at_once(api: Api) -> None:
+    """No runner will ask again to notice the stop: with nothing running it is `stopped` at
+    once (it stayed `stopping` for good, and resume was a 409)."""
+    study = api.create_study(**{**EXTERNAL, "n_trials": 3, "epochs": 2})
+    run_trial(api, ask(api, study["id"]), [0.5, 0.6])
+    stopped = api.post(f"/api/studies/{study['id']}/stop")
+    assert stopped.status_code == 200 and stopped.json()["status"] == "stopped"
+    assert api.post(f"/api/studies/{study['id']}/resume").status_code == 200
+    assert ask(api, study["id"])["state"] == "trial"
+
+
+def test_a_stopping_study_ends_when_its_last_trial_is_told_and_can_be_resumed(api: Api) -> None:
+    study = api.create_study(**{**EXTERNAL, "n_trials": 3})
+    first, second = ask(api, study["id"]), ask(api, study["id"])
+    assert api.post(f"/api/studies/{study['id']}/stop").json()["status"] == "stopping"
+    resumed = api.post(f"/api/studies/{study['id']}/resume")
+    assert resumed.status_code == 200 and resumed.json()["status"] == "running"
+    assert call(api, first, "heartbeat").json() == {"stop": False}  # trains on
+    assert api.post(f"/api/studies/{study['id']}/stop").json()["status"] == "stopping"
+    assert call(api, first, "tell", state="stopped").status_code == 200
+    assert api.study(study["id"])["status"] == "stopping"  # the second one still runs
+    assert call(api, second, "tell", state="stopped").status_code == 200
+    assert api.study(study["id"])["status"] == "stopped"  # nobody has to ask again
+
+
 def test_the_pruner_decides_through_report(api: Api) -> None:
     study = api.create_study(**{**EXTERNAL, "n_trials": 7, "pruner": "median"})
     for _ in range(6):  # the median pruner starts judging after 5 complete trials
