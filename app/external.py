@@ -191,6 +191,7 @@ class ExternalTrials:
         one going back is refused, those before it kept); (prune, stop) after the last."""
         runner, lease, last = self._held(job, number, token)
         self._optuna_storage.record_heartbeat(lease.trial_id)
+        horizon = runner.config.resolved_epochs()
         events: list[Event] = []
         try:
             for step, value, metrics in reports:
@@ -198,6 +199,8 @@ class ExternalTrials:
                     raise RunnerError(
                         422, f"step {step} goes back: trial {number} reported step {last}"
                     )
+                if step > horizon:
+                    raise RunnerError(422, _past_horizon(step, horizon))
                 if step == last:
                     continue
                 try:
@@ -212,11 +215,7 @@ class ExternalTrials:
                     for event in events:
                         event_log.append_event(session, event)
         stop = self._stopping(job.study_id)
-        prune = (
-            not stop
-            and last < runner.config.resolved_epochs()
-            and runner.trial(lease).should_prune()
-        )
+        prune = not stop and last < horizon and runner.trial(lease).should_prune()
         return prune, stop
 
     def heartbeat(self, job: StudyJob, number: int, token: str) -> bool:
@@ -290,6 +289,13 @@ def _epoch_event(
         val_accuracy=metrics.get("accuracy", metrics.get("val_accuracy")),
         train_loss=metrics.get("train_loss"),
         payload={"metrics": metrics} if metrics else None,
+    )
+
+
+def _past_horizon(step: int, horizon: int) -> str:
+    return (
+        f"step {step} is past the study's horizon: its epochs is {horizon}, so steps run from "
+        f"0 to {horizon}"
     )
 
 

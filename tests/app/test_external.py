@@ -140,6 +140,26 @@ def test_a_silent_lease_is_failed_and_its_params_asked_again(make_api: Any) -> N
     assert call(api, dead, "report", step=0, value=0.1).status_code == 409
     run_trial(api, again, [0.9])
     assert ask(api, study["id"])["state"] == "done"
+    (lapsed,) = api.trials(study["id"], state="FAIL")
+    assert lapsed["number"] == dead["trial"]["number"]
+    assert "no heartbeat within the grace period" in (lapsed["reason"] or "")
+
+
+def test_steps_past_the_horizon_are_refused_naming_it(api: Api) -> None:
+    """A study of 8 epochs keeps steps 0 to 8; step 9 is a 422 naming the horizon, and a batch
+    keeps the steps before the first one past it (2,000 points were kept on a 500-epoch study)."""
+    study = api.create_study(**EXTERNAL)  # epochs 8
+    handout = ask(api, study["id"])
+    assert call(api, handout, "report", step=8, value=0.5).status_code == 200
+    past = call(api, handout, "report", step=9, value=0.5)
+    assert past.status_code == 422, past.text
+    assert "step 9" in past.text and "epochs is 8" in past.text
+    other = ask(api, study["id"])
+    batch = [{"step": step, "value": 0.5} for step in (6, 7, 8, 9, 10)]
+    refused = call(api, other, "reports", reports=batch)
+    assert refused.status_code == 422 and "epochs is 8" in refused.text
+    curve = api.get(f"/api/studies/{study['id']}/trials/{other['trial']['number']}").json()
+    assert curve["curve"]["epoch"] == [6, 7, 8]
 
 
 def test_a_report_racing_the_dead_trial_check_is_a_409(
