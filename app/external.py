@@ -26,7 +26,7 @@ from app.jobs import get_job, set_status, settle_stop
 from app.models import ACTIVE_STATUSES, Event, EventKind, JobKind, JobStatus, StudyJob
 from app.validation import finish_job
 from optim import optuna_internals as oi
-from optim.attrs import LEASE_ATTR, RUNNER_ATTR
+from optim.attrs import LEASE_ATTR, RESERVED_ATTR, RUNNER_ATTR
 from optim.runner import Lease, NoTrial, Outcome, StudyGoneError, TrialRunner
 from optim.storage import AdamtuneStorage
 from optim.study import StudyConfig
@@ -82,15 +82,16 @@ class ExternalTrials:
         return runner
 
     # -- ask ------------------------------------------------------------------------------------
-    def ask(self, job: StudyJob, host: str) -> Handout:
-        """The next trial of an external study (its validation's once its search ends)."""
+    def ask(self, job: StudyJob, host: str, *, ahead: bool = False) -> Handout:
+        """The next trial of an external study (its validation's once its search ends);
+        `ahead`: asked while the runner trains another, reserved until its first report."""
         config = StudyConfig.model_validate(job.config)
         if not config.is_external():
             raise RunnerError(409, "this study's trials are trained by the built-in workers")
         if job.status not in ACTIVE_STATUSES:
             validation = self._active_validation(job)
             if validation is not None:
-                return self.ask(validation, host)
+                return self.ask(validation, host, ahead=ahead)
             return Handout("done", reason=f"the study is {job.status}")
         runner = self._runner(job)
         closing = job.status == JobStatus.STOPPING
@@ -104,10 +105,12 @@ class ExternalTrials:
             finish_job(self._db, self._optuna_storage, job.study_id)
             with self._db.session(write=False) as session:
                 current = get_job(session, job.study_id)
-            return self.ask(current, host) if current is not None else Handout("done")
+            return self.ask(current, host, ahead=ahead) if current is not None else Handout("done")
         token = secrets.token_urlsafe(24)
         self._optuna_storage.set_trial_user_attr(lease.trial_id, LEASE_ATTR, _digest(token))
         self._optuna_storage.set_trial_user_attr(lease.trial_id, RUNNER_ATTR, host)
+        if ahead:
+            self._optuna_storage.set_trial_user_attr(lease.trial_id, RESERVED_ATTR, True)
         with self._db.session() as session:
             current = get_job(session, job.study_id)
             if current is None or current.uid != job.uid:

@@ -243,6 +243,25 @@ def test_a_stopping_study_ends_when_its_last_trial_is_told_and_can_be_resumed(ap
     assert api.study(study["id"])["status"] == "stopped"  # nobody has to ask again
 
 
+def test_a_trial_asked_ahead_is_reserved_not_running_until_its_first_report(api: Api) -> None:
+    """One runner training one trial and holding the next it asked ahead: 1 running, 1
+    reserved (it showed "2 running", and Stop "would interrupt 2 trials")."""
+    study = api.create_study(**EXTERNAL)
+    current = ask(api, study["id"])
+    assert call(api, current, "report", step=0, value=0.5).status_code == 200
+    response = api.post(f"/api/studies/{study['id']}/ask", json={"host": "gpu-box", "ahead": True})
+    ahead = response.json()
+    progress = api.study(study["id"])["progress"]
+    assert (progress["running"], progress["reserved"]) == (1, 1)
+    flags = {t["number"]: t["reserved"] for t in api.trials(study["id"], state="RUNNING")}
+    assert flags == {current["trial"]["number"]: False, ahead["trial"]["number"]: True}
+    assert call(api, current, "tell", state="complete", value=0.6).status_code == 200
+    assert call(api, ahead, "report", step=0, value=0.5).status_code == 200  # the loop took it
+    progress = api.study(study["id"])["progress"]
+    assert (progress["running"], progress["reserved"]) == (1, 0)
+    assert [t["reserved"] for t in api.trials(study["id"], state="RUNNING")] == [False]
+
+
 def test_the_pruner_decides_through_report(api: Api) -> None:
     study = api.create_study(**{**EXTERNAL, "n_trials": 7, "pruner": "median"})
     for _ in range(6):  # the median pruner starts judging after 5 complete trials
