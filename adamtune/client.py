@@ -40,6 +40,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from types import TracebackType
 from typing import Any
 
@@ -430,12 +431,15 @@ class Study:
         self._told = threading.Event()  # a tell landed: a waiting ask may get a trial now
         self._leaving = False
 
-    def ask(self) -> Trial | None:
-        """The next trial, waiting while all are taken; None when the study is done."""
+    def ask(self, *, ahead: bool = False) -> Trial | None:
+        """The next trial, waiting while all are taken; None when the study is done. `ahead`:
+        asked while the current one trains, so the server shows it reserved, not running,
+        until its first report."""
+        body: dict[str, Any] = {"host": self.host, **({"ahead": True} if ahead else {})}
         while True:
             self._told.clear()
             started = time.monotonic()
-            answer = self.http.post(f"/api/studies/{self.study_id}/ask", {"host": self.host})
+            answer = self.http.post(f"/api/studies/{self.study_id}/ask", body)
             self._ask_s = max(0.8 * self._ask_s, time.monotonic() - started)  # slow to forget
             if answer["state"] == "done":
                 return None
@@ -498,7 +502,7 @@ class Study:
         per_step = trial.seconds_per_step()
         if per_step is None or (trial.steps - 1 - step) * per_step > 3 * self._ask_s + per_step:
             return
-        self._next = _Later("adamtune-ask", self.ask)
+        self._next = _Later("adamtune-ask", partial(self.ask, ahead=True))
 
     def _following(self) -> Trial | None:
         """The trial after the current one: the one asked for meanwhile, or one asked for now

@@ -1,4 +1,5 @@
-"""Admission control: a bounded number of requests in flight per lane; the excess is shed.
+"""Admission control: a bounded number of requests in flight per lane, a bounded queue; the excess
+is shed at once.
 
 Why: a request that runs holds a worker thread and, while it queries, a database connection.
 Unbounded, 1,000 concurrent reads took every thread of the pool, each waiting for one of the 15

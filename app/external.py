@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from app import event_log
 from app.config import Settings
 from app.db import Database
-from app.jobs import get_job, set_status
+from app.jobs import get_job, set_status, settle_stop
 from app.models import (
     ACTIVE_STATUSES,
     VALIDATION_KINDS,
@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.validation import finish_job
 from optim import optuna_internals as oi
-from optim.attrs import LEASE_ATTR, RUNNER_ATTR
+from optim.attrs import LEASE_ATTR, RESERVED_ATTR, RUNNER_ATTR
 from optim.runner import Lease, NoTrial, Outcome, StudyGoneError, TrialRunner
 from optim.storage import AdamtuneStorage
 from optim.study import StudyConfig
@@ -90,15 +90,16 @@ class ExternalTrials:
         return runner
 
     # -- ask ------------------------------------------------------------------------------------
-    def ask(self, job: StudyJob, host: str) -> Handout:
-        """The next trial of an external study (its validation's once its search ends)."""
+    def ask(self, job: StudyJob, host: str, *, ahead: bool = False) -> Handout:
+        """The next trial of an external study (its validation's once its search ends);
+        `ahead`: asked while the runner trains another, reserved until its first report."""
         config = StudyConfig.model_validate(job.config)
         if not config.is_external():
             raise RunnerError(409, "this study's trials are trained by the built-in workers")
         if job.status not in ACTIVE_STATUSES:
             validation = self._active_validation(job)
             if validation is not None:
-                return self.ask(validation, host)
+                return self.ask(validation, host, ahead=ahead)
             return Handout("done", reason=f"the study is {job.status}")
         runner = self._runner(job)
         closing = job.status == JobStatus.STOPPING
@@ -112,10 +113,12 @@ class ExternalTrials:
             finish_job(self._db, self._optuna_storage, job.study_id)
             with self._db.session(write=False) as session:
                 current = get_job(session, job.study_id)
-            return self.ask(current, host) if current is not None else Handout("done")
+            return self.ask(current, host, ahead=ahead) if current is not None else Handout("done")
         token = secrets.token_urlsafe(24)
         self._optuna_storage.set_trial_user_attr(lease.trial_id, LEASE_ATTR, _digest(token))
         self._optuna_storage.set_trial_user_attr(lease.trial_id, RUNNER_ATTR, host)
+        if ahead:
+            self._optuna_storage.set_trial_user_attr(lease.trial_id, RESERVED_ATTR, True)
         with self._db.session() as session:
             current = get_job(session, job.study_id)
             if current is None or current.uid != job.uid:
@@ -208,6 +211,7 @@ class ExternalTrials:
         one going back is refused, those before it kept); (prune, stop) after the last."""
         runner, lease, last = self._held(job, number, token)
         self._optuna_storage.record_heartbeat(lease.trial_id)
+        horizon = runner.config.resolved_epochs()
         events: list[Event] = []
         try:
             for step, value, metrics in reports:
@@ -215,6 +219,8 @@ class ExternalTrials:
                     raise RunnerError(
                         422, f"step {step} goes back: trial {number} reported step {last}"
                     )
+                if step > horizon:
+                    raise RunnerError(422, _past_horizon(step, horizon))
                 if step == last:
                     continue
                 try:
@@ -229,11 +235,7 @@ class ExternalTrials:
                     for event in events:
                         event_log.append_event(session, event)
         stop = self._stopping(job.study_id)
-        prune = (
-            not stop
-            and last < runner.config.resolved_epochs()
-            and runner.trial(lease).should_prune()
-        )
+        prune = not stop and last < horizon and runner.trial(lease).should_prune()
         return prune, stop
 
     def heartbeat(self, job: StudyJob, number: int, token: str) -> bool:
@@ -272,7 +274,8 @@ class ExternalTrials:
         except StudyGoneError:
             raise RunnerError(404, f"study {job.study_id} was deleted") from None
         with self._db.session() as session:
-            if get_job(session, job.study_id) is not None:
+            current = get_job(session, job.study_id)
+            if current is not None:
                 event_log.append_event(
                     session,
                     event_log.trial_finished(
@@ -283,6 +286,7 @@ class ExternalTrials:
                         outcome.reason,
                     ),
                 )
+                settle_stop(session, current)  # no runner may ask again to end the stop
         return frozen
 
     def _stopping(self, study_id: int) -> bool:
@@ -305,6 +309,13 @@ def _epoch_event(
         val_accuracy=metrics.get("accuracy", metrics.get("val_accuracy")),
         train_loss=metrics.get("train_loss"),
         payload={"metrics": metrics} if metrics else None,
+    )
+
+
+def _past_horizon(step: int, horizon: int) -> str:
+    return (
+        f"step {step} is past the study's horizon: its epochs is {horizon}, so steps run from "
+        f"0 to {horizon}"
     )
 
 

@@ -11,7 +11,7 @@ from app.config import Settings
 from app.db import Database
 from app.event_log import append_event
 from app.models import ACTIVE_STATUSES, Event, EventKind, JobStatus, StudyJob, utcnow
-from app.queries import active_job_count
+from app.queries import active_job_count, state_counts
 from app.schemas import StudyCreate
 from optim.optuna_internals import study_id_of
 from optim.study import create_study
@@ -156,15 +156,34 @@ def _stop(session: Session, job: StudyJob) -> None:
         set_status(session, job, JobStatus.STOPPED)
     elif job.status == JobStatus.RUNNING:
         set_status(session, job, JobStatus.STOPPING)
+        settle_stop(session, job)
     elif job.status not in (JobStatus.STOPPING, JobStatus.STOPPED):
         raise ConflictError(f"study is {job.status}; only queued or running studies stop")
 
 
+def settle_stop(session: Session, job: StudyJob) -> None:
+    """A stopping study with no trial running is stopped now: an external study's runners may
+    never ask again to find out (a trial a worker claims meanwhile hears the stop and is
+    re-run on resume)."""
+    if job.status != JobStatus.STOPPING:
+        return
+    running = state_counts(session, [job.study_id])[job.study_id].get("RUNNING", 0)
+    if running == 0:
+        set_status(session, job, JobStatus.STOPPED)
+
+
 def resume_job(db: Database, study_id: int) -> None:
+    """A stopped or failed study is queued again; a stopping one runs on (its running trials
+    stop no more)."""
     with db.session() as session:
         job = _require_job(session, study_id)
+        if job.status == JobStatus.STOPPING:
+            set_status(session, job, JobStatus.RUNNING)
+            return
         if job.status not in (JobStatus.STOPPED, JobStatus.FAILED):
-            raise ConflictError(f"study is {job.status}; only stopped or failed studies resume")
+            raise ConflictError(
+                f"study is {job.status}; only stopped, stopping or failed studies resume"
+            )
         job.error = None
         set_status(session, job, JobStatus.QUEUED)
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, and_, case, cast, func, select
+from sqlalchemy import Float, Integer, and_, case, cast, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.models import ACTIVE_STATUSES, Event, EventKind, StudyJob, utcnow
@@ -25,12 +25,15 @@ from optim.attrs import (
     PARAMS_ATTR,
     PRUNE_REASON_ATTR,
     REASON_ATTRS,
+    RESERVED_ATTR,
     RUNNER_ATTR,
     SEEDS_ATTR,
 )
 
 POINT_FIELDS = ("trial", "epoch", "train_loss", "val_loss", "val_accuracy")
-TRIAL_ATTRS = (PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, RUNNER_ATTR, *REASON_ATTRS)
+TRIAL_ATTRS = (
+    PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, RUNNER_ATTR, RESERVED_ATTR, *REASON_ATTRS
+)  # fmt: skip
 
 
 def study_ref(session: Session, study_id: int) -> tuple[str, bool] | None:
@@ -55,6 +58,24 @@ def state_counts(session: Session, study_ids: Iterable[int]) -> dict[int, dict[s
     for study_id, state, n in rows:
         counts[study_id][state] = n
     return counts
+
+
+def reserved_counts(session: Session, study_ids: Iterable[int]) -> dict[int, int]:
+    """study_id -> its RUNNING trials asked ahead by a runner and not reported on yet (reserved:
+    the runner's loop has not started them), for the studies that have any."""
+    reported = exists().where(oi.INTERMEDIATE.c.trial_id == oi.TRIALS.c.trial_id)
+    rows = session.execute(
+        select(oi.TRIALS.c.study_id, func.count())
+        .join(oi.USER_ATTRS, oi.USER_ATTRS.c.trial_id == oi.TRIALS.c.trial_id)
+        .where(
+            oi.TRIALS.c.study_id.in_(list(study_ids)),
+            oi.TRIALS.c.state == "RUNNING",
+            oi.USER_ATTRS.c.key == RESERVED_ATTR,
+            ~reported,
+        )
+        .group_by(oi.TRIALS.c.study_id)
+    )
+    return {study_id: n for study_id, n in rows}
 
 
 def directions(session: Session, study_ids: Iterable[int]) -> dict[int, str]:
@@ -320,6 +341,11 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                 "seeds": a.get(SEEDS_ATTR) or [],
                 "metrics": a.get(METRICS_ATTR),
                 "runner": a.get(RUNNER_ATTR),
+                "reserved": (
+                    row.state == "RUNNING"
+                    and bool(a.get(RESERVED_ATTR))
+                    and not done.get(row.trial_id, 0)
+                ),
                 "reason": (
                     a.get(PRUNE_REASON_ATTR)
                     or a.get(FAIL_REASON_ATTR)

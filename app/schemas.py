@@ -50,7 +50,8 @@ class Progress(BaseModel):
     complete: int = 0
     pruned: int = 0
     failed: int = 0
-    running: int = 0
+    running: int = 0  # started: reported a step, or asked for when it was to start
+    reserved: int = 0  # asked ahead by a runner still training another, not started yet
     waiting: int = 0
     finished: int = 0  # complete + pruned
 
@@ -212,6 +213,8 @@ class TrialPublic(BaseModel):
     # (val_loss_std), val_accuracy, and the held-out test_loss and test_accuracy
     metrics: dict[str, float | None] | None = None
     runner: str | None = None  # the host of an external trial's runner
+    # RUNNING in Optuna, but asked ahead and not started by its runner's loop yet
+    reserved: bool = False
 
 
 class TrialsPublic(BaseModel):
@@ -397,6 +400,9 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     host: RunnerHost | None = None  # where the runner runs (shown on the trial); default: its IP
+    # asked ahead, while the runner still trains another trial: the trial counts as reserved,
+    # not running, until its first report (a stop has nothing of it to interrupt)
+    ahead: bool = False
 
 
 class HandedOutTrial(BaseModel):

@@ -23,6 +23,9 @@ def study_summaries(session: Session, study_id: int | None = None) -> list[Study
     if not ids:
         return []
     counts = queries.state_counts(session, ids)
+    for sid, n in queries.reserved_counts(session, ids).items():  # not running yet
+        counts[sid]["RUNNING"] -= n
+        counts[sid]["RESERVED"] = n
     dirs = queries.directions(session, ids)
     best = queries.best_values(session, ids, dirs)
     baselines = queries.baseline_values(session, ids)
@@ -63,6 +66,7 @@ def _summary(
         pruned=counts.get("PRUNED", 0),
         failed=counts.get("FAIL", 0),
         running=counts.get("RUNNING", 0),
+        reserved=counts.get("RESERVED", 0),
         waiting=counts.get("WAITING", 0),
     )
     progress.finished = progress.complete + progress.pruned

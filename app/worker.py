@@ -9,6 +9,7 @@ runner that asks and its params run again.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -69,8 +70,12 @@ class Claim:
 class Worker:
     """One worker process's state: its database handles and a runner per study it serves."""
 
-    def __init__(self, settings: Settings, worker_id: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, worker_id: str | None = None, *, parent_pid: int | None = None
+    ) -> None:
         self.settings = settings
+        # an embedded worker's server: once it is gone (even SIGKILLed), claim nothing more
+        self.parent_pid = parent_pid
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         self.db = Database.open(settings.database_url)
         self.storage = make_storage(
@@ -89,8 +94,11 @@ class Worker:
         self.scope: frozenset[int] | None = None
 
     def run(self) -> None:
-        """Serve studies until shut down."""
+        """Serve studies until shut down (or until the server that started it is gone)."""
         while not self.shutdown.is_set():
+            if self.orphaned():
+                self.shutdown.set()
+                break
             try:
                 claim = self.claim()
             except (DatabaseUnavailableError, OperationalError, StorageInternalError) as exc:
@@ -103,6 +111,11 @@ class Worker:
                 self.shutdown.wait(self.settings.poll_interval)
                 continue
             self.run_trial(claim)
+
+    def orphaned(self) -> bool:
+        """The server that started this worker is gone: the worker was handed to another
+        parent (a dead parent's children are re-parented at once, before it is reaped)."""
+        return self.parent_pid is not None and os.getppid() != self.parent_pid
 
     # -- claiming ---------------------------------------------------------------------------
     def active_jobs(self) -> list[StudyJob]:
@@ -192,7 +205,7 @@ class Worker:
 
         def interrupt() -> str | None:
             nonlocal next_status_check
-            if self.shutdown.is_set():
+            if self.shutdown.is_set() or self.orphaned():
                 return SHUTDOWN_REASON
             now = time.monotonic()
             if limit is not None and now - started > limit:
@@ -292,21 +305,29 @@ def _timed_out(job: StudyJob) -> bool:
 
 def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
     """Entry point of `adamtune worker`: one thread of torch, clean exit on SIGTERM/SIGINT."""
-    torch.set_num_threads(1)  # one core per worker: N workers use N cores without contention
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    worker = Worker(settings)
-    worker.on_stuck = _restart_process
-    threading.Thread(target=_import_task_dependencies, daemon=True).start()
+    shutdown = threading.Event()
 
     def _shutdown(signum: int, _frame: FrameType | None) -> None:
-        worker.shutdown.set()
+        shutdown.set()
 
     signal.signal(signal.SIGTERM, _shutdown)
     signal.signal(signal.SIGINT, _shutdown)
     if parent_pid is not None:
-        threading.Thread(
-            target=_exit_with_parent, args=(parent_pid, worker.shutdown), daemon=True
-        ).start()
+        # first line: the kernel sends SIGTERM when the server dies (Linux); then the pid check,
+        # which also covers a server that died before this process got here (while it imported
+        # torch): it claims nothing then
+        _term_on_parent_death()
+        if os.getppid() != parent_pid:
+            log.warning("the server (pid %s) is gone: the worker exits", parent_pid)
+            return
+    torch.set_num_threads(1)  # one core per worker: N workers use N cores without contention
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    worker = Worker(settings, parent_pid=parent_pid)
+    worker.shutdown = shutdown
+    worker.on_stuck = _restart_process
+    threading.Thread(target=_import_task_dependencies, daemon=True).start()
+    if parent_pid is not None:
+        threading.Thread(target=_exit_with_parent, args=(worker,), daemon=True).start()
     database = make_url(settings.database_url).render_as_string(hide_password=True)
     log.info("worker %s serving %s", worker.worker_id, database)  # logs must not hold passwords
     try:
@@ -330,8 +351,24 @@ def _restart_process() -> None:
     os.execv(sys.executable, sys.orig_argv)
 
 
-def _exit_with_parent(parent_pid: int, shutdown: threading.Event) -> None:
-    """Embedded workers end when the server that started them is gone, even after SIGKILL."""
-    while not shutdown.wait(1.0):
-        if os.getppid() != parent_pid:
-            shutdown.set()
+def _exit_with_parent(worker: Worker) -> None:
+    """Embedded workers end when the server that started them is gone, even after SIGKILL:
+    this notices it during a trial (the loop checks before each claim)."""
+    while not worker.shutdown.wait(1.0):
+        if worker.orphaned():
+            worker.shutdown.set()
+
+
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _term_on_parent_death() -> None:
+    """Ask Linux for SIGTERM when the parent dies (prctl PR_SET_PDEATHSIG); elsewhere, or if
+    libc will not say, the parent pid checks do it alone."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return

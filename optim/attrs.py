@@ -17,6 +17,9 @@ VALIDATION_ATTR = "validation"  # study user attribute of a validation: its plan
 RUN_ATTR = "run"  # trial user attribute of a validation run: {config, label, seed}
 LEASE_ATTR = "lease"  # an external trial's lease: the SHA-256 of the token its runner holds
 RUNNER_ATTR = "runner"  # where an external trial runs: the host its runner named
+# an external trial its runner asked for ahead, while it still trained another: reserved, not
+# running, until its first report
+RESERVED_ATTR = "reserved"
 PRUNE_REASON_ATTR = "prune_reason"  # why a trial ended as PRUNED (pruned at epoch n, diverged)
 FAIL_REASON_ATTR = "fail_reason"  # why a trial FAILed for good (the training code raised)
 # why a trial was interrupted and its params queued again (a stop, a worker shutting down): such

@@ -404,6 +404,25 @@ def trial_id_of(trial: optuna.Trial | FrozenTrial, study: optuna.Study | None = 
     )
 
 
+def note_on_finished_trial(
+    storage: optuna.storages.BaseStorage, trial_id: int, key: str, value: Any
+) -> bool:
+    """Add a user attribute to a trial that has already finished (Optuna refuses to update
+    one): why Optuna's stale check failed it, written by the process that failed it. False: the
+    storage is not an RDB storage, nothing written."""
+    backend = getattr(storage, "_backend", storage)  # under Optuna's per-study cache
+    engine = getattr(backend, "engine", None)
+    if not isinstance(backend, optuna.storages.RDBStorage) or not isinstance(engine, Engine):
+        return False
+    with engine.begin() as conn:
+        conn.execute(
+            sqlalchemy.insert(USER_ATTRS).values(
+                trial_id=trial_id, key=key, value_json=json.dumps(value)
+            )
+        )
+    return True
+
+
 # --- ids never reused on SQLite ------------------------------------------------------------------
 
 AUTOINCREMENT_TABLES = ("studies", "trials")

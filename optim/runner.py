@@ -43,7 +43,7 @@ from optim.attrs import (
 from optim.claims import study_lock
 from optim.params import OptimizerParams
 from optim.seeds import training_seeds
-from optim.storage import AdamtuneStorage, retry_trial
+from optim.storage import AdamtuneStorage, retry_dead_trial, retry_trial
 from optim.study import load_study, sampler_for_trial
 
 log = logging.getLogger("adamtune.runner")
@@ -266,7 +266,7 @@ class TrialRunner:
             log.warning(
                 "trial %s of study %s had no runner: failed, re-run", trial_id, self.study_id
             )
-            retry_trial(self.study, self.storage.get_trial(trial_id))
+            retry_dead_trial(self.study, self.storage.get_trial(trial_id))
 
     # -- while it trains -------------------------------------------------------------------------
     def trial(self, lease: Lease) -> optuna.Trial:

@@ -11,11 +11,18 @@ import warnings
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from optim.attrs import REASON_ATTRS, RETRY_HISTORY_ATTR, RETRY_OF_ATTR
+from optim.attrs import INTERRUPT_REASON_ATTR, REASON_ATTRS, RETRY_HISTORY_ATTR, RETRY_OF_ATTR
 from optim.engines import engine_kwargs
-from optim.optuna_internals import FAST_PATHS, AdamtuneStorage, StudyStorage
+from optim.optuna_internals import (
+    FAST_PATHS,
+    AdamtuneStorage,
+    StudyStorage,
+    note_on_finished_trial,
+    storage_of,
+    trial_id_of,
+)
 
-__all__ = ["AdamtuneStorage", "make_storage", "retry_trial", "study_storage"]
+__all__ = ["AdamtuneStorage", "make_storage", "retry_dead_trial", "retry_trial", "study_storage"]
 
 
 def study_storage(storage: optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
@@ -41,7 +48,7 @@ def make_storage(
         # the heartbeat and its retry callback are "experimental" in Optuna since v2.8: we rely
         # on them knowingly, and say so once here rather than in every caller
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        callback = retry_trial if heartbeat_interval and retry_stale_trials else None
+        callback = retry_dead_trial if heartbeat_interval and retry_stale_trials else None
         return AdamtuneStorage(
             url,
             engine_kwargs=engine_kwargs(url),
@@ -49,6 +56,21 @@ def make_storage(
             grace_period=grace_period,
             heartbeat_stale_trial_callback=callback,
         )
+
+
+DEAD_REASON = (
+    "its runner died: no heartbeat within the grace period (the lease lapsed); "
+    "re-run with the same params"
+)
+
+
+def retry_dead_trial(study: optuna.Study, trial: FrozenTrial) -> None:
+    """`retry_trial` for a trial failed because its runner stopped beating: the failed trial
+    gets its reason first (Optuna's stale check leaves none)."""
+    if not any(key in trial.user_attrs for key in REASON_ATTRS):
+        trial_id = trial_id_of(trial, study)
+        note_on_finished_trial(storage_of(study), trial_id, INTERRUPT_REASON_ATTR, DEAD_REASON)
+    retry_trial(study, trial)
 
 
 def retry_trial(study: optuna.Study, trial: FrozenTrial) -> None:

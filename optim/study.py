@@ -101,11 +101,15 @@ class StudyConfig(BaseModel):
         """A space given as a dict overrides its family's preset dimension by dimension."""
         if not isinstance(data, dict) or isinstance(data.get("space"), SearchSpace):
             return data
-        family = FAMILIES.get(data.get("optimizer", DEFAULT_FAMILY))
+        optimizer = data.get("optimizer", DEFAULT_FAMILY)
         preset = data.get("preset", DEFAULT_PRESET)
         given = data.get("space") or {}
-        if family is None or preset not in PRESETS or not isinstance(given, dict):
+        # any JSON may come here (`"preset": {}` is unhashable): only names are looked up
+        if not (isinstance(optimizer, str) and isinstance(preset, str)):
             return data  # the field validators say what is wrong
+        family = FAMILIES.get(optimizer)
+        if family is None or preset not in PRESETS or not isinstance(given, dict):
+            return data
         base = preset_space(family, preset).model_dump(mode="json")
         return {**data, "space": {**base, **given}}
 

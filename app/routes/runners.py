@@ -60,7 +60,7 @@ def ask(
     a lease to report with; after the search, its validation runs; then "done"."""
     host = (body.host if body else None) or (request.client.host if request.client else "?")
     try:
-        handout = state.external.ask(job, host)
+        handout = state.external.ask(job, host, ahead=body.ahead if body else False)
     except RunnerError as exc:
         raise _refused(exc) from None
     settings = state.settings

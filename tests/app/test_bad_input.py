@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
+from app.schemas import ComparisonCreate, StudyCreate
 from tests.app.conftest import Api
 from tests.conftest import BUILTIN_TASK_NAMES
 
@@ -181,3 +183,42 @@ def test_concurrent_study_limit_is_enforced(make_api: Any) -> None:
     # a stopped study no longer counts
     assert server.post(f"{first.headers['location']}/stop").status_code == 200
     assert server.post("/api/studies", json=study).status_code == 201
+
+
+JSON_OF_EVERY_TYPE: dict[str, Any] = {
+    "object": {},
+    "object-with-key": {"a": 1},
+    "array": [],
+    "array-of-one": ["x"],
+    "string": "x",
+    "number": 1.5,
+    "integer": 3,
+    "bool": True,
+    "null": None,
+}
+VALID_BODIES = {
+    "/api/studies?dry_run=true": {"task": "quadratic_deep", "n_trials": 2, "epochs": 1},
+    "/api/comparisons": {
+        "task": "quadratic_deep", "optimizers": ["adam", "adamw"], "n_trials": 2, "epochs": 1,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", list(JSON_OF_EVERY_TYPE))
+@pytest.mark.parametrize(
+    ("path", "model"), [("/api/studies?dry_run=true", StudyCreate),
+                        ("/api/comparisons", ComparisonCreate)]
+)  # fmt: skip
+def test_every_json_type_in_every_field_is_a_client_error_or_accepted(
+    make_api: Any, path: str, model: type[BaseModel], kind: str
+) -> None:
+    """Any JSON value in any field of StudyCreate and ComparisonCreate: 422 or 2xx, never a
+    500 (`"preset": {}` raised `TypeError: unhashable type: 'dict'`). Comparisons have no dry
+    run: the accepted ones are created."""
+    api = make_api(max_concurrent_studies=1000)
+    answers = {}
+    for name in model.model_fields:
+        body = {**VALID_BODIES[path], name: JSON_OF_EVERY_TYPE[kind]}
+        answers[name] = api.post(path, json=body).status_code
+    bad = {name: code for name, code in answers.items() if code != 422 and not 200 <= code < 300}
+    assert not bad, bad

@@ -140,6 +140,26 @@ def test_a_silent_lease_is_failed_and_its_params_asked_again(make_api: Any) -> N
     assert call(api, dead, "report", step=0, value=0.1).status_code == 409
     run_trial(api, again, [0.9])
     assert ask(api, study["id"])["state"] == "done"
+    (lapsed,) = api.trials(study["id"], state="FAIL")
+    assert lapsed["number"] == dead["trial"]["number"]
+    assert "no heartbeat within the grace period" in (lapsed["reason"] or "")
+
+
+def test_steps_past_the_horizon_are_refused_naming_it(api: Api) -> None:
+    """A study of 8 epochs keeps steps 0 to 8; step 9 is a 422 naming the horizon, and a batch
+    keeps the steps before the first one past it (2,000 points were kept on a 500-epoch study)."""
+    study = api.create_study(**EXTERNAL)  # epochs 8
+    handout = ask(api, study["id"])
+    assert call(api, handout, "report", step=8, value=0.5).status_code == 200
+    past = call(api, handout, "report", step=9, value=0.5)
+    assert past.status_code == 422, past.text
+    assert "step 9" in past.text and "epochs is 8" in past.text
+    other = ask(api, study["id"])
+    batch = [{"step": step, "value": 0.5} for step in (6, 7, 8, 9, 10)]
+    refused = call(api, other, "reports", reports=batch)
+    assert refused.status_code == 422 and "epochs is 8" in refused.text
+    curve = api.get(f"/api/studies/{study['id']}/trials/{other['trial']['number']}").json()
+    assert curve["curve"]["epoch"] == [6, 7, 8]
 
 
 def test_a_report_racing_the_dead_trial_check_is_a_409(
@@ -196,6 +216,50 @@ def test_a_stop_reaches_the_runner_and_resume_asks_its_params_again(api: Api) ->
     assert api.post(f"/api/studies/{study['id']}/resume").status_code == 200
     rerun = ask(api, study["id"])
     assert rerun["trial"]["params"] == handout["trial"]["params"]
+
+
+def test_a_stop_with_nothing_running_ends_at_once(api: Api) -> None:
+    """No runner will ask again to notice the stop: with nothing running it is `stopped` at
+    once (it stayed `stopping` for good, and resume was a 409)."""
+    study = api.create_study(**{**EXTERNAL, "n_trials": 3, "epochs": 2})
+    run_trial(api, ask(api, study["id"]), [0.5, 0.6])
+    stopped = api.post(f"/api/studies/{study['id']}/stop")
+    assert stopped.status_code == 200 and stopped.json()["status"] == "stopped"
+    assert api.post(f"/api/studies/{study['id']}/resume").status_code == 200
+    assert ask(api, study["id"])["state"] == "trial"
+
+
+def test_a_stopping_study_ends_when_its_last_trial_is_told_and_can_be_resumed(api: Api) -> None:
+    study = api.create_study(**{**EXTERNAL, "n_trials": 3})
+    first, second = ask(api, study["id"]), ask(api, study["id"])
+    assert api.post(f"/api/studies/{study['id']}/stop").json()["status"] == "stopping"
+    resumed = api.post(f"/api/studies/{study['id']}/resume")
+    assert resumed.status_code == 200 and resumed.json()["status"] == "running"
+    assert call(api, first, "heartbeat").json() == {"stop": False}  # trains on
+    assert api.post(f"/api/studies/{study['id']}/stop").json()["status"] == "stopping"
+    assert call(api, first, "tell", state="stopped").status_code == 200
+    assert api.study(study["id"])["status"] == "stopping"  # the second one still runs
+    assert call(api, second, "tell", state="stopped").status_code == 200
+    assert api.study(study["id"])["status"] == "stopped"  # nobody has to ask again
+
+
+def test_a_trial_asked_ahead_is_reserved_not_running_until_its_first_report(api: Api) -> None:
+    """One runner training one trial and holding the next it asked ahead: 1 running, 1
+    reserved (it showed "2 running", and Stop "would interrupt 2 trials")."""
+    study = api.create_study(**EXTERNAL)
+    current = ask(api, study["id"])
+    assert call(api, current, "report", step=0, value=0.5).status_code == 200
+    response = api.post(f"/api/studies/{study['id']}/ask", json={"host": "gpu-box", "ahead": True})
+    ahead = response.json()
+    progress = api.study(study["id"])["progress"]
+    assert (progress["running"], progress["reserved"]) == (1, 1)
+    flags = {t["number"]: t["reserved"] for t in api.trials(study["id"], state="RUNNING")}
+    assert flags == {current["trial"]["number"]: False, ahead["trial"]["number"]: True}
+    assert call(api, current, "tell", state="complete", value=0.6).status_code == 200
+    assert call(api, ahead, "report", step=0, value=0.5).status_code == 200  # the loop took it
+    progress = api.study(study["id"])["progress"]
+    assert (progress["running"], progress["reserved"]) == (1, 0)
+    assert [t["reserved"] for t in api.trials(study["id"], state="RUNNING")] == [False]
 
 
 def test_the_pruner_decides_through_report(api: Api) -> None:

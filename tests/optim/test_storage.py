@@ -25,7 +25,12 @@ from sqlalchemy.orm import Session
 import optim.optuna_internals
 from app.queries import foreign_curve_points
 from optim.engines import BUSY_TIMEOUT_S, create_engine, engine_kwargs
-from optim.storage import AdamtuneStorage, make_storage, retry_trial, study_storage
+from optim.storage import (
+    AdamtuneStorage,
+    make_storage,
+    retry_dead_trial,
+    study_storage,
+)
 from tests.conftest import both_databases
 
 TrialState = optuna.trial.TrialState
@@ -112,7 +117,7 @@ def test_heartbeat_options_reach_optuna(tmp_path: Path) -> None:
     storage = make_storage(url, heartbeat_interval=5, grace_period=11)
     assert storage.heartbeat_interval == 5
     assert storage.grace_period == 11
-    assert storage.failed_trial_callback is retry_trial
+    assert storage.failed_trial_callback is retry_dead_trial
     no_retry = make_storage(url, heartbeat_interval=5, retry_stale_trials=False)
     assert no_retry.failed_trial_callback is None
     assert make_storage(url).heartbeat_interval is None

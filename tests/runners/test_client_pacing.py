@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from adamtune.client import Study
-from tests.conftest import Server
+from tests.conftest import Server, wait_for
 from tests.runners.test_runners import STUDY, trials
 
 pytestmark = pytest.mark.slow
@@ -63,3 +63,28 @@ def test_a_loop_left_with_a_trial_asked_ahead_gives_it_back(start_server: Any) -
     complete = [t for t in done if t["state"] == "COMPLETE"]
     assert len(complete) == 3 and len(done) == 4
     assert [t["runner"] for t in complete if t["params"] == found[1]["params"]] == ["staying"]
+
+
+def test_the_trial_asked_ahead_shows_reserved_not_running(start_server: Any) -> None:
+    """One runner, one trial training and the next asked ahead: the server shows 1 running
+    and 1 reserved (it showed 2 running, and Stop "would interrupt 2 trials")."""
+    server: Server = start_server(workers=0)
+    study = server.create_study(**{**STUDY, "epochs": 6}, n_trials=2)
+    loop = Study(server.url, study["id"], host="one-runner").trials()
+    first = next(loop)
+    with first:
+        for step in range(first.steps):  # the last report asks ahead, at the latest
+            first.report(step, 1.0 / (step + 1))
+        held = wait_for(
+            lambda: (
+                (t := [t for t in trials(server, study["id"]) if t["state"] == "RUNNING"])
+                and len(t) == 2
+                and t
+            )
+        )
+        progress = server.study(study["id"])["progress"]
+        assert (progress["running"], progress["reserved"]) == (1, 1)
+        assert sorted((t["number"], t["reserved"]) for t in held) == [(0, False), (1, True)]
+    for trial in loop:
+        train(trial, 0.0)
+    assert server.wait_status(study["id"], "completed")["progress"]["reserved"] == 0
