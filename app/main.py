@@ -23,6 +23,7 @@ from app.figure_cache import FigureCache
 from app.limits import BodySizeLimitMiddleware
 from app.openapi import openapi_schema
 from app.routes import (
+    client,
     comparisons,
     curves,
     docs,
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(comparisons.router)
     app.include_router(runners.router)
     app.include_router(docs.router)
+    app.include_router(client.router)
 
     @app.get("/vendor/plotly.min.js", include_in_schema=False)
     def plotly_js() -> FileResponse:

@@ -295,6 +295,9 @@ class OptionsPublic(BaseModel):
     # validate_seeds, metric, direction): what a field left out of a request gets
     study_defaults: dict[str, Any]
     external_task: str  # the task name of a study trained by the user's own code
+    # where the client's wheel is served: `pip install <server><client_wheel>` on the machine that
+    # trains (the client alone, standard library only)
+    client_wheel: str = ""
     limits: Limits
 
 

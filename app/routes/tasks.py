@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from app.client_wheel import WHEEL_NAME
 from app.deps import StateDep, require_read_token
 from app.schemas import Choice, Limits, OptimizerPublic, OptionsPublic, TaskPublic
 from optim.optimizers import DEFAULT_FAMILY, FAMILIES
@@ -76,6 +77,7 @@ def read_options(state: StateDep) -> OptionsPublic:
         default_space=preset_space(FAMILIES[DEFAULT_FAMILY], DEFAULT_PRESET),
         study_defaults={name: StudyConfig.model_fields[name].default for name in STUDY_DEFAULTS},
         external_task=EXTERNAL_TASK,
+        client_wheel=f"/client/{WHEEL_NAME}",
         limits=Limits(
             max_trials=settings.max_trials,
             max_epochs=settings.max_epochs,

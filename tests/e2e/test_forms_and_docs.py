@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import LiveServer, open_page
@@ -204,6 +205,12 @@ def test_own_training_code_study_gives_the_lines_to_paste(page: Any, server: Liv
     assert url == server.url
     assert agent == f"adamtune agent {server.url} {study_id} -- python train.py"
     assert "trial.report(step, accuracy)" in client
+    # what to install on the training machine: the server's own wheel of the client, which works
+    hint = page.page.text_content("#external-next")
+    wheel = re.search(r"pip install (\S+\.whl)", hint)
+    assert wheel and wheel.group(1).startswith(f"{server.url}/client/adamtune_client-"), hint
+    assert "pip install adamtune on" not in hint
+    assert httpx.get(wheel.group(1), timeout=30).status_code == 200
     study = server.study(study_id)
     assert (study["task"], study["metric"], study["direction"]) == (
         "external", "accuracy", "maximize"

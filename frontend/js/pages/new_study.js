@@ -316,7 +316,7 @@ function buildForm(ctx, tasks, options) {
         id = m ? m[1] : null;
       }
       if (isExternal() && id !== null) {
-        form.replaceWith(externalNext(id, body.metric));
+        form.replaceWith(externalNext(id, body.metric, options.client_wheel));
         return;
       }
       location.hash = id !== null ? `#/studies/${id}` : "#/";
@@ -393,9 +393,10 @@ function serverUrl() {
 
 /**
  * After an external study is created: the two lines to paste, one for a Python loop with
- * `adamtune.client`, one for any command driven by `adamtune agent` (examples/own-model/).
+ * `adamtune.client` (installed from the server's own wheel, `wheel`), one for any command driven
+ * by `adamtune agent` (examples/own-model/).
  */
-function externalNext(id, metric) {
+function externalNext(id, metric, wheel) {
   const url = serverUrl();
   const token = getToken();
   const tokenArg = token ? ', token=os.environ["ADAMTUNE_API_TOKEN"]' : "";
@@ -423,7 +424,7 @@ function externalNext(id, metric) {
     { class: "panel", id: "external-next" },
     h("h2", { text: `Study ${id} waits for your training code` }),
     h("p", { class: "hint", text: `Run either on any machine that reaches ${url}; several at once share the trials.${token ? " Set ADAMTUNE_API_TOKEN to the API token there." : ""}` }),
-    block("In your Python training loop", "snippet-client", client, `report "${metric}" each step; pip install adamtune on that machine`),
+    block("In your Python training loop", "snippet-client", client, `report "${metric}" each step; on that machine: pip install ${url}${wheel} (the client alone, standard library only)`),
     block("Or any command, driven by the agent", "snippet-agent", agent, `the command reads ADAMTUNE_LR, ADAMTUNE_BETA1, … and prints JSON lines such as {"epoch": 3, "${metric}": 0.41}`),
     h("div", { class: "form-actions" }, h("a", { href: `#/studies/${id}`, class: "button primary", id: "open-study" }, "Open the study")),
   );
