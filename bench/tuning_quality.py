@@ -695,8 +695,10 @@ def calibration_text(k: dict[str, Any]) -> str:
          f"{k['wilson'][0]:.1%} to {k['wilson'][1]:.1%})"],
         [f"an exactly calibrated interval on {k['confirm_seeds']} seeds would score "
          f"(against {k['further_seeds']} further seeds)",
-         f"{k['exact_rate']:.1%} (P(|T₉| ≤ t₀.₉₇₅,₉ / √(1 + "
-         f"{k['confirm_seeds']}/{k['further_seeds']})); P(≤ {k['covered']} of {k['n']}) = "
+         f"{k['exact_rate']:.1%} (P(\\|T\\| ≤ t / √(1 + "
+         f"{k['confirm_seeds']}/{k['further_seeds']})), "
+         f"T Student's with {k['confirm_seeds'] - 1} df, t its 97.5 % point; an exact "
+         f"interval scores {k['covered']} of {k['n']} or fewer with probability "
          f"{k['p_at_most']:.2f})"],
         ["misses: overstated / understated", f"{k['misses_over']} / {k['misses_under']}"],
         ["confirmed gain − 20-seed gain (mean over studies, 95 % CI)",
