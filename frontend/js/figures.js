@@ -1,4 +1,4 @@
-// Analysis figures (GET /figures/{kind}), refreshed at most every ~5 s while visible.
+// Analysis figures (GET /figures/{kind}): the shown one reloaded at most every ~5 s as trials finish.
 //
 // The server builds Adam-aware figures (betas on a 1 − β log axis labelled β, the metric's name
 // on the axes) and lists the parameters it can show in `layout.meta.params`; this panel adds the
@@ -33,7 +33,6 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
   let known = []; // [{name, label}] of the study's parameters, from the last figure
   let includePruned = true;
   let logY = false;
-  let visible = false;
   let seq = 0;
   let abort = null;
   let selectionListener = null;
@@ -271,21 +270,17 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
     }
   }
 
+  // the visible tab's figure follows the trials wherever the panel is on the page: waiting for
+  // it to scroll into view left "appears once a trial has completed" up after 20 trials
   const refreshNow = throttle(() => {
     if (!ctx.alive()) return;
-    if (visible && !document.hidden) load(active);
+    if (!document.hidden) load(active);
   }, REFRESH_MS);
-
-  if ("IntersectionObserver" in window) {
-    const io = new IntersectionObserver((entries) => {
-      visible = entries.some((e) => e.isIntersecting);
-      if (visible && stale.has(active)) refreshNow();
-    });
-    io.observe(panel);
-    ctx.onCleanup(() => io.disconnect());
-  } else {
-    visible = true;
-  }
+  const onShown = () => {
+    if (!document.hidden && stale.has(active)) refreshNow();
+  };
+  document.addEventListener("visibilitychange", onShown);
+  ctx.onCleanup(() => document.removeEventListener("visibilitychange", onShown));
   ctx.onCleanup(() => {
     refreshNow.cancel();
     announceBrush.cancel();
