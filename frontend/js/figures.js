@@ -7,6 +7,7 @@
 // in the trials table.
 import { api, errorMessage, isAbort } from "./api.js";
 import { h, replace, setText, throttle } from "./dom.js";
+import { trialAxis } from "./format.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themedLayout } from "./plot.js";
 
 export const KINDS = [
@@ -181,7 +182,12 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
     if (layout.title) layout.title = { ...layout.title, font: { size: 14, color: c.fg }, x: 0, xanchor: "left", y: 0.98, yanchor: "top" };
     layout.margin = { ...layout.margin, t: Math.max(fig.layout?.margin?.t ?? 0, layout.title ? 44 : 20) };
     layout.meta = fig.layout?.meta;
-    if (kind === "history") layout.yaxis = { ...layout.yaxis, type: logY ? "log" : "linear", autorange: true };
+    if (kind === "history") {
+      layout.yaxis = { ...layout.yaxis, type: logY ? "log" : "linear", autorange: true };
+      // the x axis is the trial number: integer ticks (4 trials read "0 1 1 2 2 3 3")
+      const last = Math.max(0, ...data.flatMap((t) => (t.x || []).filter(Number.isFinite)));
+      layout.xaxis = { ...layout.xaxis, ...trialAxis(last, (plot.clientWidth || 800) - 100) };
+    }
     if (layout.legend) layout.legend = { ...layout.legend, font: { color: c.fg }, bgcolor: "rgba(0,0,0,0)" };
     layout.annotations = (layout.annotations || []).map((a) => ({ ...a, font: { ...(a.font || {}), color: c.muted } }));
     layout.paper_bgcolor = "rgba(0,0,0,0)";

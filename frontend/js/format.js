@@ -90,18 +90,24 @@ export function fullNum(value) {
  */
 export const AXIS_NUMBERS = { exponentformat: "e", showexponent: "all", separatethousands: false };
 
+/** A 1-2-5 step between integer ticks over `count` values: a tick every ~70 px at most. */
+export function integerStep(count, px = 800) {
+  const room = Math.max(2, Math.floor(px / 70));
+  let dtick = 1;
+  for (const base of [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000]) {
+    dtick = base;
+    if (count / base <= room) break;
+  }
+  return dtick;
+}
+
 /**
  * Integer ticks for a 1..n epoch axis about `px` pixels wide: a 1-2-5 step, never a fraction.
  * Returns {tick0, dtick, range}: the range has half an epoch of room each side.
  */
 export function epochAxis(n, px = 800) {
   const last = Math.max(1, Math.round(n || 1));
-  const room = Math.max(2, Math.floor(px / 70));
-  let dtick = 1;
-  for (const base of [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000]) {
-    dtick = base;
-    if (last / base <= room) break;
-  }
+  const dtick = integerStep(last, px);
   return {
     tickmode: "linear",
     tick0: dtick === 1 ? 1 : 0,
@@ -110,6 +116,11 @@ export function epochAxis(n, px = 800) {
     range: [last === 1 ? 0.5 : 1 - Math.max(0.25, last * 0.01), last + Math.max(0.25, last * 0.01)],
     autorange: false,
   };
+}
+
+/** Integer ticks for a 0..last trial-number axis about `px` pixels wide (autoranged). */
+export function trialAxis(last, px = 800) {
+  return { tickmode: "linear", tick0: 0, dtick: integerStep(Math.max(1, Math.round(last || 0) + 1), px), tickformat: "d" };
 }
 
 /** `gain` (a fraction) as a signed percentage. */
