@@ -53,6 +53,9 @@ class Progress(BaseModel):
     running: int = 0
     waiting: int = 0
     finished: int = 0  # complete + pruned
+    # of `failed`, the interrupted trials (a stop, a worker shutting down): their params were
+    # queued again, so they do not count; failed for good = failed - interrupted
+    interrupted: int = 0
 
 
 class BestTrial(BaseModel):
@@ -176,6 +179,9 @@ class TrialPublic(BaseModel):
     # (val_loss_std), val_accuracy, and the held-out test_loss and test_accuracy
     metrics: dict[str, float | None] | None = None
     runner: str | None = None  # the host of an external trial's runner
+    # a FAIL that was interrupted (a stop, a worker shutting down) and re-run, not a failure
+    interrupted: bool = False
+    rerun_as: int | None = None  # the number of the trial re-running an interrupted one
 
 
 class TrialsPublic(BaseModel):

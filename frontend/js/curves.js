@@ -21,6 +21,7 @@ const GROUPS = {
   complete: { rank: 4, label: "complete" },
   pruned: { rank: 5, label: "pruned" },
   fail: { rank: 6, label: "failed" },
+  stopped: { rank: 7, label: "stopped" },
 };
 
 /** Resolves after the browser has painted (WebGL work is only done by then). */
@@ -157,7 +158,17 @@ export class LiveCurves {
       this.baseline = t.number;
     }
     if ("reason" in info) t.reason = info.reason;
+    if (info.interrupted) t.interrupted = true;
     if (`${t.state}|${t.value}|${t.baseline}|${!!t.params}` !== before) this.pendingStyle.add(t.number);
+  }
+
+  /** A FAIL the trials table knows was interrupted (a stop) and re-run: grey, not red. */
+  setInterrupted(number) {
+    const t = this.trials.get(number);
+    if (!t || t.interrupted) return;
+    t.interrupted = true;
+    this.pendingStyle.add(number);
+    this.schedule();
   }
 
   /** Parameters learnt elsewhere (the trials table): the hover of a live trial names them. */
@@ -308,7 +319,7 @@ export class LiveCurves {
       case "PRUNED":
         return "pruned";
       case "FAIL":
-        return "fail";
+        return t.interrupted ? "stopped" : "fail";
       case "COMPLETE":
         return "complete";
       default:
@@ -341,6 +352,9 @@ export class LiveCurves {
         break;
       case "fail":
         s = { color: c.failed, width: 1.2, dash: "dashdot", size: 6, symbol: "x", name: "failed" };
+        break;
+      case "stopped":
+        s = { color: c.pruned, width: 1.2, dash: "dashdot", size: 6, symbol: "square-open", name: "stopped, re-run" };
         break;
       case "complete":
         s = { color: c.complete, width: 1.4, dash: "solid", size: 5, symbol: "circle", name: "complete" };

@@ -127,8 +127,8 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
     const tr = h(
       "tr",
       {
-        class: `clickable row-${String(t.state).toLowerCase()}${t.number === selected ? " selected" : ""}${t.number === bestNumber ? " best" : ""}${t.number === linked ? " linked" : ""}`,
-        dataset: { trial: t.number, state: t.state, incomplete: incomplete ? "1" : null },
+        class: `clickable row-${t.interrupted ? "stopped" : String(t.state).toLowerCase()}${t.number === selected ? " selected" : ""}${t.number === bestNumber ? " best" : ""}${t.number === linked ? " linked" : ""}`,
+        dataset: { trial: t.number, state: t.state, interrupted: t.interrupted ? "1" : null, incomplete: incomplete ? "1" : null },
         tabindex: 0,
         onclick: () => open(t.number, { fromTable: true }),
         onkeydown: (e) => {
@@ -138,7 +138,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
         onmouseleave: () => onHover?.(null),
       },
       h("td", { class: "num mono", text: t.number }),
-      h("td", {}, h("span", { class: `state state-${String(t.state).toLowerCase()}`, text: String(t.state).toLowerCase() })),
+      h("td", { class: "state-cell" }, h("span", { class: `state state-${stateName(t)}`, text: stateName(t) })),
       h("td", { class: "num mono value", text: fmtNum(t.value), title: t.state === "COMPLETE" ? fullNum(t.value) : t.value !== null && t.value !== undefined ? `last reported value ${fullNum(t.value)}` : "" }),
       columns().map((d) => h("td", { class: "num mono", dataset: { param: d }, text: fmtParam(d, p[d]), title: fullNum(p[d]) })),
       h("td", { class: "num mono epochs", text: epochsOf(t) }),
@@ -150,7 +150,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
         t.baseline ? h("span", { class: "tag baseline", text: baselineName }) : null,
         t.number === bestNumber ? h("span", { class: "tag best", text: "best" }) : null,
         stopping ? h("span", { class: "tag", text: "stopping…", title: "ends at its next epoch" }) : null,
-        t.reason ? h("span", { class: "muted", text: t.reason }) : null,
+        t.interrupted ? h("span", { class: "muted rerun", text: rerunNote(t), title: t.reason || null }) : t.reason ? h("span", { class: "muted", text: t.reason }) : null,
       ),
     );
     return tr;
@@ -231,7 +231,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       h(
         "dl",
         { class: "kv" },
-        kv("state", String(t.state).toLowerCase()),
+        kv("state", t.interrupted ? rerunNote(t) : stateName(t)),
         kv(t.state === "COMPLETE" ? "value" : "last value", fmtNum(t.value), fullNum(t.value)),
         t.reason ? kv("reason", t.reason) : null,
         kv("epochs", t.epochs_done ?? "–"),
@@ -365,6 +365,22 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       if (selected !== null) open(selected, { fromTable: true });
     },
   };
+}
+
+/**
+ * A trial's state as the page names it: a FAIL that was interrupted (a stop, a worker shutting
+ * down) and queued again is "stopped" or "interrupted", not a failure.
+ */
+export function stateName(t) {
+  if (t.state === "FAIL" && t.interrupted) return /^stopped/i.test(t.reason || "") ? "stopped" : "interrupted";
+  return String(t.state).toLowerCase();
+}
+
+/** "stopped · re-run as #6" (or "· queued to re-run" before the re-run has a number). */
+export function rerunNote(t) {
+  if (!t.interrupted) return null;
+  const rerun = t.rerun_as !== null && t.rerun_as !== undefined ? `re-run as #${t.rerun_as}` : "queued to re-run";
+  return `${stateName(t)} · ${rerun}`;
 }
 
 function kv(key, value, title) {

@@ -68,3 +68,42 @@ def test_history_is_drawn_by_trial_number(page: Any, studies: dict) -> None:
         "() => document.querySelectorAll('#figure-plot .xtick text').length > 0"
     )
     assert page.page.evaluate(TEXTS_JS, "#figure-plot .xtick text") == ["0", "1", "2", "3"]
+
+
+def test_stopped_trials_read_as_stopped_not_failed(page: Any, studies: dict) -> None:
+    """After Stop and Resume the interrupted trials are grey "stopped · re-run as #13" rows,
+    not red "fail" ones; the progress says 0 failed with no red bar, in the list too."""
+    study_id = studies["resumed"]
+    page.goto(f"#/studies/{study_id}")
+    row = "#trials-table tr[data-trial='11']"
+    page.page.wait_for_selector(row)
+    assert page.page.text_content(f"{row} .state") == "stopped"
+    assert page.page.text_content(f"{row} td.note") == "stopped · re-run as #13"
+    assert page.page.text_content("#trials-table tr[data-trial='12'] td.note") == (
+        "stopped · re-run as #14"
+    )
+    assert page.page.locator("#trials-table .state-fail, #trials-table tr.row-fail").count() == 0
+    progress = page.page.text_content(".cards .card .muted.small")
+    assert "0 failed" in progress and "2 stopped" in progress, progress
+    assert page.page.evaluate("() => document.querySelector('.cards .seg.failed').style.width") in (
+        "0%",
+        "",
+    )
+    # the curves of the stopped trials are grey, named for what happened
+    page.page.wait_for_function(
+        "() => (document.getElementById('curves-plot')?.data || []).length === 15"
+    )
+    names = page.page.evaluate(
+        "() => Object.fromEntries(document.getElementById('curves-plot').data"
+        ".map((t) => [t.meta?.trial, t.name]))"
+    )
+    assert names["11"] == names["12"] == "stopped, re-run", names
+
+    page.goto("#/")
+    listed = f"tr[data-study-id='{study_id}']"
+    page.page.wait_for_selector(listed)
+    bar = page.page.locator(f"{listed} .progress")
+    assert "0 failed" in (bar.get_attribute("title") or "")
+    assert page.page.evaluate(
+        f'() => document.querySelector("{listed} .seg.failed").style.width'
+    ) in ("0%", "")

@@ -10,7 +10,7 @@ import { ensurePlotly, onThemeChange } from "../plot.js";
 import { StudyStream } from "../stream.js";
 import { createTrialsTable } from "../trials_table.js";
 import { createValidationPanel, validatedWinner, validating } from "../validation.js";
-import { progressBar, statusBadge } from "../widgets.js";
+import { failedForGood, progressBar, statusBadge } from "../widgets.js";
 
 const ACTIVE = new Set(["queued", "running", "stopping"]);
 const POLL_MS = 5000;
@@ -234,7 +234,10 @@ class StudyPage {
       onHover: (n) => this.curves?.highlight(n),
       onSelect: (n) => this.curves?.select(n),
       onRows: (rows) => {
-        for (const r of rows) this.curves?.setParams(r.number, r.params);
+        for (const r of rows) {
+          this.curves?.setParams(r.number, r.params);
+          if (r.interrupted) this.curves?.setInterrupted(r.number);
+        }
       },
       liveEpochs: (n) => this.curves?.epochsOf(n) || 0,
       baselineName: defaultsName(this.family),
@@ -306,8 +309,9 @@ class StudyPage {
 
     const p = s.progress || {};
     replace(this.progressSlot, progressBar(p, s.n_trials));
-    const parts = [`${p.complete || 0} complete`, `${p.pruned || 0} pruned`, `${p.failed || 0} failed`];
+    const parts = [`${p.complete || 0} complete`, `${p.pruned || 0} pruned`, `${failedForGood(p)} failed`];
     if (p.running) parts.push(`${p.running} running`);
+    if (p.interrupted) parts.push(`${p.interrupted} stopped and re-run`);
     setText(this.progressText, parts.join(" · "));
     const timing = [];
     if (s.elapsed_s !== null && s.elapsed_s !== undefined) timing.push(`elapsed ${fmtDuration(s.elapsed_s)}`);
