@@ -4,7 +4,7 @@
 // markers), the y-range is robust (a few diverging spikes are clipped and marked with ▲ rather
 // than squashing the best and the default-Adam curves into the bottom of the chart), epochs are
 // integers on a fixed 1..epochs axis, and there is one legend (Plotly's: one entry per kind).
-import { AXIS_NUMBERS, adamParams, epochAxis, fmtNum, fmtParam, metricLabel } from "./format.js";
+import { AXIS_NUMBERS, adamParams, epochAxis, fmtNum, fmtParam, logTicks, logTicksOf, metricLabel } from "./format.js";
 import { PLOT_CONFIG, palette, themeTemplate } from "./plot.js";
 
 export const METRICS = ["val_loss", "train_loss", "val_accuracy"];
@@ -490,12 +490,20 @@ export class LiveCurves {
     return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(n, width - 100) };
   }
 
+  /** A log axis' ticks as numbers (0.05, 0.1, 0.2), for the range drawn; {} on a linear one. */
+  yTicks(y) {
+    if (!this.logY) return { tickmode: "auto", tickvals: null, ticktext: null };
+    const px = (this.div.clientHeight || 430) - 55;
+    if (y.range) return logTicks(10 ** y.range[0], 10 ** y.range[1], px);
+    return logTicksOf(this.rangeInputs().values, px);
+  }
+
   layout(y) {
     const c = palette();
     this.offCount = this.yState.userZoom ? 0 : y.off.length;
     // a tick every ~40 px at most: a log axis over two decades on a phone labels every digit
     const nticks = Math.max(4, Math.floor((this.div.clientHeight || 430) / 40));
-    const yaxis = { title: { text: this.label(this.metric) }, type: this.logY ? "log" : "linear", zeroline: false, nticks, ...AXIS_NUMBERS };
+    const yaxis = { title: { text: this.label(this.metric) }, type: this.logY ? "log" : "linear", zeroline: false, nticks, ...AXIS_NUMBERS, ...this.yTicks(y) };
     if (y.range && !this.yState.userZoom) {
       yaxis.range = y.range;
       yaxis.autorange = false;
@@ -713,6 +721,8 @@ export class LiveCurves {
       if (key !== this.yState.key) {
         if (y.range) Object.assign(upd, { "yaxis.range": y.range, "yaxis.autorange": false });
         else upd["yaxis.autorange"] = true;
+        const ticks = { tickmode: "auto", tickvals: null, ticktext: null, ...this.yTicks(y) };
+        for (const [k, v] of Object.entries(ticks)) upd[`yaxis.${k}`] = v;
       }
       const marks = JSON.stringify(y.off.slice(0, MAX_MARKS));
       if (marks !== this.marksKey) upd.annotations = this.offMarks(y.off);

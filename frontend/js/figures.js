@@ -7,7 +7,7 @@
 // in the trials table.
 import { api, errorMessage, isAbort } from "./api.js";
 import { h, replace, setText, throttle } from "./dom.js";
-import { trialAxis } from "./format.js";
+import { logTicksOf, trialAxis } from "./format.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themedLayout } from "./plot.js";
 
 export const KINDS = [
@@ -183,7 +183,9 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
     layout.margin = { ...layout.margin, t: Math.max(fig.layout?.margin?.t ?? 0, layout.title ? 44 : 20) };
     layout.meta = fig.layout?.meta;
     if (kind === "history") {
-      layout.yaxis = { ...layout.yaxis, type: logY ? "log" : "linear", autorange: true };
+      const ys = data.filter((t) => t.visible !== false).flatMap((t) => t.y || []);
+      const ticks = logY ? logTicksOf(ys, (plot.clientHeight || 450) - 100) : { tickmode: "auto" };
+      layout.yaxis = { ...layout.yaxis, type: logY ? "log" : "linear", autorange: true, ...ticks };
       // the x axis is the trial number: integer ticks (4 trials read "0 1 1 2 2 3 3")
       const last = Math.max(0, ...data.flatMap((t) => (t.x || []).filter(Number.isFinite)));
       layout.xaxis = { ...layout.xaxis, ...trialAxis(last, (plot.clientWidth || 800) - 100) };

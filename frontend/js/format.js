@@ -86,9 +86,58 @@ export function fullNum(value) {
 
 /**
  * Plotly axis settings that write ticks as `fmtNum` does: exponents as "1e-4" (never "100μ" or
- * "10n"), no thousands separators on epochs.
+ * "10n"), no thousands separators on epochs. On a log axis Plotly writes the ticks between
+ * decades as bare digits ("2" for 0.2 beside "2" for 2): `minorloglabels` writes them in full
+ * wherever a chart has not set its ticks with `logTicks`.
  */
-export const AXIS_NUMBERS = { exponentformat: "e", showexponent: "all", separatethousands: false };
+export const AXIS_NUMBERS = { exponentformat: "e", showexponent: "all", separatethousands: false, minorloglabels: "complete" };
+
+/**
+ * Ticks of a log axis over [lo, hi] (data units) about `px` long, one every `spacing` px at
+ * most, written by `fmtNum` (0.04, 0.1, 0.2, 0.5, 1e-4): 1-2-5 in each decade where there is
+ * room, else 1-3, else every decade (or every k-th). Returns {} (Plotly's own ticks, which read
+ * as numbers within a decade) when fewer than two would fall in the range.
+ */
+export function logTicks(lo, hi, px = 300, spacing = 40) {
+  if (!(lo > 0) || !(hi > lo) || !Number.isFinite(hi)) return {};
+  const room = Math.max(2, Math.floor(px / spacing));
+  const first = Math.floor(Math.log10(lo));
+  const last = Math.ceil(Math.log10(hi));
+  const within = (v) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9);
+  const ticks = (mantissas, every = 1) => {
+    const out = [];
+    for (let k = first; k <= last; k++) {
+      if (k % every !== 0) continue;
+      for (const m of mantissas) {
+        const v = Number((m * 10 ** k).toPrecision(12));
+        if (within(v)) out.push(v);
+      }
+    }
+    return out;
+  };
+  const finest = ticks([1, 2, 5]);
+  if (finest.length < 2) return {};
+  let vals = finest;
+  for (const mantissas of [[1, 2, 5], [1, 3], [1]]) {
+    vals = ticks(mantissas);
+    if (vals.length <= room) break;
+  }
+  for (let every = 2; vals.length > room && every <= 100; every++) vals = ticks([1], every);
+  if (vals.length < 2) vals = finest.length <= room ? finest : [finest[0], finest[finest.length - 1]];
+  return { tickmode: "array", tickvals: vals, ticktext: vals.map((v) => fmtNum(v)) };
+}
+
+/** `logTicks` over the positive finite values, or {} when there are none. */
+export function logTicksOf(values, px, spacing) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values || []) {
+    if (v === null || v === undefined || !Number.isFinite(v) || v <= 0) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo < hi ? logTicks(lo, hi, px, spacing) : {};
+}
 
 /** A 1-2-5 step between integer ticks over `count` values: a tick every ~70 px at most. */
 export function integerStep(count, px = 800) {

@@ -4,7 +4,7 @@
 import { api, errorMessage, isAbort } from "./api.js";
 import { spansDecades } from "./curves.js";
 import { clear, h, replace, setText, throttle } from "./dom.js";
-import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, metricLabel } from "./format.js";
+import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, logTicksOf, metricLabel } from "./format.js";
 import { noteEditor, notesSupported } from "./notes.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themeTemplate } from "./plot.js";
 
@@ -297,7 +297,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       height: 250,
       margin: { l: 50, r: 44, t: 24, b: 40 },
       xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis(n, 240) },
-      yaxis: { title: { text: "loss" }, type: spansDecades([...(curve.val_loss || []), ...(curve.train_loss || [])]) ? "log" : "linear", ...AXIS_NUMBERS },
+      yaxis: { title: { text: "loss" }, ...lossAxis([...(curve.val_loss || []), ...(curve.train_loss || [])]) },
       // explicit ticks: an overlaying axis would otherwise sync its ticks to the loss axis
       yaxis2: { overlaying: "y", side: "right", showgrid: false, range: [0, 1], tickmode: "array", tickvals: ticks, ticktext: ticks.map((v) => fmtNum(v)), title: { text: "accuracy", standoff: 2 } },
       // one line above the plot (three entries of a third of the width each)
@@ -381,6 +381,12 @@ export function rerunNote(t) {
   if (!t.interrupted) return null;
   const rerun = t.rerun_as !== null && t.rerun_as !== undefined ? `re-run as #${t.rerun_as}` : "queued to re-run";
   return `${stateName(t)} · ${rerun}`;
+}
+
+/** The loss axis of a trial's chart: log over decades, its ticks written as numbers. */
+function lossAxis(values) {
+  if (!spansDecades(values)) return { type: "linear", ...AXIS_NUMBERS };
+  return { type: "log", ...AXIS_NUMBERS, ...logTicksOf(values, 180, 30) };
 }
 
 function kv(key, value, title) {

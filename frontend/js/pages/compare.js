@@ -16,7 +16,7 @@ import {
 } from "../compare_data.js";
 import { spansDecades } from "../curves.js";
 import { h, replace, setText, throttle } from "../dom.js";
-import { fmtDuration, fmtGain, fmtNum, metricLabel } from "../format.js";
+import { fmtDuration, fmtGain, fmtNum, logTicksOf, metricLabel } from "../format.js";
 import { PLOT_CONFIG, ensurePlotly, onThemeChange, palette, themeTemplate } from "../plot.js";
 import { StudyStream } from "../stream.js";
 import { progressBar, statusBadge } from "../widgets.js";
@@ -331,7 +331,8 @@ class ComparePage {
   layout(xTitle, yTitle, values, extra = {}) {
     const c = palette();
     const log = spansDecades(values);
-    const decades = { type: "log", dtick: 1 }; // one tick a decade: no "2 5" between them
+    // a log axis' ticks written as numbers (0.05, 0.1, 0.2): Plotly's read "2" for 0.2 and 2
+    const decades = { type: "log", ...logTicksOf(values, 320 - 80) };
     return {
       template: themeTemplate(),
       autosize: true,
@@ -339,8 +340,8 @@ class ComparePage {
       margin: { l: 60, r: 20, t: 30, b: 50 },
       showlegend: true,
       legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { color: c.fg } },
-      xaxis: { title: { text: xTitle }, ...(extra.xaxis?.type === "log" ? decades : {}), ...(extra.xaxis || {}) },
-      yaxis: { title: { text: yTitle }, ...(log ? decades : { type: "linear" }), ...(extra.yaxis || {}) },
+      xaxis: { title: { text: xTitle }, ...(extra.xaxis || {}), ...(extra.xaxis?.type === "log" ? { type: "log", ...logTicksOf(extra.xValues, 600, 60) } : {}) },
+      yaxis: { title: { text: yTitle }, ...(extra.yaxis?.type ? {} : log ? decades : { type: "linear" }), ...(extra.yaxis || {}) },
       hovermode: "closest",
       uirevision: "compare", // keep the user's zoom through live redraws
     };
@@ -403,7 +404,7 @@ class ComparePage {
     await Promise.all([
       Plotly.react(this.divs.history, history, this.layout("trial", `best ${metric}`, historyValues), PLOT_CONFIG),
       Plotly.react(this.divs.budget, budget, this.layout(axis === "seconds" ? "wall time (s)" : "epochs consumed", `best ${metric}`, historyValues), PLOT_CONFIG),
-      Plotly.react(this.divs.edf, edfs, this.layout(metric, "fraction of complete trials", edfValues, { xaxis: { type: spansDecades(edfValues) ? "log" : "linear" }, yaxis: { type: "linear", range: [0, 1.02], dtick: 0.25 } }), PLOT_CONFIG),
+      Plotly.react(this.divs.edf, edfs, this.layout(metric, "fraction of complete trials", edfValues, { xValues: edfValues, xaxis: { type: spansDecades(edfValues) ? "log" : "linear" }, yaxis: { type: "linear", range: [0, 1.02], dtick: 0.25 } }), PLOT_CONFIG),
       Plotly.react(this.divs.curves, curves, this.layout("epoch", metric, curveValues), PLOT_CONFIG),
       this.drawValidated(Plotly, all),
     ]);
