@@ -5,6 +5,7 @@ its page with one row per optimizer."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -181,10 +182,21 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
     href = page.page.get_attribute("#cmp-compare-link", "href")
     assert href == f"#/compare?ids={ids[0]},{ids[1]}"
 
-    # the compare page of its studies links back to it
+    # the compare page of its studies links back to it; its subtitle is text, no "null" below
+    # it, and the validated chart names what a validation measures (it said "validated
+    # validation loss" over held-out test losses)
     page.page.click("#cmp-compare-link")
     back = page.page.wait_for_selector("#compare-comparison")
     assert back.get_attribute("href") == f"#/comparisons/{comparison_id}"
+    page.page.wait_for_selector("#compare-table tbody tr")
+    words = page.page.evaluate("() => document.querySelector('.page').innerText")
+    assert not re.search(r"\bnull\b", words), words
+    page.page.wait_for_function(
+        "() => (document.getElementById('compare-validated')?.data || []).length > 0",
+        timeout=240_000,
+    )
+    title = page.page.text_content("#compare-validated .ytitle")
+    assert title == "held-out test loss", title
     back.click()
     page.page.wait_for_selector("#comparison-table tbody tr")
 

@@ -15,7 +15,7 @@ import {
   validated,
 } from "../compare_data.js";
 import { spansDecades } from "../curves.js";
-import { h, replace, setText, throttle } from "../dom.js";
+import { append, h, replace, setText, throttle } from "../dom.js";
 import { fmtDuration, fmtGain, fmtNum, logTicksOf, metricLabel } from "../format.js";
 import { PLOT_CONFIG, ensurePlotly, onThemeChange, palette, themeTemplate } from "../plot.js";
 import { StudyStream } from "../stream.js";
@@ -118,7 +118,8 @@ class ComparePage {
     };
     this.validatedNote = h("p", { class: "muted small", id: "compare-validated-note" });
     const panel = (title, div, ...extra) => h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: title }), h("div", { class: "toolbar" }, extra)), div);
-    this.root.append(
+    // dom.js' append skips the caution when there is none (the DOM's own wrote "null")
+    append(this.root, [
       h(
         "p",
         { class: "meta muted" },
@@ -162,7 +163,7 @@ class ComparePage {
         h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: "Validated means, 95 % CI" })), this.validatedNote, this.divs.validated),
       ),
       panel("Best convergence curves", this.divs.curves),
-    );
+    ]);
   }
 
   plots() {
@@ -461,7 +462,7 @@ class ComparePage {
         ? `Not validated${traces.length ? "" : " yet"}: ${missing.join(", ")}. A validation retrains a study's best configuration and the defaults on fresh seeds; start one from the study's page, or set validation seeds when creating it.`
         : "Each study's best configuration and its defaults (open circles), retrained on fresh seeds.",
     );
-    const layout = this.layout("", `validated ${metricLabel(all[0].summary.metric)}`, values.filter((v) => v !== null && v !== undefined), { xaxis: { type: "category" } });
+    const layout = this.layout("", validatedLabel(all[0].summary), values.filter((v) => v !== null && v !== undefined), { xaxis: { type: "category" } });
     layout.showlegend = false;
     this.divs.validated.hidden = !traces.length;
     if (!traces.length) {
@@ -470,4 +471,14 @@ class ComparePage {
     }
     await Plotly.react(this.divs.validated, traces, layout, PLOT_CONFIG);
   }
+}
+
+/**
+ * What a validation measures: a task's runs on its held-out test split (optim/validation.py
+ * validates on `test_loss`, whatever metric the search minimised); an external study's runs
+ * report their own metric.
+ */
+function validatedLabel(summary) {
+  if (summary.task === "external") return `${metricLabel(summary.metric)}, validation runs`;
+  return "held-out test loss";
 }
