@@ -119,6 +119,7 @@ export class LiveCurves {
     this.yState = { key: "", clipped: false, userZoom: false };
     this.ownRelayout = 0;
     this.maxEpoch = 0;
+    this.minEpoch = Infinity; // 0 where a runner reports step 0: the axis starts there
     this.timer = null;
     this.busy = false;
     this.nextFlushAt = 0;
@@ -188,6 +189,7 @@ export class LiveCurves {
     t.epoch.push(p.epoch);
     for (const m of METRICS) t[m].push(p[m] ?? null);
     if (p.epoch > this.maxEpoch) this.maxEpoch = p.epoch;
+    if (p.epoch < this.minEpoch) this.minEpoch = p.epoch;
     this.pendingPoints.set(t.number, (this.pendingPoints.get(t.number) || 0) + 1);
     return true;
   }
@@ -487,7 +489,7 @@ export class LiveCurves {
   xAxis() {
     const n = Math.max(this.epochs || 0, this.maxEpoch || 0, 1);
     const width = this.div.clientWidth || 800;
-    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(n, width - 100) };
+    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(n, width - 100, this.minEpoch <= 0 ? 0 : 1) };
   }
 
   /** A log axis' ticks as numbers (0.05, 0.1, 0.2), for the range drawn; {} on a linear one. */
@@ -714,7 +716,7 @@ export class LiveCurves {
     const x = this.xAxis();
     const upd = {};
     const cur = this.div.layout?.xaxis || {};
-    if (cur.dtick !== x.dtick || cur.range?.[1] !== x.range[1]) {
+    if (cur.dtick !== x.dtick || cur.range?.[0] !== x.range[0] || cur.range?.[1] !== x.range[1]) {
       Object.assign(upd, { "xaxis.range": x.range, "xaxis.dtick": x.dtick, "xaxis.tick0": x.tick0 });
     }
     if (!this.yState.userZoom) {

@@ -151,18 +151,22 @@ export function integerStep(count, px = 800) {
 }
 
 /**
- * Integer ticks for a 1..n epoch axis about `px` pixels wide: a 1-2-5 step, never a fraction.
- * Returns {tick0, dtick, range}: the range has half an epoch of room each side.
+ * Integer ticks for a first..n epoch axis about `px` pixels wide: a 1-2-5 step, never a
+ * fraction. `first` is 1 for the built-in tasks, 0 where a runner reports step 0 (the client's
+ * examples report steps 0..N-1). Returns {tick0, dtick, range}: the range has half an epoch of
+ * room each side.
  */
-export function epochAxis(n, px = 800) {
+export function epochAxis(n, px = 800, first = 1) {
+  const start = Math.max(0, Math.min(1, Math.round(first ?? 1)));
   const last = Math.max(1, Math.round(n || 1));
-  const dtick = integerStep(last, px);
+  const dtick = integerStep(last - start + 1, px);
+  const pad = Math.max(0.25, last * 0.01);
   return {
     tickmode: "linear",
-    tick0: dtick === 1 ? 1 : 0,
+    tick0: dtick === 1 ? start : 0,
     dtick,
     tickformat: "d",
-    range: [last === 1 ? 0.5 : 1 - Math.max(0.25, last * 0.01), last + Math.max(0.25, last * 0.01)],
+    range: [last === 1 && start === 1 ? 0.5 : start - pad, last + pad],
     autorange: false,
   };
 }

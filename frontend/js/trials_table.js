@@ -296,7 +296,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       template: themeTemplate(),
       height: 250,
       margin: { l: 50, r: 44, t: 24, b: 40 },
-      xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis(n, 240) },
+      xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis(n, 240, Math.min(...curve.epoch)) },
       yaxis: { title: { text: "loss" }, ...lossAxis([...(curve.val_loss || []), ...(curve.train_loss || [])]) },
       // explicit ticks: an overlaying axis would otherwise sync its ticks to the loss axis
       yaxis2: { overlaying: "y", side: "right", showgrid: false, range: [0, 1], tickmode: "array", tickvals: ticks, ticktext: ticks.map((v) => fmtNum(v)), title: { text: "accuracy", standoff: 2 } },

@@ -70,6 +70,41 @@ def test_external_study_shows_its_runners(page: Any, server: LiveServer) -> None
     assert "gpu-box-2" in page.page.text_content("#trial-detail dl")
 
 
+X_RANGE_JS = """(id) => {
+  const ax = document.getElementById(id)?._fullLayout?.xaxis;
+  return ax ? [ax.range[0], ax.range[1]] : null;
+}"""
+
+
+def test_external_steps_start_at_zero(page: Any, server: LiveServer) -> None:
+    """A runner reports steps 0..N-1 (the pasted snippet and both examples do): the chart
+    starts at step 0 (it started at 1), and a trial of one step shows its point."""
+    study = server.create_study(
+        name="steps from zero", task="external", metric="loss", direction="minimize",
+        n_trials=2, epochs=3,
+    )  # fmt: skip
+    _run_trial(server, study["id"], "box", [0.9, 0.5, 0.3])
+    single = _run_trial(server, study["id"], "box", [0.7])
+    page.goto(f"#/studies/{study['id']}")
+    page.page.wait_for_function(
+        "() => (document.getElementById('curves-plot')?.data || [])"
+        ".filter((t) => t.meta && t.meta.trial !== undefined).length === 2"
+    )
+    low, high = page.page.evaluate(X_RANGE_JS, "curves-plot")
+    assert low < 0 < high, (low, high)
+    ticks = page.page.evaluate(
+        "() => [...document.querySelectorAll('#curves-plot .xtick text')].map((t) => t.textContent)"
+    )
+    assert ticks[0] == "0", ticks
+
+    page.page.click(f"#trials-table tbody tr[data-trial='{single}']")
+    page.page.wait_for_function(
+        "() => (document.getElementById('trial-detail-plot')?.data || []).length > 0"
+    )
+    low, high = page.page.evaluate(X_RANGE_JS, "trial-detail-plot")
+    assert low < 0 < high, (low, high)
+
+
 GAIN_KIND_JS = "() => document.getElementById('study-gain')?.dataset.kind"
 VALIDATION_ROWS_JS = """() => [...document.querySelectorAll('#validation-table tbody tr')]
   .map((tr) => ({label: tr.dataset.label, mean: Number(tr.querySelector('td.mean').dataset.mean),
