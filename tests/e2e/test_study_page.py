@@ -105,6 +105,56 @@ def test_external_steps_start_at_zero(page: Any, server: LiveServer) -> None:
     assert low < 0 < high, (low, high)
 
 
+def test_cards_never_go_back_behind_the_table(page: Any, server: LiveServer) -> None:
+    """The summary cards and the trials table move on the same event: a summary read before
+    trial 0 ended that comes back after a newer one is dropped (it put the cards back to 0/12
+    and "–" beside a complete row until the next poll)."""
+    study = server.create_study(
+        name="cards keep up", task="external", metric="loss", direction="minimize",
+        n_trials=12, epochs=2,
+    )  # fmt: skip
+    summary = f"{server.url}/api/studies/{study['id']}"
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        # answer the first summary read after the ask at once, but deliver it last
+        if not held and state["armed"]:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    state = {"armed": False}
+    page.page.route(summary, hold_first)
+    page.goto(f"#/studies/{study['id']}")
+    page.page.wait_for_function("() => document.getElementById('live-mode')?.dataset.mode")
+    state["armed"] = True
+    asked = server.api("POST", f"/api/studies/{study['id']}/ask", json={"host": "box"}).json()
+    while not held:  # the trial's start makes the page read its summary: hold that answer
+        page.page.wait_for_timeout(100)
+    number, lease = asked["trial"]["number"], asked["lease"]
+    for step, value in enumerate([0.8, 0.4]):
+        server.api(
+            "POST",
+            f"/api/studies/{study['id']}/trials/{number}/report",
+            json={"lease": lease, "step": step, "value": value},
+        )
+    server.api(
+        "POST",
+        f"/api/studies/{study['id']}/trials/{number}/tell",
+        json={"lease": lease, "state": "complete", "value": 0.4},
+    )
+    page.page.wait_for_function(
+        "() => document.querySelector('#trials-table tr[data-trial=\"0\"]')?.dataset.state"
+        " === 'COMPLETE' && document.querySelector('.progress-text')?.textContent === '1/12'"
+    )
+    route, stale = held[0]
+    with page.page.expect_event("requestfinished"):
+        route.fulfill(response=stale)
+    page.page.evaluate("() => new Promise((r) => setTimeout(r, 0))")  # its handlers ran
+    assert page.page.text_content(".progress-text") == "1/12"
+    assert page.page.text_content("#best-value") == "0.4"
+
+
 GAIN_KIND_JS = "() => document.getElementById('study-gain')?.dataset.kind"
 VALIDATION_ROWS_JS = """() => [...document.querySelectorAll('#validation-table tbody tr')]
   .map((tr) => ({label: tr.dataset.label, mean: Number(tr.querySelector('td.mean').dataset.mean),
