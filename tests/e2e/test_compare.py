@@ -233,3 +233,41 @@ def test_narrow_pages_fit_their_width(browser: Any, server: LiveServer) -> None:
     finally:
         context.close()
     page.console.check()
+
+
+# a table fits its panel, no cell clips its content or sits off-screen, no name column is a
+# sliver (names broke letter by letter at 390 px): what is wrong, as text (empty: it fits)
+FIT_JS = """(sel) => {
+  const t = document.querySelector(sel);
+  const bad = [];
+  if (t.scrollWidth > t.parentElement.clientWidth + 1) bad.push(`table ${t.scrollWidth}px`);
+  for (const c of t.querySelectorAll('td, th')) {
+    if (c.offsetParent === null) continue;
+    const name = c.dataset.label || c.textContent.slice(0, 20);
+    const box = c.getBoundingClientRect();
+    if (c.scrollWidth > c.clientWidth + 1) bad.push(`${name} clipped`);
+    if (box.right > innerWidth + 1) bad.push(`${name} off-screen`);
+    if (c.classList.contains('name') && box.width < 80) bad.push(`name ${box.width}px wide`);
+  }
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 800, 390])
+def test_tables_fit_or_reflow(browser: Any, server: LiveServer, width: int) -> None:
+    """The studies list and the compare table fit their panel at 1280, 800 and 390 px, or
+    reflow to one card per row: at 800 px their last columns were off-screen with no hint the
+    table scrolls, at 390 px names broke letter by letter beside a clipped STATUS."""
+    a = write_study(server.database_url, f"a long study name at {width}", sweep(4, 3), seed=3)
+    b = write_study(server.database_url, f"another at {width}", sweep(4, 3), seed=4)
+    context, page = open_page(browser, server.url, viewport={"width": width, "height": 800})
+    try:
+        page.goto("#/")
+        page.page.wait_for_selector(f".studies-table tr[data-study-id='{a}']")
+        assert page.page.evaluate(FIT_JS, ".studies-table") == []
+        page.goto(f"#/compare?ids={a},{b}")
+        page.page.wait_for_selector("#compare-table tbody tr")
+        assert page.page.evaluate(FIT_JS, "#compare-table") == []
+    finally:
+        context.close()
+    page.console.check()

@@ -15,7 +15,7 @@ import {
   validated,
 } from "../compare_data.js";
 import { spansDecades } from "../curves.js";
-import { append, h, replace, setText, throttle } from "../dom.js";
+import { append, h, labelCells, replace, setText, throttle } from "../dom.js";
 import { fmtDuration, fmtGain, fmtNum, logTicksOf, metricLabel } from "../format.js";
 import { PLOT_CONFIG, ensurePlotly, onThemeChange, palette, themeTemplate } from "../plot.js";
 import { StudyStream } from "../stream.js";
@@ -134,7 +134,7 @@ class ComparePage {
         { class: "panel flush" },
         h(
           "table",
-          { class: "data compare-table", id: "compare-table" },
+          { class: "data compare-table reflow", id: "compare-table" },
           h(
             "thead",
             {},
@@ -321,12 +321,13 @@ class ComparePage {
         h("td", { class: "progress-col" }, progressBar(s.progress, s.n_trials)),
         h("td", { class: "num mono best", text: s.best ? fmtNum(s.best.value) : "–" }),
         h("td", { class: "num mono validated", text: mean }),
-        h("td", { class: `num mono ${winner?.gain > 0 ? "good" : winner?.gain < 0 ? "bad" : ""}`, text: gain }),
+        h("td", { class: `num mono gain ${winner?.gain > 0 ? "good" : winner?.gain < 0 ? "bad" : ""}`, text: gain }),
         h("td", { class: "num mono", text: String(series.epochs) }),
         h("td", { class: "num mono", text: fmtDuration(s.elapsed_s) }),
       );
     });
     replace(this.tbody, rows);
+    labelCells(this.tbody.closest("table"));
   }
 
   layout(xTitle, yTitle, values, extra = {}) {
