@@ -23,6 +23,36 @@ const REFRESH_MS = 5000;
 const ROLES = { complete: "complete", pruned: "pruned", fail: "failed", running: "running", best: "best", baseline: "baseline" };
 
 /**
+ * The slice figure's log x axes (lr, eps: one narrow subplot each) get ticks of their own, as
+ * many as the subplot's width holds, written as numbers: Plotly's collided ("1e-51e-4").
+ */
+function spaceLogTicks(data, layout, width) {
+  for (const key of Object.keys(layout)) {
+    const axis = layout[key];
+    if (!/^xaxis\d*$/.test(key) || axis?.type !== "log") continue;
+    const [a, b] = axis.domain || [0, 1];
+    const px = Math.max(40, width * (b - a) - 20);
+    if (Array.isArray(axis.tickvals)) {
+      // the server's ticks (β on 1 − β): every k-th where the subplot is narrow
+      const k = Math.ceil(axis.tickvals.length / Math.max(2, Math.floor(px / 45)));
+      const keep = (_, i) => i % k === 0;
+      layout[key] = { ...axis, tickvals: axis.tickvals.filter(keep), ticktext: (axis.ticktext || []).filter(keep) };
+      continue;
+    }
+    const ref = `x${key.slice(5)}`;
+    const xs = data.filter((t) => (t.xaxis || "x") === ref).flatMap((t) => t.x || []);
+    const ticks = logTicksOf(xs, px, 55);
+    if (ticks.tickvals && px < 110) {
+      // room for one label only (a phone's subplot): the middle one
+      const mid = Math.floor((ticks.tickvals.length - 1) / 2);
+      ticks.tickvals = [ticks.tickvals[mid]];
+      ticks.ticktext = [ticks.ticktext[mid]];
+    }
+    layout[key] = { ...axis, ...ticks };
+  }
+}
+
+/**
  * @param {HTMLElement} container where the panel goes
  * @param {{studyId, ctx, getStudy: () => object}} opts
  */
@@ -190,6 +220,7 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
       const last = Math.max(0, ...data.flatMap((t) => (t.x || []).filter(Number.isFinite)));
       layout.xaxis = { ...layout.xaxis, ...trialAxis(last, (plot.clientWidth || 800) - 100) };
     }
+    if (kind === "slice") spaceLogTicks(data, layout, plot.clientWidth || 800);
     if (layout.legend) layout.legend = { ...layout.legend, font: { color: c.fg }, bgcolor: "rgba(0,0,0,0)" };
     layout.annotations = (layout.annotations || []).map((a) => ({ ...a, font: { ...(a.font || {}), color: c.muted } }));
     layout.paper_bgcolor = "rgba(0,0,0,0)";

@@ -300,11 +300,18 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       yaxis: { title: { text: "loss" }, ...lossAxis([...(curve.val_loss || []), ...(curve.train_loss || [])]) },
       // explicit ticks: an overlaying axis would otherwise sync its ticks to the loss axis
       yaxis2: { overlaying: "y", side: "right", showgrid: false, range: [0, 1], tickmode: "array", tickvals: ticks, ticktext: ticks.map((v) => fmtNum(v)), title: { text: "accuracy", standoff: 2 } },
-      // one line above the plot (three entries of a third of the width each)
-      legend: { orientation: "h", x: 0, xanchor: "left", y: 1, yanchor: "bottom", font: { size: 10 }, entrywidth: 0.33, entrywidthmode: "fraction", itemwidth: 20, bgcolor: "rgba(0,0,0,0)" },
+      // the legend is a line of text above the plot (Plotly's entries overlapped at this width)
+      showlegend: false,
       hovermode: "x unified",
     };
     if (!traces.some((tr) => tr.yaxis === "y2")) delete layout.yaxis2;
+    plot.before(
+      h(
+        "div",
+        { class: "detail-legend small", id: "trial-detail-legend" },
+        traces.map((tr) => h("span", { class: "entry" }, h("span", { class: `swatch${tr.line.dash === "dot" ? " dotted" : ""}`, style: { borderColor: tr.line.color } }), tr.name)),
+      ),
+    );
     await Plotly.react(plot, traces, layout, PLOT_CONFIG);
   }
 

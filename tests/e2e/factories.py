@@ -13,7 +13,12 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
-from optim.attrs import INTERRUPT_REASON_ATTR, RETRY_HISTORY_ATTR, RETRY_OF_ATTR
+from optim.attrs import (
+    INTERRUPT_REASON_ATTR,
+    PRUNE_REASON_ATTR,
+    RETRY_HISTORY_ATTR,
+    RETRY_OF_ATTR,
+)
 from optim.optuna_internals import study_id_of
 
 # Adam's space as adamtune stores it in Optuna: betas sampled as 1 - beta on a log scale
@@ -62,6 +67,8 @@ def write_study(url: str, name: str, trials: Sequence[Trial], seed: int = 0) -> 
         user_attrs: dict[str, object] = {"baseline": True} if t.baseline else {}
         if t.stopped:
             user_attrs[INTERRUPT_REASON_ATTR] = STOPPED_REASON
+        elif t.pruned:
+            user_attrs[PRUNE_REASON_ATTR] = f"pruned at epoch {last}"  # as optim/objective.py
         system_attrs = (
             {RETRY_OF_ATTR: t.rerun_of, RETRY_HISTORY_ATTR: [t.rerun_of]}
             if t.rerun_of is not None

@@ -317,6 +317,53 @@ def test_log_ticks_read_as_numbers(
     page.console.check()
 
 
+OKABE_ITO = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"}
+# per x axis of the figure, its tick labels' [left, right] in pixels, in order
+TICK_BOXES_JS = """() => [...document.querySelectorAll('#figure-plot .xaxislayer-above')]
+  .map((layer) => [...layer.querySelectorAll('text')].map((t) => {
+    const r = t.getBoundingClientRect(); return [r.left, r.right, t.textContent]; })
+    .sort((a, b) => a[0] - b[0]))"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_details_read_at_a_glance(
+    browser: Any, server: LiveServer, studies: dict, width: int
+) -> None:
+    """A pruned trial's note says its whole reason ("pruned at epoch" lost its number); every
+    chart's series take the Okabe-Ito palette (the validation chart's orange and red were hard
+    to tell apart); the slice chart's lr ticks do not run into each other."""
+    context, page = open_page(browser, server.url, viewport={"width": width, "height": 800})
+    try:
+        open_study(page, studies["spiky"], 40)
+        note = "#trials-table tr[data-trial='38'] td.note"
+        page.page.wait_for_selector(note)
+        assert page.page.text_content(note) == "pruned at epoch 2"
+        assert page.page.evaluate(
+            f'() => {{ const td = document.querySelector("{note}");'
+            " return td.scrollWidth <= td.clientWidth; }"
+        )
+        way = page.page.evaluate("async () => (await import('./js/plot.js')).palette().colorway")
+        assert set(way) <= OKABE_ITO, way
+        page.page.click("#trials-table tbody tr[data-trial='7']")
+        page.page.wait_for_function(
+            "() => (document.getElementById('trial-detail-plot')?.data || []).length > 0"
+        )
+        colours = page.page.evaluate(
+            "() => document.getElementById('trial-detail-plot').data.map((t) => t.line.color)"
+        )
+        assert set(colours) <= OKABE_ITO, colours
+
+        page.page.click(".tab[data-kind=slice]")
+        page.page.locator(".figures").scroll_into_view_if_needed()
+        page.page.wait_for_function(FIGURE_JS, arg="slice")
+        for boxes in page.page.evaluate(TICK_BOXES_JS):
+            for a, b in zip(boxes, boxes[1:], strict=False):
+                assert a[1] <= b[0] + 0.5, boxes
+    finally:
+        context.close()
+    page.console.check()
+
+
 def test_analysis_figures_speak_adam(page: Any, studies: dict) -> None:
     """β on a 1 − β log axis labelled β, the metric's name on the axes, a history with pruned
     trials (14 of 40) and a log y, contour pairs to pick, the timeline's pruned bars grey like
