@@ -23,6 +23,9 @@ from optuna.trial import FrozenTrial, TrialState
 from plotly.graph_objects import Figure
 
 METRIC_ATTR = "adamtune:metric"  # user attr of the in-memory study: the metric's display name
+# user attr of a trial of the in-memory study: its number in the stored study. `add_trials`
+# numbers trials 0, 1, 2...: without it, trial 13 after two interrupted ones was drawn at 11
+NUMBER_ATTR = "adamtune:number"
 ONE_MINUS = "one_minus_"
 LABELS = {"lr": "lr", "beta1": "β1", "beta2": "β2", "eps": "eps", "weight_decay": "weight decay"}
 ORDER = ("lr", "beta1", "beta2", "eps", "weight_decay")
@@ -63,6 +66,11 @@ def param_order(names: set[str] | list[str]) -> list[str]:
     """Adam's parameters in the page's order (lr, β1, β2, eps, weight decay), then the rest."""
     rank = {name: i for i, name in enumerate(ORDER)}
     return sorted(names, key=lambda n: (rank.get(n.removeprefix(ONE_MINUS), len(ORDER)), n))
+
+
+def number(trial: FrozenTrial) -> int:
+    """The trial's number in the stored study (the in-memory copy numbers its trials anew)."""
+    return int(trial.user_attrs.get(NUMBER_ATTR, trial.number))
 
 
 def metric_name(study: optuna.Study) -> str:
@@ -152,17 +160,17 @@ def history(study: optuna.Study, _params: list[str] | None) -> Figure:
     baseline, and pruned trials at their last reported value (the page can hide them)."""
     metric = metric_name(study)
     minimize = study.direction == StudyDirection.MINIMIZE
-    trials = sorted(study.trials, key=lambda t: t.number)
+    trials = sorted(study.trials, key=number)
     complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     pruned = [t for t in trials if t.state == TrialState.PRUNED and t.value is not None]
     baseline = [t for t in complete if t.user_attrs.get("baseline")]
 
     def hover(t: FrozenTrial, what: str) -> str:
-        return f"trial {t.number} · {what}<br>{metric} {fmt(t.value)}"
+        return f"trial {number(t)} · {what}<br>{metric} {fmt(t.value)}"
 
     fig = go.Figure()
     fig.add_scatter(
-        x=[t.number for t in pruned],
+        x=[number(t) for t in pruned],
         y=[t.value for t in pruned],
         mode="markers",
         name="pruned (last reported value)",
@@ -172,7 +180,7 @@ def history(study: optuna.Study, _params: list[str] | None) -> Figure:
         meta={"role": "pruned"},
     )
     fig.add_scatter(
-        x=[t.number for t in complete],
+        x=[number(t) for t in complete],
         y=[t.value for t in complete],
         mode="markers",
         name="complete",
@@ -186,10 +194,10 @@ def history(study: optuna.Study, _params: list[str] | None) -> Figure:
     for t in complete:
         assert t.value is not None
         if not best_y or (t.value < best_y[-1] if minimize else t.value > best_y[-1]):
-            best_x.append(t.number)
+            best_x.append(number(t))
             best_y.append(t.value)
     if best_x and trials:
-        best_x.append(trials[-1].number)
+        best_x.append(number(trials[-1]))
         best_y.append(best_y[-1])
     fig.add_scatter(
         x=best_x,
@@ -202,7 +210,7 @@ def history(study: optuna.Study, _params: list[str] | None) -> Figure:
     )
     for t in baseline:
         fig.add_scatter(
-            x=[t.number],
+            x=[number(t)],
             y=[t.value],
             mode="markers",
             name="default Adam",
@@ -250,7 +258,7 @@ def parallel_coordinate(study: optuna.Study, params: list[str] | None) -> Figure
                 "showscale": True,
                 "colorbar": colorbar,
             },
-            meta={"trials": [t.number for t in trials]},
+            meta={"trials": [number(t) for t in trials]},
         )
     )
     fig.update_layout(

@@ -154,6 +154,8 @@ def build_figure(
     study = optuna.create_study(
         direction=StudyDirection.MAXIMIZE if direction == "maximize" else StudyDirection.MINIMIZE
     )
+    for trial in trials:  # add_trials numbers them anew: the figures name the stored numbers
+        trial.user_attrs[af.NUMBER_ATTR] = trial.number
     study.add_trials(trials)
     study.set_user_attr(af.METRIC_ATTR, metric)
     known = set().union(*(t.params for t in trials))

@@ -26,6 +26,7 @@ from optim.attrs import (
     PRUNE_REASON_ATTR,
     REASON_ATTRS,
     RESERVED_ATTR,
+    RETRY_HISTORY_ATTR,
     RUNNER_ATTR,
     SEEDS_ATTR,
 )
@@ -76,6 +77,39 @@ def reserved_counts(session: Session, study_ids: Iterable[int]) -> dict[int, int
         .group_by(oi.TRIALS.c.study_id)
     )
     return {study_id: n for study_id, n in rows}
+
+
+def interrupted_counts(session: Session, study_ids: Iterable[int]) -> dict[int, int]:
+    """study_id -> its interrupted trials: FAILs with an interrupt reason (a stop, a worker
+    shutting down), whose params were queued again; they do not count towards n_trials."""
+    ids = list(study_ids)
+    rows = session.execute(
+        select(oi.TRIALS.c.study_id, func.count())
+        .join(oi.USER_ATTRS, oi.USER_ATTRS.c.trial_id == oi.TRIALS.c.trial_id)
+        .where(
+            oi.TRIALS.c.study_id.in_(ids),
+            oi.TRIALS.c.state == "FAIL",
+            oi.USER_ATTRS.c.key == INTERRUPT_REASON_ATTR,
+        )
+        .group_by(oi.TRIALS.c.study_id)
+    )
+    return dict(rows.all())
+
+
+def rerun_numbers(session: Session, study_id: int) -> dict[int, int]:
+    """Interrupted trial number -> the number of the trial that re-runs its params (the last
+    entry of the re-run's retry history, as `optim.storage.retry_trial` writes it)."""
+    rows = session.execute(
+        select(oi.TRIALS.c.number, oi.SYSTEM_ATTRS.c.value_json)
+        .join(oi.SYSTEM_ATTRS, oi.SYSTEM_ATTRS.c.trial_id == oi.TRIALS.c.trial_id)
+        .where(oi.TRIALS.c.study_id == study_id, oi.SYSTEM_ATTRS.c.key == RETRY_HISTORY_ATTR)
+    )
+    out: dict[int, int] = {}
+    for number, value in rows:
+        history = json.loads(value)
+        if isinstance(history, list) and history:
+            out[int(history[-1])] = number
+    return out
 
 
 def directions(session: Session, study_ids: Iterable[int]) -> dict[int, str]:
@@ -313,7 +347,12 @@ def trials_page(
         .offset(offset)
         .limit(limit)
     ).all()
-    return total, describe_trials(session, rows)
+    trials = describe_trials(session, rows)
+    if any(t["interrupted"] for t in trials):
+        reruns = rerun_numbers(session, study_id)
+        for t in trials:
+            t["rerun_as"] = reruns.get(t["number"]) if t["interrupted"] else None
+    return total, trials
 
 
 def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any]]:
@@ -351,6 +390,7 @@ def describe_trials(session: Session, rows: Sequence[Any]) -> list[dict[str, Any
                     or a.get(FAIL_REASON_ATTR)
                     or a.get(INTERRUPT_REASON_ATTR)
                 ),
+                "interrupted": row.state == "FAIL" and INTERRUPT_REASON_ATTR in a,
             }
         )
     return out

@@ -54,6 +54,9 @@ class Progress(BaseModel):
     reserved: int = 0  # asked ahead by a runner still training another, not started yet
     waiting: int = 0
     finished: int = 0  # complete + pruned
+    # of `failed`, the interrupted trials (a stop, a worker shutting down): their params were
+    # queued again, so they do not count; failed for good = failed - interrupted
+    interrupted: int = 0
 
 
 class BestTrial(BaseModel):
@@ -215,6 +218,9 @@ class TrialPublic(BaseModel):
     runner: str | None = None  # the host of an external trial's runner
     # RUNNING in Optuna, but asked ahead and not started by its runner's loop yet
     reserved: bool = False
+    # a FAIL that was interrupted (a stop, a worker shutting down) and re-run, not a failure
+    interrupted: bool = False
+    rerun_as: int | None = None  # the number of the trial re-running an interrupted one
 
 
 class TrialsPublic(BaseModel):

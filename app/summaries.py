@@ -26,15 +26,19 @@ def study_summaries(session: Session, study_id: int | None = None) -> list[Study
     for sid, n in queries.reserved_counts(session, ids).items():  # not running yet
         counts[sid]["RUNNING"] -= n
         counts[sid]["RESERVED"] = n
+    interrupted = queries.interrupted_counts(session, ids)
     dirs = queries.directions(session, ids)
     best = queries.best_values(session, ids, dirs)
     baselines = queries.baseline_values(session, ids)
     best_params = _best_params(session, best)
     reports = latest_reports(session, [row["study_id"] for row in rows if row["job"] is not None])
-    return [
+    summaries = [
         _summary(row, counts[row["study_id"]], dirs, best, baselines, best_params, reports)
         for row in rows
     ]
+    for summary in summaries:
+        summary.progress.interrupted = interrupted.get(summary.id, 0)
+    return summaries
 
 
 def _best_params(

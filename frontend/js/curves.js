@@ -4,7 +4,7 @@
 // markers), the y-range is robust (a few diverging spikes are clipped and marked with ▲ rather
 // than squashing the best and the default-Adam curves into the bottom of the chart), epochs are
 // integers on a fixed 1..epochs axis, and there is one legend (Plotly's: one entry per kind).
-import { AXIS_NUMBERS, adamParams, epochAxis, fmtNum, fmtParam, metricLabel } from "./format.js";
+import { AXIS_NUMBERS, adamParams, epochAxis, fmtNum, fmtParam, logTicks, logTicksOf, metricLabel } from "./format.js";
 import { PLOT_CONFIG, palette, themeTemplate } from "./plot.js";
 
 export const METRICS = ["val_loss", "train_loss", "val_accuracy"];
@@ -21,6 +21,7 @@ const GROUPS = {
   complete: { rank: 4, label: "complete" },
   pruned: { rank: 5, label: "pruned" },
   fail: { rank: 6, label: "failed" },
+  stopped: { rank: 7, label: "stopped" },
 };
 
 /** Resolves after the browser has painted (WebGL work is only done by then). */
@@ -118,6 +119,7 @@ export class LiveCurves {
     this.yState = { key: "", clipped: false, userZoom: false };
     this.ownRelayout = 0;
     this.maxEpoch = 0;
+    this.minEpoch = Infinity; // 0 where a runner reports step 0: the axis starts there
     this.timer = null;
     this.busy = false;
     this.nextFlushAt = 0;
@@ -157,7 +159,17 @@ export class LiveCurves {
       this.baseline = t.number;
     }
     if ("reason" in info) t.reason = info.reason;
+    if (info.interrupted) t.interrupted = true;
     if (`${t.state}|${t.value}|${t.baseline}|${!!t.params}` !== before) this.pendingStyle.add(t.number);
+  }
+
+  /** A FAIL the trials table knows was interrupted (a stop) and re-run: grey, not red. */
+  setInterrupted(number) {
+    const t = this.trials.get(number);
+    if (!t || t.interrupted) return;
+    t.interrupted = true;
+    this.pendingStyle.add(number);
+    this.schedule();
   }
 
   /** Parameters learnt elsewhere (the trials table): the hover of a live trial names them. */
@@ -177,6 +189,7 @@ export class LiveCurves {
     t.epoch.push(p.epoch);
     for (const m of METRICS) t[m].push(p[m] ?? null);
     if (p.epoch > this.maxEpoch) this.maxEpoch = p.epoch;
+    if (p.epoch < this.minEpoch) this.minEpoch = p.epoch;
     this.pendingPoints.set(t.number, (this.pendingPoints.get(t.number) || 0) + 1);
     return true;
   }
@@ -308,7 +321,7 @@ export class LiveCurves {
       case "PRUNED":
         return "pruned";
       case "FAIL":
-        return "fail";
+        return t.interrupted ? "stopped" : "fail";
       case "COMPLETE":
         return "complete";
       default:
@@ -341,6 +354,9 @@ export class LiveCurves {
         break;
       case "fail":
         s = { color: c.failed, width: 1.2, dash: "dashdot", size: 6, symbol: "x", name: "failed" };
+        break;
+      case "stopped":
+        s = { color: c.pruned, width: 1.2, dash: "dashdot", size: 6, symbol: "square-open", name: "stopped, re-run" };
         break;
       case "complete":
         s = { color: c.complete, width: 1.4, dash: "solid", size: 5, symbol: "circle", name: "complete" };
@@ -473,7 +489,15 @@ export class LiveCurves {
   xAxis() {
     const n = Math.max(this.epochs || 0, this.maxEpoch || 0, 1);
     const width = this.div.clientWidth || 800;
-    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(n, width - 100) };
+    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(n, width - 100, this.minEpoch <= 0 ? 0 : 1) };
+  }
+
+  /** A log axis' ticks as numbers (0.05, 0.1, 0.2), for the range drawn; {} on a linear one. */
+  yTicks(y) {
+    if (!this.logY) return { tickmode: "auto", tickvals: null, ticktext: null };
+    const px = (this.div.clientHeight || 430) - 55;
+    if (y.range) return logTicks(10 ** y.range[0], 10 ** y.range[1], px);
+    return logTicksOf(this.rangeInputs().values, px);
   }
 
   layout(y) {
@@ -481,7 +505,7 @@ export class LiveCurves {
     this.offCount = this.yState.userZoom ? 0 : y.off.length;
     // a tick every ~40 px at most: a log axis over two decades on a phone labels every digit
     const nticks = Math.max(4, Math.floor((this.div.clientHeight || 430) / 40));
-    const yaxis = { title: { text: this.label(this.metric) }, type: this.logY ? "log" : "linear", zeroline: false, nticks, ...AXIS_NUMBERS };
+    const yaxis = { title: { text: this.label(this.metric) }, type: this.logY ? "log" : "linear", zeroline: false, nticks, ...AXIS_NUMBERS, ...this.yTicks(y) };
     if (y.range && !this.yState.userZoom) {
       yaxis.range = y.range;
       yaxis.autorange = false;
@@ -692,13 +716,15 @@ export class LiveCurves {
     const x = this.xAxis();
     const upd = {};
     const cur = this.div.layout?.xaxis || {};
-    if (cur.dtick !== x.dtick || cur.range?.[1] !== x.range[1]) {
+    if (cur.dtick !== x.dtick || cur.range?.[0] !== x.range[0] || cur.range?.[1] !== x.range[1]) {
       Object.assign(upd, { "xaxis.range": x.range, "xaxis.dtick": x.dtick, "xaxis.tick0": x.tick0 });
     }
     if (!this.yState.userZoom) {
       if (key !== this.yState.key) {
         if (y.range) Object.assign(upd, { "yaxis.range": y.range, "yaxis.autorange": false });
         else upd["yaxis.autorange"] = true;
+        const ticks = { tickmode: "auto", tickvals: null, ticktext: null, ...this.yTicks(y) };
+        for (const [k, v] of Object.entries(ticks)) upd[`yaxis.${k}`] = v;
       }
       const marks = JSON.stringify(y.off.slice(0, MAX_MARKS));
       if (marks !== this.marksKey) upd.annotations = this.offMarks(y.off);

@@ -71,3 +71,18 @@ export function throttle(fn, minIntervalMs) {
   };
   return wrapped;
 }
+
+/**
+ * Label each body cell with its column's header (`data-label`): a `table.data.reflow` too wide
+ * for a narrow screen is drawn as one card per row, each value beside its label (style.css),
+ * instead of clipping columns or breaking names letter by letter.
+ */
+export function labelCells(table) {
+  const labels = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const tr of table.querySelectorAll("tbody tr")) {
+    [...tr.children].forEach((td, i) => {
+      if (labels[i] && !td.hasAttribute("colspan")) td.dataset.label = labels[i];
+    });
+  }
+  return table;
+}

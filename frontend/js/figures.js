@@ -1,4 +1,4 @@
-// Analysis figures (GET /figures/{kind}), refreshed at most every ~5 s while visible.
+// Analysis figures (GET /figures/{kind}): the shown one reloaded at most every ~5 s as trials finish.
 //
 // The server builds Adam-aware figures (betas on a 1 − β log axis labelled β, the metric's name
 // on the axes) and lists the parameters it can show in `layout.meta.params`; this panel adds the
@@ -7,6 +7,7 @@
 // in the trials table.
 import { api, errorMessage, isAbort } from "./api.js";
 import { h, replace, setText, throttle } from "./dom.js";
+import { logTicksOf, trialAxis } from "./format.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themedLayout } from "./plot.js";
 
 export const KINDS = [
@@ -22,6 +23,36 @@ const REFRESH_MS = 5000;
 const ROLES = { complete: "complete", pruned: "pruned", fail: "failed", running: "running", best: "best", baseline: "baseline" };
 
 /**
+ * The slice figure's log x axes (lr, eps: one narrow subplot each) get ticks of their own, as
+ * many as the subplot's width holds, written as numbers: Plotly's collided ("1e-51e-4").
+ */
+function spaceLogTicks(data, layout, width) {
+  for (const key of Object.keys(layout)) {
+    const axis = layout[key];
+    if (!/^xaxis\d*$/.test(key) || axis?.type !== "log") continue;
+    const [a, b] = axis.domain || [0, 1];
+    const px = Math.max(40, width * (b - a) - 20);
+    if (Array.isArray(axis.tickvals)) {
+      // the server's ticks (β on 1 − β): every k-th where the subplot is narrow
+      const k = Math.ceil(axis.tickvals.length / Math.max(2, Math.floor(px / 45)));
+      const keep = (_, i) => i % k === 0;
+      layout[key] = { ...axis, tickvals: axis.tickvals.filter(keep), ticktext: (axis.ticktext || []).filter(keep) };
+      continue;
+    }
+    const ref = `x${key.slice(5)}`;
+    const xs = data.filter((t) => (t.xaxis || "x") === ref).flatMap((t) => t.x || []);
+    const ticks = logTicksOf(xs, px, 55);
+    if (ticks.tickvals && px < 110) {
+      // room for one label only (a phone's subplot): the middle one
+      const mid = Math.floor((ticks.tickvals.length - 1) / 2);
+      ticks.tickvals = [ticks.tickvals[mid]];
+      ticks.ticktext = [ticks.ticktext[mid]];
+    }
+    layout[key] = { ...axis, ...ticks };
+  }
+}
+
+/**
  * @param {HTMLElement} container where the panel goes
  * @param {{studyId, ctx, getStudy: () => object}} opts
  */
@@ -33,7 +64,6 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
   let known = []; // [{name, label}] of the study's parameters, from the last figure
   let includePruned = true;
   let logY = false;
-  let visible = false;
   let seq = 0;
   let abort = null;
   let selectionListener = null;
@@ -182,7 +212,15 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
     if (layout.title) layout.title = { ...layout.title, font: { size: 14, color: c.fg }, x: 0, xanchor: "left", y: 0.98, yanchor: "top" };
     layout.margin = { ...layout.margin, t: Math.max(fig.layout?.margin?.t ?? 0, layout.title ? 44 : 20) };
     layout.meta = fig.layout?.meta;
-    if (kind === "history") layout.yaxis = { ...layout.yaxis, type: logY ? "log" : "linear", autorange: true };
+    if (kind === "history") {
+      const ys = data.filter((t) => t.visible !== false).flatMap((t) => t.y || []);
+      const ticks = logY ? logTicksOf(ys, (plot.clientHeight || 450) - 100) : { tickmode: "auto" };
+      layout.yaxis = { ...layout.yaxis, type: logY ? "log" : "linear", autorange: true, ...ticks };
+      // the x axis is the trial number: integer ticks (4 trials read "0 1 1 2 2 3 3")
+      const last = Math.max(0, ...data.flatMap((t) => (t.x || []).filter(Number.isFinite)));
+      layout.xaxis = { ...layout.xaxis, ...trialAxis(last, (plot.clientWidth || 800) - 100) };
+    }
+    if (kind === "slice") spaceLogTicks(data, layout, plot.clientWidth || 800);
     if (layout.legend) layout.legend = { ...layout.legend, font: { color: c.fg }, bgcolor: "rgba(0,0,0,0)" };
     layout.annotations = (layout.annotations || []).map((a) => ({ ...a, font: { ...(a.font || {}), color: c.muted } }));
     layout.paper_bgcolor = "rgba(0,0,0,0)";
@@ -271,21 +309,17 @@ export function createFigures(container, { studyId, ctx, getStudy }) {
     }
   }
 
+  // the visible tab's figure follows the trials wherever the panel is on the page: waiting for
+  // it to scroll into view left "appears once a trial has completed" up after 20 trials
   const refreshNow = throttle(() => {
     if (!ctx.alive()) return;
-    if (visible && !document.hidden) load(active);
+    if (!document.hidden) load(active);
   }, REFRESH_MS);
-
-  if ("IntersectionObserver" in window) {
-    const io = new IntersectionObserver((entries) => {
-      visible = entries.some((e) => e.isIntersecting);
-      if (visible && stale.has(active)) refreshNow();
-    });
-    io.observe(panel);
-    ctx.onCleanup(() => io.disconnect());
-  } else {
-    visible = true;
-  }
+  const onShown = () => {
+    if (!document.hidden && stale.has(active)) refreshNow();
+  };
+  document.addEventListener("visibilitychange", onShown);
+  ctx.onCleanup(() => document.removeEventListener("visibilitychange", onShown));
   ctx.onCleanup(() => {
     refreshNow.cancel();
     announceBrush.cancel();

@@ -86,30 +86,94 @@ export function fullNum(value) {
 
 /**
  * Plotly axis settings that write ticks as `fmtNum` does: exponents as "1e-4" (never "100μ" or
- * "10n"), no thousands separators on epochs.
+ * "10n"), no thousands separators on epochs. On a log axis Plotly writes the ticks between
+ * decades as bare digits ("2" for 0.2 beside "2" for 2): `minorloglabels` writes them in full
+ * wherever a chart has not set its ticks with `logTicks`.
  */
-export const AXIS_NUMBERS = { exponentformat: "e", showexponent: "all", separatethousands: false };
+export const AXIS_NUMBERS = { exponentformat: "e", showexponent: "all", separatethousands: false, minorloglabels: "complete" };
 
 /**
- * Integer ticks for a 1..n epoch axis about `px` pixels wide: a 1-2-5 step, never a fraction.
- * Returns {tick0, dtick, range}: the range has half an epoch of room each side.
+ * Ticks of a log axis over [lo, hi] (data units) about `px` long, one every `spacing` px at
+ * most, written by `fmtNum` (0.04, 0.1, 0.2, 0.5, 1e-4): 1-2-5 in each decade where there is
+ * room, else 1-3, else every decade (or every k-th). Returns {} (Plotly's own ticks, which read
+ * as numbers within a decade) when fewer than two would fall in the range.
  */
-export function epochAxis(n, px = 800) {
-  const last = Math.max(1, Math.round(n || 1));
+export function logTicks(lo, hi, px = 300, spacing = 40) {
+  if (!(lo > 0) || !(hi > lo) || !Number.isFinite(hi)) return {};
+  const room = Math.max(2, Math.floor(px / spacing));
+  const first = Math.floor(Math.log10(lo));
+  const last = Math.ceil(Math.log10(hi));
+  const within = (v) => v >= lo * (1 - 1e-9) && v <= hi * (1 + 1e-9);
+  const ticks = (mantissas, every = 1) => {
+    const out = [];
+    for (let k = first; k <= last; k++) {
+      if (k % every !== 0) continue;
+      for (const m of mantissas) {
+        const v = Number((m * 10 ** k).toPrecision(12));
+        if (within(v)) out.push(v);
+      }
+    }
+    return out;
+  };
+  const finest = ticks([1, 2, 5]);
+  if (finest.length < 2) return {};
+  let vals = finest;
+  for (const mantissas of [[1, 2, 5], [1, 3], [1]]) {
+    vals = ticks(mantissas);
+    if (vals.length <= room) break;
+  }
+  for (let every = 2; vals.length > room && every <= 100; every++) vals = ticks([1], every);
+  if (vals.length < 2) vals = finest.length <= room ? finest : [finest[0], finest[finest.length - 1]];
+  return { tickmode: "array", tickvals: vals, ticktext: vals.map((v) => fmtNum(v)) };
+}
+
+/** `logTicks` over the positive finite values, or {} when there are none. */
+export function logTicksOf(values, px, spacing) {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values || []) {
+    if (v === null || v === undefined || !Number.isFinite(v) || v <= 0) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo < hi ? logTicks(lo, hi, px, spacing) : {};
+}
+
+/** A 1-2-5 step between integer ticks over `count` values: a tick every ~70 px at most. */
+export function integerStep(count, px = 800) {
   const room = Math.max(2, Math.floor(px / 70));
   let dtick = 1;
   for (const base of [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000]) {
     dtick = base;
-    if (last / base <= room) break;
+    if (count / base <= room) break;
   }
+  return dtick;
+}
+
+/**
+ * Integer ticks for a first..n epoch axis about `px` pixels wide: a 1-2-5 step, never a
+ * fraction. `first` is 1 for the built-in tasks, 0 where a runner reports step 0 (the client's
+ * examples report steps 0..N-1). Returns {tick0, dtick, range}: the range has half an epoch of
+ * room each side.
+ */
+export function epochAxis(n, px = 800, first = 1) {
+  const start = Math.max(0, Math.min(1, Math.round(first ?? 1)));
+  const last = Math.max(1, Math.round(n || 1));
+  const dtick = integerStep(last - start + 1, px);
+  const pad = Math.max(0.25, last * 0.01);
   return {
     tickmode: "linear",
-    tick0: dtick === 1 ? 1 : 0,
+    tick0: dtick === 1 ? start : 0,
     dtick,
     tickformat: "d",
-    range: [last === 1 ? 0.5 : 1 - Math.max(0.25, last * 0.01), last + Math.max(0.25, last * 0.01)],
+    range: [last === 1 && start === 1 ? 0.5 : start - pad, last + pad],
     autorange: false,
   };
+}
+
+/** Integer ticks for a 0..last trial-number axis about `px` pixels wide (autoranged). */
+export function trialAxis(last, px = 800) {
+  return { tickmode: "linear", tick0: 0, dtick: integerStep(Math.max(1, Math.round(last || 0) + 1), px), tickformat: "d" };
 }
 
 /** `gain` (a fraction) as a signed percentage. */

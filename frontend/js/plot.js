@@ -39,6 +39,16 @@ export function onThemeChange(fn) {
   return () => darkQuery.removeEventListener("change", listener);
 }
 
+/**
+ * Okabe & Ito's palette ("Color Universal Design", 2008): told apart by readers with any common
+ * colour-vision deficiency. Every chart's series colours come from it (the validation chart's
+ * orange and red were hard to tell apart); vermillion comes late, far from orange.
+ */
+export const OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
+const SERIES_LIGHT = [0, 1, 2, 3, 4, 5].map((i) => OKABE_ITO[i]);
+// on the near-black page the dark blue recedes: sky blue leads
+const SERIES_DARK = [4, 1, 2, 3, 6, 5].map((i) => OKABE_ITO[i]);
+
 export function palette() {
   return isDark()
     ? {
@@ -57,7 +67,7 @@ export function palette() {
         off: "#ff7b7b",
         // parallel coordinates: the best lines the most salient, the worst fading into the page
         scale: [[0, "#ffb020"], [0.2, "#6ea8ff"], [1, "#39404d"]],
-        colorway: ["#6ea8ff", "#ffb020", "#4cc38a", "#ff6b6b", "#b794f6", "#5bd3e0"],
+        colorway: SERIES_DARK,
       }
     : {
         fg: "#1f2328",
@@ -74,7 +84,7 @@ export function palette() {
         highlight: "#a21caf",
         off: "#dc2626",
         scale: [[0, "#e8590c"], [0.2, "#2563eb"], [1, "#d5dae2"]],
-        colorway: ["#2563eb", "#e8590c", "#16a34a", "#dc2626", "#7c3aed", "#0891b2"],
+        colorway: SERIES_LIGHT,
       };
 }
 

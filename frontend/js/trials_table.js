@@ -4,7 +4,7 @@
 import { api, errorMessage, isAbort } from "./api.js";
 import { spansDecades } from "./curves.js";
 import { clear, h, replace, setText, throttle } from "./dom.js";
-import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, metricLabel } from "./format.js";
+import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, logTicksOf, metricLabel } from "./format.js";
 import { noteEditor, notesSupported } from "./notes.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themeTemplate } from "./plot.js";
 
@@ -127,8 +127,8 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
     const tr = h(
       "tr",
       {
-        class: `clickable row-${String(t.state).toLowerCase()}${t.number === selected ? " selected" : ""}${t.number === bestNumber ? " best" : ""}${t.number === linked ? " linked" : ""}`,
-        dataset: { trial: t.number, state: t.state, incomplete: incomplete ? "1" : null },
+        class: `clickable row-${t.interrupted ? "stopped" : String(t.state).toLowerCase()}${t.number === selected ? " selected" : ""}${t.number === bestNumber ? " best" : ""}${t.number === linked ? " linked" : ""}`,
+        dataset: { trial: t.number, state: t.state, interrupted: t.interrupted ? "1" : null, incomplete: incomplete ? "1" : null },
         tabindex: 0,
         onclick: () => open(t.number, { fromTable: true }),
         onkeydown: (e) => {
@@ -138,7 +138,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
         onmouseleave: () => onHover?.(null),
       },
       h("td", { class: "num mono", text: t.number }),
-      h("td", {}, h("span", { class: `state state-${String(t.state).toLowerCase()}`, text: String(t.state).toLowerCase() })),
+      h("td", { class: "state-cell" }, h("span", { class: `state state-${stateName(t)}`, text: stateName(t) })),
       h("td", { class: "num mono value", text: fmtNum(t.value), title: t.state === "COMPLETE" ? fullNum(t.value) : t.value !== null && t.value !== undefined ? `last reported value ${fullNum(t.value)}` : "" }),
       columns().map((d) => h("td", { class: "num mono", dataset: { param: d }, text: fmtParam(d, p[d]), title: fullNum(p[d]) })),
       h("td", { class: "num mono epochs", text: epochsOf(t) }),
@@ -150,7 +150,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
         t.baseline ? h("span", { class: "tag baseline", text: baselineName }) : null,
         t.number === bestNumber ? h("span", { class: "tag best", text: "best" }) : null,
         stopping ? h("span", { class: "tag", text: "stopping…", title: "ends at its next epoch" }) : null,
-        t.reason ? h("span", { class: "muted", text: t.reason }) : null,
+        t.interrupted ? h("span", { class: "muted rerun", text: rerunNote(t), title: t.reason || null }) : t.reason ? h("span", { class: "muted", text: t.reason }) : null,
       ),
     );
     return tr;
@@ -231,7 +231,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       h(
         "dl",
         { class: "kv" },
-        kv("state", String(t.state).toLowerCase()),
+        kv("state", t.interrupted ? rerunNote(t) : stateName(t)),
         kv(t.state === "COMPLETE" ? "value" : "last value", fmtNum(t.value), fullNum(t.value)),
         t.reason ? kv("reason", t.reason) : null,
         kv("epochs", t.epochs_done ?? "–"),
@@ -296,15 +296,22 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       template: themeTemplate(),
       height: 250,
       margin: { l: 50, r: 44, t: 24, b: 40 },
-      xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis(n, 240) },
-      yaxis: { title: { text: "loss" }, type: spansDecades([...(curve.val_loss || []), ...(curve.train_loss || [])]) ? "log" : "linear", ...AXIS_NUMBERS },
+      xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis(n, 240, Math.min(...curve.epoch)) },
+      yaxis: { title: { text: "loss" }, ...lossAxis([...(curve.val_loss || []), ...(curve.train_loss || [])]) },
       // explicit ticks: an overlaying axis would otherwise sync its ticks to the loss axis
       yaxis2: { overlaying: "y", side: "right", showgrid: false, range: [0, 1], tickmode: "array", tickvals: ticks, ticktext: ticks.map((v) => fmtNum(v)), title: { text: "accuracy", standoff: 2 } },
-      // one line above the plot (three entries of a third of the width each)
-      legend: { orientation: "h", x: 0, xanchor: "left", y: 1, yanchor: "bottom", font: { size: 10 }, entrywidth: 0.33, entrywidthmode: "fraction", itemwidth: 20, bgcolor: "rgba(0,0,0,0)" },
+      // the legend is a line of text above the plot (Plotly's entries overlapped at this width)
+      showlegend: false,
       hovermode: "x unified",
     };
     if (!traces.some((tr) => tr.yaxis === "y2")) delete layout.yaxis2;
+    plot.before(
+      h(
+        "div",
+        { class: "detail-legend small", id: "trial-detail-legend" },
+        traces.map((tr) => h("span", { class: "entry" }, h("span", { class: `swatch${tr.line.dash === "dot" ? " dotted" : ""}`, style: { borderColor: tr.line.color } }), tr.name)),
+      ),
+    );
     await Plotly.react(plot, traces, layout, PLOT_CONFIG);
   }
 
@@ -365,6 +372,28 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       if (selected !== null) open(selected, { fromTable: true });
     },
   };
+}
+
+/**
+ * A trial's state as the page names it: a FAIL that was interrupted (a stop, a worker shutting
+ * down) and queued again is "stopped" or "interrupted", not a failure.
+ */
+export function stateName(t) {
+  if (t.state === "FAIL" && t.interrupted) return /^stopped/i.test(t.reason || "") ? "stopped" : "interrupted";
+  return String(t.state).toLowerCase();
+}
+
+/** "stopped · re-run as #6" (or "· queued to re-run" before the re-run has a number). */
+export function rerunNote(t) {
+  if (!t.interrupted) return null;
+  const rerun = t.rerun_as !== null && t.rerun_as !== undefined ? `re-run as #${t.rerun_as}` : "queued to re-run";
+  return `${stateName(t)} · ${rerun}`;
+}
+
+/** The loss axis of a trial's chart: log over decades, its ticks written as numbers. */
+function lossAxis(values) {
+  if (!spansDecades(values)) return { type: "linear", ...AXIS_NUMBERS };
+  return { type: "log", ...AXIS_NUMBERS, ...logTicksOf(values, 180, 30) };
 }
 
 function kv(key, value, title) {

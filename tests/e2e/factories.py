@@ -13,6 +13,12 @@ import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
+from optim.attrs import (
+    INTERRUPT_REASON_ATTR,
+    PRUNE_REASON_ATTR,
+    RETRY_HISTORY_ATTR,
+    RETRY_OF_ATTR,
+)
 from optim.optuna_internals import study_id_of
 
 # Adam's space as adamtune stores it in Optuna: betas sampled as 1 - beta on a log scale
@@ -25,14 +31,22 @@ ADAM_SPACE = {
 BASELINE = {"lr": 1e-3, "one_minus_beta1": 0.1, "one_minus_beta2": 1e-3, "eps": 1e-8}
 
 
+STOPPED_REASON = "stopped: re-run with the same params on resume"  # as app/external.py says
+
+
 @dataclass
 class Trial:
-    """One trial to write: its curve (epoch -> value) and whether it was pruned."""
+    """One trial to write: its curve (epoch -> value) and whether it was pruned, or stopped
+    (a FAIL with the interrupt reason adamtune's runner writes); `rerun_of`: the number of the
+    stopped trial whose params it runs again (the system attributes of optim.storage.retry_trial).
+    """
 
     curve: dict[int, float]
     pruned: bool = False
     params: dict[str, float] | None = None
     baseline: bool = False
+    stopped: bool = False
+    rerun_of: int | None = None
 
 
 def write_study(url: str, name: str, trials: Sequence[Trial], seed: int = 0) -> int:
@@ -50,14 +64,28 @@ def write_study(url: str, name: str, trials: Sequence[Trial], seed: int = 0) -> 
             }
         )
         last = max(t.curve)
+        user_attrs: dict[str, object] = {"baseline": True} if t.baseline else {}
+        if t.stopped:
+            user_attrs[INTERRUPT_REASON_ATTR] = STOPPED_REASON
+        elif t.pruned:
+            user_attrs[PRUNE_REASON_ATTR] = f"pruned at epoch {last}"  # as optim/objective.py
+        system_attrs = (
+            {RETRY_OF_ATTR: t.rerun_of, RETRY_HISTORY_ATTR: [t.rerun_of]}
+            if t.rerun_of is not None
+            else {}
+        )
+        state = (
+            TrialState.FAIL if t.stopped else TrialState.PRUNED if t.pruned else TrialState.COMPLETE
+        )
         study.add_trial(
             optuna.trial.create_trial(
-                state=TrialState.PRUNED if t.pruned else TrialState.COMPLETE,
-                value=t.curve[last],
+                state=state,
+                value=None if t.stopped else t.curve[last],
                 params=params,
                 distributions=ADAM_SPACE,
                 intermediate_values=t.curve,
-                user_attrs={"baseline": True} if t.baseline else {},
+                user_attrs=user_attrs,
+                system_attrs=system_attrs,
             )
         )
     storage = study._storage

@@ -86,7 +86,14 @@ def studies(server: LiveServer) -> dict[str, int]:
         Trial(curve={1: 0.3, 2: 1e-5, 3: 1e-9}, pruned=True),
         Trial(curve={1: 0.6, 2: 0.2, 3: 0.1}),
     ]
+    # a loss over about one decade: Plotly's own log ticks there are bare digits
+    decade = [
+        Trial(curve={1: 0.6, 2: 0.2, 3: 0.05}, baseline=True),
+        Trial(curve={1: 0.5, 2: 0.15, 3: 0.04}),
+        Trial(curve={1: 0.55, 2: 0.3, 3: 0.09}),
+    ]
     return {
+        "decade": write_study(url, "one decade", decade, seed=5),
         "short": write_study(url, "short runs", short),
         "spiky": write_study(url, "spiky sweep", spiky, seed=1),
         "tiny": write_study(url, "tiny values", tiny, seed=2),
@@ -238,6 +245,123 @@ def test_one_number_format(page: Any, studies: dict) -> None:
     page.page.wait_for_function(FIGURE_JS, arg="slice")
     ticks = page.page.evaluate(TEXTS_JS, "#figure-plot .xtick text, #figure-plot .x2tick text")
     assert ticks and not any(re.search("[μn]", t) for t in ticks), ticks
+
+
+# every tick of a chart's axis: [its value, its label]; Plotly keeps log ticks as log10 values
+TICKS_JS = """([id, axis]) => {
+  const ax = document.getElementById(id)?._fullLayout?.[axis];
+  return (ax?._vals || []).filter((t) => t.text !== '')
+    .map((t) => [ax.type === 'log' ? Math.pow(10, t.x) : t.x, t.text]);
+}"""
+# what validation.js draws: a log loss axis with the page's shared axis settings, no ticks set
+SHARED_AXIS_JS = """async (values) => {
+  const { AXIS_NUMBERS } = await import('./js/format.js');
+  const div = document.createElement('div');
+  div.id = 'probe-plot';
+  div.style.width = '390px';
+  div.style.height = '300px';
+  document.body.appendChild(div);
+  await window.Plotly.newPlot(div, [{ y: values, type: 'scatter' }],
+    { yaxis: { type: 'log', ...AXIS_NUMBERS } });
+}"""
+
+
+def _unambiguous(ticks: list[list[Any]]) -> list[str]:
+    """The labels that do not read as their tick's value (a bare "2" at 0.2)."""
+    bad = []
+    for value, text in ticks:
+        number = float(text.replace("\u2212", "-"))
+        if abs(number - value) > 1e-6 * abs(value):
+            bad.append(f"{text} at {value:g}")
+    return bad
+
+
+@pytest.mark.parametrize(("scheme", "width"), [("light", 1280), ("dark", 390)])
+def test_log_ticks_read_as_numbers(
+    browser: Any, server: LiveServer, studies: dict, scheme: str, width: int
+) -> None:
+    """A log axis writes its ticks as numbers in the page's format (0.05, 0.1, 0.2, 1e-4): it
+    wrote "0.1, 1" beside bare digits "7 6 5 4 3 2", so "2" meant 0.2 and 2 on one axis. The
+    convergence chart, the history's log y, and the shared axis settings a chart without ticks
+    of its own (the validation chart) spreads."""
+    context, page = open_page(
+        browser, server.url, viewport={"width": width, "height": 800}, color_scheme=scheme
+    )
+    try:
+        open_study(page, studies["decade"], 3)
+        assert page.page.is_checked("#curves-logy")
+        ticks = page.page.evaluate(TICKS_JS, ["curves-plot", "yaxis"])
+        assert len(ticks) >= 3, ticks
+        assert not _unambiguous(ticks), ticks
+        fmt = page.page.evaluate(
+            "async (vs) => { const { fmtNum } = await import('./js/format.js');"
+            " return vs.map((v) => fmtNum(v)); }",
+            [v for v, _ in ticks],
+        )
+        assert [t for _, t in ticks] == fmt, ticks
+
+        page.page.locator(".figures").scroll_into_view_if_needed()
+        page.page.wait_for_function(FIGURE_JS, arg="history")
+        page.page.check("#history-logy")
+        page.page.wait_for_function(
+            "() => document.getElementById('figure-plot')._fullLayout.yaxis.type === 'log'"
+        )
+        ticks = page.page.evaluate(TICKS_JS, ["figure-plot", "yaxis"])
+        assert len(ticks) >= 3 and not _unambiguous(ticks), ticks
+
+        page.page.evaluate(SHARED_AXIS_JS, [0.04, 0.07, 0.1, 0.3, 0.6])
+        ticks = page.page.evaluate(TICKS_JS, ["probe-plot", "yaxis"])
+        assert len(ticks) >= 3 and not _unambiguous(ticks), ticks
+    finally:
+        context.close()
+    page.console.check()
+
+
+OKABE_ITO = {"#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"}
+# per x axis of the figure, its tick labels' [left, right] in pixels, in order
+TICK_BOXES_JS = """() => [...document.querySelectorAll('#figure-plot .xaxislayer-above')]
+  .map((layer) => [...layer.querySelectorAll('text')].map((t) => {
+    const r = t.getBoundingClientRect(); return [r.left, r.right, t.textContent]; })
+    .sort((a, b) => a[0] - b[0]))"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_details_read_at_a_glance(
+    browser: Any, server: LiveServer, studies: dict, width: int
+) -> None:
+    """A pruned trial's note says its whole reason ("pruned at epoch" lost its number); every
+    chart's series take the Okabe-Ito palette (the validation chart's orange and red were hard
+    to tell apart); the slice chart's lr ticks do not run into each other."""
+    context, page = open_page(browser, server.url, viewport={"width": width, "height": 800})
+    try:
+        open_study(page, studies["spiky"], 40)
+        note = "#trials-table tr[data-trial='38'] td.note"
+        page.page.wait_for_selector(note)
+        assert page.page.text_content(note) == "pruned at epoch 2"
+        assert page.page.evaluate(
+            f'() => {{ const td = document.querySelector("{note}");'
+            " return td.scrollWidth <= td.clientWidth; }"
+        )
+        way = page.page.evaluate("async () => (await import('./js/plot.js')).palette().colorway")
+        assert set(way) <= OKABE_ITO, way
+        page.page.click("#trials-table tbody tr[data-trial='7']")
+        page.page.wait_for_function(
+            "() => (document.getElementById('trial-detail-plot')?.data || []).length > 0"
+        )
+        colours = page.page.evaluate(
+            "() => document.getElementById('trial-detail-plot').data.map((t) => t.line.color)"
+        )
+        assert set(colours) <= OKABE_ITO, colours
+
+        page.page.click(".tab[data-kind=slice]")
+        page.page.locator(".figures").scroll_into_view_if_needed()
+        page.page.wait_for_function(FIGURE_JS, arg="slice")
+        for boxes in page.page.evaluate(TICK_BOXES_JS):
+            for a, b in zip(boxes, boxes[1:], strict=False):
+                assert a[1] <= b[0] + 0.5, boxes
+    finally:
+        context.close()
+    page.console.check()
 
 
 def test_analysis_figures_speak_adam(page: Any, studies: dict) -> None:

@@ -78,6 +78,41 @@ def test_create_study_from_form_and_watch_curves_grow(page: Any, server: Any) ->
     assert page.page.text_content("#best-value") != "–"
 
 
+HISTORY_JS = """() => {
+  const gd = document.getElementById('figure-plot');
+  if (!gd || gd.hidden || gd.dataset.kind !== 'history') return -1;
+  const complete = (gd.data || []).find((t) => t.meta && t.meta.role === 'complete');
+  return complete ? complete.x.length : 0;
+}"""
+PANEL_IN_VIEW_JS = """() => {
+  const box = document.querySelector('.panel.figures').getBoundingClientRect();
+  return box.top < innerHeight && box.bottom > 0;
+}"""
+
+
+def test_history_follows_trials_on_a_page_left_open(page: Any, server: Any) -> None:
+    """A study created from the form lands on its page before any trial has completed; the
+    History figure there redraws as trials finish, wherever the page is scrolled (it kept
+    "appears once a trial has completed" after every trial had, until a reload)."""
+    page.goto("#/new")
+    page.page.wait_for_selector("#f-task option[value=rosenbrock]", state="attached")
+    page.page.select_option("#f-task", "rosenbrock")
+    page.page.fill("#f-name", "history left open")
+    page.page.fill("#f-n_trials", "4")
+    page.page.fill("#f-epochs", "5")
+    page.page.fill("#f-validate_seeds", "0")
+    page.page.click("#f-submit")
+    page.page.wait_for_url("**/#/studies/*")
+    page.page.wait_for_function(
+        "() => /once a trial has completed/.test("
+        "document.querySelector('.figure-message')?.textContent || '')"
+    )
+    assert wait_status(page, "completed", timeout=120_000) == "completed"
+    assert not page.page.evaluate(PANEL_IN_VIEW_JS)  # below the fold, never scrolled to
+    page.page.wait_for_function(f"() => ({HISTORY_JS})() === 4", timeout=30_000)
+    assert page.page.is_hidden(".figure-message")
+
+
 def test_study_page_by_url_after_reload(page: Any, server: Any) -> None:
     sweep = {**SWEEP, "name": "rosenbrock sweep, reloaded", "n_trials": 4, "epochs": 10}
     study_id = server.create_study(**sweep)["id"]

@@ -135,12 +135,21 @@ def test_trial_detail_chart_reads_at_a_glance(page: Any, server: LiveServer) -> 
         ".map((t) => t.textContent)"
     )
     assert ticks == ["0", "0.2", "0.4", "0.6", "0.8", "1"], ticks
-    sizes = page.page.evaluate(
-        "() => { const gd = document.getElementById('trial-detail-plot');"
-        " const legend = gd.querySelector('.legend').getBoundingClientRect();"
-        " return [legend.height, gd._fullLayout.height]; }"
+    # the entries above the plot, none over another (Plotly's legend, in thirds of the width,
+    # overlapped them; before that it took 40 % of the height)
+    boxes = page.page.evaluate(
+        "() => [...document.querySelectorAll('#trial-detail-legend .entry')].map((e) => {"
+        " const r = e.getBoundingClientRect(); return [r.left, r.right, r.top, r.bottom]; })"
     )
-    assert sizes[0] <= 0.15 * sizes[1], sizes
+    assert len(boxes) == 3, boxes
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert a[1] <= b[0] or b[1] <= a[0] or a[3] <= b[2] or b[3] <= a[2], boxes
+    legend_box = page.page.evaluate(
+        "() => [document.getElementById('trial-detail-legend').getBoundingClientRect().bottom,"
+        " document.getElementById('trial-detail-plot').getBoundingClientRect().top]"
+    )
+    assert legend_box[0] <= legend_box[1] + 1, legend_box
     xticks = page.page.evaluate(
         "() => [...document.querySelectorAll('#trial-detail-plot .xtick text')]"
         ".map((t) => t.textContent)"

@@ -70,6 +70,91 @@ def test_external_study_shows_its_runners(page: Any, server: LiveServer) -> None
     assert "gpu-box-2" in page.page.text_content("#trial-detail dl")
 
 
+X_RANGE_JS = """(id) => {
+  const ax = document.getElementById(id)?._fullLayout?.xaxis;
+  return ax ? [ax.range[0], ax.range[1]] : null;
+}"""
+
+
+def test_external_steps_start_at_zero(page: Any, server: LiveServer) -> None:
+    """A runner reports steps 0..N-1 (the pasted snippet and both examples do): the chart
+    starts at step 0 (it started at 1), and a trial of one step shows its point."""
+    study = server.create_study(
+        name="steps from zero", task="external", metric="loss", direction="minimize",
+        n_trials=2, epochs=3,
+    )  # fmt: skip
+    _run_trial(server, study["id"], "box", [0.9, 0.5, 0.3])
+    single = _run_trial(server, study["id"], "box", [0.7])
+    page.goto(f"#/studies/{study['id']}")
+    page.page.wait_for_function(
+        "() => (document.getElementById('curves-plot')?.data || [])"
+        ".filter((t) => t.meta && t.meta.trial !== undefined).length === 2"
+    )
+    low, high = page.page.evaluate(X_RANGE_JS, "curves-plot")
+    assert low < 0 < high, (low, high)
+    ticks = page.page.evaluate(
+        "() => [...document.querySelectorAll('#curves-plot .xtick text')].map((t) => t.textContent)"
+    )
+    assert ticks[0] == "0", ticks
+
+    page.page.click(f"#trials-table tbody tr[data-trial='{single}']")
+    page.page.wait_for_function(
+        "() => (document.getElementById('trial-detail-plot')?.data || []).length > 0"
+    )
+    low, high = page.page.evaluate(X_RANGE_JS, "trial-detail-plot")
+    assert low < 0 < high, (low, high)
+
+
+def test_cards_never_go_back_behind_the_table(page: Any, server: LiveServer) -> None:
+    """The summary cards and the trials table move on the same event: a summary read before
+    trial 0 ended that comes back after a newer one is dropped (it put the cards back to 0/12
+    and "–" beside a complete row until the next poll)."""
+    study = server.create_study(
+        name="cards keep up", task="external", metric="loss", direction="minimize",
+        n_trials=12, epochs=2,
+    )  # fmt: skip
+    summary = f"{server.url}/api/studies/{study['id']}"
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        # answer the first summary read after the ask at once, but deliver it last
+        if not held and state["armed"]:
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    state = {"armed": False}
+    page.page.route(summary, hold_first)
+    page.goto(f"#/studies/{study['id']}")
+    page.page.wait_for_function("() => document.getElementById('live-mode')?.dataset.mode")
+    state["armed"] = True
+    asked = server.api("POST", f"/api/studies/{study['id']}/ask", json={"host": "box"}).json()
+    while not held:  # the trial's start makes the page read its summary: hold that answer
+        page.page.wait_for_timeout(100)
+    number, lease = asked["trial"]["number"], asked["lease"]
+    for step, value in enumerate([0.8, 0.4]):
+        server.api(
+            "POST",
+            f"/api/studies/{study['id']}/trials/{number}/report",
+            json={"lease": lease, "step": step, "value": value},
+        )
+    server.api(
+        "POST",
+        f"/api/studies/{study['id']}/trials/{number}/tell",
+        json={"lease": lease, "state": "complete", "value": 0.4},
+    )
+    page.page.wait_for_function(
+        "() => document.querySelector('#trials-table tr[data-trial=\"0\"]')?.dataset.state"
+        " === 'COMPLETE' && document.querySelector('.progress-text')?.textContent === '1/12'"
+    )
+    route, stale = held[0]
+    with page.page.expect_event("requestfinished"):
+        route.fulfill(response=stale)
+    page.page.evaluate("() => new Promise((r) => setTimeout(r, 0))")  # its handlers ran
+    assert page.page.text_content(".progress-text") == "1/12"
+    assert page.page.text_content("#best-value") == "0.4"
+
+
 GAIN_KIND_JS = "() => document.getElementById('study-gain')?.dataset.kind"
 
 

@@ -15,8 +15,8 @@ import {
   validated,
 } from "../compare_data.js";
 import { spansDecades } from "../curves.js";
-import { h, replace, setText, throttle } from "../dom.js";
-import { fmtDuration, fmtGain, fmtNum, metricLabel } from "../format.js";
+import { append, h, labelCells, replace, setText, throttle } from "../dom.js";
+import { fmtDuration, fmtGain, fmtNum, logTicksOf, metricLabel } from "../format.js";
 import { PLOT_CONFIG, ensurePlotly, onThemeChange, palette, themeTemplate } from "../plot.js";
 import { StudyStream } from "../stream.js";
 import { progressBar, statusBadge } from "../widgets.js";
@@ -118,7 +118,8 @@ class ComparePage {
     };
     this.validatedNote = h("p", { class: "muted small", id: "compare-validated-note" });
     const panel = (title, div, ...extra) => h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: title }), h("div", { class: "toolbar" }, extra)), div);
-    this.root.append(
+    // dom.js' append skips the caution when there is none (the DOM's own wrote "null")
+    append(this.root, [
       h(
         "p",
         { class: "meta muted" },
@@ -133,7 +134,7 @@ class ComparePage {
         { class: "panel flush" },
         h(
           "table",
-          { class: "data compare-table", id: "compare-table" },
+          { class: "data compare-table reflow", id: "compare-table" },
           h(
             "thead",
             {},
@@ -162,7 +163,7 @@ class ComparePage {
         h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", { text: "Validated means, 95 % CI" })), this.validatedNote, this.divs.validated),
       ),
       panel("Best convergence curves", this.divs.curves),
-    );
+    ]);
   }
 
   plots() {
@@ -320,18 +321,20 @@ class ComparePage {
         h("td", { class: "progress-col" }, progressBar(s.progress, s.n_trials)),
         h("td", { class: "num mono best", text: s.best ? fmtNum(s.best.value) : "–" }),
         h("td", { class: "num mono validated", text: mean }),
-        h("td", { class: `num mono ${winner?.gain > 0 ? "good" : winner?.gain < 0 ? "bad" : ""}`, text: gain }),
+        h("td", { class: `num mono gain ${winner?.gain > 0 ? "good" : winner?.gain < 0 ? "bad" : ""}`, text: gain }),
         h("td", { class: "num mono", text: String(series.epochs) }),
         h("td", { class: "num mono", text: fmtDuration(s.elapsed_s) }),
       );
     });
     replace(this.tbody, rows);
+    labelCells(this.tbody.closest("table"));
   }
 
   layout(xTitle, yTitle, values, extra = {}) {
     const c = palette();
     const log = spansDecades(values);
-    const decades = { type: "log", dtick: 1 }; // one tick a decade: no "2 5" between them
+    // a log axis' ticks written as numbers (0.05, 0.1, 0.2): Plotly's read "2" for 0.2 and 2
+    const decades = { type: "log", ...logTicksOf(values, 320 - 80) };
     return {
       template: themeTemplate(),
       autosize: true,
@@ -339,8 +342,8 @@ class ComparePage {
       margin: { l: 60, r: 20, t: 30, b: 50 },
       showlegend: true,
       legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { color: c.fg } },
-      xaxis: { title: { text: xTitle }, ...(extra.xaxis?.type === "log" ? decades : {}), ...(extra.xaxis || {}) },
-      yaxis: { title: { text: yTitle }, ...(log ? decades : { type: "linear" }), ...(extra.yaxis || {}) },
+      xaxis: { title: { text: xTitle }, ...(extra.xaxis || {}), ...(extra.xaxis?.type === "log" ? { type: "log", ...logTicksOf(extra.xValues, 600, 60) } : {}) },
+      yaxis: { title: { text: yTitle }, ...(extra.yaxis?.type ? {} : log ? decades : { type: "linear" }), ...(extra.yaxis || {}) },
       hovermode: "closest",
       uirevision: "compare", // keep the user's zoom through live redraws
     };
@@ -403,7 +406,7 @@ class ComparePage {
     await Promise.all([
       Plotly.react(this.divs.history, history, this.layout("trial", `best ${metric}`, historyValues), PLOT_CONFIG),
       Plotly.react(this.divs.budget, budget, this.layout(axis === "seconds" ? "wall time (s)" : "epochs consumed", `best ${metric}`, historyValues), PLOT_CONFIG),
-      Plotly.react(this.divs.edf, edfs, this.layout(metric, "fraction of complete trials", edfValues, { xaxis: { type: spansDecades(edfValues) ? "log" : "linear" }, yaxis: { type: "linear", range: [0, 1.02], dtick: 0.25 } }), PLOT_CONFIG),
+      Plotly.react(this.divs.edf, edfs, this.layout(metric, "fraction of complete trials", edfValues, { xValues: edfValues, xaxis: { type: spansDecades(edfValues) ? "log" : "linear" }, yaxis: { type: "linear", range: [0, 1.02], dtick: 0.25 } }), PLOT_CONFIG),
       Plotly.react(this.divs.curves, curves, this.layout("epoch", metric, curveValues), PLOT_CONFIG),
       this.drawValidated(Plotly, all),
     ]);
@@ -460,7 +463,7 @@ class ComparePage {
         ? `Not validated${traces.length ? "" : " yet"}: ${missing.join(", ")}. A validation retrains a study's best configuration and the defaults on fresh seeds; start one from the study's page, or set validation seeds when creating it.`
         : "Each study's best configuration and its defaults (open circles), retrained on fresh seeds.",
     );
-    const layout = this.layout("", `validated ${metricLabel(all[0].summary.metric)}`, values.filter((v) => v !== null && v !== undefined), { xaxis: { type: "category" } });
+    const layout = this.layout("", validatedLabel(all[0].summary), values.filter((v) => v !== null && v !== undefined), { xaxis: { type: "category" } });
     layout.showlegend = false;
     this.divs.validated.hidden = !traces.length;
     if (!traces.length) {
@@ -469,4 +472,14 @@ class ComparePage {
     }
     await Plotly.react(this.divs.validated, traces, layout, PLOT_CONFIG);
   }
+}
+
+/**
+ * What a validation measures: a task's runs on its held-out test split (optim/validation.py
+ * validates on `test_loss`, whatever metric the search minimised); an external study's runs
+ * report their own metric.
+ */
+function validatedLabel(summary) {
+  if (summary.task === "external") return `${metricLabel(summary.metric)}, validation runs`;
+  return "held-out test loss";
 }

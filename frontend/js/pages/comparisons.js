@@ -3,7 +3,7 @@
 // configuration, the budget it used, and the verdict against the first optimizer.
 import { api, errorMessage, isAbort } from "../api.js";
 import { compareHref } from "../compare_data.js";
-import { h, replace, setText } from "../dom.js";
+import { h, labelCells, replace, setText } from "../dom.js";
 import { fmtAgo, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, PARAM_LABELS } from "../format.js";
 import { progressBar, statusBadge } from "../widgets.js";
 
@@ -35,7 +35,7 @@ export async function mountList(root, ctx) {
   const empty = h("p", { class: "empty muted", hidden: true, text: "No comparison yet: start one with the form above." });
   const table = h(
     "table",
-    { class: "data comparisons-table", id: "comparisons-table", hidden: true },
+    { class: "data comparisons-table reflow", id: "comparisons-table", hidden: true },
     h(
       "thead",
       {},
@@ -64,6 +64,7 @@ export async function mountList(root, ctx) {
       table.hidden = !list.length;
       empty.hidden = list.length > 0;
       replace(tbody, list.map(listRow));
+      labelCells(tbody.closest("table"));
     } catch (err) {
       if (isAbort(err) || !ctx.alive()) return;
       error.hidden = false;
@@ -223,7 +224,7 @@ export async function mountDetail(root, ctx, idText) {
       { class: "panel flush" },
       h(
         "table",
-        { class: "data comparison-table", id: "comparison-table" },
+        { class: "data comparison-table reflow", id: "comparison-table" },
         h(
           "thead",
           {},
@@ -275,6 +276,7 @@ export async function mountDetail(root, ctx, idText) {
         : h("li", { class: "muted", text: status === "running" ? "No verdict yet: each optimizer's winner is retrained on the same fresh seeds once its search ends, then compared with the first optimizer's." : "No verdict: the winners were not all validated on the same seeds." }),
     );
     replace(tbody, (c.studies || []).map((r, i) => detailRow(r, summaries.get(r.study_id), i === 0)));
+    labelCells(tbody.closest("table"));
   }
 
   let reading = null; // the refresh in flight: Delete aborts it first (no 404 after the delete)

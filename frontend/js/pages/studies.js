@@ -2,7 +2,7 @@
 // validated gain; tick studies to open them side by side on the compare page.
 import { api, errorMessage, isAbort } from "../api.js";
 import { compareHref, validated } from "../compare_data.js";
-import { h, replace, setText } from "../dom.js";
+import { h, labelCells, replace, setText } from "../dom.js";
 import { fmtAgo, fmtGain, fmtNum, fmtTime } from "../format.js";
 import { progressBar, statusBadge } from "../widgets.js";
 
@@ -33,7 +33,7 @@ export function mount(root, ctx) {
   );
   const table = h(
     "table",
-    { class: "data studies-table", hidden: true },
+    { class: "data studies-table reflow", hidden: true },
     h(
       "thead",
       {},
@@ -80,6 +80,7 @@ export function mount(root, ctx) {
       for (const id of [...ticked]) if (!known.has(id)) ticked.delete(id); // deleted meanwhile
       updateCompare();
       replace(tbody, studies.map((s) => row(s, ticked.has(s.id), tick)));
+      labelCells(table);
     } catch (err) {
       if (isAbort(err) || !ctx.alive()) return;
       loading.hidden = true;

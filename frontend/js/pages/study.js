@@ -10,10 +10,11 @@ import { ensurePlotly, onThemeChange } from "../plot.js";
 import { StudyStream } from "../stream.js";
 import { createTrialsTable } from "../trials_table.js";
 import { confirmedConfig, createValidationPanel, validatedWinner, validating } from "../validation.js";
-import { progressBar, statusBadge } from "../widgets.js";
+import { failedForGood, progressBar, statusBadge } from "../widgets.js";
 
 const ACTIVE = new Set(["queued", "running", "stopping"]);
 const POLL_MS = 5000;
+const WAIT_MS = 1000;
 // What Stop does (docs/API.md): said on the button and while the study stops.
 const STOP_HELP = "Stop: no new trial starts, and running trials stop at their next epoch. They are queued again with the same parameters: Resume re-runs them first, so no trial is lost or counted twice.";
 
@@ -72,9 +73,15 @@ class StudyPage {
     this.update(study);
     this.refreshSoon = throttle(() => this.refresh(), 1000);
     this.noteSoon = throttle(() => this.updateNote(), 500);
+    this.lastRefresh = 0;
+    this.refreshSeq = 0;
     this.timer = setInterval(() => {
-      if (isLive(this.study) && !document.hidden) this.refresh();
-    }, POLL_MS);
+      if (document.hidden) return;
+      // a live study every 5 s (its events refresh it sooner); a completed search whose
+      // validation is about to start every second: nothing else tells the page it has started
+      const every = isLive(this.study) ? POLL_MS : this.awaitingValidation() ? WAIT_MS : 0;
+      if (every && Date.now() - this.lastRefresh >= every) this.refresh();
+    }, WAIT_MS);
     ctx.onCleanup(() => {
       this.stopLive();
       if (this.curves) this.curves.destroy();
@@ -237,7 +244,10 @@ class StudyPage {
       onHover: (n) => this.curves?.highlight(n),
       onSelect: (n) => this.curves?.select(n),
       onRows: (rows) => {
-        for (const r of rows) this.curves?.setParams(r.number, r.params);
+        for (const r of rows) {
+          this.curves?.setParams(r.number, r.params);
+          if (r.interrupted) this.curves?.setInterrupted(r.number);
+        }
       },
       liveEpochs: (n) => this.curves?.epochsOf(n) || 0,
       baselineName: defaultsName(this.family),
@@ -266,6 +276,7 @@ class StudyPage {
   update(study) {
     const prevStatus = this.study.status;
     const prevFinished = `${this.study.progress?.finished}/${this.study.progress?.failed}`;
+    const prevProgress = JSON.stringify(this.study.progress || {});
     this.study = study;
     const s = study;
     replace(this.badge, statusBadge(s.status));
@@ -309,8 +320,9 @@ class StudyPage {
 
     const p = s.progress || {};
     replace(this.progressSlot, progressBar(p, s.n_trials));
-    const parts = [`${p.complete || 0} complete`, `${p.pruned || 0} pruned`, `${p.failed || 0} failed`];
+    const parts = [`${p.complete || 0} complete`, `${p.pruned || 0} pruned`, `${failedForGood(p)} failed`];
     if (p.running) parts.push(`${p.running} running`);
+    if (p.interrupted) parts.push(`${p.interrupted} stopped and re-run`);
     setText(this.progressText, parts.join(" · "));
     const timing = [];
     if (s.elapsed_s !== null && s.elapsed_s !== undefined) timing.push(`elapsed ${fmtDuration(s.elapsed_s)}`);
@@ -334,10 +346,11 @@ class StudyPage {
     }
     this.updateNote();
     if (this.figures && `${s.progress?.finished}/${s.progress?.failed}` !== prevFinished) {
-      // trials finished: the figures (throttled, visible one only) and the table are stale
+      // trials finished: the figures (throttled, the shown one only) are stale
       this.figures.refresh();
-      this.trials.refresh();
     }
+    // the table follows the summary it is shown beside: a trial started, finished or stopped
+    if (this.trials && JSON.stringify(s.progress || {}) !== prevProgress) this.trials.refresh();
     if (this.stream) {
       if (isLive(s)) this.stream.start();
       else if (prevStatus !== s.status || !this.stream.stopped) this.finishStream();
@@ -438,10 +451,23 @@ class StudyPage {
     }
   }
 
+  /** A completed search that will be validated (its validation job not listed yet). */
+  awaitingValidation() {
+    const s = this.study;
+    return s.kind === "search" && s.status === "completed" && (s.validate_seeds || 0) > 0 && !s.validation && !this.validation;
+  }
+
+  /**
+   * Reload the summary; `update` then reloads the table and the figures from it, so every part
+   * of the page moves on the same event. An answer older than one already shown is dropped
+   * (an earlier request that came back last put the cards back to 0/12 beside a complete row).
+   */
   async refresh() {
+    const mine = ++this.refreshSeq;
+    this.lastRefresh = Date.now();
     try {
       const s = await api.get(`/studies/${this.id}`, null, { signal: this.ctx.signal });
-      if (this.ctx.alive()) this.update(s);
+      if (this.ctx.alive() && mine === this.refreshSeq) this.update(s);
     } catch (err) {
       if (isAbort(err) || !this.ctx.alive()) return;
       if (err.status === 404) this.showError("This study no longer exists.");
@@ -519,16 +545,15 @@ class StudyPage {
         const row = this.trials.liveEpoch(d.trial, curves.epochsOf(d.trial));
         if (row === "stale" || (row === "absent" && d.epoch <= 1)) this.trials.refresh();
       },
+      // the summary first: its new progress refreshes the table and the figures (update)
       trialStarted: (d) => {
         curves.onTrialStarted(d);
         this.totalTrials = Math.max(this.totalTrials, Number(d.trial) + 1);
-        this.trials.refresh();
         this.refreshSoon();
       },
       trialFinished: (d) => {
         curves.onTrialFinished(d);
-        this.trials.refresh();
-        this.refreshSoon(); // the new progress refreshes the figures and the table
+        this.refreshSoon();
       },
       status: (d) => {
         if (!d || !d.status) return;
