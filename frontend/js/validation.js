@@ -6,7 +6,7 @@
 import { api, errorMessage, isAbort } from "./api.js";
 import { spansDecades } from "./curves.js";
 import { h, replace, setText } from "./dom.js";
-import { AXIS_NUMBERS, PARAM_LABELS, epochAxis, fmtGain, fmtNum, fmtParam, fullNum } from "./format.js";
+import { AXIS_NUMBERS, PARAM_LABELS, epochAxis, fmtGain, fmtNum, fmtParam, fullNum, logTicksOf } from "./format.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themeTemplate } from "./plot.js";
 
 const ACTIVE = new Set(["queued", "running", "stopping"]);
@@ -252,8 +252,8 @@ export function createValidationPanel(container, { studyId, ctx, getStudy, onRep
         template: themeTemplate(),
         height: 260,
         margin: { l: 55, r: 10, t: 10, b: 40 },
-        xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis((getStudy() || {}).epochs || Math.max(...p.epoch), 600) },
-        yaxis: { title: { text: "val loss" }, type: spansDecades(getY, 10) ? "log" : "linear", ...AXIS_NUMBERS },
+        xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis((getStudy() || {}).epochs || Math.max(...p.epoch), 600, Math.min(...p.epoch)) },
+        yaxis: { title: { text: "val loss" }, ...(spansDecades(getY, 10) ? { type: "log", ...AXIS_NUMBERS, ...logTicksOf(getY, 200) } : { type: "linear", ...AXIS_NUMBERS }) },
         legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom" },
         hovermode: "closest",
       },
