@@ -121,7 +121,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
   function row(t, bestNumber) {
     const p = t.params || {};
     const study = getStudy() || {};
-    const stopping = t.state === "RUNNING" && study.status === "stopping";
+    const stopping = t.state === "RUNNING" && !t.reserved && study.status === "stopping";
     // a trial that has just started may not have all its parameters yet: reload on its epochs
     const incomplete = t.state === "RUNNING" && columns().some((d) => p[d] === undefined);
     const tr = h(
@@ -380,6 +380,8 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
  */
 export function stateName(t) {
   if (t.state === "FAIL" && t.interrupted) return /^stopped/i.test(t.reason || "") ? "stopped" : "interrupted";
+  // asked ahead by a runner's client, not started by its loop yet
+  if (t.state === "RUNNING" && t.reserved) return "reserved";
   return String(t.state).toLowerCase();
 }
 

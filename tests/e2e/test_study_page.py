@@ -244,3 +244,29 @@ def test_validate_from_the_page_shows_both_rounds_and_one_line(
     )
     assert legend == sorted("defaults" if c["label"] == "default" else c["label"]
                             for c in report["confirmation"]["configs"])  # fmt: skip
+
+
+STATE_CELLS_JS = """() => Object.fromEntries(
+  [...document.querySelectorAll('#trials-table tbody tr')]
+    .map((tr) => [tr.dataset.trial, tr.querySelector('.state').textContent]))"""
+
+
+def test_a_trial_asked_ahead_shows_reserved_not_running(page: Any, server: LiveServer) -> None:
+    """One client runner: the trial it trains is running, the one it asked ahead is reserved,
+    and Stop would interrupt only the first."""
+    study = server.create_study(name="asked ahead", task="external", n_trials=4, epochs=5)
+    url = f"/api/studies/{study['id']}"
+    first = server.api("POST", f"{url}/ask", json={"host": "box"}).json()
+    body = {"lease": first["lease"], "step": 0, "value": 0.9}
+    number = first["trial"]["number"]
+    assert server.api("POST", f"{url}/trials/{number}/report", json=body).status_code == 200
+    ahead = server.api("POST", f"{url}/ask", json={"host": "box", "ahead": True}).json()
+    assert ahead["state"] == "trial", ahead
+
+    page.goto(f"#/studies/{study['id']}")
+    page.page.wait_for_function(f"() => Object.keys(({STATE_CELLS_JS})()).length === 2")
+    states = page.page.evaluate(STATE_CELLS_JS)
+    assert states == {str(number): "running", str(ahead["trial"]["number"]): "reserved"}
+    progress = page.page.text_content("#study-progress-text")
+    assert "1 running" in progress and "1 reserved" in progress
+    assert "Stop would interrupt 1 trial " in page.page.text_content("#stop-note")

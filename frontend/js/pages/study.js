@@ -113,7 +113,7 @@ class StudyPage {
 
     // summary cards
     this.progressSlot = h("div", { class: "progress-slot" });
-    this.progressText = h("div", { class: "muted small" });
+    this.progressText = h("div", { class: "muted small", id: "study-progress-text" });
     this.eta = h("div", { class: "muted small", id: "study-eta" });
     this.bestValue = h("div", { class: "big mono", id: "best-value" });
     this.bestTrial = h("div", { class: "muted small" });
@@ -322,13 +322,14 @@ class StudyPage {
     replace(this.progressSlot, progressBar(p, s.n_trials));
     const parts = [`${p.complete || 0} complete`, `${p.pruned || 0} pruned`, `${failedForGood(p)} failed`];
     if (p.running) parts.push(`${p.running} running`);
+    if (p.reserved) parts.push(`${p.reserved} reserved`); // asked ahead by a runner, not started
     if (p.interrupted) parts.push(`${p.interrupted} stopped and re-run`);
     setText(this.progressText, parts.join(" · "));
     const timing = [];
     if (s.elapsed_s !== null && s.elapsed_s !== undefined) timing.push(`elapsed ${fmtDuration(s.elapsed_s)}`);
     if (ACTIVE.has(s.status) && s.eta_s !== null && s.eta_s !== undefined) timing.push(`ETA ${fmtDuration(s.eta_s)}`);
     setText(this.eta, timing.join(" · "));
-    this.totalTrials = Math.max(this.totalTrials, (p.finished || 0) + (p.running || 0) + (p.waiting || 0));
+    this.totalTrials = Math.max(this.totalTrials, (p.finished || 0) + (p.running || 0) + (p.reserved || 0) + (p.waiting || 0));
 
     setText(this.bestValue, s.best ? fmtNum(s.best.value) : "–");
     this.bestValue.title = s.best ? fullNum(s.best.value) : "";
