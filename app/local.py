@@ -120,37 +120,6 @@ def job_rounds(session: Session, study_id: int) -> Validated | None:
     return Validated(selection, confirmation, conclude(selection, confirmation), seconds)
 
 
-def run_interleaved(
-    storage: AdamtuneStorage, names: Sequence[str], *, device: str = "cpu", quiet: bool = False
-) -> list[TrialRunner]:
-    """The studies' trials in turn, one each, until all are done (as workers interleave a
-    comparison): stopped at any point, each has spent about the same."""
-    runners = [TrialRunner(storage, name, grace_period=GRACE_S) for name in names]
-    tasks = [get_task(r.config.task) for r in runners]
-    total = sum(r.config.n_trials for r in runners)
-    progress = tqdm(total=total, disable=quiet, unit="trial", file=sys.stderr)
-    active = list(range(len(runners)))
-    while active:
-        for index in list(active):
-            runner = runners[index]
-            lease = runner.ask(runner.config.n_trials)
-            if not isinstance(lease, Lease):
-                active.remove(index)
-                continue
-            with Heartbeat(storage, lease.trial_id, HEARTBEAT_S):
-                outcome = train_lease(
-                    runner,
-                    lease,
-                    tasks[index],
-                    epochs=runner.config.resolved_epochs(),
-                    device=device,
-                )
-            runner.finish(lease, outcome)
-            progress.update(0 if outcome.rerun else 1)
-    progress.close()
-    return runners
-
-
 @dataclass
 class Validated:
     """Both rounds of a validation run here, and the one answer they give."""
