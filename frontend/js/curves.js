@@ -6,15 +6,12 @@
 // integers on a fixed 1..epochs axis, and there is one legend (Plotly's: one entry per kind).
 import { AXIS_NUMBERS, adamParams, epochAxis, fmtNum, fmtParam, logTicks, logTicksOf, metricLabel } from "./format.js";
 import { PLOT_CONFIG, palette, themeTemplate } from "./plot.js";
-import { METRICS, robustRange } from "./curves_data.js";
+import { CurveData, MAX_TRACES, METRICS, SHORT_CURVE } from "./curves_data.js";
 
 // what other modules import from here (curves_data.js has no DOM: node tests import it)
 export { METRICS, robustRange, spansDecades } from "./curves_data.js";
 
-const MAX_TRACES = 1000; // beyond this the oldest finished curves are dropped from the plot
 const MIN_FLUSH_MS = 100; // epoch events arriving within this window go into one extendTraces
-const SHORT_CURVE = 2; // curves of this many points or fewer are drawn with markers
-const FEW_EPOCHS = 12; // ... and every curve of a study this short
 const MAX_MARKS = 60; // ▲ marks of points beyond the y-range (the worst trials first)
 
 const GROUPS = {
@@ -43,30 +40,19 @@ export class LiveCurves {
    */
   constructor(div, opts = {}) {
     this.div = div;
-    this.metric = METRICS.includes(opts.metric) ? opts.metric : "val_loss";
+    this.data = new CurveData(opts); // metric, epochs, trials, order, best, baseline, pending...
     this.direction = opts.direction || "minimize";
-    this.epochs = opts.epochs || null; // the fixed x-axis length (null: the longest curve)
     this.onHover = opts.onHover || null; // (trial number | null) => void
     this.onClick = opts.onClick || null; // (trial number) => void
     this.onRange = opts.onRange || null; // () => void: the clipped-points note may have changed
     this.label = opts.metricLabel || metricLabel;
     this.baselineName = opts.baselineName || "default Adam"; // the family's defaults // a plain Optuna study's curve is its intermediate value
-    this.logY = false;
-    this.hidePruned = false;
-    this.trials = new Map(); // number -> {number, state, value, params, baseline, epoch[], metrics...}
-    this.order = []; // trial number of each trace, by trace index
     this.index = new Map(); // trial number -> trace index
-    this.best = null;
-    this.baseline = null;
     this.highlighted = null; // the trial drawn thick (hovered or selected row)
     this.selected = null;
-    this.pendingPoints = new Map(); // trial -> count of points not yet sent to Plotly
-    this.pendingStyle = new Set();
     this.dirtyPins = false;
     this.yState = { key: "", clipped: false, userZoom: false };
     this.ownRelayout = 0;
-    this.maxEpoch = 0;
-    this.minEpoch = Infinity; // 0 where a runner reports step 0: the axis starts there
     this.timer = null;
     this.busy = false;
     this.nextFlushAt = 0;
@@ -83,85 +69,39 @@ export class LiveCurves {
     return run;
   }
 
-  // ---------- data ----------
+  // ---------- data (curves_data.js) ----------
 
   trial(number) {
-    let t = this.trials.get(number);
-    if (!t) {
-      t = { number, state: "RUNNING", value: null, params: null, baseline: false, reason: null, epoch: [], train_loss: [], val_loss: [], val_accuracy: [] };
-      this.trials.set(number, t);
-    }
-    return t;
+    return this.data.trial(number);
   }
 
   updateTrial(info) {
-    if (!info || info.number === undefined || info.number === null) return;
-    const t = this.trial(info.number);
-    const before = `${t.state}|${t.value}|${t.baseline}|${!!t.params}`;
-    if (info.state) t.state = info.state;
-    if ("value" in info) t.value = info.value;
-    if (info.params && Object.keys(info.params).length) t.params = info.params;
-    if (info.baseline) {
-      t.baseline = true;
-      this.baseline = t.number;
-    }
-    if ("reason" in info) t.reason = info.reason;
-    if (info.interrupted) t.interrupted = true;
-    if (`${t.state}|${t.value}|${t.baseline}|${!!t.params}` !== before) this.pendingStyle.add(t.number);
+    this.data.updateTrial(info);
   }
 
   /** A FAIL the trials table knows was interrupted (a stop) and re-run: grey, not red. */
   setInterrupted(number) {
-    const t = this.trials.get(number);
-    if (!t || t.interrupted) return;
-    t.interrupted = true;
-    this.pendingStyle.add(number);
-    this.schedule();
+    if (this.data.setInterrupted(number)) this.schedule();
   }
 
   /** Parameters learnt elsewhere (the trials table): the hover of a live trial names them. */
   setParams(number, params) {
-    const t = this.trials.get(number);
-    if (!t || !params || !Object.keys(params).length || t.params) return;
-    t.params = params;
-    this.pendingStyle.add(number);
-    this.schedule();
+    if (this.data.setParams(number, params)) this.schedule();
   }
 
   /** Record one epoch; returns false for a duplicate (already seen) point. */
   addPoint(p) {
-    const t = this.trial(p.trial);
-    const last = t.epoch.length ? t.epoch[t.epoch.length - 1] : -Infinity;
-    if (!(p.epoch > last)) return false;
-    t.epoch.push(p.epoch);
-    for (const m of METRICS) t[m].push(p[m] ?? null);
-    if (p.epoch > this.maxEpoch) this.maxEpoch = p.epoch;
-    if (p.epoch < this.minEpoch) this.minEpoch = p.epoch;
-    this.pendingPoints.set(t.number, (this.pendingPoints.get(t.number) || 0) + 1);
-    return true;
+    return this.data.addPoint(p);
   }
 
   /** How many epochs a trial has on the chart (what the table's live "epochs" cell shows). */
   epochsOf(number) {
-    return this.trials.get(number)?.epoch.length ?? 0;
+    return this.data.epochsOf(number);
   }
 
   /** First load: the `GET /curves?after=0` answer. */
   async load(resp) {
-    for (const info of resp.trials || []) this.updateTrial(info);
-    const pts = resp.points || {};
-    const n = (pts.trial || []).length;
-    for (let i = 0; i < n; i++) {
-      this.addPoint({
-        trial: pts.trial[i],
-        epoch: pts.epoch[i],
-        train_loss: pts.train_loss?.[i],
-        val_loss: pts.val_loss?.[i],
-        val_accuracy: pts.val_accuracy?.[i],
-      });
-    }
-    this.pendingPoints.clear();
-    this.pendingStyle.clear();
+    this.data.loadPage(resp);
     await this.redraw();
     this.ready = true;
     this.schedule();
@@ -184,20 +124,13 @@ export class LiveCurves {
   }
 
   setBest(number) {
-    const n = number === undefined ? null : number;
-    if (n === this.best) return;
-    for (const old of [this.best, n]) if (old !== null) this.pendingStyle.add(old);
-    this.best = n;
+    if (!this.data.setBest(number)) return;
     this.dirtyPins = true;
     this.schedule();
   }
 
   setBaseline(number) {
-    if (number === undefined || number === null || number === this.baseline) return;
-    if (this.baseline !== null) this.pendingStyle.add(this.baseline);
-    this.baseline = number;
-    this.trial(number).baseline = true;
-    this.pendingStyle.add(number);
+    if (!this.data.setBaseline(number)) return;
     this.dirtyPins = true;
     this.schedule();
   }
@@ -253,36 +186,19 @@ export class LiveCurves {
   // ---------- drawing ----------
 
   pinned() {
-    // drawn last so they sit on top: the default-Adam baseline, then the best trial
-    const out = [];
-    for (const n of [this.baseline, this.best]) {
-      if (n !== null && !out.includes(n) && this.trials.get(n)?.epoch.length) out.push(n);
-    }
-    return out;
+    return this.data.pinned();
   }
 
   group(t) {
-    if (t.baseline || t.number === this.baseline) return "baseline";
-    if (t.number === this.best) return "best";
-    switch (t.state) {
-      case "PRUNED":
-        return "pruned";
-      case "FAIL":
-        return t.interrupted ? "stopped" : "fail";
-      case "COMPLETE":
-        return "complete";
-      default:
-        return "running";
-    }
+    return this.data.group(t);
   }
 
   visible(t) {
-    return !(this.hidePruned && t.state === "PRUNED" && this.group(t) === "pruned");
+    return this.data.visible(t);
   }
 
   markers(t) {
-    const n = this.epochs || this.maxEpoch;
-    return t.epoch.length <= SHORT_CURVE || (n > 0 && n <= FEW_EPOCHS);
+    return this.data.markers(t);
   }
 
   style(t) {
@@ -329,15 +245,8 @@ export class LiveCurves {
     return `${lines.join("<br>")}<extra></extra>`;
   }
 
-  /** Legend: the first visible trace of each kind carries its entry (one legend, no HTML twin). */
   legendFlags() {
-    const reps = new Map();
-    for (const n of this.order) {
-      const t = this.trials.get(n);
-      const g = this.group(t);
-      if (!reps.has(g) && this.visible(t)) reps.set(g, n);
-    }
-    return reps;
+    return this.data.legendFlags();
   }
 
   trace(t, reps) {
@@ -362,48 +271,12 @@ export class LiveCurves {
     };
   }
 
-  /** Every plotted value of the metric and the values the range must keep in view. */
   rangeInputs() {
-    const values = [];
-    const must = [];
-    for (const n of this.order) {
-      const t = this.trials.get(n);
-      if (!this.visible(t)) continue;
-      const ys = t[this.metric];
-      for (const v of ys) values.push(v);
-      if (ys.length) must.push(ys[ys.length - 1]);
-    }
-    return { values, must };
+    return this.data.rangeInputs();
   }
 
-  /**
-   * The y-range and the marks of points beyond it: one per trial, at its worst point that rose
-   * out of the range (a spike or a divergence; a curve that merely starts high is not marked).
-   */
   yRange() {
-    const { values, must } = this.rangeInputs();
-    const badHigh = this.metric !== "val_accuracy";
-    const r = robustRange(values, { log: this.logY, badHigh, must });
-    const off = [];
-    if (r && r.clipped) {
-      const limit = badHigh ? r.range[1] : r.range[0];
-      for (const n of this.order) {
-        const t = this.trials.get(n);
-        if (!this.visible(t)) continue;
-        const ys = t[this.metric];
-        let worst = -1;
-        for (let i = 0; i < ys.length; i++) {
-          const v = ys[i];
-          if (v === null || v === undefined || !Number.isFinite(v) || (this.logY && v <= 0)) continue;
-          const a = this.logY ? Math.log10(v) : v;
-          const rose = i > 0 && ys[i - 1] !== null && (badHigh ? v > ys[i - 1] : v < ys[i - 1]);
-          if (rose && (badHigh ? a > limit : a < limit) && (worst < 0 || (badHigh ? v > ys[worst] : v < ys[worst]))) worst = i;
-        }
-        if (worst >= 0) off.push({ trial: n, epoch: t.epoch[worst], value: ys[worst] });
-      }
-      off.sort((a, b) => (badHigh ? b.value - a.value : a.value - b.value));
-    }
-    return { range: r ? r.range : null, clipped: !!(r && r.clipped), off };
+    return this.data.yRange();
   }
 
   /** ▲ at the top edge (▼ at the bottom for accuracy) above each trial's clipped point. */
@@ -434,9 +307,9 @@ export class LiveCurves {
   }
 
   xAxis() {
-    const n = Math.max(this.epochs || 0, this.maxEpoch || 0, 1);
+    const { last, first } = this.data.epochSpan();
     const width = this.div.clientWidth || 800;
-    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(n, width - 100, this.minEpoch <= 0 ? 0 : 1) };
+    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(last, width - 100, first) };
   }
 
   /** A log axis' ticks as numbers (0.05, 0.1, 0.2), for the range drawn; {} on a linear one. */
@@ -477,11 +350,7 @@ export class LiveCurves {
 
   async redrawNow() {
     if (this.destroyed) return;
-    const pins = this.pinned();
-    let rest = [...this.trials.values()].filter((t) => t.epoch.length && !pins.includes(t.number));
-    rest.sort((a, b) => a.number - b.number);
-    if (rest.length + pins.length > MAX_TRACES) rest = rest.slice(rest.length + pins.length - MAX_TRACES);
-    this.order = [...rest.map((t) => t.number), ...pins];
+    this.data.drawOrder(MAX_TRACES);
     this.reindex();
     const reps = this.legendFlags();
     const y = this.yRange();
@@ -685,12 +554,22 @@ export class LiveCurves {
   }
 
   async dropOldest(count, pins) {
-    const victims = this.order
-      .filter((n) => !pins.includes(n) && this.trials.get(n)?.state !== "RUNNING")
-      .slice(0, count);
+    const victims = this.data.victims(count, pins);
     if (!victims.length) return;
     await window.Plotly.deleteTraces(this.div, victims.map((n) => this.index.get(n)));
     this.order = this.order.filter((n) => !victims.includes(n));
     this.reindex();
   }
+}
+
+// the data's state, read and set as the chart's own (study.js sets `best`, `baseline`, `logY`)
+for (const key of ["metric", "epochs", "logY", "hidePruned", "trials", "order", "best", "baseline", "pendingPoints", "pendingStyle", "maxEpoch", "minEpoch"]) {
+  Object.defineProperty(LiveCurves.prototype, key, {
+    get() {
+      return this.data[key];
+    },
+    set(value) {
+      this.data[key] = value;
+    },
+  });
 }
