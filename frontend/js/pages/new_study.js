@@ -29,10 +29,6 @@ export async function mount(root, ctx) {
   root.appendChild(buildForm(ctx, Array.isArray(tasks) ? tasks : tasks?.tasks || [], options || {}));
 }
 
-function choiceName(choice) {
-  return typeof choice === "string" ? choice : choice?.name ?? String(choice);
-}
-
 function buildForm(ctx, tasks, options) {
   const slots = new Map(); // field key ("n_trials", "space.lr") -> error element
   const slot = (key) => {
