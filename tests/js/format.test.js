@@ -99,6 +99,8 @@ describe("logTicks", () => {
     const t = logTicks(1e-12, 1e3, 200);
     assert.deepEqual(t.tickvals, [1e-12, 1e-8, 1e-4, 1]);
     assert.ok(t.tickvals.length <= Math.floor(200 / 40));
+    // the smallest k that fits: every other decade over nine decades
+    assert.deepEqual(logTicks(1e-6, 1e3, 200).tickvals, [1e-6, 1e-4, 0.01, 1, 100]);
   });
 
   test("never more ticks than the room allows", () => {
