@@ -8,8 +8,15 @@ BIN := $(VENV)/bin
 TORCH_CPU ?= torch==2.13.0
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.installed
+# The dashboard's JavaScript (frontend/js, no build step): ESLint comes from package.json's
+# devDependencies, put in node_modules/ by `npm ci` (package-lock.json) on first use; the unit
+# tests (tests/js/*.test.js) run on Node's own node:test, which needs nothing installed.
+NODE ?= node
+NPM ?= npm
+NODE_STAMP := node_modules/.installed
+JS_TESTS := tests/js/*.test.js
 
-.PHONY: run test test-fast test-slow test-optuna-range lint bench screenshots docker-test clean
+.PHONY: run test test-fast test-slow test-optuna-range test-js lint lint-js bench screenshots docker-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +41,14 @@ PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: $(STAMP)
 	$(PYTEST)
+	$(NODE) --test $(JS_TESTS)
 
 test-fast: $(STAMP)
 	$(PYTEST) -m "not slow and not e2e"
+	$(NODE) --test $(JS_TESTS)
+
+test-js:
+	$(NODE) --test $(JS_TESTS)
 
 test-slow: $(STAMP)
 	$(PYTEST) -m "slow or e2e"
@@ -79,10 +91,18 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.e2e.screenshots
 
-lint: $(STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+lint: $(STAMP) $(NODE_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy app optim adamtune
+	node_modules/.bin/eslint
+
+lint-js: $(NODE_STAMP)
+	node_modules/.bin/eslint
 
 # Build the image and run both Compose modes, checked over REST on 127.0.0.1 (docker/docker-test.sh;
 # it first runs ../shared/docker/make-base-image.sh where that exists: CI has no registry).

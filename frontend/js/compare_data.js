@@ -1,6 +1,6 @@
 // What the compare page plots, computed from each study's summary, trials and best curve; no DOM,
 // no Plotly, so each series is easy to read and to check.
-import { METRICS } from "./curves.js";
+import { METRICS } from "./curves_data.js";
 
 const FINISHED = new Set(["COMPLETE", "PRUNED", "FAIL"]);
 const ACTIVE = new Set(["queued", "running", "stopping"]);

@@ -6,12 +6,12 @@
 // integers on a fixed 1..epochs axis, and there is one legend (Plotly's: one entry per kind).
 import { AXIS_NUMBERS, adamParams, epochAxis, fmtNum, fmtParam, logTicks, logTicksOf, metricLabel } from "./format.js";
 import { PLOT_CONFIG, palette, themeTemplate } from "./plot.js";
+import { CurveData, MAX_TRACES, METRICS, SHORT_CURVE } from "./curves_data.js";
 
-export const METRICS = ["val_loss", "train_loss", "val_accuracy"];
-const MAX_TRACES = 1000; // beyond this the oldest finished curves are dropped from the plot
+// what other modules import from here (curves_data.js has no DOM: node tests import it)
+export { METRICS, robustRange, spansDecades } from "./curves_data.js";
+
 const MIN_FLUSH_MS = 100; // epoch events arriving within this window go into one extendTraces
-const SHORT_CURVE = 2; // curves of this many points or fewer are drawn with markers
-const FEW_EPOCHS = 12; // ... and every curve of a study this short
 const MAX_MARKS = 60; // ▲ marks of points beyond the y-range (the worst trials first)
 
 const GROUPS = {
@@ -33,62 +33,6 @@ function esc(text) {
   return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/** Whether positive values span more than `ratio` (two orders of magnitude by default): a log
- * axis reads better. */
-export function spansDecades(values, ratio = 100) {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of values || []) {
-    if (v === null || v === undefined || !Number.isFinite(v)) continue;
-    if (v <= 0) return false;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  return hi > 0 && lo > 0 && hi / lo > ratio;
-}
-
-function quantile(sorted, q) {
-  if (!sorted.length) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const i = Math.floor(pos);
-  const f = pos - i;
-  return i + 1 < sorted.length ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[i];
-}
-
-/**
- * A y-range that keeps the bulk of the curves readable: Tukey's fence (1.5 interquartile ranges
- * past the quartile, on the axis' own scale) on the side where bad values lie (high for a loss,
- * low for accuracy), as TensorBoard's "ignore outliers" does with percentiles. `must` values
- * (every curve's last point: a trial pruned at epoch 1 stays in view) always fit.
- * Returns {range, clipped: boolean} in axis units (log10 on a log axis), or null for autorange.
- */
-export function robustRange(values, { log = false, badHigh = true, must = [] } = {}) {
-  const tx = (v) => (log ? Math.log10(v) : v);
-  const ok = (v) => v !== null && v !== undefined && Number.isFinite(v) && (!log || v > 0);
-  const xs = [];
-  for (const v of values) if (ok(v)) xs.push(tx(v));
-  if (!xs.length) return null;
-  xs.sort((a, b) => a - b);
-  const lo = xs[0];
-  const hi = xs[xs.length - 1];
-  const q1 = quantile(xs, 0.25);
-  const q3 = quantile(xs, 0.75);
-  const iqr = q3 - q1;
-  const keep = must.filter(ok).map(tx);
-  let top = hi;
-  let bottom = lo;
-  if (badHigh) top = Math.min(hi, Math.max(q3 + 1.5 * iqr, ...keep));
-  else bottom = Math.max(lo, Math.min(q1 - 1.5 * iqr, ...keep));
-  // clip only when it matters: the outliers would take over a fifth of the chart
-  const clipped = (hi - lo) > 1.25 * (top - bottom) && top > bottom;
-  if (!clipped) {
-    top = hi;
-    bottom = lo;
-  }
-  const span = top - bottom || Math.abs(top) * 0.1 || 1;
-  return { range: [bottom - span * 0.05, top + span * (clipped ? 0.08 : 0.05)], clipped };
-}
-
 export class LiveCurves {
   /**
    * @param {HTMLElement} div the plot element
@@ -96,30 +40,19 @@ export class LiveCurves {
    */
   constructor(div, opts = {}) {
     this.div = div;
-    this.metric = METRICS.includes(opts.metric) ? opts.metric : "val_loss";
+    this.data = new CurveData(opts); // metric, epochs, trials, order, best, baseline, pending...
     this.direction = opts.direction || "minimize";
-    this.epochs = opts.epochs || null; // the fixed x-axis length (null: the longest curve)
     this.onHover = opts.onHover || null; // (trial number | null) => void
     this.onClick = opts.onClick || null; // (trial number) => void
     this.onRange = opts.onRange || null; // () => void: the clipped-points note may have changed
     this.label = opts.metricLabel || metricLabel;
     this.baselineName = opts.baselineName || "default Adam"; // the family's defaults // a plain Optuna study's curve is its intermediate value
-    this.logY = false;
-    this.hidePruned = false;
-    this.trials = new Map(); // number -> {number, state, value, params, baseline, epoch[], metrics...}
-    this.order = []; // trial number of each trace, by trace index
     this.index = new Map(); // trial number -> trace index
-    this.best = null;
-    this.baseline = null;
     this.highlighted = null; // the trial drawn thick (hovered or selected row)
     this.selected = null;
-    this.pendingPoints = new Map(); // trial -> count of points not yet sent to Plotly
-    this.pendingStyle = new Set();
     this.dirtyPins = false;
     this.yState = { key: "", clipped: false, userZoom: false };
     this.ownRelayout = 0;
-    this.maxEpoch = 0;
-    this.minEpoch = Infinity; // 0 where a runner reports step 0: the axis starts there
     this.timer = null;
     this.busy = false;
     this.nextFlushAt = 0;
@@ -136,85 +69,39 @@ export class LiveCurves {
     return run;
   }
 
-  // ---------- data ----------
+  // ---------- data (curves_data.js) ----------
 
   trial(number) {
-    let t = this.trials.get(number);
-    if (!t) {
-      t = { number, state: "RUNNING", value: null, params: null, baseline: false, reason: null, epoch: [], train_loss: [], val_loss: [], val_accuracy: [] };
-      this.trials.set(number, t);
-    }
-    return t;
+    return this.data.trial(number);
   }
 
   updateTrial(info) {
-    if (!info || info.number === undefined || info.number === null) return;
-    const t = this.trial(info.number);
-    const before = `${t.state}|${t.value}|${t.baseline}|${!!t.params}`;
-    if (info.state) t.state = info.state;
-    if ("value" in info) t.value = info.value;
-    if (info.params && Object.keys(info.params).length) t.params = info.params;
-    if (info.baseline) {
-      t.baseline = true;
-      this.baseline = t.number;
-    }
-    if ("reason" in info) t.reason = info.reason;
-    if (info.interrupted) t.interrupted = true;
-    if (`${t.state}|${t.value}|${t.baseline}|${!!t.params}` !== before) this.pendingStyle.add(t.number);
+    this.data.updateTrial(info);
   }
 
   /** A FAIL the trials table knows was interrupted (a stop) and re-run: grey, not red. */
   setInterrupted(number) {
-    const t = this.trials.get(number);
-    if (!t || t.interrupted) return;
-    t.interrupted = true;
-    this.pendingStyle.add(number);
-    this.schedule();
+    if (this.data.setInterrupted(number)) this.schedule();
   }
 
   /** Parameters learnt elsewhere (the trials table): the hover of a live trial names them. */
   setParams(number, params) {
-    const t = this.trials.get(number);
-    if (!t || !params || !Object.keys(params).length || t.params) return;
-    t.params = params;
-    this.pendingStyle.add(number);
-    this.schedule();
+    if (this.data.setParams(number, params)) this.schedule();
   }
 
   /** Record one epoch; returns false for a duplicate (already seen) point. */
   addPoint(p) {
-    const t = this.trial(p.trial);
-    const last = t.epoch.length ? t.epoch[t.epoch.length - 1] : -Infinity;
-    if (!(p.epoch > last)) return false;
-    t.epoch.push(p.epoch);
-    for (const m of METRICS) t[m].push(p[m] ?? null);
-    if (p.epoch > this.maxEpoch) this.maxEpoch = p.epoch;
-    if (p.epoch < this.minEpoch) this.minEpoch = p.epoch;
-    this.pendingPoints.set(t.number, (this.pendingPoints.get(t.number) || 0) + 1);
-    return true;
+    return this.data.addPoint(p);
   }
 
   /** How many epochs a trial has on the chart (what the table's live "epochs" cell shows). */
   epochsOf(number) {
-    return this.trials.get(number)?.epoch.length ?? 0;
+    return this.data.epochsOf(number);
   }
 
   /** First load: the `GET /curves?after=0` answer. */
   async load(resp) {
-    for (const info of resp.trials || []) this.updateTrial(info);
-    const pts = resp.points || {};
-    const n = (pts.trial || []).length;
-    for (let i = 0; i < n; i++) {
-      this.addPoint({
-        trial: pts.trial[i],
-        epoch: pts.epoch[i],
-        train_loss: pts.train_loss?.[i],
-        val_loss: pts.val_loss?.[i],
-        val_accuracy: pts.val_accuracy?.[i],
-      });
-    }
-    this.pendingPoints.clear();
-    this.pendingStyle.clear();
+    this.data.loadPage(resp);
     await this.redraw();
     this.ready = true;
     this.schedule();
@@ -237,20 +124,13 @@ export class LiveCurves {
   }
 
   setBest(number) {
-    const n = number === undefined ? null : number;
-    if (n === this.best) return;
-    for (const old of [this.best, n]) if (old !== null) this.pendingStyle.add(old);
-    this.best = n;
+    if (!this.data.setBest(number)) return;
     this.dirtyPins = true;
     this.schedule();
   }
 
   setBaseline(number) {
-    if (number === undefined || number === null || number === this.baseline) return;
-    if (this.baseline !== null) this.pendingStyle.add(this.baseline);
-    this.baseline = number;
-    this.trial(number).baseline = true;
-    this.pendingStyle.add(number);
+    if (!this.data.setBaseline(number)) return;
     this.dirtyPins = true;
     this.schedule();
   }
@@ -306,36 +186,19 @@ export class LiveCurves {
   // ---------- drawing ----------
 
   pinned() {
-    // drawn last so they sit on top: the default-Adam baseline, then the best trial
-    const out = [];
-    for (const n of [this.baseline, this.best]) {
-      if (n !== null && !out.includes(n) && this.trials.get(n)?.epoch.length) out.push(n);
-    }
-    return out;
+    return this.data.pinned();
   }
 
   group(t) {
-    if (t.baseline || t.number === this.baseline) return "baseline";
-    if (t.number === this.best) return "best";
-    switch (t.state) {
-      case "PRUNED":
-        return "pruned";
-      case "FAIL":
-        return t.interrupted ? "stopped" : "fail";
-      case "COMPLETE":
-        return "complete";
-      default:
-        return "running";
-    }
+    return this.data.group(t);
   }
 
   visible(t) {
-    return !(this.hidePruned && t.state === "PRUNED" && this.group(t) === "pruned");
+    return this.data.visible(t);
   }
 
   markers(t) {
-    const n = this.epochs || this.maxEpoch;
-    return t.epoch.length <= SHORT_CURVE || (n > 0 && n <= FEW_EPOCHS);
+    return this.data.markers(t);
   }
 
   style(t) {
@@ -382,15 +245,8 @@ export class LiveCurves {
     return `${lines.join("<br>")}<extra></extra>`;
   }
 
-  /** Legend: the first visible trace of each kind carries its entry (one legend, no HTML twin). */
   legendFlags() {
-    const reps = new Map();
-    for (const n of this.order) {
-      const t = this.trials.get(n);
-      const g = this.group(t);
-      if (!reps.has(g) && this.visible(t)) reps.set(g, n);
-    }
-    return reps;
+    return this.data.legendFlags();
   }
 
   trace(t, reps) {
@@ -415,48 +271,12 @@ export class LiveCurves {
     };
   }
 
-  /** Every plotted value of the metric and the values the range must keep in view. */
   rangeInputs() {
-    const values = [];
-    const must = [];
-    for (const n of this.order) {
-      const t = this.trials.get(n);
-      if (!this.visible(t)) continue;
-      const ys = t[this.metric];
-      for (const v of ys) values.push(v);
-      if (ys.length) must.push(ys[ys.length - 1]);
-    }
-    return { values, must };
+    return this.data.rangeInputs();
   }
 
-  /**
-   * The y-range and the marks of points beyond it: one per trial, at its worst point that rose
-   * out of the range (a spike or a divergence; a curve that merely starts high is not marked).
-   */
   yRange() {
-    const { values, must } = this.rangeInputs();
-    const badHigh = this.metric !== "val_accuracy";
-    const r = robustRange(values, { log: this.logY, badHigh, must });
-    const off = [];
-    if (r && r.clipped) {
-      const limit = badHigh ? r.range[1] : r.range[0];
-      for (const n of this.order) {
-        const t = this.trials.get(n);
-        if (!this.visible(t)) continue;
-        const ys = t[this.metric];
-        let worst = -1;
-        for (let i = 0; i < ys.length; i++) {
-          const v = ys[i];
-          if (v === null || v === undefined || !Number.isFinite(v) || (this.logY && v <= 0)) continue;
-          const a = this.logY ? Math.log10(v) : v;
-          const rose = i > 0 && ys[i - 1] !== null && (badHigh ? v > ys[i - 1] : v < ys[i - 1]);
-          if (rose && (badHigh ? a > limit : a < limit) && (worst < 0 || (badHigh ? v > ys[worst] : v < ys[worst]))) worst = i;
-        }
-        if (worst >= 0) off.push({ trial: n, epoch: t.epoch[worst], value: ys[worst] });
-      }
-      off.sort((a, b) => (badHigh ? b.value - a.value : a.value - b.value));
-    }
-    return { range: r ? r.range : null, clipped: !!(r && r.clipped), off };
+    return this.data.yRange();
   }
 
   /** ▲ at the top edge (▼ at the bottom for accuracy) above each trial's clipped point. */
@@ -487,9 +307,9 @@ export class LiveCurves {
   }
 
   xAxis() {
-    const n = Math.max(this.epochs || 0, this.maxEpoch || 0, 1);
+    const { last, first } = this.data.epochSpan();
     const width = this.div.clientWidth || 800;
-    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(n, width - 100, this.minEpoch <= 0 ? 0 : 1) };
+    return { title: { text: "epoch" }, zeroline: false, ...AXIS_NUMBERS, ...epochAxis(last, width - 100, first) };
   }
 
   /** A log axis' ticks as numbers (0.05, 0.1, 0.2), for the range drawn; {} on a linear one. */
@@ -530,11 +350,7 @@ export class LiveCurves {
 
   async redrawNow() {
     if (this.destroyed) return;
-    const pins = this.pinned();
-    let rest = [...this.trials.values()].filter((t) => t.epoch.length && !pins.includes(t.number));
-    rest.sort((a, b) => a.number - b.number);
-    if (rest.length + pins.length > MAX_TRACES) rest = rest.slice(rest.length + pins.length - MAX_TRACES);
-    this.order = [...rest.map((t) => t.number), ...pins];
+    this.data.drawOrder(MAX_TRACES);
     this.reindex();
     const reps = this.legendFlags();
     const y = this.yRange();
@@ -738,12 +554,22 @@ export class LiveCurves {
   }
 
   async dropOldest(count, pins) {
-    const victims = this.order
-      .filter((n) => !pins.includes(n) && this.trials.get(n)?.state !== "RUNNING")
-      .slice(0, count);
+    const victims = this.data.victims(count, pins);
     if (!victims.length) return;
     await window.Plotly.deleteTraces(this.div, victims.map((n) => this.index.get(n)));
     this.order = this.order.filter((n) => !victims.includes(n));
     this.reindex();
   }
+}
+
+// the data's state, read and set as the chart's own (study.js sets `best`, `baseline`, `logY`)
+for (const key of ["metric", "epochs", "logY", "hidePruned", "trials", "order", "best", "baseline", "pendingPoints", "pendingStyle", "maxEpoch", "minEpoch"]) {
+  Object.defineProperty(LiveCurves.prototype, key, {
+    get() {
+      return this.data[key];
+    },
+    set(value) {
+      this.data[key] = value;
+    },
+  });
 }

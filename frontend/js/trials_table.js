@@ -4,7 +4,7 @@
 import { api, errorMessage, isAbort } from "./api.js";
 import { spansDecades } from "./curves.js";
 import { clear, h, replace, setText, throttle } from "./dom.js";
-import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, logTicksOf, metricLabel } from "./format.js";
+import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, logTicksOf } from "./format.js";
 import { noteEditor, notesSupported } from "./notes.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themeTemplate } from "./plot.js";
 

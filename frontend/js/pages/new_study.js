@@ -3,6 +3,7 @@
 import { api, errorMessage, getToken, isAbort } from "../api.js";
 import { clear, h, setText } from "../dom.js";
 import { DIMENSIONS, PARAM_LABELS, metricLabel } from "../format.js";
+import { locKey, mergeErrors, readDimension, readNumber, slotKey } from "../study_form.js";
 
 const ONE_MINUS = new Set(["beta1", "beta2", "momentum"]); // log scale on 1 - x
 const NOTHING = { description: "" };
@@ -27,10 +28,6 @@ export async function mount(root, ctx) {
   if (!ctx.alive()) return;
   status.remove();
   root.appendChild(buildForm(ctx, Array.isArray(tasks) ? tasks : tasks?.tasks || [], options || {}));
-}
-
-function choiceName(choice) {
-  return typeof choice === "string" ? choice : choice?.name ?? String(choice);
 }
 
 function buildForm(ctx, tasks, options) {
@@ -274,14 +271,14 @@ function buildForm(ctx, tasks, options) {
     const body = { task: taskSelect.value };
     const name = nameInput.value.trim();
     if (name) body.name = name;
-    readNumber(nTrials, "n_trials", true, body, problems);
-    readNumber(epochs, "epochs", true, body, problems);
-    readNumber(seed, "seed", true, body, problems);
-    readNumber(seedsPerTrial, "seeds_per_trial", true, body, problems);
-    readNumber(validateTopK, "validate_top_k", true, body, problems);
-    readNumber(validateSeeds, "validate_seeds", true, body, problems);
-    readNumber(timeout, "timeout_s", false, body, problems);
-    readNumber(parallelism, "parallelism", true, body, problems);
+    readNumber(nTrials.value, "n_trials", true, body, problems);
+    readNumber(epochs.value, "epochs", true, body, problems);
+    readNumber(seed.value, "seed", true, body, problems);
+    readNumber(seedsPerTrial.value, "seeds_per_trial", true, body, problems);
+    readNumber(validateTopK.value, "validate_top_k", true, body, problems);
+    readNumber(validateSeeds.value, "validate_seeds", true, body, problems);
+    readNumber(timeout.value, "timeout_s", false, body, problems);
+    readNumber(parallelism.value, "parallelism", true, body, problems);
     if (sampler.value) body.sampler = sampler.value;
     if (pruner.value) body.pruner = pruner.value;
     if (optimizer.value) body.optimizer = optimizer.value;
@@ -301,8 +298,7 @@ function buildForm(ctx, tasks, options) {
       // the server still checks every other field, so all the errors show at once
       const others = await serverErrors(body);
       if (!ctx.alive()) return;
-      const mine = new Set(problems.map((p) => p.key));
-      showErrors([...problems, ...others.filter((e) => !mine.has(e.key) && ![...mine].some((k) => e.key.startsWith(`${k}.`)))]);
+      showErrors(mergeErrors(problems, others));
       return;
     }
     submit.disabled = true;
@@ -360,8 +356,7 @@ function buildForm(ctx, tasks, options) {
   function showErrors(errors) {
     let first = null;
     for (const { key, msg, inputs } of errors) {
-      let k = key;
-      while (k && !slots.has(k)) k = k.includes(".") ? k.slice(0, k.lastIndexOf(".")) : "";
+      const k = slotKey(key, (prefix) => slots.has(prefix));
       if (k) {
         const el = slots.get(k);
         if (!el.isConnected) continue; // a row of another family's space
@@ -476,33 +471,6 @@ function invalidInputs(box, key, msg) {
 }
 
 /**
- * ["body", "space", "lr", "low"] -> "space.lr.low". An error of the whole body or the whole
- * space that starts with a field's name ("metric: ...", "beta1: ...") goes to that field.
- */
-function locKey(loc, msg) {
-  const parts = (loc || []).map(String);
-  if (parts[0] === "body") parts.shift();
-  const named = /^(\w+): /.exec(String(msg || ""));
-  if (named && (parts.length === 0 || (parts.length === 1 && parts[0] === "space"))) parts.push(named[1]);
-  return parts.join(".");
-}
-
-function parseNumber(text, integer) {
-  const t = text.trim();
-  if (!t) return { empty: true };
-  const v = Number(t);
-  if (!Number.isFinite(v)) return { error: "not a number" };
-  if (integer && !Number.isInteger(v)) return { error: "must be a whole number" };
-  return { value: v };
-}
-
-function readNumber(input, key, integer, body, problems) {
-  const r = parseNumber(input.value, integer);
-  if (r.error) problems.push({ key, msg: r.error });
-  else if (!r.empty) body[key] = r.value;
-}
-
-/**
  * One parameter of the space: a range or a fixed value. `range`: where a range starts when a
  * fixed parameter is switched to "range" (the preset's); `fallback`: the fixed value to start
  * from (the family's default); `tunable`: whether this family may search it at all.
@@ -569,19 +537,8 @@ function dimensionRow(name, dflt, slot, { range, fallback, tunable = true } = {}
   sync();
 
   function read(problems) {
-    if (fixedRadio.checked) {
-      const r = parseNumber(value.value, false);
-      if (r.empty) problems.push({ key: `space.${name}`, msg: "enter a value", inputs: [value] });
-      else if (r.error) problems.push({ key: `space.${name}`, msg: `value: ${r.error}`, inputs: [value] });
-      return { value: r.value };
-    }
-    const a = parseNumber(low.value, false);
-    const b = parseNumber(high.value, false);
-    for (const [which, r, input] of [["low", a, low], ["high", b, high]]) {
-      if (r.empty) problems.push({ key: `space.${name}`, msg: `enter ${which}`, inputs: [input] });
-      else if (r.error) problems.push({ key: `space.${name}`, msg: `${which}: ${r.error}`, inputs: [input] });
-    }
-    return { low: a.value, high: b.value, log: log.checked };
+    const row = { fixed: fixedRadio.checked, value: value.value, low: low.value, high: high.value, log: log.checked };
+    return readDimension(name, row, { value, low, high }, problems);
   }
   return { name, el, read };
 }
