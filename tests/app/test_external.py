@@ -273,19 +273,27 @@ def test_the_pruner_decides_through_report(api: Api) -> None:
 
 
 def test_an_external_search_hands_out_its_validation_runs(api: Api) -> None:
-    study = api.create_study(**{**EXTERNAL, "validate_seeds": 2, "validate_top_k": 1})
+    study = api.create_study(
+        **{**EXTERNAL, "validate_seeds": 2, "validate_top_k": 1, "confirm_seeds": 3}
+    )
     for _ in range(3):
         handout = ask(api, study["id"])
         run_trial(api, handout, [0.5, 0.6 + 0.1 * handout["trial"]["number"]])
-    purposes = []
+    purposes, rounds = [], []
     while (handout := ask(api, study["id"]))["state"] == "trial":
-        assert handout["study_id"] != study["id"]  # the validation's own study
+        assert handout["study_id"] != study["id"]  # a validation round's own study
         purposes.append(handout["trial"]["purpose"])
-        run_trial(api, handout, [0.7 if handout["trial"]["params"]["lr"] == 1e-3 else 0.9])
-    assert purposes == ["validation"] * 4  # (the winner + the defaults) x 2 seeds
+        rounds.append(handout["study_id"])
+        # the defaults (lr 1e-3) score lower on every seed: a significant, confirmed gain
+        lr = handout["trial"]["params"]["lr"]
+        run_trial(api, handout, [0.7 if lr == 1e-3 else 0.9 + 0.001 * len(purposes)])
+    # the selection, (the winner + the defaults) x 2 seeds, then its confirmation x 3 seeds
+    assert purposes == ["validation"] * (4 + 6)
+    assert len(set(rounds[:4])) == 1 and len(set(rounds[4:])) == 1 and rounds[0] != rounds[4]
     validation = api.study(study["id"])["validation"]
-    assert validation["complete"] and validation["recommended"] != "default"
-    assert validation["verdict"].startswith("+")
+    assert validation["complete"] and validation["confirmed"]
+    assert validation["confirmation"]["study_id"] == rounds[4]
+    assert validation["recommended"] != "default" and validation["verdict"].startswith("+")
 
 
 @pytest.mark.parametrize(

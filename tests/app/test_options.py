@@ -35,7 +35,8 @@ def test_options_give_each_familys_defaults_and_ranges(api: Api) -> None:
     assert options["eps_modes"] == ["pytorch", "tf"]
     assert options["study_defaults"] == {
         "n_trials": 30, "seed": 0, "eps_mode": "pytorch", "seeds_per_trial": 1,
-        "validate_top_k": 3, "validate_seeds": 5, "metric": "val_loss", "direction": "minimize",
+        "validate_top_k": 3, "validate_seeds": 5, "confirm_seeds": 10, "metric": "val_loss",
+        "direction": "minimize",
     }  # fmt: skip
     assert options["external_task"] == "external"
     assert {c["name"] for c in options["pruner_choices"]} == set(options["pruners"])
