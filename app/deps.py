@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the app state, sessions, the study lookup and the token check."""
+"""FastAPI dependencies: the app state, sessions, the study and job lookups, the token check."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from app.db import Database
 from app.event_hub import EventHub
 from app.external import ExternalTrials
 from app.figure_cache import FigureCache
+from app.jobs import ConflictError, get_job
+from app.models import JobKind, StudyJob
 from app.queries import study_ref
 from app.schemas import StudyPublic
 from app.summaries import study_summaries
@@ -93,6 +95,30 @@ def get_study(study_id: StudyIdPath, session: ReadSessionDep) -> StudyPublic:
 
 
 StudyDep = Annotated[StudyPublic, Depends(get_study)]
+
+
+def get_job_of(study_id: StudyIdPath, session: ReadSessionDep) -> StudyJob:
+    """The adamtune job of a study, or 404 (none, or a study adamtune did not create)."""
+    job = get_job(session, study_id)
+    if job is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, detail=f"study {study_id} not found (or not adamtune's)"
+        )
+    return job
+
+
+JobDep = Annotated[StudyJob, Depends(get_job_of)]
+
+
+def get_search_job(study: StudyDep, session: ReadSessionDep) -> StudyJob:
+    """The search job of a study: 404 without the study, 409 when it is not a search."""
+    job = get_job(session, study.id)
+    if job is None or job.kind != JobKind.SEARCH:
+        raise ConflictError("only a search launched by adamtune can be validated")
+    return job
+
+
+SearchJobDep = Annotated[StudyJob, Depends(get_search_job)]
 
 
 @dataclass(frozen=True)

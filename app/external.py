@@ -15,6 +15,7 @@ import json
 import secrets
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 from app import event_log
 from app.config import Settings
 from app.db import Database
+from app.errors import DomainError
 from app.jobs import get_job, set_status, settle_stop
 from app.models import (
     ACTIVE_STATUSES,
@@ -40,12 +42,17 @@ from optim.storage import AdamtuneStorage
 from optim.study import StudyConfig
 
 
-class RunnerError(Exception):
+class RunnerError(DomainError):
     """A request a runner should not have made: `status` says which 4xx, the message why."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+    def detail(self) -> Any:
+        if self.status == 422:  # bad input: shaped like FastAPI's own validation errors
+            return [{"loc": ["body"], "msg": str(self), "type": "value_error"}]
+        return str(self)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeoutError
 from typing import Any
 
 from app.db import Database
+from app.errors import DomainError
 from app.figures import NotEnoughTrialsError, build_figure, figure_version
 
 log = logging.getLogger("adamtune.figures")
@@ -31,8 +32,11 @@ WARMED_KINDS = ("importances",)  # built ahead of a click: the slow ones
 FigureKey = tuple[Any, ...]
 
 
-class FigureBusyError(RuntimeError):
+class FigureBusyError(DomainError, RuntimeError):
     """Every build slot is busy for longer than a request may wait: retry later (503)."""
+
+    status = 503
+    headers = {"Retry-After": "2"}  # noqa: RUF012 - read only
 
 
 class FigureCache:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from app import adam_figures as af
 from app.db import Database
+from app.errors import DomainError, FieldError
 from app.queries import directions
 from optim import optuna_internals as oi
 from optim.attrs import CONFIG_ATTR
@@ -86,12 +87,16 @@ FIGURES: dict[str, FigureBuilder] = {
 MIN_TRIALS = {"importances": 2, "contour": 2, "parallel_coordinate": 1, "slice": 1}
 
 
-class UnknownParamsError(ValueError):
-    """A requested parameter is not one of the study's."""
+class UnknownParamsError(FieldError, ValueError):
+    """A requested parameter is not one of the study's (HTTP 422 on the `params` query)."""
+
+    loc = ("query", "params")
 
 
-class NotEnoughTrialsError(ValueError):
-    """The figure needs more finished trials than the study has yet."""
+class NotEnoughTrialsError(DomainError, ValueError):
+    """The figure needs more finished trials than the study has yet (HTTP 409)."""
+
+    status = 409
 
 
 def figure_version(session: Session, study_id: int) -> tuple[int, int]:

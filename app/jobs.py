@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
+from app.errors import DomainError, FieldError
 from app.event_log import append_event
 from app.models import ACTIVE_STATUSES, Event, EventKind, JobStatus, StudyJob, utcnow
 from app.queries import active_job_count, state_counts
@@ -17,16 +18,21 @@ from optim.optuna_internals import study_id_of
 from optim.study import create_study
 
 
-class ConflictError(Exception):
+class ConflictError(DomainError):
     """The action does not fit the study's current state (HTTP 409)."""
 
+    status = 409
 
-class LimitError(ValueError):
+
+class LimitError(FieldError, ValueError):
     """A configured limit would be exceeded; `field` names the offending input (HTTP 422)."""
+
+    kind = "limit_exceeded"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
+        self.loc = ("body", field)
 
 
 def check_limits(payload: StudyCreate, settings: Settings) -> None:

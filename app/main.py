@@ -17,6 +17,7 @@ from app.admission import AdmissionMiddleware, LaneLimit
 from app.config import Settings, get_settings
 from app.db import Database, DatabaseUnavailableError
 from app.deps import AppState
+from app.errors import DomainError, domain_error
 from app.event_hub import EventHub
 from app.external import ExternalTrials
 from app.figure_cache import FigureCache
@@ -92,6 +93,8 @@ def create_app(
     # outermost: a shed request costs nothing past this point
     app.add_middleware(AdmissionMiddleware, limits=_lanes(settings))
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    # ConflictError, LimitError, RunnerError, figure errors: each carries its status and body
+    app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(DatabaseUnavailableError, _database_unavailable)
     app.add_exception_handler(sa_exc.OperationalError, _database_unavailable)
     app.add_exception_handler(sa_exc.TimeoutError, _database_busy)

@@ -324,11 +324,27 @@ def _multi_tensor_adam(tensors: _Tensors, options: _Options) -> None:
     if all(p.dtype == dtype and p.device == device for p in params):
         _multi_tensor_adam_bucket(tensors, options)
         return
-    grouped = Optimizer._group_tensors_by_device_and_dtype(list(tensors))  # type: ignore[arg-type]
-    for lists, _ in grouped.values():
-        _multi_tensor_adam_bucket(
-            _Tensors(*(cast(list[Tensor], bucket) for bucket in lists)), options
+    for bucket in _by_device_and_dtype(tensors):
+        _multi_tensor_adam_bucket(bucket, options)
+
+
+def _by_device_and_dtype(tensors: _Tensors) -> list[_Tensors]:
+    """The lists split by their params' (device, dtype). torch's own grouping is private
+    (`Optimizer._group_tensors_by_device_and_dtype`, C++ on recent versions): used where it
+    exists, with the same grouping in Python as the fallback for a torch that lacks it."""
+    group = getattr(Optimizer, "_group_tensors_by_device_and_dtype", None)
+    if group is not None:
+        grouped = group(list(tensors))
+        return [_Tensors(*(cast(list[Tensor], b) for b in lists)) for lists, _ in grouped.values()]
+    indices: dict[tuple[torch.device, torch.dtype], list[int]] = {}
+    for i, param in enumerate(tensors.params):
+        indices.setdefault((param.device, param.dtype), []).append(i)
+    return [
+        _Tensors(
+            *([tensor_list[i] for i in index] if tensor_list else [] for tensor_list in tensors)
         )
+        for index in indices.values()
+    ]
 
 
 def _multi_tensor_adam_bucket(tensors: _Tensors, options: _Options) -> None:

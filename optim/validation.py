@@ -25,7 +25,6 @@ from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from scipy import stats
 
 from optim.attrs import (
     BASELINE_ATTR,
@@ -192,6 +191,9 @@ class Interval:
         mean = statistics.fmean(values)
         if n < 2:
             return cls(mean, None, None, n)
+        # scipy (~70 MB) only here: the API imports this module but rarely computes a report
+        from scipy import stats
+
         half = stats.t.ppf((1 + CONFIDENCE) / 2, n - 1) * statistics.stdev(values) / math.sqrt(n)
         return cls(mean, mean - half, mean + half, n)
 

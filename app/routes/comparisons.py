@@ -14,7 +14,6 @@ from app.comparisons import (
     stop_comparison,
 )
 from app.deps import DB_INT_MAX, ReadSessionDep, StateDep, require_read_token, require_token
-from app.jobs import ConflictError, LimitError
 from app.models import Comparison
 from app.schemas import ComparisonCreate, ComparisonPublic, ComparisonsPublic
 
@@ -45,13 +44,7 @@ ComparisonDep = Annotated[Comparison, Depends(_comparison)]
 def create(payload: ComparisonCreate, state: StateDep, response: Response) -> ComparisonPublic:
     """One study per optimizer under the same budget, sampler, pruner and seeds; the workers
     run them interleaved, and validate each one's winner on the same fresh seeds."""
-    try:
-        comparison_id = create_comparison(state.db, state.storage, payload, state.settings)
-    except ConflictError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    except LimitError as exc:
-        detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "limit_exceeded"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from None
+    comparison_id = create_comparison(state.db, state.storage, payload, state.settings)
     response.headers["Location"] = f"/api/comparisons/{comparison_id}"
     with state.db.session(write=False) as session:
         found = session.get(Comparison, comparison_id)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response
 
 from app.deps import StateDep, StudyRefDep, require_read_token
-from app.figure_cache import FigureBusyError
-from app.figures import NotEnoughTrialsError, UnknownParamsError
 
 router = APIRouter(
     prefix="/api/studies/{study_id}", tags=["figures"], dependencies=[Depends(require_read_token)]
@@ -36,15 +34,6 @@ def read_figure(
     """`params` picks the parameters (Optuna names, e.g. `lr,one_minus_beta1`) of contour,
     slice, parallel_coordinate and importances; contour shows the first two by default."""
     names = [p for p in params.split(",") if p] if params else None
-    try:
-        text = state.figures.get(study.id, kind, state.settings.figure_max_trials, names)
-    except FigureBusyError as exc:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(exc), headers={"Retry-After": "2"}
-        ) from None
-    except NotEnoughTrialsError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from None
-    except UnknownParamsError as exc:
-        detail = [{"loc": ["query", "params"], "msg": str(exc), "type": "value_error"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail) from None
+    # too few trials (409), unknown params (422), builds busy (503): app.errors answers them
+    text = state.figures.get(study.id, kind, state.settings.figure_max_trials, names)
     return Response(text, media_type="application/json")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 
-from app.deps import DB_INT_MAX, ReadSessionDep, StateDep, StudyIdPath, require_token
-from app.external import RunnerError
-from app.jobs import get_job
-from app.models import StudyJob
+from app.deps import DB_INT_MAX, JobDep, StateDep, require_token
 from app.schemas import (
     AskPublic,
     AskRequest,
@@ -35,23 +32,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _job(study_id: StudyIdPath, session: ReadSessionDep) -> StudyJob:
-    job = get_job(session, study_id)
-    if job is None:
-        raise HTTPException(404, detail=f"study {study_id} not found (or not adamtune's)")
-    return job
-
-
-JobDep = Annotated[StudyJob, Depends(_job)]
-
-
-def _refused(exc: RunnerError) -> HTTPException:
-    if exc.status == 422:
-        detail = [{"loc": ["body"], "msg": str(exc), "type": "value_error"}]
-        return HTTPException(422, detail=detail)
-    return HTTPException(exc.status, detail=str(exc))
-
-
 @router.post("/ask", responses=ERRORS)
 def ask(
     job: JobDep, state: StateDep, request: Request, body: AskRequest | None = None
@@ -59,10 +39,7 @@ def ask(
     """The next trial of a study created with `"task": "external"`: its params and seeds, and
     a lease to report with; after the search, its validation runs; then "done"."""
     host = (body.host if body else None) or (request.client.host if request.client else "?")
-    try:
-        handout = state.external.ask(job, host, ahead=body.ahead if body else False)
-    except RunnerError as exc:
-        raise _refused(exc) from None
+    handout = state.external.ask(job, host, ahead=body.ahead if body else False)
     settings = state.settings
     if handout.lease is None or handout.config is None:
         wait = min(float(settings.heartbeat_interval), 2.0) if handout.state == "wait" else None
@@ -94,12 +71,9 @@ def ask(
 def report(number: TrialNumber, body: ReportRequest, job: JobDep, state: StateDep) -> ReportPublic:
     """The metric at a step (steps only go forward; the same step again changes nothing), and
     whether to prune or stop."""
-    try:
-        prune, stop = state.external.report(
-            job, number, body.lease, [(body.step, body.value, dict(body.metrics))]
-        )
-    except RunnerError as exc:
-        raise _refused(exc) from None
+    prune, stop = state.external.report(
+        job, number, body.lease, [(body.step, body.value, dict(body.metrics))]
+    )
     return ReportPublic(prune=prune, stop=stop)
 
 
@@ -110,10 +84,7 @@ def reports(
     """Several steps at once, in order, as `report` takes each; whether to prune or stop after
     the last. A step going back is refused with those before it kept."""
     steps = [(r.step, r.value, dict(r.metrics)) for r in body.reports]
-    try:
-        prune, stop = state.external.report(job, number, body.lease, steps)
-    except RunnerError as exc:
-        raise _refused(exc) from None
+    prune, stop = state.external.report(job, number, body.lease, steps)
     return ReportPublic(prune=prune, stop=stop)
 
 
@@ -122,22 +93,16 @@ def heartbeat(
     number: TrialNumber, body: LeaseRequest, job: JobDep, state: StateDep
 ) -> HeartbeatPublic:
     """Keep the lease (a lease silent for the grace period is failed and its params re-asked)."""
-    try:
-        return HeartbeatPublic(stop=state.external.heartbeat(job, number, body.lease))
-    except RunnerError as exc:
-        raise _refused(exc) from None
+    return HeartbeatPublic(stop=state.external.heartbeat(job, number, body.lease))
 
 
 @router.post("/trials/{number}/tell", responses=ERRORS)
 def tell(number: TrialNumber, body: TellRequest, job: JobDep, state: StateDep) -> TellPublic:
     """How the trial ended: complete (with its value), pruned, stopped, or failed (its params
     are asked again by another runner, a few times at most)."""
-    try:
-        frozen = state.external.tell(
-            job, number, body.lease, body.state, body.value, body.reason, body.metrics
-        )
-    except RunnerError as exc:
-        raise _refused(exc) from None
+    frozen = state.external.tell(
+        job, number, body.lease, body.state, body.value, body.reason, body.metrics
+    )
     if frozen is None:
         return TellPublic(number=number, state="FAIL", value=None)
     return TellPublic(number=number, state=frozen.state.name, value=frozen.value)

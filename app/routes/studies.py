@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
-from app.deps import ReadSessionDep, StateDep, StudyDep, require_read_token, require_token
-from app.jobs import (
-    ConflictError,
-    LimitError,
-    check_limits,
-    create_job,
-    delete_job,
-    get_job,
-    resume_job,
-    stop_job,
+from app.deps import (
+    ReadSessionDep,
+    SearchJobDep,
+    StateDep,
+    StudyDep,
+    require_read_token,
+    require_token,
 )
-from app.models import JobKind
+from app.jobs import check_limits, create_job, delete_job, get_job, resume_job, stop_job
 from app.schemas import (
     DryRunResult,
     StudiesPublic,
@@ -28,15 +25,6 @@ from app.summaries import study_summaries
 from app.validation import public_report, start_validation
 
 router = APIRouter(prefix="/api/studies", tags=["studies"])
-
-
-def _conflict(exc: ConflictError) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-
-
-def _limit(exc: LimitError) -> HTTPException:
-    detail = [{"loc": ["body", exc.field], "msg": str(exc), "type": "limit_exceeded"}]
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=detail)
 
 
 @router.get("", dependencies=[Depends(require_read_token)])
@@ -56,19 +44,11 @@ def create(
 ) -> StudyPublic | DryRunResult:
     """Queue a study; workers pick it up. With `dry_run=true` only validate it."""
     if dry_run:
-        try:
-            check_limits(payload, state.settings)
-        except LimitError as exc:
-            raise _limit(exc) from None
+        check_limits(payload, state.settings)
         response.status_code = status.HTTP_200_OK
         config = payload.to_config()
         return DryRunResult(valid=True, config=config, training_runs=config.training_runs())
-    try:
-        study_id = create_job(state.db, state.storage, payload, state.settings)
-    except LimitError as exc:
-        raise _limit(exc) from None
-    except ConflictError as exc:
-        raise _conflict(exc) from None
+    study_id = create_job(state.db, state.storage, payload, state.settings)
     response.headers["Location"] = f"/api/studies/{study_id}"
     with state.db.session(write=False) as session:
         return study_summaries(session, study_id)[0]
@@ -82,20 +62,14 @@ def read(study: StudyDep) -> StudyPublic:
 @router.post("/{study_id}/stop", dependencies=[Depends(require_token)], responses={409: {}})
 def stop(study: StudyDep, state: StateDep) -> StudyPublic:
     """Running trials end at an epoch boundary within about a second (pruned, "stopped")."""
-    try:
-        stop_job(state.db, study.id)
-    except ConflictError as exc:
-        raise _conflict(exc) from None
+    stop_job(state.db, study.id)
     with state.db.session(write=False) as session:
         return study_summaries(session, study.id)[0]
 
 
 @router.post("/{study_id}/resume", dependencies=[Depends(require_token)], responses={409: {}})
 def resume(study: StudyDep, state: StateDep) -> StudyPublic:
-    try:
-        resume_job(state.db, study.id)
-    except ConflictError as exc:
-        raise _conflict(exc) from None
+    resume_job(state.db, study.id)
     with state.db.session(write=False) as session:
         return study_summaries(session, study.id)[0]
 
@@ -115,27 +89,20 @@ def delete(study: StudyDep, state: StateDep) -> Response:
     responses={409: {"description": "a validation runs already, or nothing to validate yet"}},
 )
 def validate(
-    study: StudyDep, state: StateDep, body: ValidationCreate | None = None
+    job: SearchJobDep, state: StateDep, body: ValidationCreate | None = None
 ) -> ValidationPublic:
     """Retrain the study's best `top_k` configs and the defaults on `seeds` fresh seeds (a
     new round: seeds no earlier round or trial used), on the workers, like trials; then the
     pick and the defaults on `confirm_seeds` further seeds, which alone give the reported gain."""
     body = body or ValidationCreate()
-    with state.db.session(write=False) as session:
-        job = get_job(session, study.id)
-    if job is None or job.kind != JobKind.SEARCH:
-        raise _conflict(ConflictError("only a search launched by adamtune can be validated"))
-    try:
-        child = start_validation(
-            state.db,
-            state.storage,
-            job,
-            top_k=body.top_k,
-            seeds=body.seeds,
-            confirm_seeds=body.confirm_seeds,
-        )
-    except ConflictError as exc:
-        raise _conflict(exc) from None
+    child = start_validation(
+        state.db,
+        state.storage,
+        job,
+        top_k=body.top_k,
+        seeds=body.seeds,
+        confirm_seeds=body.confirm_seeds,
+    )
     with state.db.session(write=False) as session:
         child_job = get_job(session, child)
         assert child_job is not None

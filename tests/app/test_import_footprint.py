@@ -112,6 +112,59 @@ def test_the_api_serves_without_importing_torch(tmp_path: Path) -> None:
     assert not report["torch"], f"the API process imported torch; first import:\n{chain}"
 
 
+SCIPY_CHILD = r'''
+import importlib.abc, json, sys, traceback, warnings
+
+
+class ScipyTracer(importlib.abc.MetaPathFinder):
+    """Records the stack of the first `import scipy`, then lets the import go on."""
+
+    chain = None
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "scipy" and ScipyTracer.chain is None:
+            frames = [f for f in traceback.extract_stack()[:-1] if "<frozen" not in f.filename]
+            ScipyTracer.chain = [f"{f.filename}:{f.lineno}: {f.line}" for f in frames[-12:]]
+        return None
+
+
+sys.meta_path.insert(0, ScipyTracer())
+warnings.simplefilter("ignore")
+
+from fastapi.testclient import TestClient
+
+import app.main
+from app.config import Settings
+
+with TestClient(app.main.create_app(Settings(database_url=sys.argv[1]))) as client:
+    statuses = [
+        client.post("/api/studies", json={"task": "rosenbrock", "n_trials": 3}).status_code,
+        client.get("/api/studies").status_code,
+    ]
+report = {"statuses": statuses, "scipy": "scipy" in sys.modules, "chain": ScipyTracer.chain}
+print(json.dumps(report))
+'''
+
+
+def test_the_api_starts_without_importing_scipy(tmp_path: Path) -> None:
+    """scipy (~70 MB) is imported where a validation report computes its t quantile, not at
+    start: a fresh API process that creates a study and lists the studies has not imported it."""
+    url = f"sqlite:///{tmp_path / 'adamtune.db'}"
+    child = subprocess.run(
+        [sys.executable, "-c", SCIPY_CHILD, url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+    report = json.loads(child.stdout.strip().splitlines()[-1])
+    assert report["statuses"] == [201, 200], report
+    chain = "\n".join(report["chain"] or [])
+    assert not report["scipy"], f"the API process imported scipy at start; first import:\n{chain}"
+
+
 @pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads /proc/<pid>/maps")
 def test_serve_without_workers_does_not_load_torch(start_server: Callable[..., Server]) -> None:
     """`adamtune serve --workers 0`, the real command: no torch library in its address space."""

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.ci import missing
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ADAMTUNE_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -143,9 +145,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError as exc:
+        missing(f"playwright is not installed ({exc})")
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
+        missing(f"no chromium at {CHROMIUM} (ADAMTUNE_E2E_CHROMIUM)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

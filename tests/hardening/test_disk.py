@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -29,6 +30,7 @@ from app.jobs import create_job
 from app.models import StudyJob
 from app.schemas import StudyCreate
 from optim.storage import make_storage
+from tests.ci import missing
 from tests.conftest import ROOT, Server, _env, free_port, wait_for
 from tests.hardening.helpers import sqlite_rows
 
@@ -36,9 +38,12 @@ STUDY = {"task": "quadratic_deep", "n_trials": 2, "epochs": 1}
 
 
 def _mount(*args: str) -> None:
+    """Mount, or skip (fail under CI) where this machine cannot."""
+    if shutil.which("mount") is None:
+        missing("needs the mount command (util-linux)")
     result = subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        pytest.skip(f"needs root with CAP_SYS_ADMIN to mount ({result.stderr.strip()})")
+        missing(f"needs root with CAP_SYS_ADMIN to mount ({result.stderr.strip()})")
 
 
 @pytest.fixture

@@ -151,7 +151,15 @@ def test_param_groups_and_params_without_grad_match_torch(foreach: bool) -> None
     assert_params_close(ours, theirs)
 
 
-def test_mixed_dtypes_take_the_foreach_path_per_dtype() -> None:
+@pytest.mark.parametrize("amsgrad", [True, False])
+@pytest.mark.parametrize("torch_grouping", [True, False], ids=["torch_grouping", "fallback"])
+def test_mixed_dtypes_take_the_foreach_path_per_dtype(
+    amsgrad: bool, torch_grouping: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also without torch's private grouping helper (a torch version that drops it)."""
+    if not torch_grouping:
+        monkeypatch.delattr(torch.optim.Optimizer, "_group_tensors_by_device_and_dtype")
+
     def run(foreach: bool) -> list[Tensor]:
         torch.manual_seed(2)
         params = [
@@ -159,7 +167,7 @@ def test_mixed_dtypes_take_the_foreach_path_per_dtype() -> None:
             nn.Parameter(torch.randn(3, dtype=torch.float64)),
             nn.Parameter(torch.randn(2)),
         ]
-        optimizer = Adam(params, lr=LR, foreach=foreach, amsgrad=True)
+        optimizer = Adam(params, lr=LR, foreach=foreach, amsgrad=amsgrad)
         for _ in range(10):
             optimizer.zero_grad()
             sum(((p - 1) ** 3).sum().double() for p in params).backward()  # type: ignore[union-attr]
