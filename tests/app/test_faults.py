@@ -125,7 +125,11 @@ def test_a_validation_survives_a_sigkilled_worker(start_server: Any, start_worke
     server = start_server(workers=0)
     workers = [start_worker(server.database_url) for _ in range(2)]
     study = server.create_study(
-        **{**LONG_STUDY, "epochs": 12}, n_trials=2, validate_top_k=1, validate_seeds=2
+        **{**LONG_STUDY, "epochs": 12},
+        n_trials=2,
+        validate_top_k=1,
+        validate_seeds=2,
+        confirm_seeds=0,  # the selection round is enough to kill a worker in
     )
 
     def validation_mid_run() -> dict[str, Any] | None:

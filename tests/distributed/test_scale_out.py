@@ -82,7 +82,7 @@ def test_three_workers_run_each_of_30_trials_exactly_once(
 
     assert done["progress"] == {
         "complete": 30, "pruned": 0, "failed": 0, "running": 0, "reserved": 0, "waiting": 0,
-        "finished": 30,
+        "finished": 30, "interrupted": 0,
     }  # fmt: skip
     rows = trial_rows(postgres_url, study["id"])
     # exactly 30 trials were asked for, not one more: the claim lock keeps n_trials across workers
