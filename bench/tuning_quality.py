@@ -665,6 +665,7 @@ def calibration_figures(studies: list[dict[str, Any]]) -> dict[str, Any]:
         "further_seeds": further,
         # how likely an exactly calibrated interval scores this few or fewer
         "p_at_most": float(stats.binom.cdf(covered, n, ideal)),
+        "p_at_least": float(stats.binom.sf(covered - 1, n, ideal)),
         "misses_over": sum(r["calibration"]["miss"] == "over" for r in studies),
         "misses_under": sum(r["calibration"]["miss"] == "under" for r in studies),
         "overstatement": interval(
@@ -699,7 +700,7 @@ def calibration_text(k: dict[str, Any]) -> str:
          f"{k['confirm_seeds']}/{k['further_seeds']})), "
          f"T Student's with {k['confirm_seeds'] - 1} df, t its 97.5 % point; an exact "
          f"interval scores {k['covered']} of {k['n']} or fewer with probability "
-         f"{k['p_at_most']:.2f})"],
+         f"{k['p_at_most']:.2f}, {k['covered']} or more with {k['p_at_least']:.2f})"],
         ["misses: overstated / understated", f"{k['misses_over']} / {k['misses_under']}"],
         ["confirmed gain − 20-seed gain (mean over studies, 95 % CI)",
          fmt_ci(k["overstatement"])],
