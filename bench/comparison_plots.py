@@ -10,7 +10,7 @@ builds the figures with plotly into one self-contained HTML page (plotly.js inli
 package, no CDN) and renders each figure to `docs/bench/comparison/<task>.png` with playwright
 and the system Chromium (kaleido is not a dependency).
 
-    .venv/bin/python bench/comparison_plots.py [--json docs/bench/tuning_quality.json | \
+    .venv/bin/python bench/comparison_plots.py [--json docs/bench/tuning_quality_2026-11-29.json | \
         --workdir /var/tmp/adamtune-tuning-quality] [--out docs/bench/comparison] [--html PATH]
 """
 
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--html", type=Path, help="keep the HTML page here (default: a temp file)")
     args = parser.parse_args(argv)
     if args.json is None and args.workdir is None:
-        args.json = ROOT / "docs" / "bench" / "tuning_quality.json"
+        args.json = ROOT / "docs" / "bench" / "tuning_quality_2026-11-29.json"
     records = load_records(args.json, args.workdir)
     figures = {t: f for t in tq.TASKS if (f := figure(t, records)) is not None}
     with tempfile.TemporaryDirectory() as tmp:

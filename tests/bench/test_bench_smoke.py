@@ -192,7 +192,7 @@ def test_tuning_quality_smoke(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_comparison_plots_smoke(tmp_path: Path) -> None:
     """Draws one task's PNG from the committed records of tuning_quality (section 11's)."""
-    records = json.loads((ROOT / "docs" / "bench" / "tuning_quality.json").read_text())
+    records = json.loads((ROOT / "docs" / "bench" / "tuning_quality_2026-11-29.json").read_text())
     records["records"] = [r for r in records["records"] if r["unit"]["task"] == "mlp_digits"]
     source = tmp_path / "records.json"
     source.write_text(json.dumps(records))
