@@ -77,7 +77,9 @@ def run_jobs(settings: Settings, roots: Sequence[int], *, quiet: bool = False) -
     worker's loop, until none of them has anything left (a worker of a server on the same
     database may train some of them too: Optuna's distributed mode)."""
     from app.worker import Worker  # torch
+    from optim.training import warm_up
 
+    warm_up()  # before the first trial, so its duration is its own
     worker = Worker(settings, worker_id=f"cli:{socket.gethostname()}:{os.getpid()}")
     worker.scope = frozenset(roots)
     progress = tqdm(disable=quiet, unit="trial", file=sys.stderr)

@@ -42,6 +42,7 @@ from optim.storage import make_storage
 from optim.study import EXTERNAL_TASK
 from optim.tasks import get_task
 from optim.tasks.base import EpochMetrics
+from optim.training import warm_up
 
 log = logging.getLogger("adamtune.worker")
 
@@ -325,7 +326,7 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
     worker = Worker(settings, parent_pid=parent_pid)
     worker.shutdown = shutdown
     worker.on_stuck = _restart_process
-    threading.Thread(target=_import_task_dependencies, daemon=True).start()
+    warm_up()
     if parent_pid is not None:
         threading.Thread(target=_exit_with_parent, args=(worker,), daemon=True).start()
     database = make_url(settings.database_url).render_as_string(hide_password=True)
@@ -334,13 +335,6 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
         worker.run()
     finally:
         worker.close()
-
-
-def _import_task_dependencies() -> None:
-    """Import what the built-in tasks import lazily (scikit-learn: ~2.5 s), while the worker
-    waits for work, so the first trial a user submits is not the slow one."""
-    import sklearn.datasets  # noqa: F401
-    import sklearn.model_selection  # noqa: F401
 
 
 def _restart_process() -> None:

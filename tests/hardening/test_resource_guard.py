@@ -206,12 +206,6 @@ def test_a_trial_past_its_time_limit_is_stopped_and_failed(
         assert trial["duration_s"] < 30
 
 
-@pytest.mark.skip(
-    reason="open defect, 2026-12-06: after the watchdog restarts the worker, the next study's "
-    "first "
-    "trial overruns the 3 s limit (FAIL TrialTimeLimitError) in full-suite runs, even with "
-    "rosenbrock; it passed alone. To be found and fixed, then unskipped (see the closing note)."
-)
 def test_a_trial_that_hangs_inside_an_epoch_is_stopped_by_the_time_limit(
     tmp_path: Path, start_server: Any, start_worker: Any
 ) -> None:
