@@ -11,14 +11,13 @@ asked again, a search's validation runs are handed out once it ends.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app import event_log
 from app.config import Settings
@@ -171,40 +170,24 @@ class ExternalTrials:
     def _held(self, job: StudyJob, number: int, token: str) -> tuple[TrialRunner, Lease, int]:
         """The runner and lease of trial `number`, if `token` holds it and it still runs."""
         with self._db.session(write=False) as session:
-            row = session.execute(
-                select(oi.TRIALS.c.trial_id, oi.TRIALS.c.state).where(
-                    oi.TRIALS.c.study_id == job.study_id, oi.TRIALS.c.number == number
-                )
-            ).first()
+            row = oi.trial_by_number(session, job.study_id, number)
             if row is None:
                 raise RunnerError(404, f"study {job.study_id} has no trial {number}")
-            attrs = dict(
-                session.execute(
-                    select(oi.USER_ATTRS.c.key, oi.USER_ATTRS.c.value_json).where(
-                        oi.USER_ATTRS.c.trial_id == row.trial_id,
-                        oi.USER_ATTRS.c.key.in_([LEASE_ATTR]),
-                    )
-                ).all()
-            )
-            last_step = session.scalar(
-                select(func.max(oi.INTERMEDIATE.c.step)).where(
-                    oi.INTERMEDIATE.c.trial_id == row.trial_id
-                )
-            )
+            trial_id, state = row
+            attrs = oi.trial_user_attrs(session, [trial_id], [LEASE_ATTR]).get(trial_id, {})
+            last_step = oi.last_step(session, trial_id)
         held = attrs.get(LEASE_ATTR)
-        if held is None or not secrets.compare_digest(json.loads(held), _digest(token)):
+        if held is None or not secrets.compare_digest(held, _digest(token)):
             raise RunnerError(409, f"this lease does not hold trial {number}")
-        if row.state != "RUNNING":
+        if state != "RUNNING":
             raise RunnerError(
                 409,
-                f"trial {number} is {row.state}: it was told already, or failed as dead "
+                f"trial {number} is {state}: it was told already, or failed as dead "
                 "(no heartbeat within the grace period) and its params were asked again",
             )
         runner = self._runner(job)
         # what finishing and pruning need of a lease: its ids (the params are the trial's own)
-        lease = Lease(
-            job.study_id, row.trial_id, number, runner.config.baseline_params(), (), False
-        )
+        lease = Lease(job.study_id, trial_id, number, runner.config.baseline_params(), (), False)
         return runner, lease, -1 if last_step is None else int(last_step)
 
     def report(

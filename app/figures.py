@@ -19,7 +19,6 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from plotly.graph_objects import Figure
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import adam_figures as af
@@ -101,36 +100,21 @@ class NotEnoughTrialsError(DomainError, ValueError):
 
 def figure_version(session: Session, study_id: int) -> tuple[int, int]:
     """Changes whenever a trial finishes: (finished trials, highest finished trial id)."""
-    row = session.execute(
-        select(func.count(), func.max(oi.TRIALS.c.trial_id)).where(
-            oi.TRIALS.c.study_id == study_id,
-            oi.TRIALS.c.state.in_(("COMPLETE", "PRUNED", "FAIL")),
-        )
-    ).one()
-    return int(row[0]), int(row[1] or 0)
+    return oi.finished_version(session, study_id)
 
 
 def load_trials(session: Session, study_id: int, limit: int) -> list[FrozenTrial]:
     """At most `limit` finished trials as FrozenTrials: the best quarter and the most recent."""
     direction = directions(session, [study_id]).get(study_id, "minimize")
-    value = oi.VALUES.c.value
-    best_ids = session.scalars(
-        select(oi.TRIALS.c.trial_id)
-        .join(oi.VALUES, oi.VALUES.c.trial_id == oi.TRIALS.c.trial_id)
-        .where(oi.TRIALS.c.study_id == study_id, oi.TRIALS.c.state == "COMPLETE")
-        .order_by(value.asc() if direction == "minimize" else value.desc())
-        .limit(max(limit // 4, 1))
-    ).all()
-    recent_ids = session.scalars(
-        select(oi.TRIALS.c.trial_id)
-        .where(oi.TRIALS.c.study_id == study_id, oi.TRIALS.c.state.in_(("COMPLETE", "PRUNED")))
-        .order_by(oi.TRIALS.c.trial_id.desc())
-        .limit(limit)
-    ).all()
+    best_ids = [
+        t.trial_id for t in oi.best_trials(session, study_id, direction, max(limit // 4, 1))
+    ]
+    recent = oi.recent_trials(session, study_id, limit, states=("COMPLETE", "PRUNED"))
+    recent_ids = [t.trial_id for t in recent]
     ids = sorted(set(best_ids) | set(recent_ids[: max(limit - len(best_ids), 0)]))
     if not ids:
         return []
-    return oi.read_trials(session.connection(), [oi.TRIALS.c.trial_id.in_(ids)])
+    return oi.trials_by_id(session, ids)
 
 
 def build_figure(
@@ -174,10 +158,5 @@ def build_figure(
 def metric_label(session: Session, study_id: int) -> str:
     """What the figures call the value: an adamtune study minimises the validation loss of the
     last epoch; another script's study has an objective value."""
-    has_config = session.scalar(
-        select(func.count()).where(
-            oi.STUDY_USER_ATTRS.c.study_id == study_id,
-            oi.STUDY_USER_ATTRS.c.key == CONFIG_ATTR,
-        )
-    )
+    has_config = oi.study_attr_json(session, study_id, CONFIG_ATTR) is not None
     return "validation loss" if has_config else "objective value"

@@ -17,7 +17,6 @@ from typing import Any
 
 import optuna
 from markdown_it import MarkdownIt
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from optim import optuna_internals as oi
@@ -43,12 +42,7 @@ def render(text: str) -> str:
 
 def read_note(session: Session, study_id: int, trial_number: int | None) -> dict[str, Any]:
     """{"text", "html", "updated_at"} of the note (empty text when there is none)."""
-    stored = session.scalar(
-        select(oi.STUDY_SYSTEM_ATTRS.c.value_json).where(
-            oi.STUDY_SYSTEM_ATTRS.c.study_id == study_id,
-            oi.STUDY_SYSTEM_ATTRS.c.key == note_key(trial_number),
-        )
-    )
+    stored = oi.study_attr_json(session, study_id, note_key(trial_number), system=True)
     note: dict[str, Any] = {"text": "", "updated_at": None}
     if stored is not None:
         note = json.loads(stored)

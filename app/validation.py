@@ -295,13 +295,8 @@ def _configs(found: ValidationReport) -> list[dict[str, Any]]:
 
 
 def read_report(session: Session, study_id: int) -> ValidationReport | None:
-    plan = session.scalar(
-        select(oi.STUDY_USER_ATTRS.c.value_json).where(
-            oi.STUDY_USER_ATTRS.c.study_id == study_id,
-            oi.STUDY_USER_ATTRS.c.key == VALIDATION_ATTR,
-        )
-    )
+    plan = oi.study_attr_json(session, study_id, VALIDATION_ATTR)
     if plan is None:
         return None
-    trials = oi.read_trials(session.connection(), [oi.TRIALS.c.study_id == study_id])
+    trials = oi.study_trials(session, study_id)
     return report(json.loads(plan), trials)

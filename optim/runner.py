@@ -25,7 +25,6 @@ from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy import exists, func, select
 from sqlalchemy.engine import Connection
 
 from optim import optuna_internals as oi
@@ -140,27 +139,10 @@ class TrialCounts:
 
 def count_trials(conn: Connection | Any, study_id: int) -> TrialCounts:
     """The study's trials by state, and its failures for good (those with a fail reason)."""
-    rows = conn.execute(
-        select(oi.TRIALS.c.state, func.count())
-        .where(oi.TRIALS.c.study_id == study_id)
-        .group_by(oi.TRIALS.c.state)
-    )
-    counts = TrialCounts(by_state={state: n for state, n in rows})
+    counts = TrialCounts(by_state=oi.state_counts(conn, [study_id])[study_id])
     if counts.by_state.get("FAIL"):
-        counts.failed_for_good = (
-            conn.execute(
-                select(func.count())
-                .select_from(
-                    oi.TRIALS.join(oi.USER_ATTRS, oi.TRIALS.c.trial_id == oi.USER_ATTRS.c.trial_id)
-                )
-                .where(
-                    oi.TRIALS.c.study_id == study_id,
-                    oi.TRIALS.c.state == "FAIL",
-                    oi.USER_ATTRS.c.key == FAIL_REASON_ATTR,
-                )
-            ).scalar()
-            or 0
-        )
+        failed = oi.counts_with_user_attr(conn, [study_id], "FAIL", FAIL_REASON_ATTR)
+        counts.failed_for_good = failed.get(study_id, 0)
     return counts
 
 
@@ -250,14 +232,7 @@ class TrialRunner:
             optuna.storages.fail_stale_trials(self.study)
         cutoff = oi.optuna_now() - timedelta(seconds=self.grace_period)
         with self.storage.reader_engine().connect() as conn:
-            orphans = conn.scalars(
-                select(oi.TRIALS.c.trial_id).where(
-                    oi.TRIALS.c.study_id == self.study_id,
-                    oi.TRIALS.c.state == "RUNNING",
-                    oi.TRIALS.c.datetime_start < cutoff,
-                    ~exists().where(oi.HEARTBEATS.c.trial_id == oi.TRIALS.c.trial_id),
-                )
-            ).all()
+            orphans = oi.orphan_trial_ids(conn, self.study_id, cutoff)
         for trial_id in orphans:
             try:
                 self.storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
