@@ -8,8 +8,8 @@ trial added here): `adamtune serve --workers 0` and `optuna-dashboard sqlite:///
   /api/studies/{id}?after=0 (every trial with all its intermediate values).
 - Incremental, nothing new: adamtune GET /curves?after=<cursor>; optuna-dashboard
   /api/studies/{id}?after=10000 (its page re-asks from the first running trial).
-- Incremental, 10 new points: 10 epoch events (adamtune_events) and 10 intermediate values
-  (trial_intermediate_values) are inserted by SQL for the running trial, then the same polls.
+- Incremental, 10 new points: 10 intermediate values (through Optuna's storage) and 10 epoch
+  events (adamtune_events, by SQL) are written for the running trial, then the same polls.
 
 optuna-dashboard keeps all trials in memory for 10 s (its TTL for studies of 500+ trials) and
 re-reads them all after that; its page polls every 10 s, so a poll that sees new points is a poll
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
 import shutil
 import sqlite3
@@ -54,73 +55,73 @@ def ensure_db(args: argparse.Namespace, work: Path) -> Path:
 
 def big_study(path: Path) -> tuple[int, int]:
     """(study id, number of trials) of the newest study written by make_big_study."""
-    with sqlite3.connect(path) as conn:
-        study_id = conn.execute(
-            "SELECT study_id FROM studies WHERE study_name LIKE 'big-%' "
-            "ORDER BY study_id DESC LIMIT 1"
-        ).fetchone()[0]
-        n = conn.execute("SELECT count(*) FROM trials WHERE study_id=?", (study_id,)).fetchone()[0]
-    return study_id, n
+    storage = _storage(path)
+    names = [s.study_name for s in storage.get_all_studies() if s.study_name.startswith("big-")]
+    study_id = max(storage.get_study_id_from_name(name) for name in names)
+    return study_id, storage.get_n_trials(study_id)
+
+
+def _storage(path: Path) -> Any:
+    from optim.storage import make_storage  # the bench's own imports stay light
+
+    return make_storage(f"sqlite:///{path}")
 
 
 class RunningTrial:
-    """One RUNNING trial in the big study, to which epochs are appended by plain SQL."""
+    """One RUNNING trial in the big study, to which epochs are appended: its intermediate values
+    through Optuna's storage, its epoch events by plain SQL."""
 
     def __init__(self, path: Path, study_id: int) -> None:
+        from optuna.trial import FrozenTrial, TrialState
+
         self.path, self.study_id = path, study_id
-        with self._conn() as conn:
-            row = conn.execute(
-                "SELECT trial_id, number FROM trials WHERE study_id=? AND state='RUNNING' "
-                "ORDER BY number LIMIT 1",
-                (study_id,),
-            ).fetchone()
-            if row is None:
-                number = conn.execute(
-                    "SELECT max(number) + 1 FROM trials WHERE study_id=?", (study_id,)
-                ).fetchone()[0]
-                cur = conn.execute(
-                    "INSERT INTO trials (number, study_id, state, datetime_start) "
-                    "VALUES (?, ?, 'RUNNING', datetime('now'))",
-                    (number, study_id),
-                )
-                trial_id = cur.lastrowid
-                for name, value, dist in conn.execute(
-                    "SELECT param_name, param_value, distribution_json FROM trial_params "
-                    "JOIN trials USING (trial_id) WHERE study_id=? AND number=1",
-                    (study_id,),
-                ).fetchall():
-                    conn.execute(
-                        "INSERT INTO trial_params (trial_id, param_name, param_value, "
-                        "distribution_json) VALUES (?, ?, ?, ?)",
-                        (trial_id, name, value, dist),
-                    )
+        self.storage = storage = _storage(path)
+        running = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+        if running:
+            trial = min(running, key=lambda t: t.number)
+        else:
+            template = storage.get_trial(
+                storage.get_trial_id_from_study_id_trial_number(study_id, 1)
+            )
+            trial_id = storage.create_new_trial(
+                study_id,
+                template_trial=FrozenTrial(
+                    number=-1,  # numbered by the storage
+                    state=TrialState.RUNNING,
+                    value=None,
+                    datetime_start=datetime.datetime.now(),
+                    datetime_complete=None,
+                    params=template.params,
+                    distributions=template.distributions,
+                    user_attrs={},
+                    system_attrs={},
+                    intermediate_values={},
+                    trial_id=-1,
+                ),
+            )
+            trial = storage.get_trial(trial_id)
+            with self._conn() as conn:
                 conn.execute(
                     "INSERT INTO adamtune_events (study_id, kind, trial_number) "
                     "VALUES (?, 'trial_started', ?)",
-                    (study_id, number),
+                    (study_id, trial.number),
                 )
-            else:
-                trial_id, number = row
-            self.epoch = conn.execute(
-                "SELECT coalesce(max(step), 0) FROM trial_intermediate_values WHERE trial_id=?",
-                (trial_id,),
-            ).fetchone()[0]
-        self.trial_id, self.number = trial_id, number
+        self.trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        self.number = trial.number
+        self.epoch = max(trial.intermediate_values, default=0)
 
     def _conn(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=60)
 
     def add_epochs(self, count: int) -> list[int]:
-        """Append `count` epochs in one transaction, as both tables would hold them."""
+        """Append `count` epochs: Optuna's intermediate values, then the epoch events in one
+        transaction."""
         epochs = list(range(self.epoch + 1, self.epoch + count + 1))
+        for epoch in epochs:
+            self.storage.set_trial_intermediate_value(self.trial_id, epoch, 2.0 / epoch)
         with self._conn() as conn:
             for epoch in epochs:
                 loss = 2.0 / epoch
-                conn.execute(
-                    "INSERT INTO trial_intermediate_values (trial_id, step, intermediate_value, "
-                    "intermediate_value_type) VALUES (?, ?, ?, 'FINITE')",
-                    (self.trial_id, epoch, loss),
-                )
                 conn.execute(
                     "INSERT INTO adamtune_events (study_id, kind, trial_number, epoch, "
                     "train_loss, val_loss, val_accuracy, elapsed_s) "

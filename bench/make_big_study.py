@@ -1,9 +1,9 @@
 """Write a big finished study (default 10,000 trials x 50 epochs) into a database, fast.
 
 The study is created through adamtune (so it is a real adamtune study with its job row and
-config), then trials, params, values, intermediate values and epoch events are bulk-inserted
-with SQL in the exact shape Optuna and the workers write them: going through `trial.report`
-would take hours at one commit per report.
+config), then trials (as `FrozenTrial`s, written by `optim.optuna_internals.bulk_insert_trials`
+in the shape Optuna's storage writes them) and epoch events are bulk-inserted: going through
+`trial.report` would take hours at one commit per report.
 
     python bench/make_big_study.py --database-url sqlite:///bench/big.db --trials 10000 --epochs 50
 """
@@ -11,14 +11,15 @@ would take hours at one commit per report.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 import optuna
-from sqlalchemy import insert, select
+from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy import insert
 
 from app.db import Database
 from app.models import Event, EventKind, JobStatus, StudyJob
@@ -45,7 +46,7 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
     # no create_study(): its enqueued baseline would be a WAITING trial; trial 0 is written below
     study = optuna.create_study(storage=storage, study_name=payload.name, direction="minimize")
     study.set_user_attr(CONFIG_ATTR, payload.to_config().model_dump(mode="json"))
-    study_id = study._study_id  # noqa: SLF001
+    study_id = storage.get_study_id_from_name(payload.name)
     space = payload.space
     dists = space.distributions()
     rng = np.random.default_rng(seed)
@@ -61,22 +62,11 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
             )
         )  # fmt: skip
     with db.write_engine.begin() as conn:
-        next_id = (
-            conn.scalar(select(oi.TRIALS.c.trial_id).order_by(oi.TRIALS.c.trial_id.desc()).limit(1))
-            or 0
-        ) + 1
         for lo in range(0, trials, CHUNK // epochs):
             hi = min(lo + CHUNK // epochs, trials)
-            trial_rows, param_rows, value_rows, attr_rows, iv_rows, event_rows = (
-                [],
-                [],
-                [],
-                [],
-                [],
-                [],
-            )
+            frozen: list[FrozenTrial] = []
+            event_rows: list[dict[str, Any]] = []
             for number in range(lo, hi):
-                trial_id = next_id + number
                 raw = {
                     name: float(math.exp(rng.uniform(math.log(d.low), math.log(d.high))))
                     for name, d in dists.items()
@@ -90,46 +80,24 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
                     for e in range(1, epochs + 1)
                 ]
                 t_start = start + timedelta(seconds=number)
-                trial_rows.append(
-                    {
-                        "trial_id": trial_id,
-                        "number": number,
-                        "study_id": study_id,
-                        "state": "COMPLETE",
-                        "datetime_start": t_start,
-                        "datetime_complete": t_start + timedelta(seconds=0.9),
-                    }
-                )
-                for name, value in raw.items():
-                    param_rows.append(
-                        {
-                            "trial_id": trial_id,
-                            "param_name": name,
-                            "param_value": value,
-                            "distribution_json": optuna.distributions.distribution_to_json(
-                                dists[name]
-                            ),
-                        }
-                    )
-                value_rows.append(
-                    {
-                        "trial_id": trial_id,
-                        "objective": 0,
-                        "value": curve[-1],
-                        "value_type": "FINITE",
-                    }
-                )
-                attr_rows.append(
-                    {
-                        "trial_id": trial_id,
-                        "key": PARAMS_ATTR,
-                        "value_json": json.dumps(adam.as_dict()),
-                    }
-                )
+                user_attrs: dict[str, Any] = {PARAMS_ATTR: adam.as_dict()}
                 if number == 0:
-                    attr_rows.append(
-                        {"trial_id": trial_id, "key": BASELINE_ATTR, "value_json": "true"}
+                    user_attrs[BASELINE_ATTR] = True
+                frozen.append(
+                    FrozenTrial(
+                        number=number,
+                        state=TrialState.COMPLETE,
+                        value=curve[-1],
+                        datetime_start=oi.as_local_naive(t_start),
+                        datetime_complete=oi.as_local_naive(t_start + timedelta(seconds=0.9)),
+                        params=raw,
+                        distributions={name: dists[name] for name in raw},
+                        user_attrs=user_attrs,
+                        system_attrs={},
+                        intermediate_values=dict(enumerate(curve, start=1)),
+                        trial_id=0,  # given by the insert
                     )
+                )
                 event_rows.append(
                     {
                         "study_id": study_id,
@@ -139,14 +107,6 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
                     }
                 )
                 for epoch, loss in enumerate(curve, start=1):
-                    iv_rows.append(
-                        {
-                            "trial_id": trial_id,
-                            "step": epoch,
-                            "intermediate_value": loss,
-                            "intermediate_value_type": "FINITE",
-                        }
-                    )
                     event_rows.append(
                         {
                             "study_id": study_id,
@@ -168,11 +128,7 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
                         "value": curve[-1],
                     }
                 )
-            conn.execute(insert(oi.TRIALS), trial_rows)
-            conn.execute(insert(oi.PARAMS), param_rows)
-            conn.execute(insert(oi.VALUES), value_rows)
-            conn.execute(insert(oi.USER_ATTRS), attr_rows)
-            conn.execute(insert(oi.INTERMEDIATE), iv_rows)
+            oi.bulk_insert_trials(conn, study_id, frozen)
             columns = [c.name for c in Event.__table__.columns if c.name != "id"]
             conn.execute(
                 insert(Event.__table__), [{c: row.get(c) for c in columns} for row in event_rows]
