@@ -8,6 +8,7 @@ Optuna of the supported range (`make test-optuna-range`)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import optuna
 import pytest
 import sqlalchemy
+import sqlalchemy.orm
 from optuna.storages._rdb import models  # the test compares our mirror with Optuna's own
 
 from optim import optuna_internals as oi
@@ -28,7 +30,7 @@ TrialState = optuna.trial.TrialState
 
 def test_the_installed_optuna_is_supported_and_the_fast_paths_are_on() -> None:
     assert oi.SUPPORTED_OPTUNA[0] <= oi.optuna_major() < oi.SUPPORTED_OPTUNA[1]
-    assert oi.FAST_PATHS, oi._WHY_NOT
+    assert oi.FAST_PATHS, oi._WHY_NOT  # noqa: SLF001
 
 
 def test_the_mirror_names_only_columns_optuna_has() -> None:
@@ -67,10 +69,10 @@ def test_times_are_naive_utc_as_optuna_5_stores_them(tmp_path: Path) -> None:
 
 def test_the_check_says_why_the_fast_paths_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(optuna, "__version__", "6.0.0")
-    assert oi._check_internals() == (False, "Optuna 6.0.0 is outside the supported range")
+    assert oi._check_internals() == (False, "Optuna 6.0.0 is outside the supported range")  # noqa: SLF001
     monkeypatch.setattr(optuna, "__version__", "5.0.0")
     monkeypatch.delattr(optuna.storages.RDBStorage, "_get_trials")
-    ok, why = oi._check_internals()
+    ok, why = oi._check_internals()  # noqa: SLF001
     assert not ok and "_get_trials" in why
 
 
@@ -98,7 +100,7 @@ def test_without_the_fast_paths_everything_goes_through_optuna(
     monkeypatch.setattr(oi, "FAST_PATHS", False)
     monkeypatch.setattr("optim.storage.FAST_PATHS", False)
     storage = make_storage(database_url, heartbeat_interval=1, grace_period=2)
-    assert not storage._fast_path()
+    assert not storage._fast_path()  # noqa: SLF001
     assert study_storage(storage) is storage  # no private cache wrapper
     calls: list[str] = []
     original = oi.read_trials
@@ -127,7 +129,7 @@ def test_too_many_ids_for_one_query_fall_back_as_optuna_does(
     for trial in trials[:3]:
         study.tell(trial, 1.0)
     ids = [oi.trial_id_of(t) for t in trials]
-    expected = storage._get_trials(oi.study_id_of(study), None, {ids[3]}, ids[2])
+    expected = storage._get_trials(oi.study_id_of(study), None, {ids[3]}, ids[2])  # noqa: SLF001
     original = oi.read_trials
 
     def refuse_in_lists(conn: Any, where: list[Any]) -> list[Any]:
@@ -136,5 +138,244 @@ def test_too_many_ids_for_one_query_fall_back_as_optuna_does(
         return original(conn, where)
 
     monkeypatch.setattr(oi, "read_trials", refuse_in_lists)
-    got = storage._get_trials(oi.study_id_of(study), None, {ids[3]}, ids[2])
+    got = storage._get_trials(oi.study_id_of(study), None, {ids[3]}, ids[2])  # noqa: SLF001
     assert [t.number for t in got] == [t.number for t in expected] == [3, 4]
+
+
+# --- the service's reads, against Optuna's public API ---------------------------------------
+
+
+def service_study(storage: optuna.storages.RDBStorage, name: str, direction: str) -> int:
+    """Through Optuna's public API only: trials in every state, a tie for the best value,
+    flagged trials (reported and not), system attributes, study attributes, a waiting trial."""
+    study = optuna.create_study(storage=storage, study_name=name, direction=direction)
+    study_id = storage.get_study_id_from_name(name)
+    study.set_user_attr("config", {"seed": 1})
+    study.set_user_attr("origin", "script")
+    storage.set_study_system_attr(study_id, "note:3", {"text": "hello"})
+    for number in range(12):
+        trial = study.ask()
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, number)
+        trial.suggest_float("lr", 1e-5, 1e-1, log=True)
+        trial.suggest_categorical("act", ["relu", "tanh"])
+        for step in range(number % 3):
+            trial.report(float(number + step), step)
+        if number % 3 != 1:
+            trial.set_user_attr("flag", {"n": number})
+        if number == (4 if direction == "minimize" else 3):  # a COMPLETE one, a RUNNING one
+            trial.set_user_attr("baseline", True)
+        if number % 2:
+            storage.set_trial_system_attr(trial_id, "history", [number - 1])
+        kind = number % 4
+        if kind == 0:
+            study.tell(trial, 1.0 if number in (0, 8) else float(number))  # 0 and 8 tie
+        elif kind == 1:
+            study.tell(trial, state=TrialState.PRUNED)
+        elif kind == 2:
+            study.tell(trial, state=TrialState.FAIL)
+        # kind 3 stays RUNNING
+    study.enqueue_trial({"lr": 1e-3, "act": "relu"})  # WAITING
+    return study_id
+
+
+def public_ids(storage: optuna.storages.BaseStorage, study_id: int) -> dict[int, int]:
+    """trial number -> trial id, through Optuna's public API."""
+    return {
+        t.number: storage.get_trial_id_from_study_id_trial_number(study_id, t.number)
+        for t in storage.get_all_trials(study_id)
+    }
+
+
+def flagged(trials: list[optuna.trial.FrozenTrial], state: str, unreported: bool = False) -> int:
+    """Trials in `state` with user attribute "flag" (and, `unreported`, no intermediate value)."""
+    return sum(
+        1
+        for t in trials
+        if t.state.name == state
+        and "flag" in t.user_attrs
+        and not (unreported and t.intermediate_values)
+    )
+
+
+def frozen_fields(trial: optuna.trial.FrozenTrial) -> tuple[Any, ...]:
+    return (trial.number, trial.state, trial.values, trial.datetime_start,
+            trial.datetime_complete, trial.params, trial.distributions, trial.user_attrs,
+            trial.system_attrs, trial.intermediate_values)  # fmt: skip
+
+
+@both_databases
+def test_the_service_reads_agree_with_optunas_public_api(database_url: str) -> None:
+    """Every read of `optuna_internals` the service makes, on a study Optuna wrote, against
+    what Optuna's public API says of the same study."""
+    storage = optuna.storages.RDBStorage(database_url)
+    sids = {d: service_study(storage, d, d) for d in ("minimize", "maximize")}
+    with sqlalchemy.orm.Session(storage.engine) as session, storage.engine.connect() as conn:
+        for direction, sid in sids.items():
+            trials = storage.get_all_trials(sid)
+            ids = public_ids(storage, sid)
+            by_id = {ids[t.number]: t for t in trials}
+            states = [t.state.name for t in trials]
+            assert oi.state_counts(session, [sid, 10_000]) == {
+                sid: {s: states.count(s) for s in set(states)},
+                10_000: {},
+            }
+            assert oi.directions(conn, [sid]) == {sid: direction}
+            assert oi.trial_count(conn, sid) == len(trials) == 13
+            assert oi.trial_count(session, sid, [1, 2, 99]) == 2
+            assert oi.trial_by_number(conn, sid, 3) == (ids[3], "RUNNING")
+            assert oi.trial_by_number(conn, sid, 99) is None
+
+            # counts of flagged trials by state, and flagged running ones never reported
+            for state in ("RUNNING", "FAIL", "COMPLETE"):
+                got = oi.counts_with_user_attr(session, [sid], state, "flag")
+                assert got == ({sid: flagged(trials, state)} if flagged(trials, state) else {}), (
+                    state
+                )
+            assert oi.counts_with_user_attr(conn, [sid], "RUNNING", "flag", unreported=True) == {
+                sid: flagged(trials, "RUNNING", unreported=True)
+            }
+            assert flagged(trials, "RUNNING", unreported=True) < flagged(trials, "RUNNING")
+
+            # best COMPLETE value (the lowest number of a tie), the baseline's value
+            complete = [t for t in trials if t.state == TrialState.COMPLETE]
+            pick = min if direction == "minimize" else max
+            best_value = pick(t.value for t in complete)
+            best = min(t.number for t in complete if t.value == best_value)
+            got_best = oi.best_values(session, [sid], {sid: direction})
+            assert got_best == {sid: (best, best_value, ids[best])}
+            baseline = (4, 4.0) if direction == "minimize" else (3, None)
+            assert oi.values_of_flagged(conn, [sid], "baseline") == {sid: baseline}
+            ranked = oi.best_trials(conn, sid, direction, 3)
+            assert [by_id[k.trial_id].value for k in ranked] == sorted(
+                (t.value for t in complete), reverse=direction == "maximize"
+            )[:3]
+            assert all(ids[k.number] == k.trial_id for k in ranked)
+
+            newest = sorted(trials, key=lambda t: -t.number)
+            assert oi.recent_trials(conn, sid, 4) == [(ids[t.number], t.number) for t in newest[:4]]
+            finished = [t for t in newest if t.state.name in ("COMPLETE", "PRUNED")]
+            assert oi.recent_trials(session, sid, 3, states=("COMPLETE", "PRUNED")) == [
+                (ids[t.number], t.number) for t in finished[:3]
+            ]
+            done = [ids[t.number] for t in trials if t.state.is_finished()]
+            assert oi.finished_version(conn, sid) == (len(done), max(done))
+
+            # attributes
+            histories = [(t.number, t.system_attrs["history"]) for t in trials
+                         if "history" in t.system_attrs]  # fmt: skip
+            assert sorted(oi.system_attr_by_number(conn, sid, "history")) == histories
+            study_attrs = storage.get_study_user_attrs(sid)
+            assert oi.study_user_attrs(session, [sid], leave_out=["config"]) == {
+                sid: {k: v for k, v in study_attrs.items() if k != "config"}
+            }
+            assert json.loads(oi.study_attr_json(conn, sid, "config") or "") == {"seed": 1}
+            assert oi.study_attr_json(conn, sid, "absent") is None
+            note = oi.study_attr_json(conn, sid, "note:3", system=True)
+            assert json.loads(note or "") == storage.get_study_system_attrs(sid)["note:3"]
+            keys = ("flag", "baseline")
+            assert oi.trial_user_attrs(session, list(by_id), keys) == {
+                i: {k: v for k, v in t.user_attrs.items() if k in keys}
+                for i, t in by_id.items()
+                if any(k in t.user_attrs for k in keys)
+            }
+            assert oi.trial_params(conn, list(by_id)) == {
+                i: {n: t.distributions[n].to_internal_repr(v) for n, v in t.params.items()}
+                for i, t in by_id.items()
+                if t.params
+            }
+
+            # intermediate values: counts, last steps, the curve points after a cursor
+            reported = {i: len(t.intermediate_values) for i, t in by_id.items()}
+            assert oi.steps_by_study(conn, [sid]) == {sid: sum(reported.values())}
+            assert oi.steps_by_trial(session, list(by_id)) == {
+                i: n for i, n in reported.items() if n
+            }
+            for i, t in by_id.items():
+                assert oi.last_step(conn, i) == max(t.intermediate_values, default=None)
+            points = oi.intermediate_points(conn, sid, 0, [])
+            assert sorted((n, s, v) for _, n, s, v in points) == sorted(
+                (t.number, s, v) for t in trials for s, v in t.intermediate_values.items()
+            )
+            cursors = [p[0] for p in points]
+            assert cursors == sorted(cursors)
+            assert oi.intermediate_points(conn, sid, cursors[2], []) == points[3:]
+            assert [p[1] for p in oi.intermediate_points(conn, sid, 0, [5])] == [5, 5]
+
+            # trials pages
+            total, rows = oi.trials_page(conn, sid, offset=0, limit=100, sort="number",
+                                         order="asc", state=None, numbers=None)  # fmt: skip
+            assert total == len(trials)
+            assert [(r.trial_id, r.number, r.state) for r in rows] == [
+                (ids[t.number], t.number, t.state.name) for t in trials
+            ]
+            assert [r.value for r in rows] == [t.values[0] if t.values else None for t in trials]
+            for r in rows:
+                t = by_id[r.trial_id]
+                assert oi.as_local_naive(r.datetime_start) == t.datetime_start
+                assert oi.as_local_naive(r.datetime_complete) == t.datetime_complete
+            for order in ("asc", "desc"):
+                _, page = oi.trials_page(session, sid, offset=0, limit=100, sort="value",
+                                         order=order, state=None, numbers=None)  # fmt: skip
+                first = [r for r in page if r.state == "COMPLETE"]
+                assert len(first) == len(complete) and page[: len(first)] == first
+                values = [r.value for r in first]
+                assert values == sorted(values, reverse=order == "desc")
+            total, page = oi.trials_page(conn, sid, offset=1, limit=2, sort="number", order="desc",
+                                         state="RUNNING", numbers=[3, 7, 9])  # fmt: skip
+            assert (total, [r.number for r in page]) == (2, [3])
+
+            # heartbeats: RUNNING trials that never beat are orphans once old enough
+            running = [ids[t.number] for t in trials if t.state == TrialState.RUNNING]
+            storage.record_heartbeat(running[0])
+            later = oi.optuna_now() + dt.timedelta(seconds=1)
+            assert oi.orphan_trial_ids(conn, sid, later) == running[1:]
+            assert oi.orphan_trial_ids(conn, sid, later - dt.timedelta(hours=1)) == []
+
+            # whole trials
+            assert [frozen_fields(t) for t in oi.study_trials(session, sid)] == [
+                frozen_fields(t) for t in trials
+            ]
+            chosen = [ids[2], ids[5]]
+            assert [frozen_fields(t) for t in oi.trials_by_id(conn, chosen)] == [
+                frozen_fields(by_id[i]) for i in chosen
+            ]
+        names = set(session.execute(sqlalchemy.select(oi.STUDY_NAMES)).all())
+        assert names == {(sid, name) for name, sid in sids.items()}
+    storage.engine.dispose()
+
+
+@both_databases
+def test_bulk_inserted_trials_read_back_through_optuna(database_url: str) -> None:
+    """`bulk_insert_trials` writes what Optuna reads back as the same trials."""
+    storage = optuna.storages.RDBStorage(database_url)
+    study = optuna.create_study(storage=storage, study_name="bulk")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)  # ids already taken
+    study_id = storage.get_study_id_from_name("bulk")
+    start = dt.datetime(2026, 1, 1, 12, 0, 0, 123456)
+    dists = {
+        "lr": optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True),
+        "act": optuna.distributions.CategoricalDistribution(["relu", None]),
+    }
+    written = [
+        optuna.trial.FrozenTrial(
+            number=2 + n,
+            state=TrialState.COMPLETE if n < 2 else TrialState.PRUNED,
+            value=[0.5, math.inf, None][n],
+            datetime_start=oi.as_local_naive(start + dt.timedelta(seconds=n)),
+            datetime_complete=oi.as_local_naive(start + dt.timedelta(seconds=n + 0.5)),
+            params={"lr": 1e-3 * (n + 1), "act": [None, "relu", None][n]},
+            distributions=dists,
+            user_attrs={"adam": {"lr": 1e-3}, "baseline": n == 0},
+            system_attrs={"rung": n},
+            intermediate_values={1: 2.0, 2: [math.inf, -math.inf, 1.5][n]},
+            trial_id=0,
+        )
+        for n in range(3)
+    ]
+    with storage.engine.begin() as conn:
+        oi.bulk_insert_trials(conn, study_id, written)
+    read = optuna.load_study(study_name="bulk", storage=storage).trials[2:]
+    assert [frozen_fields(t) for t in read] == [frozen_fields(t) for t in written]
+    ids = [storage.get_trial_id_from_study_id_trial_number(study_id, t.number) for t in read]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    storage.engine.dispose()
