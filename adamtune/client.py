@@ -227,7 +227,7 @@ class Trial:
             if len(self._pending) == 1:  # the sender waits for one; else it comes back itself
                 self._wake.notify()
         self._reported += 1
-        self.study._paced(self, int(step))
+        self.study._paced(self, int(step))  # noqa: SLF001
 
     def _send(self) -> None:
         """Send what waits, in one request at most every REPORT_INTERVAL_S (the last without
@@ -338,11 +338,11 @@ class Trial:
         Those and a normal end are told in the background while the next trial trains; an
         error going up is told before it goes on."""
         if error is None or isinstance(error, TrialPruned | StudyStopped | TrialLost):
-            self.study._end_later(self, error)
+            self.study._end_later(self, error)  # noqa: SLF001
             return error is not None
         self.end(error)
         if not isinstance(error, Exception):  # Ctrl-C, SystemExit: the process is going
-            self.study._release_next()
+            self.study._release_next()  # noqa: SLF001
         return False
 
     def end(self, error: BaseException | None = None) -> None:
@@ -465,7 +465,7 @@ class Study:
                 lease=answer["lease"],
                 heartbeat_interval_s=answer["heartbeat_interval_s"],
             )
-            trial._start_beating()
+            trial._start_beating()  # noqa: SLF001
             return trial
 
     def trials(self) -> Iterator[Trial]:
@@ -478,7 +478,7 @@ class Study:
             trial = self.ask()
             while trial is not None:
                 self._current = trial
-                trial._started = time.monotonic()  # one asked ahead waited: pace from here
+                trial._started = time.monotonic()  # noqa: SLF001 - one asked ahead waited: pace from here
                 yield trial
                 if not trial.ending:
                     self._end_later(trial, None)
@@ -486,7 +486,7 @@ class Study:
             self._wait_for_tells()
         except GeneratorExit:  # the loop was left (an exception, a break) inside a trial
             if trial is not None and not trial.ending:
-                trial.end(trial._raised or RuntimeError("the training loop was left"))
+                trial.end(trial._raised or RuntimeError("the training loop was left"))  # noqa: SLF001
             self._release_next()
             self._wait_for_tells()
             raise
@@ -546,5 +546,5 @@ class Study:
         except Exception:  # noqa: BLE001 - the ask ahead failed: nothing to give back
             spare = None
         if spare is not None:
-            spare._tell("stopped", reason="given back untrained: the runner left its loop")
+            spare._tell("stopped", reason="given back untrained: the runner left its loop")  # noqa: SLF001
         self._leaving = False

@@ -352,7 +352,7 @@ def _multi_tensor_adam_bucket(tensors: _Tensors, options: _Options) -> None:
     params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = tensors
     lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay, maximize, tf_eps = options
     if maximize:
-        grads = list(torch._foreach_neg(grads))
+        grads = list(torch._foreach_neg(grads))  # noqa: SLF001
     if steps[0].is_cpu:
         torch._foreach_add_(steps, _ONE, alpha=1.0)
     else:
@@ -364,7 +364,7 @@ def _multi_tensor_adam_bucket(tensors: _Tensors, options: _Options) -> None:
         elif maximize:  # the negated copy is ours to overwrite
             torch._foreach_add_(grads, params, alpha=weight_decay)
         else:
-            grads = list(torch._foreach_add(grads, params, alpha=weight_decay))
+            grads = list(torch._foreach_add(grads, params, alpha=weight_decay))  # noqa: SLF001
 
     torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
     torch._foreach_mul_(exp_avg_sqs, beta2)
@@ -373,9 +373,9 @@ def _multi_tensor_adam_bucket(tensors: _Tensors, options: _Options) -> None:
 
     if amsgrad:
         torch._foreach_maximum_(max_exp_avg_sqs, exp_avg_sqs)
-        denom = torch._foreach_sqrt(max_exp_avg_sqs)
+        denom = torch._foreach_sqrt(max_exp_avg_sqs)  # noqa: SLF001
     else:
-        denom = torch._foreach_sqrt(exp_avg_sqs)
+        denom = torch._foreach_sqrt(exp_avg_sqs)  # noqa: SLF001
 
     # Parameters skipped while their grad was None lag behind: then each needs its own scalars.
     step_values = [step.item() for step in steps]

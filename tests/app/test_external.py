@@ -169,7 +169,7 @@ def test_a_report_racing_the_dead_trial_check_is_a_409(
     trial as dead: the report is refused with why, not a 500."""
     study = api.create_study(**{**EXTERNAL, "n_trials": 1})
     handout = ask(api, study["id"])
-    held = ExternalTrials._held
+    held = ExternalTrials._held  # noqa: SLF001
 
     def held_then_failed_as_dead(self: ExternalTrials, *args: Any) -> Any:
         runner, lease, last = held(self, *args)

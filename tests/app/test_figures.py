@@ -44,7 +44,7 @@ def test_busy_build_slots_answer_503_with_retry_after(make_api: Any, monkeypatch
     study = api.create_study(**STUDY, n_trials=4)
     api.work()
     cache = api.client.app.state.adamtune.figures  # type: ignore[attr-defined]
-    cache._max_wait_s = 0.5
+    cache._max_wait_s = 0.5  # noqa: SLF001
     release = threading.Event()
     original = figure_cache.build_figure
     monkeypatch.setattr(

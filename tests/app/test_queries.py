@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import optuna
 import pytest
+from optuna.storages._rdb import models
 
 from app.db import Database
 from app.queries import trials_page
@@ -20,7 +21,7 @@ def test_trials_sort_by_duration_to_the_microsecond(database_url: str) -> None:
     database = Database.open(database_url)
     storage = optuna.storages.RDBStorage(database_url)
     study = optuna.create_study(storage=storage, study_name="durations")
-    trials_table = optuna.storages._rdb.models.TrialModel.__table__
+    trials_table = models.TrialModel.__table__  # the test writes exact times
     start = datetime(2026, 11, 26, 9, 0, 0, 0)
     durations_us = [48_707, 49_520, 48_999, 1_000_001, 999_999, 49_001]
     for number, micros in enumerate(durations_us):

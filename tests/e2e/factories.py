@@ -19,7 +19,7 @@ from optim.attrs import (
     RETRY_HISTORY_ATTR,
     RETRY_OF_ATTR,
 )
-from optim.optuna_internals import study_id_of
+from optim.optuna_internals import storage_of, study_id_of
 
 # Adam's space as adamtune stores it in Optuna: betas sampled as 1 - beta on a log scale
 ADAM_SPACE = {
@@ -88,7 +88,7 @@ def write_study(url: str, name: str, trials: Sequence[Trial], seed: int = 0) -> 
                 system_attrs=system_attrs,
             )
         )
-    storage = study._storage
+    storage = storage_of(study)
     if isinstance(storage, optuna.storages.RDBStorage):
         storage.engine.dispose()
     return study_id_of(study)

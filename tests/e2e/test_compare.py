@@ -12,7 +12,7 @@ from typing import Any
 import optuna
 import pytest
 
-from optim.optuna_internals import study_id_of
+from optim.optuna_internals import storage_of, study_id_of
 from tests.e2e.conftest import LiveServer, launched_server, open_page
 from tests.e2e.factories import sweep, write_study
 
@@ -123,7 +123,7 @@ def test_compare_page_overlays_running_studies_and_grows_live(
 def _maximised_study(url: str, name: str) -> int:
     study = optuna.create_study(storage=url, study_name=name, direction="maximize")
     study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
-    storage = study._storage
+    storage = storage_of(study)
     if isinstance(storage, optuna.storages.RDBStorage):
         storage.engine.dispose()
     return study_id_of(study)

@@ -374,10 +374,10 @@ def test_every_option_says_what_it_does_and_its_default() -> None:
     """`--help` of each command: a line for every option, its default where it has one, and
     `compare` takes `--optimizers` only (its studies' families), not `--optimizer` too."""
     parser = build_parser()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
     for name, command in commands.choices.items():
         text = command.format_help()
-        for action in command._actions:
+        for action in command._actions:  # noqa: SLF001
             if action.help == argparse.SUPPRESS or not action.option_strings:
                 continue
             assert action.help, f"{name} {action.option_strings[0]} has no help line"

@@ -271,10 +271,20 @@ def write_study(storage: optuna.storages.RDBStorage, name: str) -> list[int]:
             trial.report(value, step)
         trials.append(trial)
     for index, step, value in OVERWRITES:
-        storage.set_trial_intermediate_value(trials[index]._trial_id, step, value)
+        storage.set_trial_intermediate_value(id_of(storage, study, trials[index]), step, value)
     for trial in trials:
         study.tell(trial, 0.0)
-    return [trial._trial_id for trial in trials]
+    return [id_of(storage, study, trial) for trial in trials]
+
+
+def id_of(
+    storage: optuna.storages.BaseStorage,
+    study: optuna.Study,
+    trial: optuna.Trial | optuna.trial.FrozenTrial,
+) -> int:
+    """A trial's id in the storage, through Optuna's public API (`trial._trial_id` is private)."""
+    study_id = storage.get_study_id_from_name(study.study_name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
 
 
 def stored_rows(url: str, trial_id: int) -> list[tuple[Any, ...]]:
@@ -333,7 +343,8 @@ def test_a_report_is_one_insert_statement(storages: OpenStorage, statements: Any
     for sql in sent:
         assert sql.startswith("INSERT INTO trial_intermediate_values"), sql
         assert "ON CONFLICT (trial_id, step) DO UPDATE" in sql, sql
-    assert comparable(storage.get_trial(trial._trial_id).intermediate_values) == comparable(
+    trial_id = id_of(storage, study, trial)
+    assert comparable(storage.get_trial(trial_id).intermediate_values) == comparable(
         {0: 1.0, 1: 2.0, 2: NAN}
     )
 
@@ -396,15 +407,16 @@ def test_a_finished_trial_refuses_reports(
     trial = study.ask()
     trial.report(1.0, 0)
     finish(study, trial, state)
-    before = stored_rows(database_url, trial._trial_id)
+    trial_id = id_of(storage, study, trial)
+    before = stored_rows(database_url, trial_id)
     for step, value in ((1, 2.0), (0, 5.0), (2, NAN)):  # a new step, an overwrite, a special
         with pytest.raises(
             optuna.exceptions.UpdateFinishedTrialError,
             match=r"Trial#0 has already finished and can not be updated",
         ):
-            storage.set_trial_intermediate_value(trial._trial_id, step, value)
-    assert stored_rows(database_url, trial._trial_id) == before
-    assert storages(plain=True).get_trial(trial._trial_id).intermediate_values == {0: 1.0}
+            storage.set_trial_intermediate_value(trial_id, step, value)
+    assert stored_rows(database_url, trial_id) == before
+    assert storages(plain=True).get_trial(trial_id).intermediate_values == {0: 1.0}
 
 
 @both_databases
@@ -418,24 +430,25 @@ def test_a_trial_failed_as_stale_by_another_worker_refuses_reports(storages: Ope
     study = optuna.create_study(storage=a, study_name="stale")
     trial = study.ask()
     trial.report(1.0, 0)
-    a.record_heartbeat(trial._trial_id)
+    trial_id = id_of(a, study, trial)
+    a.record_heartbeat(trial_id)
     beats = models.TrialHeartbeatModel.__table__
     with a.engine.begin() as conn:  # the heartbeat an hour old, as if A had hung
         beat = conn.execute(
-            sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == trial._trial_id)
+            sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == trial_id)
         ).scalar_one()
         conn.execute(
             beats.update()
-            .where(beats.c.trial_id == trial._trial_id)
+            .where(beats.c.trial_id == trial_id)
             .values(heartbeat=beat - dt.timedelta(hours=1))
         )
     b = storages(heartbeat_interval=1, grace_period=5)
     optuna.storages.fail_stale_trials(optuna.load_study(study_name="stale", storage=b))
-    assert b.get_trial(trial._trial_id).state == TrialState.FAIL
+    assert b.get_trial(trial_id).state == TrialState.FAIL
 
     with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
         trial.report(2.0, 1)
-    assert b.get_trial(trial._trial_id).intermediate_values == {0: 1.0}
+    assert b.get_trial(trial_id).intermediate_values == {0: 1.0}
     retried = optuna.load_study(study_name="stale", storage=b).trials[-1]
     assert retried.state == TrialState.WAITING
     assert retried.intermediate_values == {}
@@ -451,7 +464,7 @@ def test_trials_that_are_not_running_behave_as_in_optuna(
     study = optuna.create_study(storage=storage)
     study.enqueue_trial({})
     study.enqueue_trial({})
-    waiting = [t._trial_id for t in study.get_trials(states=(TrialState.WAITING,))]
+    waiting = [id_of(storage, study, t) for t in study.get_trials(states=(TrialState.WAITING,))]
     for either in (plain, storage):
         with pytest.raises(KeyError):
             either.set_trial_intermediate_value(10_000, 0, 1.0)
@@ -520,16 +533,17 @@ def test_system_attrs_read_as_optuna_reads_them(storages: OpenStorage) -> None:
     wrapped = study_storage(storage)
     study = optuna.create_study(storage=wrapped, study_name="attrs")
     running, empty, finished = study.ask(), study.ask(), study.ask()
+    ids = {t.number: id_of(plain, study, t) for t in (running, empty, finished)}
     for trial in (running, finished):
-        storage.set_trial_system_attr(trial._trial_id, "completed_rung_0", 1.5)
-        storage.set_trial_system_attr(trial._trial_id, "nested", {"a": [1, None, "x"]})
+        storage.set_trial_system_attr(ids[trial.number], "completed_rung_0", 1.5)
+        storage.set_trial_system_attr(ids[trial.number], "nested", {"a": [1, None, "x"]})
     study.tell(finished, 1.0)
-    for trial in (running, empty, finished):
-        expected = plain.get_trial_system_attrs(trial._trial_id)
-        assert storage.get_trial_system_attrs(trial._trial_id) == expected
-        assert wrapped.get_trial_system_attrs(trial._trial_id) == expected
-    assert wrapped.get_trial_system_attrs(running._trial_id)["nested"] == {"a": [1, None, "x"]}
-    assert wrapped.get_study_id_from_name("attrs") == study._study_id
+    for trial_id in ids.values():
+        expected = plain.get_trial_system_attrs(trial_id)
+        assert storage.get_trial_system_attrs(trial_id) == expected
+        assert wrapped.get_trial_system_attrs(trial_id) == expected
+    assert wrapped.get_trial_system_attrs(ids[running.number])["nested"] == {"a": [1, None, "x"]}
+    assert wrapped.get_study_id_from_name("attrs") == plain.get_study_id_from_name("attrs")
     with pytest.raises(KeyError):
         wrapped.get_trial_system_attrs(10_000)
 
@@ -602,7 +616,7 @@ def test_other_databases_take_optunas_method(
     seen = statements(storage.engine)
     trial.report(1.0, 0)
     assert any(sql.startswith("SELECT trials.") for sql in seen), seen
-    assert storage.get_trial(trial._trial_id).intermediate_values == {0: 1.0}
+    assert storage.get_trial(id_of(storage, study, trial)).intermediate_values == {0: 1.0}
 
 
 def trial_fields(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:
@@ -631,7 +645,7 @@ def rich_study(storage: optuna.storages.BaseStorage, name: str, directions: list
         trial.suggest_categorical("act", ["relu", "tanh", None])
         trial.suggest_float("step", 0.0, 1.0, step=0.25)
         trial.set_user_attr("note", {"n": number, "tags": ["a", None], "x": 1.5})
-        storage.set_trial_system_attr(trial._trial_id, "rung", number)
+        storage.set_trial_system_attr(id_of(storage, study, trial), "rung", number)
         if n == 1:  # intermediate values are for single-objective studies only
             for step, value in enumerate([1.0, INF, -INF, NAN, 0.5][: number % 5 + 1]):
                 trial.report(value, step)
@@ -646,7 +660,7 @@ def rich_study(storage: optuna.storages.BaseStorage, name: str, directions: list
     study.enqueue_trial({"lr": 1e-3, "layers": 2})  # a WAITING trial
     if n == 1:
         study.add_trial(optuna.trial.create_trial(value=INF))  # an infinite value
-    return study._study_id
+    return storage.get_study_id_from_name(name)
 
 
 @both_databases
@@ -657,7 +671,7 @@ def test_core_trial_reads_equal_optunas(storages: OpenStorage, directions: list[
     plain, ours = storages(plain=True), storages()
     study_id = rich_study(plain, "rich", directions)
     all_trials = plain.get_all_trials(study_id, deepcopy=False)
-    ids = [t._trial_id for t in all_trials]
+    ids = [plain.get_trial_id_from_study_id_trial_number(study_id, t.number) for t in all_trials]
     assert {t.state for t in all_trials} >= {
         TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING, TrialState.WAITING
     }  # fmt: skip
@@ -670,8 +684,9 @@ def test_core_trial_reads_equal_optunas(storages: OpenStorage, directions: list[
         ((TrialState.FAIL,), {ids[2]}, ids[4]),
     ]
     for states, included, greater in cases:
-        expected = plain._get_trials(study_id, states, included, greater)
-        got = ours._get_trials(study_id, states, included, greater)
+        # Optuna's private method is what `_CachedStorage` calls: the contract under test
+        expected = plain._get_trials(study_id, states, included, greater)  # noqa: SLF001
+        got = ours._get_trials(study_id, states, included, greater)  # noqa: SLF001
         assert [trial_fields(t) for t in got] == [trial_fields(t) for t in expected], states
     for trial_id in ids:
         assert trial_fields(ours.get_trial(trial_id)) == trial_fields(plain.get_trial(trial_id))
@@ -680,4 +695,4 @@ def test_core_trial_reads_equal_optunas(storages: OpenStorage, directions: list[
     with pytest.raises(KeyError):
         ours.get_trial(10_000)
     with pytest.raises(KeyError):
-        ours._get_trials(10_000, None, set(), -1)
+        ours._get_trials(10_000, None, set(), -1)  # noqa: SLF001
