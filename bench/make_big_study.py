@@ -46,7 +46,7 @@ def make(database_url: str, trials: int, epochs: int, seed: int = 0) -> int:
     # no create_study(): its enqueued baseline would be a WAITING trial; trial 0 is written below
     study = optuna.create_study(storage=storage, study_name=payload.name, direction="minimize")
     study.set_user_attr(CONFIG_ATTR, payload.to_config().model_dump(mode="json"))
-    study_id = storage.get_study_id_from_name(payload.name)
+    study_id = storage.get_study_id_from_name(study.study_name)
     space = payload.space
     dists = space.distributions()
     rng = np.random.default_rng(seed)
