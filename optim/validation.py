@@ -34,7 +34,7 @@ from optim.attrs import (
     SEEDS_ATTR,
     VALIDATION_ATTR,
 )
-from optim.params import OptimizerParams
+from optim.params import OptimizerParams, ParamValue
 from optim.seeds import Purpose, fresh_seeds
 from optim.study import StudyConfig, create_study
 
@@ -204,7 +204,7 @@ class Interval:
 @dataclass
 class ConfigResult:
     label: str
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     trial: int | None
     search_value: float | None
     values: list[float | None]  # per seed, in the validation's seed order (None: not done)
@@ -373,7 +373,7 @@ class Conclusion:
     on seeds that did not pick it."""
 
     label: str  # the config to use: "trial 12", or "default"
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     confirmed: bool  # False: the pick of the selection round, not yet confirmed
     verdict: str
 
