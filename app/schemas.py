@@ -298,6 +298,7 @@ class OptionsPublic(BaseModel):
     default_preset: str
     eps_modes: list[str]
     default_space: SearchSpace  # the default optimizer's, default preset
+    decays: list[str]  # a learning-rate schedule's decay shapes (optim/schedules.py)
     # a study's other defaults (n_trials, seed, eps_mode, seeds_per_trial, validate_top_k,
     # validate_seeds, metric, direction): what a field left out of a request gets
     study_defaults: dict[str, Any]

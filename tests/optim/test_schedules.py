@@ -182,3 +182,29 @@ def test_pasted_text_is_plain_torch_matching_the_closed_form(schedule: Schedule)
         for step in range(total):
             want = 3e-3 * schedule.factor(step, total)
             assert math.isclose(lrs[step], want, rel_tol=1e-6), (total, step)
+
+
+@pytest.mark.parametrize("schedule", [Schedule(), *SCHEDULES], ids=str)
+def test_the_clients_scheduler_is_the_loops(schedule: Schedule) -> None:
+    """An external runner's `trial.scheduler` (the client wheel holds no adamtune module but
+    its own) gives every step the lr the built-in loop's scheduler gives it."""
+    from adamtune.client import Trial
+
+    params = OptimizerParams(lr=3e-3, **schedule.as_dict())  # type: ignore[arg-type]
+    trial = Trial(
+        study=None,  # type: ignore[arg-type]  # not asked nor reported here
+        study_id=1, number=1, params=FAMILIES["adam"].params(params), optimizer_name="adam",
+        eps_mode="pytorch", seeds=[0], steps=3, metric="val_loss", direction="minimize",
+        purpose="search", torch_line=FAMILIES["adam"].torch_line(params), lease="",
+        heartbeat_interval_s=1.0,
+    )  # fmt: skip
+    for total in (1, 21, 100):
+        optimizer = trial.optimizer([torch.nn.Parameter(torch.zeros(1))])
+        theirs = trial.scheduler(optimizer, total)
+        ours_optimizer = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=3e-3)
+        ours = make_scheduler(schedule, ours_optimizer, total, 3e-3)
+        if schedule.none:
+            assert theirs is None and ours is None
+            continue
+        assert type(theirs) is type(ours)
+        assert torch_lrs(theirs, total) == torch_lrs(ours, total)
