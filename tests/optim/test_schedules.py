@@ -3,8 +3,12 @@ the built-in loop applying it at every optimizer step as the pasted text's sched
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import torch
@@ -15,6 +19,7 @@ from optim.schedules import Schedule, make_scheduler
 from optim.tasks.base import EpochMetrics, Problem, Task
 from optim.training import steps_per_epoch, train
 
+ROOT = Path(__file__).resolve().parents[2]
 SCHEDULES = [
     Schedule(warmup=0.1, decay="cosine", final_fraction=0.1),
     Schedule(warmup=0.25, decay="linear", final_fraction=0.0),
@@ -208,3 +213,28 @@ def test_the_clients_scheduler_is_the_loops(schedule: Schedule) -> None:
             continue
         assert type(theirs) is type(ours)
         assert torch_lrs(theirs, total) == torch_lrs(ours, total)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node runs the dashboard's module")
+def test_the_dashboards_curve_is_torchs_schedule() -> None:
+    """frontend/js/schedule_data.js `lrFactor`, which the dashboard draws, gives every step the
+    lr torch's schedulers set, for every schedule and run length here."""
+    totals = (1, 7, 21, 100)
+    script = (
+        "import { lrFactor } from './frontend/js/schedule_data.js';"
+        "const cases = JSON.parse(process.argv[1]);"
+        "console.log(JSON.stringify(cases.map(([s, total]) =>"
+        " Array.from({ length: total }, (_, step) => lrFactor(s, step, total)))));"
+    )
+    cases = [[s.as_dict(), total] for s in SCHEDULES for total in totals]
+    result = subprocess.run(
+        ["node", "--input-type=module", "-e", script, json.dumps(cases)],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    factors = json.loads(result.stdout)
+    for (values, total), drawn in zip(cases, factors, strict=True):
+        schedule = Schedule(**values)  # type: ignore[arg-type]
+        weight = torch.nn.Parameter(torch.zeros(1))
+        optimizer = torch.optim.SGD([weight], lr=1.0)
+        scheduler = make_scheduler(schedule, optimizer, total, 1.0)
+        assert drawn == pytest.approx(torch_lrs(scheduler, total), rel=1e-6), (values, total)  # type: ignore[arg-type]
