@@ -4,6 +4,8 @@
 
 export const DECAYS = ["constant", "cosine", "linear"];
 export const SCHEDULE_NAMES = ["warmup", "decay", "final_fraction"];
+// what a trial without a schedule trains with (its params leave the schedule out)
+export const NO_SCHEDULE = { warmup: 0, decay: "constant", final_fraction: 0 };
 // the chart samples this many steps of the run: the browser does not know a task's batches,
 // and a warmup's end moves by under 1/CHART_STEPS of the run
 export const CHART_STEPS = 400;
