@@ -226,7 +226,7 @@ class Trial:
         rest = total_steps - steps if warm is not None else total_steps
         if decay == "cosine":
             eta_min = float(f"{final * lr:.6g}")
-            after = lr_scheduler.CosineAnnealingLR(optimizer, T_max=rest, eta_min=eta_min)
+            after: Any = lr_scheduler.CosineAnnealingLR(optimizer, T_max=rest, eta_min=eta_min)
         else:
             end = float(f"{final:.6g}")
             after = lr_scheduler.LinearLR(

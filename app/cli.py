@@ -229,7 +229,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print("the validation did not finish: no answer", file=sys.stderr)
         return 1
     local.print_answer(
-        family, OptimizerParams(**answer.params), verdict=answer.verdict,
+        family, OptimizerParams.from_dict(answer.params), verdict=answer.verdict,
         confirmed=answer.confirmed,
         warning="picked on the selection seeds and not confirmed on others "
         "(--confirm-seeds 0): its gain there is overstated",
@@ -286,7 +286,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     local.print_rounds(local.Validated(found, None, None, 0.0), headline="evaluation")
     chosen = next(c for c in found.configs if c.label == found.recommended)
     local.print_answer(
-        family, OptimizerParams(**chosen.params), verdict=found.verdict, confirmed=True
+        family, OptimizerParams.from_dict(chosen.params), verdict=found.verdict, confirmed=True
     )
     return 0
 

@@ -49,7 +49,7 @@ def _best_params(
     attrs = queries.trial_attrs(session, list(trial_ids.values()))
     params = queries.trial_params(session, list(trial_ids.values()))
     return {
-        sid: attrs.get(tid, {}).get(PARAMS_ATTR) or params.get(tid, {})
+        sid: attrs.get(tid, {}).get(PARAMS_ATTR) or dict(params.get(tid, {}))
         for sid, tid in trial_ids.items()
     }
 
@@ -154,16 +154,14 @@ def _torch_line(family: Family | None, params: dict[str, ParamValue]) -> str | N
         adam = dict(params)
         for beta in ("beta1", "beta2"):
             if beta not in adam and f"one_minus_{beta}" in adam:
-                adam[beta] = 1.0 - adam.pop(f"one_minus_{beta}")
+                adam[beta] = 1.0 - float(adam.pop(f"one_minus_{beta}"))
         if not {"lr", "beta1", "beta2", "eps"} <= adam.keys():
             return None
         family = FAMILIES["adam"]
         params = {k: v for k, v in adam.items() if k in PARAM_NAMES}
-    known: dict[str, Any] = {k: v for k, v in params.items() if k in ALL_NAMES}
-    for name in known.keys() - {"decay"}:
-        known[name] = float(known[name])
+    known = {k: v for k, v in params.items() if k in ALL_NAMES}
     try:
-        merged = OptimizerParams(**{**family.params(family.baseline), **known})
+        merged = OptimizerParams.from_dict({**family.params(family.baseline), **known})
     except (TypeError, ValueError):
         return None  # not a schedule this version can write (params edited by hand)
     return family.torch_line(merged)

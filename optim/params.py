@@ -9,8 +9,9 @@ torch (see docs/ARCHITECTURE.md, "What the API process imports").
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from optim.schedules import SCHEDULE_NAMES, Decay, Schedule
 
@@ -40,6 +41,19 @@ class OptimizerParams:
     @property
     def schedule(self) -> Schedule:
         return Schedule(self.warmup, self.decay, self.final_fraction)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, ParamValue]) -> OptimizerParams:
+        """Recorded params (a trial's, a validation's config) back into the value; what they
+        leave out is the default (no schedule). ValueError/TypeError on a field it has not."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TypeError(f"unknown parameters {unknown}")
+        kwargs: dict[str, Any] = {
+            name: value if name == "decay" else float(value) for name, value in values.items()
+        }
+        return cls(**kwargs)
 
     def as_dict(self, names: Iterable[str] | None = None) -> dict[str, ParamValue]:
         """Every field, or only `names`."""

@@ -15,6 +15,7 @@ draws it; tests hold it to torch's). Torch-free at import: the API process repor
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, cast, get_args
 
@@ -101,7 +102,7 @@ class Schedule:
         ]
 
 
-def schedule_of(values: dict[str, object]) -> Schedule:
+def schedule_of(values: Mapping[str, object]) -> Schedule:
     """The schedule in a trial's recorded params (none where they hold no schedule)."""
     return Schedule(
         warmup=float(cast(float, values.get("warmup", 0.0))),

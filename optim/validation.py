@@ -166,9 +166,12 @@ def confirmation_candidates(selection: ValidationReport) -> list[Candidate] | No
     if chosen is None or default is None:
         return None
     return [
-        Candidate(DEFAULT_LABEL, OptimizerParams(**default.params)),
+        Candidate(DEFAULT_LABEL, OptimizerParams.from_dict(default.params)),
         Candidate(
-            chosen.label, OptimizerParams(**chosen.params), chosen.trial, chosen.search_value
+            chosen.label,
+            OptimizerParams.from_dict(chosen.params),
+            chosen.trial,
+            chosen.search_value,
         ),
     ]
 
