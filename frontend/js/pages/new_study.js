@@ -168,6 +168,7 @@ function buildForm(ctx, tasks, options) {
 
   // --- search space: the family's own parameters, from its preset ---
   const spaceRows = h("div", { class: "space-rows" });
+  const scheduleRows = h("div", { class: "schedule-rows", id: "schedule-rows" });
   let dims = [];
   function buildSpace() {
     const f = family();
@@ -187,13 +188,9 @@ function buildForm(ctx, tasks, options) {
       decayRow(space.decay, slot, options.decays || DECAYS),
       dimensionRow("final_fraction", space.final_fraction, slot, { range: ranges.final_fraction, fallback: NO_SCHEDULE.final_fraction }),
     ];
+    spaceRows.replaceChildren(...dims.map((d) => d.el));
+    scheduleRows.replaceChildren(...schedule.map((d) => d.el));
     dims = [...dims, ...schedule];
-    spaceRows.replaceChildren(
-      ...dims.slice(0, -schedule.length).map((d) => d.el),
-      h("h3", { class: "space-subhead", text: "Learning-rate schedule" }),
-      h("p", { class: "hint", id: "schedule-hint" }, "Warmup: a fraction of the run's optimizer steps, climbing linearly to the peak lr; then the decay shape, down to the final lr fraction of the peak at the last step (constant ignores it). The peak lr is tuned with its schedule; the baseline trial always trains without one. The schedule preset tunes all three."),
-      ...schedule.map((d) => d.el),
-    );
     const epsRow = f ? f.dims.includes("eps") : true;
     epsMode.disabled = !epsRow;
     const tuned = f ? f.tuned_by_default.map((d) => PARAM_LABELS[d] || d).join(", ") : "";
@@ -261,6 +258,9 @@ function buildForm(ctx, tasks, options) {
       h("p", { class: "hint" }, "Each hyper-parameter is either searched over a range or fixed. For β1, β2 and momentum the log scale is on 1 − β, i.e. log(1 − β): it spreads 0.9, 0.99 and 0.999 evenly."),
       slot("space"),
       spaceRows,
+      h("h3", { class: "space-subhead", text: "Learning-rate schedule" }),
+      h("p", { class: "hint", id: "schedule-hint" }, "Every optimizer step's lr: a warmup over a fraction of the run's steps, climbing linearly to the peak lr, then the decay shape down to the final lr fraction of the peak at the last step (constant ignores it). The peak lr is tuned with its schedule; the baseline trial always trains without one. Fixed at none unless set here or by the schedule preset, which tunes all three."),
+      scheduleRows,
     ),
     h(
       "section",
