@@ -6,8 +6,9 @@
     for trial in study.trials():                  # asks until the study is done
         with trial:                               # tells the server how the trial ended
             opt = trial.optimizer(model.parameters())  # torch.optim.Adam/AdamW/SGD, the params
+            sched = trial.scheduler(opt, total_steps)  # its lr schedule, or None: step it per step
             for epoch in range(trial.steps):
-                ...train...
+                ...train (sched.step() after each opt.step() when there is one)...
                 trial.report(epoch, val_loss, accuracy=acc)  # raises to prune or stop
 
 `with trial:` ends the trial on the server whatever happens inside it: complete with the last
@@ -26,7 +27,7 @@ one trains, and the next one is asked for shortly before the current one should 
 A heartbeat thread keeps the lease while you train; a runner that dies (its process killed,
 its machine gone) loses its trial (and one asked for ahead) after the server's grace period,
 and another runner trains its params. Connection errors are retried with backoff. The module
-needs no torch: only `Trial.optimizer` imports it.
+needs no torch: only `Trial.optimizer` and `Trial.scheduler` import it.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ class Trial:
     study: Study
     study_id: int  # the validation's study once the search is over
     number: int
-    params: dict[str, float]
+    params: dict[str, float | str]  # the optimizer's, and the schedule's where it has one
     optimizer_name: str  # adam, adamw, sgd_nesterov or adam_lr_only
     eps_mode: str
     seeds: list[int]
@@ -176,7 +177,7 @@ class Trial:
         uses adamtune's Adam, which puts eps where TensorFlow does)."""
         import torch
 
-        p = self.params
+        p: dict[str, Any] = self.params
         if self.optimizer_name == "sgd_nesterov":
             return torch.optim.SGD(
                 parameters,
@@ -201,6 +202,39 @@ class Trial:
             )
         cls = torch.optim.AdamW if self.optimizer_name == "adamw" else torch.optim.Adam
         return cls(parameters, lr=p["lr"], betas=betas, eps=p["eps"], weight_decay=decay)
+
+    def scheduler(self, optimizer: Any, total_steps: int) -> Any:
+        """This trial's learning-rate schedule over `total_steps` optimizer steps as torch's own
+        schedulers (call its `step()` after every `optimizer.step()`), or None when the trial
+        has none: a warmup of int(warmup * total_steps) steps up to the optimizer's lr, then a
+        constant, cosine or linear decay to final_fraction of it, as `torch_line` writes it
+        (adamtune's `optim.schedules.make_scheduler` builds the same)."""
+        p: dict[str, Any] = self.params
+        warmup, decay = float(p.get("warmup", 0.0)), str(p.get("decay", "constant"))
+        if warmup == 0 and decay == "constant":
+            return None
+        from torch.optim import lr_scheduler
+
+        lr = float(p["lr"])
+        final = float(p.get("final_fraction", 0.0))
+        steps = int(float(f"{warmup:.6g}") * total_steps)  # the fraction as pasted
+        warm = None
+        if warmup > 0 or decay == "constant":
+            warm = lr_scheduler.LinearLR(optimizer, start_factor=1 / (steps + 1), total_iters=steps)
+        if decay == "constant":
+            return warm
+        rest = total_steps - steps if warm is not None else total_steps
+        if decay == "cosine":
+            eta_min = float(f"{final * lr:.6g}")
+            after: Any = lr_scheduler.CosineAnnealingLR(optimizer, T_max=rest, eta_min=eta_min)
+        else:
+            end = float(f"{final:.6g}")
+            after = lr_scheduler.LinearLR(
+                optimizer, start_factor=1.0, end_factor=end, total_iters=rest
+            )
+        if warm is None:
+            return after
+        return lr_scheduler.SequentialLR(optimizer, [warm, after], milestones=[steps])
 
     # -- reporting ----------------------------------------------------------------------------
     def _path(self, verb: str) -> str:

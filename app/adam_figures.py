@@ -17,7 +17,7 @@ from typing import Any
 
 import optuna
 import plotly.graph_objects as go
-from optuna.distributions import FloatDistribution, IntDistribution
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from plotly.graph_objects import Figure
@@ -27,8 +27,10 @@ METRIC_ATTR = "adamtune:metric"  # user attr of the in-memory study: the metric'
 # numbers trials 0, 1, 2...: without it, trial 13 after two interrupted ones was drawn at 11
 NUMBER_ATTR = "adamtune:number"
 ONE_MINUS = "one_minus_"
-LABELS = {"lr": "lr", "beta1": "β1", "beta2": "β2", "eps": "eps", "weight_decay": "weight decay"}
-ORDER = ("lr", "beta1", "beta2", "eps", "weight_decay")
+LABELS = {"lr": "lr", "beta1": "β1", "beta2": "β2", "eps": "eps", "weight_decay": "weight decay",
+          "final_fraction": "final lr fraction"}  # fmt: skip
+ORDER = ("lr", "beta1", "beta2", "eps", "weight_decay", "momentum", "warmup", "decay",
+         "final_fraction")  # fmt: skip
 # mid-luminance colours: readable on the white page and on the near-black one
 NEUTRAL_SCALE = [[0.0, "#9aa3b2"], [0.5, "#3b82f6"], [1.0, "#f97316"]]
 
@@ -246,6 +248,10 @@ def parallel_coordinate(study: optuna.Study, params: list[str] | None) -> Figure
     colorbar.update({k: objective[k] for k in ("tickvals", "ticktext") if k in objective})
     dims: list[dict[str, Any]] = [objective]
     for name in names:
+        choices = _choices(trials, name)
+        if choices is not None:
+            dims.append(_categorical_dimension(trials, name, choices))
+            continue
         raw = [float(t.params[name]) for t in trials]
         dims.append(_dimension(trials, name, raw))
     fig = go.Figure(
@@ -281,6 +287,29 @@ def _objective_dimension(metric: str, values: list[float]) -> dict[str, Any]:
             "ticktext": [fmt(v) for v in ticks],
         }
     return {"label": metric, "values": values, "tickformat": ".4~g"}
+
+
+def _choices(trials: list[FrozenTrial], name: str) -> list[Any] | None:
+    """A categorical parameter's choices (a schedule's decay shape), or None for a number."""
+    for t in trials:
+        dist = t.distributions.get(name)
+        if isinstance(dist, CategoricalDistribution):
+            return list(dist.choices)
+    return None
+
+
+def _categorical_dimension(
+    trials: list[FrozenTrial], name: str, choices: list[Any]
+) -> dict[str, Any]:
+    """One tick per choice, the lines through the one each trial took."""
+    index = {choice: i for i, choice in enumerate(choices)}
+    return {
+        "label": param_label(name),
+        "values": [index[t.params[name]] for t in trials],
+        "range": [0, max(len(choices) - 1, 1)],
+        "tickvals": list(range(len(choices))),
+        "ticktext": [str(c) for c in choices],
+    }
 
 
 def _dimension(trials: list[FrozenTrial], name: str, raw: list[float]) -> dict[str, Any]:

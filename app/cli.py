@@ -131,8 +131,9 @@ def _config(args: argparse.Namespace, **overrides: Any) -> Any:
 
 def _space(args: argparse.Namespace) -> dict[str, Any]:
     """--space JSON (or @file), then one flag per dimension: --lr 1e-5:0.1 (a log range),
-    --lr 1e-5:0.1:linear, or --beta2 0.999 (fixed)."""
-    from optim.space import DIMENSIONS
+    --lr 1e-5:0.1:linear, or --beta2 0.999 (fixed); --warmup 0:0.1 (linear unless :log), and
+    --decay cosine (fixed) or --decay cosine,linear (the shapes to tune among)."""
+    from optim.space import FLOAT_DIMENSIONS, LINEAR
 
     space: dict[str, Any] = {}
     if getattr(args, "space", None):
@@ -143,7 +144,7 @@ def _space(args: argparse.Namespace) -> dict[str, Any]:
         space = json.loads(text)
         if not isinstance(space, dict):
             raise ValueError("--space must be a JSON object of dimensions")
-    for name in DIMENSIONS:
+    for name in FLOAT_DIMENSIONS:
         given = getattr(args, f"dim_{name}", None)
         if given is None:
             continue
@@ -153,12 +154,17 @@ def _space(args: argparse.Namespace) -> dict[str, Any]:
                 space[name] = {"value": float(parts[0])}
             elif len(parts) in (2, 3) and parts[2:] in ([], ["linear"], ["log"]):
                 low, high = float(parts[0]), float(parts[1])
-                space[name] = {"low": low, "high": high, "log": parts[2:] != ["linear"]}
+                log = parts[2:] == ["log"] if name in LINEAR else parts[2:] != ["linear"]
+                space[name] = {"low": low, "high": high, "log": log}
             else:
                 raise ValueError
         except ValueError:
             raise ValueError(f"--{name.replace('_', '-')} {given!r}: give VALUE, LOW:HIGH or "
                              "LOW:HIGH:linear") from None  # fmt: skip
+    decay = getattr(args, "dim_decay", None)
+    if decay is not None:
+        shapes = [shape.strip() for shape in decay.split(",")]
+        space["decay"] = {"value": shapes[0]} if len(shapes) == 1 else {"choices": shapes}
     return space
 
 
@@ -223,7 +229,7 @@ def cmd_tune(args: argparse.Namespace) -> int:
         print("the validation did not finish: no answer", file=sys.stderr)
         return 1
     local.print_answer(
-        family, OptimizerParams(**answer.params), verdict=answer.verdict,
+        family, OptimizerParams.from_dict(answer.params), verdict=answer.verdict,
         confirmed=answer.confirmed,
         warning="picked on the selection seeds and not confirmed on others "
         "(--confirm-seeds 0): its gain there is overstated",
@@ -280,7 +286,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     local.print_rounds(local.Validated(found, None, None, 0.0), headline="evaluation")
     chosen = next(c for c in found.configs if c.label == found.recommended)
     local.print_answer(
-        family, OptimizerParams(**chosen.params), verdict=found.verdict, confirmed=True
+        family, OptimizerParams.from_dict(chosen.params), verdict=found.verdict, confirmed=True
     )
     return 0
 
@@ -479,7 +485,8 @@ def _search_options(parser: argparse.ArgumentParser, trials_help: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from optim.params import PARAM_NAMES
-    from optim.space import DIMENSIONS
+    from optim.schedules import DECAYS
+    from optim.space import FLOAT_DIMENSIONS, LINEAR
 
     parser = argparse.ArgumentParser(prog="adamtune", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -516,10 +523,22 @@ def build_parser() -> argparse.ArgumentParser:
     _search_options(tune, "trials in the search (trial 0 is the defaults)")
     tune.add_argument("--space", help="the search space as JSON (or @file.json); flags below "
                       "override it")  # fmt: skip
-    for name in DIMENSIONS:
-        tune.add_argument(f"--{name.replace('_', '-')}", dest=f"dim_{name}", metavar="RANGE",
-                          help=f"{name}: LOW:HIGH (log), LOW:HIGH:linear, or a fixed VALUE "
-                          "(default: the preset's)")  # fmt: skip
+    for name in FLOAT_DIMENSIONS:
+        scale = (
+            "LOW:HIGH (linear), LOW:HIGH:log"
+            if name in LINEAR
+            else "LOW:HIGH (log), LOW:HIGH:linear"
+        )
+        tune.add_argument(
+            f"--{name.replace('_', '-')}",
+            dest=f"dim_{name}",
+            metavar="RANGE",
+            help=f"{name}: {scale}, or a fixed VALUE (default: the preset's)",
+        )
+    tune.add_argument("--decay", dest="dim_decay", metavar="SHAPES",
+                      help=f"the schedule's decay after its warmup: one of {', '.join(DECAYS)} "
+                      "(fixed), or several, comma-separated, to tune among (default: the "
+                      "preset's; the schedule preset tunes all three)")  # fmt: skip
     tune.add_argument(
         "--seeds-per-trial", dest="seeds_per_trial", type=int, default=1,
         help="training runs per trial, averaged into its value",

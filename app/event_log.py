@@ -9,6 +9,7 @@ and hold the lock for one insert).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import text
@@ -28,7 +29,9 @@ def append_event(session: Session, event: Event) -> None:
     session.add(event)
 
 
-def trial_started(study_id: int, number: int, params: dict[str, float], **extra: Any) -> Event:
+def trial_started(
+    study_id: int, number: int, params: Mapping[str, float | str], **extra: Any
+) -> Event:
     return Event(
         study_id=study_id,
         kind=EventKind.TRIAL_STARTED,

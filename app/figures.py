@@ -13,6 +13,7 @@ axis labelled beta, the metric's name instead of "Objective Value").
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import optuna
@@ -35,9 +36,13 @@ CONTOUR_MAX_TRIALS = 300  # contour interpolates a grid per pair of params: keep
 
 def _importances(study: optuna.Study, params: list[str] | None) -> Figure:
     evaluator = optuna.importance.PedAnovaImportanceEvaluator()
-    figure = optuna.visualization.plot_param_importances(
-        study, evaluator=evaluator, params=params, target_name=af.metric_name(study)
-    )
+    with warnings.catch_warnings():
+        # a categorical parameter (a schedule's decay shape) with a choice few good trials took:
+        # the figure is an estimate anyway, and says so by its name
+        warnings.filterwarnings("ignore", message="Some regimes for parameter")
+        figure = optuna.visualization.plot_param_importances(
+            study, evaluator=evaluator, params=params, target_name=af.metric_name(study)
+        )
     return _relabelled(study, figure)
 
 

@@ -26,7 +26,7 @@ from optim.attrs import BASELINE_ATTR, PARAMS_ATTR, VALIDATION_ATTR
 from optim.heartbeat import Heartbeat
 from optim.objective import train_lease
 from optim.optimizers import Family
-from optim.params import OptimizerParams
+from optim.params import OptimizerParams, ParamValue
 from optim.runner import Lease, NoTrial, TrialRunner
 from optim.storage import AdamtuneStorage
 from optim.study import StudyConfig, read_config
@@ -203,7 +203,7 @@ def _run_round(
 
 def study_answer(
     storage: AdamtuneStorage, name: str
-) -> tuple[StudyConfig, dict[str, float], str, set[int]]:
+) -> tuple[StudyConfig, dict[str, ParamValue], str, set[int]]:
     """A study's config, the params it answers with (its newest validation's conclusion, else
     its best trial), their label, and every seed the study and its rounds trained on."""
     study = optuna.load_study(study_name=name, storage=storage)

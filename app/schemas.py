@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from optim.params import ParamValue
 from optim.samplers import DEFAULT_PRUNER, DEFAULT_SAMPLER
 from optim.space import DEFAULT_PRESET, SearchSpace
 from optim.study import (
@@ -62,9 +63,9 @@ class Progress(BaseModel):
 class BestTrial(BaseModel):
     trial: int
     value: float
-    params: dict[str, float]
-    # the params as a line of PyTorch (its family's class); None for a plain Optuna study's
-    # params that are not an Adam configuration
+    params: dict[str, ParamValue]  # a schedule's decay is a name
+    # the params as a line of PyTorch (its family's class, and its scheduler where it has a
+    # schedule); None for a plain Optuna study's params that are not an Adam configuration
     torch_line: str | None = None
 
 
@@ -77,7 +78,7 @@ class ValidationConfig(BaseModel):
     """One config of a validation: its runs on the fresh seeds and how it compares."""
 
     label: str  # "default" or "trial N"
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     trial: int | None  # the search trial it comes from
     search_value: float | None  # the single-seed value the search measured (an estimate)
     values: list[float | None]  # the test metric on each fresh seed (None: not run yet)
@@ -205,7 +206,7 @@ class TrialPublic(BaseModel):
     state: str
     value: float | None
     baseline: bool
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     datetime_start: datetime | None
     datetime_complete: datetime | None
     duration_s: float | None
@@ -276,7 +277,7 @@ class OptimizerPublic(BaseModel):
     dims: list[str]  # the parameters it takes
     tuned_by_default: list[str]
     tunable: list[str]  # what a space may tune (the others are fixed)
-    baseline: dict[str, float]  # its library defaults: what the baseline trial trains with
+    baseline: dict[str, ParamValue]  # its library defaults: what the baseline trial trains with
     torch_class: str
     presets: dict[str, SearchSpace]  # the space each preset gives it
     # each preset's range of each parameter: where a dimension starts when it is tuned
@@ -297,6 +298,7 @@ class OptionsPublic(BaseModel):
     default_preset: str
     eps_modes: list[str]
     default_space: SearchSpace  # the default optimizer's, default preset
+    decays: list[str]  # a learning-rate schedule's decay shapes (optim/schedules.py)
     # a study's other defaults (n_trials, seed, eps_mode, seeds_per_trial, validate_top_k,
     # validate_seeds, metric, direction): what a field left out of a request gets
     study_defaults: dict[str, Any]
@@ -416,7 +418,7 @@ class AskRequest(BaseModel):
 
 class HandedOutTrial(BaseModel):
     number: int
-    params: dict[str, float]  # the optimizer family's own parameters
+    params: dict[str, ParamValue]  # the optimizer family's own parameters, and its schedule
     optimizer: str  # adam, adamw, sgd_nesterov or adam_lr_only
     eps_mode: str
     seeds: list[int]  # train with these seeds (k runs: report their mean)
@@ -424,7 +426,7 @@ class HandedOutTrial(BaseModel):
     metric: str
     direction: str
     purpose: str  # "search", or "validation": report the value on held-out data
-    torch_line: str  # the optimizer as a line of PyTorch
+    torch_line: str  # the optimizer as a line of PyTorch (and its scheduler's lines)
 
 
 class AskPublic(BaseModel):

@@ -13,7 +13,7 @@ from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic, Validat
 from app.validation import latest_reports
 from optim.attrs import PARAMS_ATTR
 from optim.optimizers import FAMILIES, Family
-from optim.params import PARAM_NAMES, OptimizerParams
+from optim.params import ALL_NAMES, PARAM_NAMES, OptimizerParams, ParamValue
 from optim.study import StudyConfig
 
 
@@ -43,13 +43,13 @@ def study_summaries(session: Session, study_id: int | None = None) -> list[Study
 
 def _best_params(
     session: Session, best: dict[int, tuple[int, float, int]]
-) -> dict[int, dict[str, float]]:
+) -> dict[int, dict[str, ParamValue]]:
     """study_id -> the best trial's Adam params (raw Optuna params for foreign studies)."""
     trial_ids = {sid: trial_id for sid, (_, _, trial_id) in best.items()}
     attrs = queries.trial_attrs(session, list(trial_ids.values()))
     params = queries.trial_params(session, list(trial_ids.values()))
     return {
-        sid: attrs.get(tid, {}).get(PARAMS_ATTR) or params.get(tid, {})
+        sid: attrs.get(tid, {}).get(PARAMS_ATTR) or dict(params.get(tid, {}))
         for sid, tid in trial_ids.items()
     }
 
@@ -60,7 +60,7 @@ def _summary(
     dirs: dict[int, str],
     best: dict[int, tuple[int, float, int]],
     baselines: dict[int, tuple[int, float | None]],
-    best_params: dict[int, dict[str, float]],
+    best_params: dict[int, dict[str, ParamValue]],
     reports: dict[int, dict[str, Any]],
 ) -> StudyPublic:
     sid = row["study_id"]
@@ -146,7 +146,7 @@ def _summary(
     )
 
 
-def _torch_line(family: Family | None, params: dict[str, float]) -> str | None:
+def _torch_line(family: Family | None, params: dict[str, ParamValue]) -> str | None:
     """The best params as a line to paste. A plain Optuna study (no family) gets Adam's line
     when its params are a whole Adam configuration (betas stored as `one_minus_beta`, as
     adamtune samples them, are read back), else none: it tuned something else."""
@@ -154,13 +154,17 @@ def _torch_line(family: Family | None, params: dict[str, float]) -> str | None:
         adam = dict(params)
         for beta in ("beta1", "beta2"):
             if beta not in adam and f"one_minus_{beta}" in adam:
-                adam[beta] = 1.0 - adam.pop(f"one_minus_{beta}")
+                adam[beta] = 1.0 - float(adam.pop(f"one_minus_{beta}"))
         if not {"lr", "beta1", "beta2", "eps"} <= adam.keys():
             return None
         family = FAMILIES["adam"]
         params = {k: v for k, v in adam.items() if k in PARAM_NAMES}
-    known = {k: float(v) for k, v in params.items() if k in PARAM_NAMES}
-    return family.torch_line(OptimizerParams(**{**family.params(family.baseline), **known}))
+    known = {k: v for k, v in params.items() if k in ALL_NAMES}
+    try:
+        merged = OptimizerParams.from_dict({**family.params(family.baseline), **known})
+    except (TypeError, ValueError):
+        return None  # not a schedule this version can write (params edited by hand)
+    return family.torch_line(merged)
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -269,7 +269,7 @@ def _phase(found: ValidationReport, confirmed: ValidationReport | None, confirm_
 
 
 def _line(family: Any, conclusion: Conclusion | None) -> str | None:
-    return family.torch_line(OptimizerParams(**conclusion.params)) if conclusion else None
+    return family.torch_line(OptimizerParams.from_dict(conclusion.params)) if conclusion else None
 
 
 def _configs(found: ValidationReport) -> list[dict[str, Any]]:

@@ -14,6 +14,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from optim.params import ParamValue
+from optim.schedules import SCHEDULE_NAMES, schedule_of
 from optim.validation import Interval, paired_gain
 
 PRACTICAL_MARGIN = 0.01  # a relative difference under 1 % is no reason to switch optimizers
@@ -29,7 +31,7 @@ class Entry:
 
     name: str  # adam, adamw, ...
     label: str  # Adam, AdamW, ...
-    params: dict[str, float]
+    params: dict[str, ParamValue]  # the optimizer's, and the schedule where it has one
     values: Sequence[float | None]  # the test metric on each shared seed
     tuned: int  # how many settings its study tuned
     torch_line: str
@@ -48,10 +50,14 @@ class Versus:
 
 def same_config(a: Entry, b: Entry) -> bool:
     """Whether the two picks train alike: equal settings, where a weight decay too small to
-    matter counts as none (Adam's coupled and AdamW's decoupled decay agree at zero)."""
+    matter counts as none (Adam's coupled and AdamW's decoupled decay agree at zero), and the
+    same learning-rate schedule."""
     if {a.name, b.name} - {"adam", "adamw", "adam_lr_only"}:
         return False  # SGD with momentum is another update rule whatever its settings
-    for name in set(a.params) | set(b.params):
+    schedule_a, schedule_b = schedule_of(a.params), schedule_of(b.params)
+    if not (schedule_a.none and schedule_b.none) and schedule_a != schedule_b:
+        return False
+    for name in (set(a.params) | set(b.params)) - set(SCHEDULE_NAMES):
         x, y = a.params.get(name), b.params.get(name)
         if name == "weight_decay":
             if _decay_matters(a) or _decay_matters(b):
@@ -59,14 +65,14 @@ def same_config(a: Entry, b: Entry) -> bool:
                     return False
             else:
                 continue
-        if x is None or y is None or not math.isclose(x, y, rel_tol=SAME_PARAM_RTOL):
+        if x is None or y is None or not math.isclose(float(x), float(y), rel_tol=SAME_PARAM_RTOL):
             return False
     return True
 
 
 def _decay_matters(entry: Entry) -> bool:
-    decay = entry.params.get("weight_decay", 0.0)
-    return decay * entry.params.get("lr", 0.0) >= NEGLIGIBLE_DECAY
+    decay = float(entry.params.get("weight_decay", 0.0))
+    return decay * float(entry.params.get("lr", 0.0)) >= NEGLIGIBLE_DECAY
 
 
 def versus(entry: Entry, reference: Entry, margin: float = PRACTICAL_MARGIN) -> Versus:

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from optim.params import OptimizerParams
+from optim.params import OptimizerParams, ParamValue
+from optim.schedules import SCHEDULE_NAMES
 
 ADAM_DIMS = ("lr", "beta1", "beta2", "eps", "weight_decay")
 
@@ -36,12 +37,20 @@ class Family:
     def tunable(self) -> tuple[str, ...]:
         return self.only_tunable if self.only_tunable is not None else self.dims
 
-    def params(self, params: OptimizerParams) -> dict[str, float]:
-        """The family's own parameters (what a trial records and the API shows)."""
-        return params.as_dict(self.dims)
+    def params(self, params: OptimizerParams) -> dict[str, ParamValue]:
+        """The family's own parameters, and the schedule where there is one (what a trial
+        records and the API shows)."""
+        return params.as_dict([*self.dims, *(() if params.schedule.none else SCHEDULE_NAMES)])
 
     def torch_line(self, params: OptimizerParams) -> str:
-        """The line a user pastes into their training script."""
+        """What a user pastes into their training script: the optimizer as one line, or with a
+        schedule, `optimizer = ...` and the scheduler's lines (`Schedule.torch_lines`)."""
+        line = self._optimizer_line(params)
+        if params.schedule.none:
+            return line
+        return "\n".join([f"optimizer = {line}", *params.schedule.torch_lines(params.lr)])
+
+    def _optimizer_line(self, params: OptimizerParams) -> str:
         args = [f"lr={params.lr:.6g}"]
         if "beta1" in self.dims:
             args.append(f"betas=({params.beta1:.6g}, {params.beta2:.6g})")

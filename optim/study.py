@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, Literal
 
@@ -136,11 +137,13 @@ class StudyConfig(BaseModel):
     @model_validator(mode="after")
     def _fits_grid(self) -> StudyConfig:
         if self.sampler == "grid":
-            size = GRID_POINTS_PER_DIMENSION ** len(self.space.tuned())
+            grid = self.space.grid(GRID_POINTS_PER_DIMENSION)
+            size = math.prod(len(axis) for axis in grid.values())
             if self.n_trials > size + 1:  # the grid, and the default-settings baseline
                 raise ValueError(
                     f"n_trials: the grid has {size} points ({GRID_POINTS_PER_DIMENSION} per tuned "
-                    f"dimension), so n_trials may be at most {size + 1} with the baseline"
+                    "dimension, each decay shape of a tuned decay), so n_trials may be at most "
+                    f"{size + 1} with the baseline"
                 )
         return self
 

@@ -1,7 +1,9 @@
 """The training loop shared by every task: build, then per epoch train, evaluate and report.
 
 It knows nothing of Optuna: the objective passes `on_epoch`, which may raise to end the run early
-(pruning, a stop request). Divergence is detected here because every caller needs it.
+(pruning, a stop request). Divergence is detected here because every caller needs it. A params'
+learning-rate schedule (`optim.schedules`) is stepped after every optimizer step, over the run's
+planned steps (epochs times one epoch's batches), with torch's own schedulers.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import torch
 from optim.adam import Adam, EpsMode
 from optim.optimizers import FAMILIES
 from optim.params import OptimizerParams
-from optim.tasks.base import EpochMetrics, Task
+from optim.schedules import make_scheduler
+from optim.tasks.base import EpochMetrics, Problem, Task
 
 
 class DivergedError(RuntimeError):
@@ -106,6 +109,10 @@ def train(
     runs = [
         _Run(task, s, dev, lambda w: make_optimizer(optimizer, params, w, eps_mode)) for s in seeds
     ]
+    if not params.schedule.none:
+        total_steps = epochs * steps_per_epoch(runs[0].problem)
+        for run in runs:
+            run.scheduler = make_scheduler(params.schedule, run.optimizer, total_steps, params.lr)
     history: list[EpochMetrics] = []
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
@@ -136,6 +143,12 @@ def train(
     return history
 
 
+def steps_per_epoch(problem: Problem) -> int:
+    """How many optimizer steps one epoch takes: its batches, counted on a generator of its own
+    (the run's shuffling is untouched). Every epoch of a task has as many."""
+    return sum(1 for _ in problem.train_batches(torch.Generator().manual_seed(0)))
+
+
 def _mean_or_none(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.fmean(present) if present else None
@@ -156,11 +169,17 @@ class _Run:
         self.problem = task.build(seed, device)
         self.model = self.problem.model.to(device)
         self.optimizer = optimizer(self.model.parameters())
+        self.scheduler: torch.optim.lr_scheduler.LRScheduler | None = None  # stepped per step
         self.shuffle = torch.Generator().manual_seed(seed)
 
     def epoch(self) -> tuple[float, float, float | None]:
         """Train one epoch, then evaluate: (train loss, validation loss, accuracy or None)."""
-        model, optimizer, problem = self.model, self.optimizer, self.problem
+        model, optimizer, problem, scheduler = (
+            self.model,
+            self.optimizer,
+            self.problem,
+            self.scheduler,
+        )
         model.train()
         total = torch.zeros((), device=self.device)  # summed on the device: no sync per step
         steps = 0
@@ -169,6 +188,8 @@ class _Run:
             loss = problem.loss(model, batch)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             total += loss.detach()
             steps += 1
         train_loss = float(total) / max(steps, 1)

@@ -34,7 +34,7 @@ from optim.attrs import (
     SEEDS_ATTR,
     VALIDATION_ATTR,
 )
-from optim.params import OptimizerParams
+from optim.params import OptimizerParams, ParamValue
 from optim.seeds import Purpose, fresh_seeds
 from optim.study import StudyConfig, create_study
 
@@ -166,9 +166,12 @@ def confirmation_candidates(selection: ValidationReport) -> list[Candidate] | No
     if chosen is None or default is None:
         return None
     return [
-        Candidate(DEFAULT_LABEL, OptimizerParams(**default.params)),
+        Candidate(DEFAULT_LABEL, OptimizerParams.from_dict(default.params)),
         Candidate(
-            chosen.label, OptimizerParams(**chosen.params), chosen.trial, chosen.search_value
+            chosen.label,
+            OptimizerParams.from_dict(chosen.params),
+            chosen.trial,
+            chosen.search_value,
         ),
     ]
 
@@ -204,7 +207,7 @@ class Interval:
 @dataclass
 class ConfigResult:
     label: str
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     trial: int | None
     search_value: float | None
     values: list[float | None]  # per seed, in the validation's seed order (None: not done)
@@ -373,7 +376,7 @@ class Conclusion:
     on seeds that did not pick it."""
 
     label: str  # the config to use: "trial 12", or "default"
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     confirmed: bool  # False: the pick of the selection round, not yet confirmed
     verdict: str
 

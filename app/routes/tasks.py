@@ -17,6 +17,7 @@ from optim.samplers import (
     SAMPLER_DESCRIPTIONS,
     SAMPLERS,
 )
+from optim.schedules import DECAYS
 from optim.space import DEFAULT_PRESET, PRESETS, preset_ranges, preset_space
 from optim.study import EPS_MODES, EXTERNAL_TASK, StudyConfig
 from optim.tasks import list_tasks
@@ -75,6 +76,7 @@ def read_options(state: StateDep) -> OptionsPublic:
         default_preset=DEFAULT_PRESET,
         eps_modes=list(EPS_MODES),
         default_space=preset_space(FAMILIES[DEFAULT_FAMILY], DEFAULT_PRESET),
+        decays=list(DECAYS),
         study_defaults={name: StudyConfig.model_fields[name].default for name in STUDY_DEFAULTS},
         external_task=EXTERNAL_TASK,
         client_wheel=f"/client/{WHEEL_NAME}",

@@ -14,10 +14,14 @@ export const PARAM_LABELS = {
   eps: "eps",
   weight_decay: "weight decay",
   momentum: "momentum",
+  warmup: "warmup",
+  decay: "decay",
+  final_fraction: "final lr fraction",
 };
 
-// every optimizer family's parameters, in the order the API lists them (optim/params.py)
-export const DIMENSIONS = ["lr", "beta1", "beta2", "eps", "weight_decay", "momentum"];
+// every optimizer family's parameters, then the learning-rate schedule's, in the order the API
+// lists them (optim/params.py)
+export const DIMENSIONS = ["lr", "beta1", "beta2", "eps", "weight_decay", "momentum", "warmup", "decay", "final_fraction"];
 
 /**
  * Adam's names for a trial's parameters: a study written by a plain Optuna script may store a
@@ -70,6 +74,7 @@ function trimZeros(text) {
  */
 export function fmtParam(name, value) {
   if (value === null || value === undefined) return "–";
+  if (typeof value === "string") return value; // a schedule's decay shape
   const v = Number(value);
   if ((name === "beta1" || name === "beta2" || name === "momentum") && v > 0.9 && v < 1) {
     const decimals = Math.min(12, Math.ceil(-Math.log10(1 - v)) + 2);
@@ -231,17 +236,26 @@ export function fmtAgo(iso, now = Date.now()) {
 
 /**
  * The server's line to paste (`torch.optim.Adam(model.parameters(), lr=..., betas=(..., ...))`)
- * with one argument per line, for display: split at the top level's commas.
+ * with one argument per line, for display: split at the top level's commas. With a schedule the
+ * text has several lines (`optimizer = ...`, a comment, `scheduler = torch.optim.lr_scheduler...`):
+ * each call into torch is split so, the others are kept as they are.
  */
-export function torchLineLines(line) {
+export function torchLineLines(text) {
+  return String(text)
+    .split("\n")
+    .map((line) => (line.includes("torch.optim.") ? splitCall(line) : line))
+    .join("\n");
+}
+
+function splitCall(line) {
   const open = line.indexOf("(");
   if (open < 0 || !line.endsWith(")")) return line;
   const args = [];
   let depth = 0;
   let start = open + 1;
   for (let i = start; i < line.length - 1; i++) {
-    if (line[i] === "(") depth++;
-    else if (line[i] === ")") depth--;
+    if (line[i] === "(" || line[i] === "[") depth++;
+    else if (line[i] === ")" || line[i] === "]") depth--;
     else if (line[i] === "," && depth === 0) {
       args.push(line.slice(start, i).trim());
       start = i + 1;

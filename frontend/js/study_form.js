@@ -42,6 +42,18 @@ export function readDimension(name, row, inputs, problems) {
 }
 
 /**
+ * A categorical dimension (a schedule's decay shape) from its ticked boxes: one is a fixed
+ * {value}, several are {choices} to tune among, none is a problem naming `inputs`.
+ */
+export function readChoices(name, ticked, inputs, problems) {
+  if (!ticked.length) {
+    problems.push({ key: `space.${name}`, msg: "tick at least one", inputs });
+    return {};
+  }
+  return ticked.length === 1 ? { value: ticked[0] } : { choices: [...ticked] };
+}
+
+/**
  * ["body", "space", "lr", "low"] -> "space.lr.low". An error of the whole body or the whole
  * space that starts with a field's name ("metric: ...", "beta1: ...") goes to that field.
  */

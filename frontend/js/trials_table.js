@@ -7,6 +7,7 @@ import { clear, h, replace, setText, throttle } from "./dom.js";
 import { AXIS_NUMBERS, DIMENSIONS, PARAM_LABELS, adamParams, epochAxis, fmtDuration, fmtNum, fmtParam, fmtTime, fullNum, logTicksOf } from "./format.js";
 import { noteEditor, notesSupported } from "./notes.js";
 import { PLOT_CONFIG, ensurePlotly, palette, themeTemplate } from "./plot.js";
+import { NO_SCHEDULE, lrCurve } from "./schedule_data.js";
 
 const PAGE = 50;
 const SELECTION_LIMIT = 1000; // a selection is filtered from at most this many trials
@@ -70,7 +71,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       const known = DIMENSIONS.filter((d) => names.has(d));
       return [...known, ...[...names].filter((n) => !DIMENSIONS.includes(n)).sort()];
     }
-    const tuned = DIMENSIONS.filter((d) => !(space[d] && space[d].value !== null && space[d].value !== undefined));
+    const tuned = DIMENSIONS.filter((d) => space[d] && (space[d].value === null || space[d].value === undefined));
     return tuned.length ? tuned : DIMENSIONS;
   }
 
@@ -119,7 +120,8 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
   }
 
   function row(t, bestNumber) {
-    const p = t.params || {};
+    // a trial without a schedule records none: in a study tuning one, it shows what it trained with
+    const p = { ...NO_SCHEDULE, ...(t.params || {}) };
     const study = getStudy() || {};
     const stopping = t.state === "RUNNING" && !t.reserved && study.status === "stopping";
     // a trial that has just started may not have all its parameters yet: reload on its epochs
@@ -224,6 +226,10 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
   async function renderDetail(t) {
     const p = adamParams(t.params);
     const plot = h("div", { class: "detail-plot", id: "trial-detail-plot" });
+    // a trial with a learning-rate schedule: its lr over the run, on the curve's epoch axis
+    const epochs = getStudy()?.epochs || Math.max(0, ...(t.curve?.epoch || []));
+    const lr = lrCurve(p, epochs);
+    const lrPlot = lr ? h("div", { class: "detail-plot detail-lr", id: "trial-detail-lr", "aria-label": "learning rate over the run" }) : null;
     const close = h("button", { type: "button", class: "ghost small", "aria-label": "close", onclick: closeDetail }, "✕");
     replace(
       detail,
@@ -243,6 +249,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
           .map((d) => kv(PARAM_LABELS[d] || d, fmtParam(d, p[d]), fullNum(p[d]))),
       ),
       plot,
+      lrPlot,
     );
     notesSupported().then((supported) => {
       if (!supported.trial || !ctx.alive() || selected !== t.number) return;
@@ -253,6 +260,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
     const curve = t.curve || {};
     if (!(curve.epoch || []).length) {
       plot.replaceWith(h("p", { class: "muted", text: "No epochs reported." }));
+      lrPlot?.remove();
       return;
     }
     const Plotly = await ensurePlotly();
@@ -313,6 +321,31 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       ),
     );
     await Plotly.react(plot, traces, layout, PLOT_CONFIG);
+    if (lrPlot && ctx.alive() && selected === t.number) await drawLr(Plotly, lrPlot, lr, epochs, c);
+  }
+
+  /** The trial's learning rate over its run (its schedule in closed form), under its curve. */
+  async function drawLr(Plotly, el, lr, epochs, c) {
+    const trace = {
+      type: "scatter",
+      mode: "lines",
+      x: lr.x,
+      y: lr.y,
+      text: lr.y.map((v) => fmtNum(v)),
+      hovertemplate: "lr %{text}<extra></extra>",
+      name: "learning rate",
+      line: { color: c.colorway[3 % c.colorway.length], width: 2 },
+    };
+    const layout = {
+      template: themeTemplate(),
+      height: 150,
+      margin: { l: 50, r: 44, t: 8, b: 40 },
+      xaxis: { title: { text: "epoch", standoff: 4 }, ...epochAxis(epochs, 240, 1), range: [0, epochs] },
+      yaxis: { title: { text: "lr" }, rangemode: "tozero", ...AXIS_NUMBERS },
+      showlegend: false,
+      hovermode: "x unified",
+    };
+    await Plotly.react(el, [trace], layout, PLOT_CONFIG);
   }
 
   function closeDetail() {

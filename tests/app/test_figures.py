@@ -72,3 +72,24 @@ def test_a_watched_studys_importances_are_built_before_anyone_asks(api: Api) -> 
     answer = api.get(f"/api/studies/{study['id']}/figures/importances")
     assert answer.status_code == 200 and "data" in answer.json()
     assert cache.builds == built  # served from the cache: no build on the click
+
+
+def test_every_figure_of_a_study_tuning_a_schedule_draws_its_decay_shapes(api: Api) -> None:
+    """The decay shape is categorical: each figure draws it by name (the parallel coordinates
+    with one tick per shape), the numbers as numbers."""
+    space = {"warmup": {"low": 0.0, "high": 0.2}, "decay": {"choices": ["cosine", "linear"]}}
+    study = api.create_study(task="rosenbrock", epochs=2, pruner="none", validate_seeds=0,
+                             n_trials=6, sampler="random", space=space)  # fmt: skip
+    assert api.work() == 6
+    kinds = ("history", "parallel_coordinate", "importances", "slice", "edf", "timeline", "contour")
+    for kind in kinds:
+        response = api.get(f"/api/studies/{study['id']}/figures/{kind}")
+        assert response.status_code == 200, (kind, response.text)
+        names = [p["name"] for p in response.json()["layout"]["meta"]["params"]]
+        assert {"warmup", "decay"} <= set(names), (kind, names)
+    parcoords = api.get(f"/api/studies/{study['id']}/figures/parallel_coordinate").json()
+    dims = {d["label"]: d for d in parcoords["data"][0]["dimensions"]}
+    assert dims["decay"]["ticktext"] == ["cosine", "linear"]
+    assert set(dims["decay"]["values"]) <= {0, 1} and dims["warmup"]["values"]
+    contour = api.get(f"/api/studies/{study['id']}/figures/contour?params=warmup,decay")
+    assert contour.status_code == 200, contour.text

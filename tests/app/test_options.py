@@ -29,7 +29,10 @@ def test_options_give_each_familys_defaults_and_ranges(api: Api) -> None:
     assert adam["ranges"]["default"]["weight_decay"] == [1e-5, 1e-1]
     assert adam["ranges"]["wide"]["lr"] == [1e-8, 10.0]
     assert families["sgd_nesterov"]["ranges"]["default"]["lr"] == [1e-4, 1.0]
-    assert set(families["sgd_nesterov"]["ranges"]["default"]) == {"lr", "momentum", "weight_decay"}
+    # and the learning-rate schedule's fractions, every family's
+    assert set(families["sgd_nesterov"]["ranges"]["default"]) == {
+        "lr", "momentum", "weight_decay", "warmup", "final_fraction"
+    }  # fmt: skip
     assert families["adam_lr_only"]["tunable"] == ["lr", "weight_decay"]
     assert adam["tunable"] == adam["dims"]
     assert options["eps_modes"] == ["pytorch", "tf"]

@@ -198,6 +198,71 @@ def test_a_log_scale_weight_decay_range_keeps_the_default_baseline(api: Api) -> 
     assert baseline["params"]["weight_decay"] == 0.0
 
 
+@both_databases
+def test_a_study_tunes_a_schedule_and_reports_it_with_its_paste_text(api: Api) -> None:
+    """Schedule dimensions in the request: the study stores them, its trials train and show
+    their schedule, the baseline is torch's Adam with none, and the best's line to paste
+    carries its scheduler in torch.optim.lr_scheduler terms."""
+    space = {
+        "warmup": {"low": 0.0, "high": 0.2},
+        "decay": {"choices": ["cosine", "linear"]},
+        "final_fraction": {"low": 0.0, "high": 0.5},
+    }
+    study = api.create_study(**FAST_STUDY, n_trials=4, space=space, sampler="random")
+    assert study["space"]["decay"] == {"choices": ["cosine", "linear"], "value": None}
+    assert study["space"]["warmup"] == {"low": 0.0, "high": 0.2, "log": False, "value": None}
+    assert api.work() == 4
+    done = api.study(study["id"])
+    assert (done["status"], done["progress"]["complete"]) == ("completed", 4)
+    baseline, *tuned = api.trials(study["id"], sort="number")
+    assert baseline["params"] == DEFAULT_ADAM  # no schedule: torch.optim.Adam() as it is
+    for trial in tuned:
+        assert trial["params"]["decay"] in ("cosine", "linear")
+        assert 0.0 <= trial["params"]["warmup"] <= 0.2
+        assert 0.0 <= trial["params"]["final_fraction"] <= 0.5
+    best = done["best"]
+    line = best["torch_line"]
+    if best["trial"] == 0:
+        assert "lr_scheduler" not in line and line.startswith("torch.optim.Adam(")
+    else:
+        assert line.startswith("optimizer = torch.optim.Adam(model.parameters(), lr=")
+        shape = {"cosine": "CosineAnnealingLR", "linear": "LinearLR"}[best["params"]["decay"]]
+        assert f"torch.optim.lr_scheduler.{shape}(" in line
+        assert f"int({best['params']['warmup']:.6g} * total_steps)" in line
+
+
+@pytest.mark.parametrize(
+    ("space", "field"),
+    [
+        ({"decay": {"value": "exponential"}}, ["body", "space", "decay", "value"]),
+        ({"warmup": {"low": 0.0, "high": 1.0}}, ["body", "space", "warmup"]),
+        ({"final_fraction": {"value": 2.0}}, ["body", "space", "final_fraction"]),
+    ],
+)
+def test_bad_schedule_dimensions_are_a_422_naming_the_field(
+    api: Api, space: dict[str, Any], field: list[str]
+) -> None:
+    response = api.post("/api/studies", json={**FAST_STUDY, "space": space})
+    assert response.status_code == 422, response.text
+    locs = [e["loc"] for e in response.json()["detail"]]
+    assert field in locs, locs
+
+
+def test_the_schedule_preset_is_offered_and_tunes_the_schedule(api: Api) -> None:
+    options = api.get("/api/options").json()
+    assert "schedule" in options["presets"] and options["decays"] == [
+        "constant",
+        "cosine",
+        "linear",
+    ]
+    adam = next(o for o in options["optimizers"] if o["name"] == "adam")
+    assert adam["presets"]["default"]["decay"] == {"choices": None, "value": "constant"}
+    assert adam["presets"]["schedule"]["decay"]["choices"] == ["constant", "cosine", "linear"]
+    assert adam["ranges"]["default"]["warmup"] == [0.0, 0.2]
+    study = api.create_study(**FAST_STUDY, n_trials=2, preset="schedule")
+    assert study["space"]["warmup"]["low"] == 0.0 and study["space"]["decay"]["choices"]
+
+
 def test_curves_cursor_returns_only_new_points(api: Api) -> None:
     study = api.create_study(**{**LONG_STUDY, "epochs": 10}, n_trials=2)
     base = f"/api/studies/{study['id']}/curves"

@@ -154,6 +154,50 @@ def test_optimizer_family_preset_and_eps_mode_reach_the_study(
     assert "Default AdamW" in baseline and "weight decay 0.01" in baseline
 
 
+def test_a_schedule_is_tuned_from_the_form_and_drawn_beside_a_trial(
+    page: Any, server: LiveServer
+) -> None:
+    """The schedule rows start at none; the schedule preset fills them from GET /api/options;
+    the decay shapes ticked are what the study searches; a trial with a schedule shows its
+    learning rate over the run beside its curve, and the line to paste carries its scheduler."""
+    options = server.api("GET", "/api/options").json()
+    ranges = next(f for f in options["optimizers"] if f["name"] == "adam")["ranges"]["schedule"]
+    page.goto("#/new")
+    page.page.wait_for_selector("#f-preset option[value=schedule]", state="attached")
+    assert page.page.evaluate(DIMS_JS)[-1] != "warmup"  # the schedule has rows of its own
+    assert page.page.is_checked("#f-warmup-fixed") and page.page.is_checked("#f-decay-constant")
+    assert not page.page.is_checked("#f-decay-cosine")
+    page.page.select_option("#f-preset", "schedule")
+    assert float(page.page.input_value("#f-warmup-high")) == ranges["warmup"][1]
+    assert not page.page.is_checked("#f-warmup-log")  # a fraction that may be 0: linear
+    assert all(page.page.is_checked(f"#f-decay-{s}") for s in ("constant", "cosine", "linear"))
+    page.page.uncheck("#f-decay-constant")
+    page.page.select_option("#f-task", "rosenbrock")
+    page.page.fill("#f-name", "scheduled")
+    page.page.fill("#f-n_trials", "3")
+    page.page.fill("#f-epochs", "2")
+    page.page.select_option("#f-pruner", "none")
+    page.page.fill("#f-validate_seeds", "0")
+    page.page.click("#f-submit")
+    page.page.wait_for_url("**/#/studies/*")
+    study_id = int(page.page.url.rsplit("/", 1)[1])
+    study = server.wait_status(study_id, "completed")
+    assert study["preset"] == "schedule"
+    assert study["space"]["decay"]["choices"] == ["cosine", "linear"]
+    trial = server.api("GET", f"/api/studies/{study_id}/trials/1").json()
+    assert trial["params"]["decay"] in ("cosine", "linear")
+    page.page.click("#trials-table tbody tr[data-trial='1']")
+    page.page.wait_for_selector("#trial-detail-lr .main-svg")
+    assert page.page.locator("#trial-detail-plot .main-svg").count() >= 1
+    header = page.page.text_content("#trials-table thead")
+    assert "warmup" in header and "decay" in header
+    if study["best"]["trial"] != 0:
+        page.page.wait_for_function(
+            "() => document.getElementById('adam-line').dataset.copy.includes("
+            "'torch.optim.lr_scheduler.')"
+        )
+
+
 def test_a_pruner_on_a_budget_too_small_to_judge_is_flagged(page: Any) -> None:
     page.goto("#/new")
     page.page.wait_for_selector("#f-task option[value=rosenbrock]", state="attached")

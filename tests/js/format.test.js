@@ -221,3 +221,26 @@ test("torchLineLines splits at the top level's commas only", () => {
   );
   assert.equal(torchLineLines("nothing"), "nothing");
 });
+
+test("torchLineLines splits each torch call of a text with a scheduler, lists kept whole", () => {
+  const text = [
+    "optimizer = torch.optim.Adam(model.parameters(), lr=0.003)",
+    "# total_steps: your run's optimizer steps; scheduler.step() after each step()",
+    "warmup_steps = int(0.05 * total_steps)",
+    "scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [torch.optim.lr_scheduler.LinearLR(optimizer, total_iters=warmup_steps), torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)], milestones=[warmup_steps])",
+  ].join("\n");
+  assert.equal(
+    torchLineLines(text),
+    [
+      "optimizer = torch.optim.Adam(\n    model.parameters(),\n    lr=0.003,\n)",
+      "# total_steps: your run's optimizer steps; scheduler.step() after each step()",
+      "warmup_steps = int(0.05 * total_steps)",
+      "scheduler = torch.optim.lr_scheduler.SequentialLR(\n    optimizer,\n    [torch.optim.lr_scheduler.LinearLR(optimizer, total_iters=warmup_steps), torch.optim.lr_scheduler.ConstantLR(optimizer, factor=1.0)],\n    milestones=[warmup_steps],\n)",
+    ].join("\n"),
+  );
+});
+
+test("fmtParam writes a decay shape as it is", () => {
+  assert.equal(fmtParam("decay", "cosine"), "cosine");
+  assert.equal(fmtParam("warmup", 0.05), "0.05");
+});

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { locKey, mergeErrors, parseNumber, readDimension, readNumber, slotKey } from "../../frontend/js/study_form.js";
+import { locKey, mergeErrors, parseNumber, readChoices, readDimension, readNumber, slotKey } from "../../frontend/js/study_form.js";
 
 describe("numbers", () => {
   test("parseNumber: a value, an empty field, or why not", () => {
@@ -100,5 +100,17 @@ describe("error placement", () => {
     assert.equal(slotKey("n_trials", has), "n_trials");
     assert.equal(slotKey("query.3", has), "");
     assert.equal(slotKey("", has), "");
+  });
+});
+
+describe("readChoices", () => {
+  test("one ticked shape is fixed, several are tuned among, none is a problem", () => {
+    const problems = [];
+    assert.deepEqual(readChoices("decay", ["cosine"], [], problems), { value: "cosine" });
+    assert.deepEqual(readChoices("decay", ["cosine", "linear"], [], problems), { choices: ["cosine", "linear"] });
+    assert.deepEqual(problems, []);
+    const box = { id: "f-decay-cosine" };
+    assert.deepEqual(readChoices("decay", [], [box], problems), {});
+    assert.deepEqual(problems, [{ key: "space.decay", msg: "tick at least one", inputs: [box] }]);
   });
 });

@@ -10,7 +10,7 @@ from optim.advice import Entry, advise, same_config, versus
 ADAM = {"lr": 1e-2, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weight_decay": 0.0}
 
 
-def entry(name: str, values: Sequence[float], *, tuned: int = 4, **params: float) -> Entry:
+def entry(name: str, values: Sequence[float], *, tuned: int = 4, **params: float | str) -> Entry:
     label = {"adam": "Adam", "adamw": "AdamW", "adam_lr_only": "Adam (lr only)",
              "sgd_nesterov": "SGD+Nesterov"}[name]  # fmt: skip
     return Entry(name, label, {**ADAM, **params}, list(values), tuned, f"line of {label}")
@@ -68,3 +68,13 @@ def test_a_worse_family_is_worse_and_never_advised() -> None:
     result = versus(worse, REFERENCE)
     assert result.kind == "worse" and "30% worse than Adam" in result.sentence
     assert advise(REFERENCE, [result])[0] is REFERENCE
+
+
+def test_the_same_settings_with_another_schedule_are_not_the_same_config() -> None:
+    values = REFERENCE.values
+    cosine = entry("adamw", values, warmup=0.05, decay="cosine", final_fraction=0.0)
+    assert not same_config(cosine, REFERENCE)
+    assert same_config(cosine, entry("adam", values, warmup=0.05, decay="cosine"))
+    assert not same_config(cosine, entry("adam", values, warmup=0.05, decay="linear"))
+    # a constant rate with no warmup is no schedule, whatever its final fraction says
+    assert same_config(entry("adam", values, decay="constant", final_fraction=0.5), REFERENCE)

@@ -21,7 +21,9 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.validation import read_report
-from optim.attrs import BASELINE_ATTR
+from optim.attrs import BASELINE_ATTR, PARAMS_ATTR
+from optim.optimizers import FAMILIES
+from optim.params import OptimizerParams
 from optim.space import SearchSpace
 from optim.storage import make_storage
 from optim.study import read_config
@@ -323,9 +325,40 @@ def test_tune_takes_the_space_as_json_and_as_flags(
     assert config.space.weight_decay.value == 0.0
 
 
+def test_tune_takes_schedule_flags_and_prints_the_scheduler_to_paste(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--warmup/--final-fraction are linear ranges unless told, --decay a shape or several; the
+    answer printed is its family's paste text, with the scheduler where it has a schedule."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    code = main(["tune", "--task", "rosenbrock", "--trials", "4", "--epochs", "1",
+                 "--validate-seeds", "0", "--lr", "0.01:0.1", "--warmup", "0.05:0.2",
+                 "--decay", "cosine,linear", "--final-fraction", "0.1", "--storage", url,
+                 "--name", "scheduled", "--sampler", "random"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    study = optuna.load_study(study_name="scheduled", storage=url)
+    config = read_config(study.user_attrs)
+    assert config is not None
+    assert (config.space.warmup.low, config.space.warmup.high, config.space.warmup.log) == (
+        0.05, 0.2, False)  # fmt: skip
+    assert config.space.decay.choices == ("cosine", "linear")
+    assert config.space.final_fraction.value == 0.1
+    trials = [t for t in study.trials if not t.user_attrs.get(BASELINE_ATTR)]
+    assert len(trials) == 3
+    for trial in trials:
+        assert trial.user_attrs[PARAMS_ATTR]["decay"] in ("cosine", "linear")
+        assert trial.user_attrs[PARAMS_ATTR]["final_fraction"] == 0.1
+    best = OptimizerParams(**study.best_trial.user_attrs[PARAMS_ATTR])
+    assert FAMILIES["adam"].torch_line(best) in out
+    assert ("torch.optim.lr_scheduler." in out) == (not best.schedule.none)
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
+        (["--decay", "step"], "decay.value: Input should be 'constant', 'cosine' or 'linear'"),
+        (["--warmup", "0:1"], "0 <= warmup < 1"),
         (["--lr", "fast"], "--lr 'fast': give VALUE, LOW:HIGH or LOW:HIGH:linear"),
         (["--momentum", "0.1:0.9"], "momentum: Adam (adam) does not tune momentum"),
         (["--space", "[1, 2]"], "--space must be a JSON object"),

@@ -139,3 +139,41 @@ def test_presets_start_a_space_that_its_own_dimensions_override() -> None:
     assert again == mixed
     sgd = preset_space(FAMILIES["sgd_nesterov"], "default")
     assert sgd.tuned() == ["lr", "momentum"] and sgd.lr.bounds() == (1e-4, 1.0)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_each_family_tunes_a_schedule_with_its_peak_lr(family: str, tmp_path: Path) -> None:
+    """The schedule preset tunes the family's own dimensions and the schedule; its trials
+    record and train with their schedule, the baseline with none (its library's defaults)."""
+    storage = make_storage(f"sqlite:///{tmp_path / 's.db'}")
+    config = StudyConfig(task="logreg_breast_cancer", optimizer=family, preset="schedule",
+                         n_trials=4, epochs=2, sampler="random")  # fmt: skip
+    spec = FAMILIES[family]
+    assert config.space.tuned() == [*spec.tuned_by_default, "warmup", "decay", "final_fraction"]
+    create_study(config, storage, "scheduled")
+    runner = TrialRunner(storage, "scheduled", grace_period=10)
+    task = get_task("logreg_breast_cancer")
+    while isinstance(lease := runner.ask(4), Lease):
+        outcome = train_lease(runner, lease, task, epochs=2)
+        assert outcome.value is not None and math.isfinite(outcome.value), outcome
+        runner.finish(lease, outcome)
+    baseline, *tuned = runner.study.get_trials()
+    assert baseline.user_attrs[PARAMS_ATTR] == spec.params(spec.baseline)
+    assert OptimizerParams(**baseline.user_attrs[PARAMS_ATTR]) == spec.baseline
+    assert spec.baseline.schedule.none and "scheduler" not in spec.torch_line(spec.baseline)
+    for trial in tuned:
+        recorded = trial.user_attrs[PARAMS_ATTR]
+        params = OptimizerParams(**recorded)
+        assert (params.warmup, params.decay) == (trial.params["warmup"], trial.params["decay"])
+        if not params.schedule.none:
+            assert {"warmup", "decay", "final_fraction"} <= set(recorded)
+            assert "torch.optim.lr_scheduler." in spec.torch_line(params)
+
+
+def test_a_schedule_may_be_tuned_with_lr_alone() -> None:
+    config = StudyConfig.model_validate(
+        {"task": "rosenbrock", "optimizer": "adam_lr_only",
+         "space": {"warmup": {"low": 0.0, "high": 0.1}, "decay": {"value": "cosine"}}}
+    )  # fmt: skip
+    assert config.space.tuned() == ["lr", "warmup"]
+    assert config.baseline_params().schedule.none

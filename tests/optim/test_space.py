@@ -385,3 +385,99 @@ def test_every_grid_point_maps_into_the_space(beta1: dict[str, float]) -> None:
     for point in np.array(np.meshgrid(*grid.values())).T.reshape(-1, len(grid)):
         params = space.to_params(dict(zip(grid, map(float, point), strict=True)))
         assert space.contains(params), params
+
+
+# --- the learning-rate schedule as dimensions ----------------------------------------------------
+
+SCHEDULE_SPACE: dict[str, Any] = {
+    "warmup": {"low": 0.0, "high": 0.2},
+    "decay": {"choices": ["constant", "cosine", "linear"]},
+    "final_fraction": {"low": 0.0, "high": 0.5},
+}
+
+
+def test_the_schedule_is_fixed_at_none_unless_asked_for() -> None:
+    space = SearchSpace()
+    assert space.warmup.value == 0.0 and space.decay.value == "constant"
+    assert "warmup" not in space.tuned() and "decay" not in space.tuned()
+    assert space.to_params({"lr": 1e-3, "one_minus_beta1": 0.1, "one_minus_beta2": 1e-3,
+                            "eps": 1e-8}).schedule.none  # fmt: skip
+
+
+def test_schedule_dimensions_map_to_optuna_with_decay_categorical() -> None:
+    space = space_of(**SCHEDULE_SPACE)
+    assert space.tuned()[-3:] == ["warmup", "decay", "final_fraction"]
+    dists = space.distributions()
+    # fractions that may be 0 sample on a linear scale unless told otherwise
+    assert dists["warmup"] == optuna.distributions.FloatDistribution(0.0, 0.2, log=False)
+    assert dists["final_fraction"] == optuna.distributions.FloatDistribution(0.0, 0.5)
+    assert dists["decay"] == optuna.distributions.CategoricalDistribution(
+        ("constant", "cosine", "linear")
+    )
+    assert space.grid(3)["decay"] == ["constant", "cosine", "linear"]
+
+
+def test_tpe_samples_every_decay_shape_and_params_hold_the_schedule() -> None:
+    space = space_of(**SCHEDULE_SPACE)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    seen = set()
+    for _ in range(30):
+        trial = study.ask()
+        params = space.suggest(trial)
+        assert 0.0 <= params.warmup <= 0.2 and 0.0 <= params.final_fraction <= 0.5
+        assert trial.params["decay"] == params.decay
+        assert space.contains(params)
+        seen.add(params.decay)
+        study.tell(trial, 1.0)
+    assert seen == {"constant", "cosine", "linear"}
+
+
+def test_the_baseline_trains_without_a_schedule_in_a_schedule_space() -> None:
+    """The defaults are enqueued where the ranges hold them (no warmup, constant) and come
+    back as exactly the defaults: torch.optim.Adam() with no scheduler."""
+    space = space_of(**SCHEDULE_SPACE)
+    study = optuna.create_study()
+    study.enqueue_trial(space.to_optuna_params(BASELINE, inside_only=True))
+    trial = study.ask()
+    assert space.suggest(trial, fixed=BASELINE) == BASELINE
+    assert trial.params["warmup"] == 0.0 and trial.params["decay"] == "constant"
+
+
+def test_a_fixed_schedule_round_trips() -> None:
+    space = space_of(warmup={"value": 0.05}, decay={"value": "cosine"},
+                     final_fraction={"value": 0.1})  # fmt: skip
+    assert space.tuned() == ["lr", "beta1", "beta2", "eps"]
+    params = space.suggest(optuna.create_study().ask())
+    assert (params.warmup, params.decay, params.final_fraction) == (0.05, "cosine", 0.1)
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "field", "message"),
+    [
+        ({"warmup": {"low": 0.0, "high": 1.0}}, "warmup", "0 <= warmup < 1"),
+        ({"warmup": {"value": -0.1}}, "warmup", "0 <= warmup < 1"),
+        ({"warmup": {"low": 0.0, "high": 0.1, "log": True}}, "warmup", "log-scale warmup"),
+        ({"final_fraction": {"low": 0.0, "high": 1.5}}, "final_fraction", "in [0, 1]"),
+        ({"decay": {"value": "step"}}, "decay", "'constant', 'cosine' or 'linear'"),
+        ({"decay": {"choices": []}}, "decay", "give 'choices'"),
+        ({"decay": {"choices": ["cosine", "cosine"]}}, "decay", "once"),
+        ({"decay": {"choices": ["cosine"], "value": "cosine"}}, "decay", "not both"),
+        ({"decay": {"low": 0, "high": 1}}, "decay", "Extra inputs"),
+    ],
+)
+def test_bad_schedule_dimensions_name_the_field(
+    dimensions: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as exc:
+        space_of(**dimensions)
+    errors = exc.value.errors()
+    assert errors and all(e["loc"][0] == field for e in errors), errors
+    assert any(message in str(e["msg"]) for e in errors), errors
+
+
+def test_grid_size_counts_each_decay_shape() -> None:
+    with pytest.raises(ValidationError, match="the grid has 48 points"):
+        StudyConfig(task="rosenbrock", sampler="grid", n_trials=50,
+                    space={"lr": {"low": 1e-4, "high": 1e-1}, **TUNE_LR_ONLY,
+                           "warmup": {"low": 0.0, "high": 0.1}, "decay": {"choices":
+                           ["constant", "cosine", "linear"]}})  # fmt: skip

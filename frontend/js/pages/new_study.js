@@ -3,7 +3,8 @@
 import { api, errorMessage, getToken, isAbort } from "../api.js";
 import { clear, h, setText } from "../dom.js";
 import { DIMENSIONS, PARAM_LABELS, metricLabel } from "../format.js";
-import { locKey, mergeErrors, readDimension, readNumber, slotKey } from "../study_form.js";
+import { DECAYS, NO_SCHEDULE } from "../schedule_data.js";
+import { locKey, mergeErrors, readChoices, readDimension, readNumber, slotKey } from "../study_form.js";
 
 const ONE_MINUS = new Set(["beta1", "beta2", "momentum"]); // log scale on 1 - x
 const NOTHING = { description: "" };
@@ -167,6 +168,7 @@ function buildForm(ctx, tasks, options) {
 
   // --- search space: the family's own parameters, from its preset ---
   const spaceRows = h("div", { class: "space-rows" });
+  const scheduleRows = h("div", { class: "schedule-rows", id: "schedule-rows" });
   let dims = [];
   function buildSpace() {
     const f = family();
@@ -180,7 +182,15 @@ function buildForm(ctx, tasks, options) {
         tunable: !f || (f.tunable || f.dims).includes(name),
       }),
     );
+    // the learning-rate schedule, every family's: fixed at none unless the preset tunes it
+    const schedule = [
+      dimensionRow("warmup", space.warmup, slot, { range: ranges.warmup, fallback: NO_SCHEDULE.warmup }),
+      decayRow(space.decay, slot, options.decays || DECAYS),
+      dimensionRow("final_fraction", space.final_fraction, slot, { range: ranges.final_fraction, fallback: NO_SCHEDULE.final_fraction }),
+    ];
     spaceRows.replaceChildren(...dims.map((d) => d.el));
+    scheduleRows.replaceChildren(...schedule.map((d) => d.el));
+    dims = [...dims, ...schedule];
     const epsRow = f ? f.dims.includes("eps") : true;
     epsMode.disabled = !epsRow;
     const tuned = f ? f.tuned_by_default.map((d) => PARAM_LABELS[d] || d).join(", ") : "";
@@ -242,12 +252,15 @@ function buildForm(ctx, tasks, options) {
         "div",
         { class: "grid-4" },
         field("Optimizer", optimizer, "optimizer", optimizerAbout),
-        field("Search-space preset", preset, "preset", "default: today's ranges; wide: TaskSet's (Metz et al. 2020)"),
+        field("Search-space preset", preset, "preset", "default: today's ranges; wide: TaskSet's (Metz et al. 2020); schedule: default's with a learning-rate schedule tuned too"),
         field("eps placement", epsMode, "eps_mode", "where Adam adds eps: after bias correction (pytorch) or before it (tf, as in the Adam article)"),
       ),
       h("p", { class: "hint" }, "Each hyper-parameter is either searched over a range or fixed. For β1, β2 and momentum the log scale is on 1 − β, i.e. log(1 − β): it spreads 0.9, 0.99 and 0.999 evenly."),
       slot("space"),
       spaceRows,
+      h("h3", { class: "space-subhead", text: "Learning-rate schedule" }),
+      h("p", { class: "hint", id: "schedule-hint" }, "Every optimizer step's lr: a warmup over a fraction of the run's steps, climbing linearly to the peak lr, then the decay shape down to the final lr fraction of the peak at the last step (constant ignores it). The peak lr is tuned with its schedule; the baseline trial always trains without one. Fixed at none unless set here or by the schedule preset, which tunes all three."),
+      scheduleRows,
     ),
     h(
       "section",
@@ -468,6 +481,27 @@ function invalidInputs(box, key, msg) {
     if (hit.length) return hit;
   }
   return [named("low"), named("high")].filter(Boolean);
+}
+
+/**
+ * The schedule's decay shape: tick one to fix it, several to tune among them.
+ */
+function decayRow(dflt, slot, decays) {
+  const d = dflt || {};
+  const ticked = new Set(d.choices || (d.value ? [d.value] : ["constant"]));
+  const boxes = decays.map((shape) => h("input", { type: "checkbox", id: `f-decay-${shape}`, name: "decay.choices", value: shape, checked: ticked.has(shape) }));
+  const el = h(
+    "div",
+    { class: "dim", dataset: { dim: "decay" } },
+    h("div", { class: "dim-name" }, h("div", { class: "mono", text: PARAM_LABELS.decay || "decay" })),
+    h("div", { class: "dim-range" }, boxes.map((box) => h("label", { class: "check" }, box, ` ${box.value}`))),
+    h("div", { class: "dim-fixed muted small", text: "one ticked: fixed; several: searched" }),
+    slot("space.decay"),
+  );
+  function read(problems) {
+    return readChoices("decay", boxes.filter((b) => b.checked).map((b) => b.value), boxes, problems);
+  }
+  return { name: "decay", el, read };
 }
 
 /**
