@@ -241,7 +241,7 @@ class Worker:
                     lease,
                     get_task(runner.config.task),
                     epochs=runner.config.resolved_epochs(),
-                    device=self.device,
+                    device=str(self.device),
                     on_epoch=on_epoch,
                     interrupt=interrupt,
                 )

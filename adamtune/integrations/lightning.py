@@ -17,19 +17,15 @@ validation epoch, and `trial_optimizers`, the module's optimizer built from the 
 A prune or a stop from the server sets `trainer.should_stop`, Lightning's own way to end a fit
 (the epoch ends, callbacks such as checkpoints run); `fit` then raises it, so `with trial:`
 tells the server the trial was pruned (or stopped) and the loop goes on. Needs `lightning`
-(or the older `pytorch_lightning`): `pip install "adamtune[lightning]"`.
+(2.x, which `import lightning as L` names): `pip install "adamtune[lightning]"`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-try:
-    from lightning.pytorch import LightningModule, Trainer
-    from lightning.pytorch.callbacks import Callback
-except ImportError:  # the package's older name
-    from pytorch_lightning import LightningModule, Trainer  # type: ignore[no-redef]
-    from pytorch_lightning.callbacks import Callback  # type: ignore[no-redef]
+from lightning.pytorch import LightningModule, Trainer
+from lightning.pytorch.callbacks import Callback
 
 from adamtune.client import Trial
 from adamtune.integrations._trial import (
@@ -48,7 +44,8 @@ def trial_optimizers(module: LightningModule) -> dict[str, Any]:
     with the callback's learning-rate scheduler, stepped each epoch, when it has one. Lightning
     checks that a module's class defines `configure_optimizers` before any callback runs, so
     the module names it: `configure_optimizers = trial_optimizers` in its class body."""
-    found = [c for c in module.trainer.callbacks if isinstance(c, AdamtuneCallback)]
+    trainer: Any = module.trainer  # its `callbacks` is set at run time: not in its stubs
+    found = [c for c in trainer.callbacks if isinstance(c, AdamtuneCallback)]
     if len(found) != 1:
         raise RuntimeError(
             f"trial_optimizers needs one AdamtuneCallback among the Trainer's callbacks, "

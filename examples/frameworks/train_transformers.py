@@ -76,7 +76,7 @@ def main() -> None:
             torch.manual_seed(trial.seed)
             model = ValueBert(CONFIG)
             training = TrainingArguments(
-                output_dir=output, num_train_epochs=trial.steps, per_device_train_batch_size=32,
+                output_dir=output, num_train_epochs=trial.steps, per_device_train_batch_size=64,
                 per_device_eval_batch_size=256, eval_strategy="epoch", save_strategy="no",
                 logging_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True,
                 seed=trial.seed, data_seed=trial.seed, label_names=["labels"],
