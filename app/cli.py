@@ -475,7 +475,10 @@ def _study_options(
         help="where the studies are stored: any SQLAlchemy URL (SQLite file, PostgreSQL)",
     )  # fmt: skip
     parser.add_argument("--name", help="study name (default: generated from the task and time)")
-    parser.add_argument("--device", default="cpu", help="torch device to train on: cpu, cuda")
+    parser.add_argument(
+        "--device", default="cpu", type=device_arg,
+        help="torch device to train on: cpu, cuda, cuda:N or auto",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -619,6 +622,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(words)
     if command:
         args.command = command
+    if args.command in ("tune", "evaluate", "compare") and args.device != "cpu":
+        from optim.training import resolve_device
+
+        try:  # before a study is written: a GPU that is not there is the user's to fix
+            resolve_device(args.device)
+        except ValueError as exc:
+            print(f"adamtune {args.command}: {exc}", file=sys.stderr)
+            return 2
     return int(args.func(args))
 
 

@@ -66,6 +66,19 @@ def test_a_worker_asked_for_a_missing_gpu_says_so_and_exits(tmp_path: Any) -> No
     )
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present: the GPU is there")
+def test_tune_on_a_missing_gpu_says_so_before_writing_a_study(tmp_path: Any) -> None:
+    database = tmp_path / "tune.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "tune", "--task", "rosenbrock", "--trials", "1",
+         "--device", "cuda:0", "--storage", f"sqlite:///{database}", "--quiet"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "adamtune tune: device 'cuda:0' was asked for but CUDA is not available" in done.stderr
+    assert not database.exists()
+
+
 def trained_devices(server: Server, study_id: int) -> set[str | None]:
     trials = server.api("GET", f"/api/studies/{study_id}/trials").json()["trials"]
     return {t["device"] for t in trials}
