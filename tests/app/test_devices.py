@@ -102,3 +102,24 @@ def test_a_gpu_worker_trains_on_its_gpu(start_server: Any) -> None:
     done = server.wait_status(study["id"], "completed", timeout=300)
     assert done["progress"]["complete"] == 2
     assert trained_devices(server, study["id"]) == {"cuda:0"}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason=NO_CUDA)
+def test_the_same_seed_gives_the_same_curve_on_one_gpu() -> None:
+    """With the worker's CUDA settings (optim.training.make_deterministic), two trainings of
+    the same task, params and seed on one GPU give the same losses; CPU against GPU agree only
+    within tolerance (bench/gpu.py measures that)."""
+    from optim.params import OptimizerParams
+    from optim.tasks import get_task
+    from optim.training import make_deterministic, train
+
+    device = torch.device("cuda:0")
+    make_deterministic(device)
+    runs = [
+        [(m.train_loss, m.val_loss) for m in train(get_task("mlp_digits"), OptimizerParams(),
+                                                   epochs=2, seed=3, device=device)]
+        for _ in range(2)
+    ]  # fmt: skip
+    assert runs[0] == runs[1]
+    cpu = train(get_task("mlp_digits"), OptimizerParams(), epochs=2, seed=3, device="cpu")
+    assert cpu[-1].val_loss == pytest.approx(runs[0][-1][1], rel=1e-3)
