@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -18,14 +19,45 @@ if TYPE_CHECKING:
     from optim.optuna_internals import AdamtuneStorage
 
 
+DEVICE = re.compile(r"cpu|auto|cuda(:\d+)?")
+
+
+def device_arg(value: str) -> str:
+    """A torch device a worker can train on, checked before any process starts (whether it is
+    there is checked by the worker: `optim.training.resolve_device`)."""
+    if not DEVICE.fullmatch(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a device: cpu, cuda, cuda:N or auto")
+    return value
+
+
+def workers_arg(value: str) -> int | list[str]:
+    """`--workers 2`: two workers on `--device`; `--workers cuda:0,cuda:1`: one worker per
+    device listed, so each GPU trains one trial at a time (a GPU listed twice is refused)."""
+    if value.isdigit():
+        return int(value)
+    devices = [device_arg(name.strip()) for name in value.split(",")]
+    gpus = [name for name in devices if name.startswith("cuda")]
+    if len(set(gpus)) < len(gpus):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} lists a GPU twice: one worker per GPU trains one trial at a time"
+        )
+    return devices
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     """Environment first, then whatever the command line gives explicitly."""
     overrides: dict[str, Any] = {}
     for field in ("database_url", "host", "port", "workers", "device"):
         value = getattr(args, field, None)
         if value is not None:
-            overrides[field] = value
+            overrides[field] = len(value) if isinstance(value, list) else value
     return Settings(**overrides)
+
+
+def worker_devices(args: argparse.Namespace, settings: Settings) -> list[str]:
+    """The device of each embedded worker: the list `--workers` gave, else `--device` each."""
+    listed = getattr(args, "workers", None)
+    return listed if isinstance(listed, list) else [settings.device] * settings.workers
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -36,13 +68,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     app = create_app(settings)  # creates the tables before any worker starts
-    env = {**os.environ, "ADAMTUNE_DATABASE_URL": settings.database_url,
-           "ADAMTUNE_DEVICE": settings.device}  # fmt: skip
+    env = {**os.environ, "ADAMTUNE_DATABASE_URL": settings.database_url}
     workers = [
         subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker", "--parent-pid", str(os.getpid())], env=env
+            [sys.executable, "-m", "app.cli", "worker", "--parent-pid", str(os.getpid())],
+            env={**env, "ADAMTUNE_DEVICE": device},
         )
-        for _ in range(settings.workers)
+        for device in worker_devices(args, settings)
     ]
     try:
         uvicorn.run(
@@ -449,7 +481,10 @@ def _study_options(
         help="where the studies are stored: any SQLAlchemy URL (SQLite file, PostgreSQL)",
     )  # fmt: skip
     parser.add_argument("--name", help="study name (default: generated from the task and time)")
-    parser.add_argument("--device", default="cpu", help="torch device to train on: cpu, cuda")
+    parser.add_argument(
+        "--device", default="cpu", type=device_arg,
+        help="torch device to train on: cpu, cuda, cuda:N or auto",
+    )  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -494,12 +529,17 @@ def build_parser() -> argparse.ArgumentParser:
     serve = _subcommand(sub, "serve", "dashboard + REST API + embedded workers")
     serve.add_argument("--host", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default: 8000)")
-    serve.add_argument("--workers", type=int, help="embedded worker processes (0: API only)")
+    serve.add_argument(
+        "--workers", type=workers_arg,
+        help="embedded worker processes (0: API only), or one per device listed: cuda:0,cuda:1",
+    )  # fmt: skip
     serve.add_argument(
         "--database-url", dest="database_url",
         help="SQLAlchemy URL (default: sqlite:///./data/adamtune.db)",
     )  # fmt: skip
-    serve.add_argument("--device", help="where workers train: cpu, cuda or auto")
+    serve.add_argument(
+        "--device", type=device_arg, help="where workers train: cpu, cuda, cuda:N or auto"
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = _subcommand(sub, "worker", "a worker alone, against the same database")
@@ -507,7 +547,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", dest="database_url",
         help="SQLAlchemy URL (default: sqlite:///./data/adamtune.db)",
     )  # fmt: skip
-    worker.add_argument("--device", help="where it trains: cpu, cuda or auto")
+    worker.add_argument(
+        "--device", type=device_arg,
+        help="where it trains: cpu, cuda, cuda:N or auto (CUDA when present); one trial at a time",
+    )  # fmt: skip
     worker.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     worker.set_defaults(func=cmd_worker)
 
@@ -598,6 +641,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(words)
     if command:
         args.command = command
+    if args.command in ("tune", "evaluate", "compare") and args.device != "cpu":
+        from optim.training import resolve_device
+
+        try:  # before a study is written: a GPU that is not there is the user's to fix
+            resolve_device(args.device)
+        except ValueError as exc:
+            print(f"adamtune {args.command}: {exc}", file=sys.stderr)
+            return 2
     return int(args.func(args))
 
 

@@ -2,9 +2,11 @@
 
 Why built here: a training machine that reaches the server needs nothing else (`pip install
 http://tuner:8000/client/<wheel>`), and the wheel is always the server's own version of the
-protocol. It holds `adamtune/__init__.py` and `adamtune/client.py` (standard library only), so
-it installs no torch, FastAPI or SQLAlchemy and no top-level package but `adamtune`. A wheel is
-a zip with its metadata and a RECORD of hashes (PEP 427); that is all this writes.
+protocol. It holds `adamtune/__init__.py`, `adamtune/client.py` (standard library only) and the
+framework integrations (`adamtune/integrations/`: each imports its framework only when imported
+itself, and the wheel's extras `lightning` and `transformers` install them), so it installs no
+torch, FastAPI or SQLAlchemy and no top-level package but `adamtune`. A wheel is a zip with its
+metadata and a RECORD of hashes (PEP 427); that is all this writes.
 """
 
 from __future__ import annotations
@@ -22,14 +24,31 @@ DISTRIBUTION = "adamtune_client"
 VERSION = adamtune.__version__
 WHEEL_NAME = f"{DISTRIBUTION}-{VERSION}-py3-none-any.whl"
 PACKAGE_DIR = Path(adamtune.__file__).resolve().parent
-MODULES = ("__init__.py", "client.py")
+MODULES = (
+    "__init__.py",
+    "client.py",
+    "integrations/__init__.py",
+    "integrations/_trial.py",
+    "integrations/lightning.py",
+    "integrations/transformers.py",
+)
+# the same as pyproject.toml's extras of those names (a test keeps them equal)
+EXTRAS = {
+    "lightning": ["lightning>=2.2"],
+    "transformers": ["transformers>=4.46", "accelerate>=1.1"],
+}
 
+_REQUIRES = "".join(
+    f"Provides-Extra: {extra}\n"
+    + "".join(f'Requires-Dist: {r}; extra == "{extra}"\n' for r in requirements)
+    for extra, requirements in EXTRAS.items()
+)
 METADATA = f"""Metadata-Version: 2.1
 Name: adamtune-client
 Version: {VERSION}
 Summary: Train adamtune's external studies in your own loop, over HTTP (standard library only).
 Requires-Python: >=3.10
-"""
+{_REQUIRES}"""
 WHEEL = """Wheel-Version: 1.0
 Generator: adamtune
 Root-Is-Purelib: true

@@ -20,6 +20,7 @@ from optim import optuna_internals as oi
 from optim.attrs import (
     BASELINE_ATTR,
     CONFIG_ATTR,
+    DEVICE_ATTR,
     FAIL_REASON_ATTR,
     INTERRUPT_REASON_ATTR,
     METRICS_ATTR,
@@ -34,7 +35,8 @@ from optim.attrs import (
 
 POINT_FIELDS = ("trial", "epoch", "train_loss", "val_loss", "val_accuracy")
 TRIAL_ATTRS = (
-    PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, RUNNER_ATTR, RESERVED_ATTR, *REASON_ATTRS
+    PARAMS_ATTR, BASELINE_ATTR, SEEDS_ATTR, METRICS_ATTR, RUNNER_ATTR, DEVICE_ATTR, RESERVED_ATTR,
+    *REASON_ATTRS,
 )  # fmt: skip
 
 
@@ -191,6 +193,7 @@ def describe_trials(session: Session, rows: Sequence[oi.TrialRow]) -> list[dict[
                 "seeds": a.get(SEEDS_ATTR) or [],
                 "metrics": a.get(METRICS_ATTR),
                 "runner": a.get(RUNNER_ATTR),
+                "device": a.get(DEVICE_ATTR),
                 "reserved": (
                     row.state == "RUNNING"
                     and bool(a.get(RESERVED_ATTR))

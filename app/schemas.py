@@ -217,6 +217,7 @@ class TrialPublic(BaseModel):
     # (val_loss_std), val_accuracy, and the held-out test_loss and test_accuracy
     metrics: dict[str, float | None] | None = None
     runner: str | None = None  # the host of an external trial's runner
+    device: str | None = None  # the torch device a built-in trial trained on (cpu, cuda:0)
     # RUNNING in Optuna, but asked ahead and not started by its runner's loop yet
     reserved: bool = False
     # a FAIL that was interrupted (a stop, a worker shutting down) and re-run, not a failure

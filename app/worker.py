@@ -35,6 +35,7 @@ from app.jobs import get_job, set_status
 from app.models import ACTIVE_STATUSES, JobStatus, StudyJob, utcnow
 from app.queries import state_counts
 from app.validation import finish_job
+from optim.attrs import DEVICE_ATTR
 from optim.heartbeat import Heartbeat
 from optim.objective import train_lease
 from optim.runner import Lease, NoTrial, Outcome, StudyGoneError, TrialRunner
@@ -42,7 +43,7 @@ from optim.storage import make_storage
 from optim.study import EXTERNAL_TASK
 from optim.tasks import get_task
 from optim.tasks.base import EpochMetrics
-from optim.training import warm_up
+from optim.training import make_deterministic, resolve_device, warm_up
 
 log = logging.getLogger("adamtune.worker")
 
@@ -78,6 +79,8 @@ class Worker:
         # an embedded worker's server: once it is gone (even SIGKILLed), claim nothing more
         self.parent_pid = parent_pid
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        # resolved once: a worker asked for a GPU that is not there fails before it claims
+        self.device = resolve_device(settings.device)
         self.db = Database.open(settings.database_url)
         self.storage = make_storage(
             settings.database_url,
@@ -179,6 +182,10 @@ class Worker:
                 )
         except StudyGoneError:
             return None  # deleted while we asked: its trials went with it
+        try:  # the trials table shows where each built-in trial trains
+            self.storage.set_trial_user_attr(lease.trial_id, DEVICE_ATTR, str(self.device))
+        except KeyError:
+            return None  # deleted since: its trials went with it
         return Claim(job, runner, lease)
 
     def _runner(self, job: StudyJob) -> TrialRunner:
@@ -234,7 +241,7 @@ class Worker:
                     lease,
                     get_task(runner.config.task),
                     epochs=runner.config.resolved_epochs(),
-                    device=self.settings.device,
+                    device=str(self.device),
                     on_epoch=on_epoch,
                     interrupt=interrupt,
                 )
@@ -323,7 +330,11 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
             return
     torch.set_num_threads(1)  # one core per worker: N workers use N cores without contention
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    worker = Worker(settings, parent_pid=parent_pid)
+    try:
+        make_deterministic(resolve_device(settings.device))
+        worker = Worker(settings, parent_pid=parent_pid)
+    except ValueError as exc:  # a device that is not there: say so, claim nothing
+        raise SystemExit(f"adamtune worker: {exc}") from None
     worker.shutdown = shutdown
     worker.on_stuck = _restart_process
     warm_up()

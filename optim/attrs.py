@@ -17,6 +17,7 @@ VALIDATION_ATTR = "validation"  # study user attribute of a validation: its plan
 RUN_ATTR = "run"  # trial user attribute of a validation run: {config, label, seed}
 LEASE_ATTR = "lease"  # an external trial's lease: the SHA-256 of the token its runner holds
 RUNNER_ATTR = "runner"  # where an external trial runs: the host its runner named
+DEVICE_ATTR = "device"  # where a built-in trial trains: the worker's torch device (cpu, cuda:0)
 # an external trial its runner asked for ahead, while it still trained another: reserved, not
 # running, until its first report
 RESERVED_ATTR = "reserved"

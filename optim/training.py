@@ -9,6 +9,7 @@ planned steps (epochs times one epoch's batches), with torch's own schedulers.
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -33,13 +34,34 @@ class DivergedError(RuntimeError):
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
-    """'auto' picks CUDA when present; an explicit 'cuda' without CUDA is an error."""
+    """'auto' picks CUDA when present; an explicit 'cuda' (or 'cuda:N') without CUDA, or past
+    the GPUs there are, is an error."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     resolved = torch.device(device)
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but CUDA is not available")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r} was asked for but CUDA is not available")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(
+                f"device {str(device)!r} was asked for but only "
+                f"{torch.cuda.device_count()} CUDA device(s) are present"
+            )
     return resolved
+
+
+def make_deterministic(device: torch.device) -> None:
+    """Same seed, same curve, where torch allows it. On CPU torch is deterministic already. On
+    CUDA: cuDNN's autotuner off and its deterministic kernels chosen, and cuBLAS given the
+    workspace its reproducible mode needs (the variable must be set before cuBLAS starts, so
+    a worker calls this first). Not covered: ops torch implements with atomics on CUDA (some
+    scatter/index_add backward passes), and any GPU against the CPU or another GPU model,
+    whose float sums differ in order: bench/gpu.py checks those agree within a tolerance."""
+    if device.type != "cuda":
+        return
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.deterministic = True
 
 
 def warm_up() -> None:

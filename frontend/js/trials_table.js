@@ -57,6 +57,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
 
   let seenParams = []; // param names of the rows shown (a study from another script has its own)
   let seenRunner = false; // a row shows the host of the runner that trained it
+  let seenDevice = false; // a row trained on a GPU: show each row's device (all-CPU pages do not)
 
   /** An external study's trials are trained by the user's runners: say on which host. */
   function hasRunner() {
@@ -110,6 +111,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       th("epochs", null, "num"),
       th(SORTABLE.duration, "duration", "num"),
       hasRunner() ? th("runner", null, "runner") : null,
+      seenDevice ? th("device", null, "device") : null,
       th("note", null, "note"),
     );
   }
@@ -146,6 +148,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       h("td", { class: "num mono epochs", text: epochsOf(t) }),
       h("td", { class: "num mono", text: fmtDuration(t.duration_s) }),
       hasRunner() ? h("td", { class: "runner mono", text: t.runner || "–", title: t.runner ? `trained on ${t.runner}` : null }) : null,
+      seenDevice ? h("td", { class: "device mono", text: t.device || "–", title: t.device ? `trained on ${t.device}` : null }) : null,
       h(
         "td",
         { class: "note" },
@@ -184,12 +187,13 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
       for (const t of trials) t.params = adamParams(t.params);
       seenParams = [...new Set(trials.flatMap((t) => Object.keys(t.params || {})))];
       seenRunner = trials.some((t) => t.runner);
+      seenDevice = trials.some((t) => t.device && t.device !== "cpu");
       header();
       replace(
         tbody,
         trials.length
           ? trials.map((t) => row(t, best))
-          : h("tr", {}, h("td", { colspan: 6 + columns().length + (hasRunner() ? 1 : 0), class: "muted", text: selection ? "No trials in this selection." : state ? "No trials in this state." : "No trials yet." })),
+          : h("tr", {}, h("td", { colspan: 6 + columns().length + (hasRunner() ? 1 : 0) + (seenDevice ? 1 : 0), class: "muted", text: selection ? "No trials in this selection." : state ? "No trials in this state." : "No trials yet." })),
       );
       setText(info, total ? `${offset + 1}–${offset + trials.length} of ${total}` : "0 trials");
       prev.disabled = offset === 0;
@@ -244,6 +248,7 @@ export function createTrialsTable(container, { studyId, ctx, getStudy, onHover, 
         kv("duration", fmtDuration(t.duration_s)),
         kv("started", fmtTime(t.datetime_start)),
         t.runner ? kv("runner", t.runner) : null,
+        t.device ? kv("device", t.device) : null,
         [...DIMENSIONS, ...Object.keys(p).filter((k) => !DIMENSIONS.includes(k)).sort()]
           .filter((d) => p[d] !== undefined)
           .map((d) => kv(PARAM_LABELS[d] || d, fmtParam(d, p[d]), fullNum(p[d]))),

@@ -33,6 +33,12 @@ BENCH = ROOT / "bench"
 SMOKE: dict[str, tuple[list[str], set[str], bool]] = {
     "adam_step": (["--smoke"], {"us_per_step", "max_param_gap", "valid"}, False),
     "storage_writes": (["--smoke"], {"runs", "ratios", "fsync_ms", "valid"}, False),
+    # no CUDA here: the CPU side runs and the report says the GPU side was skipped, and why
+    "gpu": (
+        ["--repeats", "1", "--tasks", "rosenbrock,logreg_breast_cancer"],
+        {"runs", "gpu_skipped", "tolerance", "valid"},
+        False,
+    ),
     "epoch_overhead": (
         ["--repeats", "1", "--trials", "2", "--epochs", "2"],
         {"service_ms", "memory_ms", "reports_stored", "valid"},

@@ -23,7 +23,7 @@ STUDY = {"task": "external", "metric": "loss", "epochs": 5, "pruner": "none",
          "sampler": "random", "validate_seeds": 0}  # fmt: skip
 
 
-def start_loop(tmp_path: Path, server: Server, study_id: int, step_s: float = 0.0) -> Process:
+def start_loop(tmp_path: Path, server: Server, study_id: int | str, step_s: float = 0.0) -> Process:
     """A training loop in its own process (it holds no database URL: only the server's)."""
     log_path = tmp_path / f"loop-{len(list(tmp_path.glob('loop-*')))}.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADAMTUNE_")}
@@ -63,6 +63,37 @@ def test_two_loops_share_a_study_and_it_ends_with_exactly_n_trials(
     assert {t["runner"] for t in trials(server, study["id"])} <= {
         f"loop-{loop.proc.pid}" for loop in loops
     }
+
+
+def test_two_loops_train_an_external_comparison_to_its_advice(
+    start_server: Any, tmp_path: Path
+) -> None:
+    """A comparison on task "external": each family's study, its search and both validation
+    rounds (the confirmation on the seeds every family shares), is handed to the runners like
+    a study of its own; two loops working through the comparison's studies finish it."""
+    server: Server = start_server(workers=0)
+    made = server.api(
+        "POST", "/api/comparisons",
+        json={"task": "external", "optimizers": ["adam", "adamw"], "n_trials": 2, "epochs": 3,
+              "pruner": "none", "sampler": "random", "validate_seeds": 2, "confirm_seeds": 2},
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    comparison_id = made.json()["id"]
+    loops = [start_loop(tmp_path, server, f"comparison:{comparison_id}") for _ in range(2)]
+    for loop in loops:
+        assert loop.proc.wait(timeout=300) == 0, loop.log()
+    done = server.api("GET", f"/api/comparisons/{comparison_id}").json()
+    assert done["complete"] and done["advice"], done
+    runners = {f"loop-{loop.proc.pid}" for loop in loops}
+    for study in done["studies"]:
+        assert study["status"] == "completed" and study["winner"] is not None
+        validation = server.study(study["study_id"])["validation"]
+        confirmation = validation["confirmation"]
+        assert validation["complete"] and confirmation["runs_done"] == 2 * 2  # pick + defaults
+        assert study["seeds"] == confirmation["seeds"] and len(study["seeds"]) == 2
+        assert trial_states(server.database_url, study["study_id"]) == {"COMPLETE": 2}
+        assert {t["runner"] for t in trials(server, study["study_id"])} <= runners
+    assert done["studies"][0]["seeds"] == done["studies"][1]["seeds"]  # the shared seeds
 
 
 def test_a_killed_loops_trial_is_trained_by_another(start_server: Any, tmp_path: Path) -> None:

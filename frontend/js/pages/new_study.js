@@ -432,7 +432,7 @@ function externalNext(id, metric, wheel) {
     { class: "panel", id: "external-next" },
     h("h2", { text: `Study ${id} waits for your training code` }),
     h("p", { class: "hint", text: `Run either on any machine that reaches ${url}; several at once share the trials.${token ? " Set ADAMTUNE_API_TOKEN to the API token there." : ""}` }),
-    block("In your Python training loop", "snippet-client", client, `report "${metric}" each step; on that machine: pip install ${url}${wheel} (the client alone, standard library only)`),
+    block("In your Python training loop", "snippet-client", client, `report "${metric}" each step; on that machine: pip install ${url}${wheel} (the client alone, standard library only; with Lightning or Transformers, adamtune.integrations has their callbacks: pip install "adamtune-client[lightning] @ ${url}${wheel}")`),
     block("Or any command, driven by the agent", "snippet-agent", agent, `the command reads ADAMTUNE_LR, ADAMTUNE_BETA1, … and prints JSON lines such as {"epoch": 3, "${metric}": 0.41}`),
     h("div", { class: "form-actions" }, h("a", { href: `#/studies/${id}`, class: "button primary", id: "open-study" }, "Open the study")),
   );
