@@ -6,7 +6,8 @@ heartbeats and re-runs are written once:
 
     runner = TrialRunner(storage, study_name, grace_period=10)
     lease = runner.ask(n_trials)              # a Lease, or NoTrial.DONE / NoTrial.BUSY
-    ... train with lease.params and lease.seeds, calling runner.report(lease, epoch, value) ...
+    ... train with lease.params and lease.seeds; after each epoch report to
+        runner.trial(lease) and ask optim.verdict.judge whether to prune, stop or go on ...
     runner.finish(lease, Outcome.complete(value))
 
 Torch-free: the API process hands out trials to external runners through it.
@@ -247,9 +248,6 @@ class TrialRunner:
     def trial(self, lease: Lease) -> optuna.Trial:
         """The Optuna trial of a lease, for `report` and `should_prune`."""
         return optuna.Trial(self.study, lease.trial_id)
-
-    def beat(self, lease: Lease) -> None:
-        self.storage.record_heartbeat(lease.trial_id)
 
     # -- finishing -------------------------------------------------------------------------------
     def finish(self, lease: Lease, outcome: Outcome) -> FrozenTrial | None:
