@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import event_log
 from app.db import Database
-from app.jobs import get_job, set_status, settle_stop
+from app.jobs import get_job, set_status, settle_stop, study_config
 from app.models import JobStatus, StudyJob
 from app.validation import finish_job
 from optim.runner import Lease, NoTrial, TrialRunner
@@ -42,7 +42,12 @@ class RunnerCache:
         with self._lock:
             runner = self._runners.get(job.uid)
         if runner is None:  # loading the study reads the database: not under the lock
-            runner = TrialRunner(self._storage, job.study_name, grace_period=self._grace_period)
+            runner = TrialRunner(
+                self._storage,
+                job.study_name,
+                grace_period=self._grace_period,
+                config=study_config(job),
+            )
             with self._lock:
                 runner = self._runners.setdefault(job.uid, runner)
         return runner

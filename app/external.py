@@ -23,7 +23,7 @@ from app.bookkeeping import RunnerCache, ask_trial, record_claim, record_finish,
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
-from app.jobs import get_job
+from app.jobs import get_job, study_config
 from app.models import (
     ACTIVE_STATUSES,
     VALIDATION_KINDS,
@@ -84,8 +84,7 @@ class ExternalTrials:
     def ask(self, job: StudyJob, host: str, *, ahead: bool = False) -> Handout:
         """The next trial of an external study (its validation's once its search ends);
         `ahead`: asked while the runner trains another, reserved until its first report."""
-        config = StudyConfig.model_validate(job.config)
-        if not config.is_external():
+        if not study_config(job).is_external():
             raise RunnerError(409, "this study's trials are trained by the built-in workers")
         if job.status not in ACTIVE_STATUSES:
             validation = self._active_validation(job)

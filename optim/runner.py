@@ -44,7 +44,7 @@ from optim.claims import study_lock
 from optim.params import OptimizerParams
 from optim.seeds import training_seeds
 from optim.storage import AdamtuneStorage, retry_dead_trial, retry_trial
-from optim.study import load_study, sampler_for_trial
+from optim.study import StudyConfig, load_study, sampler_for_trial
 
 log = logging.getLogger("adamtune.runner")
 
@@ -155,10 +155,19 @@ class TrialRunner:
     likewise (`optim.seeds`), so the same seed gives the same trials on any number of workers.
     """
 
-    def __init__(self, storage: AdamtuneStorage, study_name: str, *, grace_period: float) -> None:
+    def __init__(
+        self,
+        storage: AdamtuneStorage,
+        study_name: str,
+        *,
+        grace_period: float,
+        config: StudyConfig | None = None,
+    ) -> None:
+        """`config`: the study's config from its job, if it has one (else the study's
+        attribute is read: `optim.study.load_study`)."""
         self.storage = storage
         try:
-            self.study, self.config = load_study(storage, study_name)
+            self.study, self.config = load_study(storage, study_name, config)
         except KeyError:
             raise StudyGoneError(study_name) from None
         self.study_id = oi.study_id_of(self.study)
