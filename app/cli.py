@@ -350,9 +350,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from app import local  # torch: only once the options are known to be good
     from app.comparisons import comparison_jobs, comparison_report, create_comparison
     from app.db import Database
-    from app.jobs import ConflictError, LimitError
+    from app.jobs import ConflictError, LimitError, study_config
     from app.models import Comparison
-    from optim.optimizers import FAMILIES
 
     storage = _local_storage(args)
     settings = _local_settings(args)
@@ -370,7 +369,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with db.session(write=False) as session:
         for job in jobs:
             found = local.job_rounds(session, job.study_id)
-            print(f"== {FAMILIES[job.config['optimizer']].label}")
+            print(f"== {study_config(job).family().label}")
             if found is None:
                 print("not validated: no complete trial other than the defaults")
                 continue

@@ -17,12 +17,11 @@ from sqlalchemy.orm import Session
 from app import queries
 from app.config import Settings
 from app.db import Database
-from app.jobs import ConflictError, create_job, delete_job, stop_job
+from app.jobs import ConflictError, create_job, delete_job, stop_job, study_config
 from app.models import ACTIVE_STATUSES, Comparison, JobKind, StudyJob, utcnow
 from app.schemas import ComparisonCreate, StudyCreate
 from app.validation import latest_reports
 from optim.advice import Entry, advise, versus
-from optim.study import StudyConfig
 
 
 def create_comparison(
@@ -117,7 +116,7 @@ def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any
     rows = []
     entries: list[Entry | None] = []
     for job in jobs:
-        config = StudyConfig.model_validate(job.config)
+        config = study_config(job)
         family = config.family()
         validation = reports.get(job.study_id) or {}
         answer, seeds = _answer(validation)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,10 +19,11 @@ import optuna
 from sqlalchemy import select
 
 from app import event_log
+from app.bookkeeping import RunnerCache, ask_trial, record_claim, record_finish, stop_reason
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
-from app.jobs import get_job, set_status, settle_stop
+from app.jobs import get_job, study_config
 from app.models import (
     ACTIVE_STATUSES,
     VALIDATION_KINDS,
@@ -33,12 +33,12 @@ from app.models import (
     JobStatus,
     StudyJob,
 )
-from app.validation import finish_job
 from optim import optuna_internals as oi
 from optim.attrs import LEASE_ATTR, RESERVED_ATTR, RUNNER_ATTR
 from optim.runner import Lease, NoTrial, Outcome, StudyGoneError, TrialRunner
 from optim.storage import AdamtuneStorage
 from optim.study import StudyConfig
+from optim.verdict import STOPPED_REASON, Verdict, judge
 
 
 class RunnerError(DomainError):
@@ -67,9 +67,6 @@ class Handout:
     reason: str | None = None
 
 
-STOPPED_REASON = "stopped: re-run with the same params on resume"
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -81,42 +78,28 @@ class ExternalTrials:
         self._db = db
         self._optuna_storage = storage
         self._settings = settings
-        self._runners: dict[str, TrialRunner] = {}
-        self._lock = threading.Lock()
-
-    def _runner(self, job: StudyJob) -> TrialRunner:
-        with self._lock:
-            runner = self._runners.get(job.uid)
-        if runner is None:
-            runner = TrialRunner(
-                self._optuna_storage, job.study_name, grace_period=self._settings.grace_period
-            )
-            with self._lock:
-                self._runners[job.uid] = runner
-        return runner
+        self._runners = RunnerCache(storage, grace_period=settings.grace_period)
 
     # -- ask ------------------------------------------------------------------------------------
     def ask(self, job: StudyJob, host: str, *, ahead: bool = False) -> Handout:
         """The next trial of an external study (its validation's once its search ends);
         `ahead`: asked while the runner trains another, reserved until its first report."""
-        config = StudyConfig.model_validate(job.config)
-        if not config.is_external():
+        if not study_config(job).is_external():
             raise RunnerError(409, "this study's trials are trained by the built-in workers")
         if job.status not in ACTIVE_STATUSES:
             validation = self._active_validation(job)
             if validation is not None:
                 return self.ask(validation, host, ahead=ahead)
             return Handout("done", reason=f"the study is {job.status}")
-        runner = self._runner(job)
         closing = job.status == JobStatus.STOPPING
         try:
-            lease = runner.ask(job.n_trials, parallelism=job.parallelism, closing=closing)
+            runner = self._runners.get(job)
+            lease = ask_trial(self._db, self._optuna_storage, runner, job, closing=closing)
         except StudyGoneError:
             raise RunnerError(404, f"study {job.study_id} was deleted") from None
         if lease is NoTrial.BUSY:
             return Handout("wait", reason="every trial is taken and some still run")
-        if lease is NoTrial.DONE:
-            finish_job(self._db, self._optuna_storage, job.study_id)
+        if lease is NoTrial.DONE:  # the job is finished: its validation may hand out runs
             with self._db.session(write=False) as session:
                 current = get_job(session, job.study_id)
             return self.ask(current, host, ahead=ahead) if current is not None else Handout("done")
@@ -125,23 +108,8 @@ class ExternalTrials:
         self._optuna_storage.set_trial_user_attr(lease.trial_id, RUNNER_ATTR, host)
         if ahead:
             self._optuna_storage.set_trial_user_attr(lease.trial_id, RESERVED_ATTR, True)
-        with self._db.session() as session:
-            current = get_job(session, job.study_id)
-            if current is None or current.uid != job.uid:
-                raise RunnerError(404, f"study {job.study_id} was deleted")
-            if current.status == JobStatus.QUEUED:
-                set_status(session, current, JobStatus.RUNNING)
-            current.last_worker = host
-            event_log.append_event(
-                session,
-                event_log.trial_started(
-                    job.study_id,
-                    lease.number,
-                    runner.config.family().params(lease.params),
-                    seeds=list(lease.seeds),
-                    runner=host,
-                ),
-            )
+        if not record_claim(self._db, job, runner, lease, host, runner_host=host):
+            raise RunnerError(404, f"study {job.study_id} was deleted")
         purpose = "validation" if job.kind in VALIDATION_KINDS else "search"
         return Handout("trial", lease, token, job.study_id, purpose, runner.config)
 
@@ -185,7 +153,7 @@ class ExternalTrials:
                 f"trial {number} is {state}: it was told already, or failed as dead "
                 "(no heartbeat within the grace period) and its params were asked again",
             )
-        runner = self._runner(job)
+        runner = self._runners.get(job)
         # what finishing and pruning need of a lease: its ids (the params are the trial's own)
         lease = Lease(job.study_id, trial_id, number, runner.config.baseline_params(), (), False)
         return runner, lease, -1 if last_step is None else int(last_step)
@@ -224,15 +192,14 @@ class ExternalTrials:
                 with self._db.session() as session:
                     for event in events:
                         event_log.append_event(session, event)
-        stop = self._stopping(job.study_id)
-        prune = not stop and last < horizon and runner.trial(lease).should_prune()
-        return prune, stop
+        decision = judge(runner.trial(lease), last, horizon, stop_reason(self._db, job))
+        return decision.verdict is Verdict.PRUNE, decision.verdict is Verdict.STOP
 
     def heartbeat(self, job: StudyJob, number: int, token: str) -> bool:
         """Keep the lease; whether a stop was asked."""
         _, lease, _ = self._held(job, number, token)
         self._optuna_storage.record_heartbeat(lease.trial_id)
-        return self._stopping(job.study_id)
+        return stop_reason(self._db, job) is not None
 
     def tell(
         self,
@@ -254,35 +221,16 @@ class ExternalTrials:
         elif state == "pruned":
             outcome = Outcome.pruned(reason or "pruned by the runner", value)
         elif state == "stopped":  # it asked, or heard from a report, that the study stops
-            outcome = Outcome.interrupted(
-                reason or "stopped: re-run with the same params on resume"
-            )
+            outcome = Outcome.interrupted(reason or STOPPED_REASON)
         else:  # failed: the runner's code raised, or it was interrupted (Ctrl-C)
             outcome = Outcome.crashed(reason or "the runner failed")
         try:
             frozen = runner.finish(lease, outcome)
         except StudyGoneError:
             raise RunnerError(404, f"study {job.study_id} was deleted") from None
-        with self._db.session() as session:
-            current = get_job(session, job.study_id)
-            if current is not None:
-                event_log.append_event(
-                    session,
-                    event_log.trial_finished(
-                        job.study_id,
-                        number,
-                        frozen.state.name if frozen else outcome.state.name,
-                        frozen.value if frozen else None,
-                        outcome.reason,
-                    ),
-                )
-                settle_stop(session, current)  # no runner may ask again to end the stop
+        if frozen is not None:
+            record_finish(self._db, job, frozen, outcome.reason)
         return frozen
-
-    def _stopping(self, study_id: int) -> bool:
-        with self._db.session(write=False) as session:
-            status = session.scalar(select(StudyJob.status).where(StudyJob.study_id == study_id))
-        return status is None or status in (JobStatus.STOPPING, JobStatus.STOPPED)
 
 
 def _epoch_event(

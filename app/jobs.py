@@ -1,5 +1,6 @@
 """Study lifecycle writes: create, stop, resume, delete. The database is the only channel to
-workers, so each action is a row change that workers notice on their next look."""
+workers, so each action is a row change that workers notice on their next look. And the one
+reader of a job's config (`study_config`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,14 @@ from app.models import ACTIVE_STATUSES, Event, EventKind, JobStatus, StudyJob, u
 from app.queries import active_job_count, state_counts
 from app.schemas import StudyCreate
 from optim.optuna_internals import study_id_of
-from optim.study import create_study
+from optim.study import StudyConfig, create_study
+
+
+def study_config(job: StudyJob) -> StudyConfig:
+    """The job's study config, parsed from `adamtune_jobs.config`: the source of a config for
+    every study with a job (the copy in Optuna's study attribute is for code without one, see
+    `optim.study.load_study`). Defaults of fields a stored config lacks are StudyConfig's."""
+    return StudyConfig.model_validate(job.config)
 
 
 class ConflictError(DomainError):

@@ -8,13 +8,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app import queries
+from app.jobs import study_config
 from app.models import ACTIVE_STATUSES, StudyJob
 from app.schemas import BaselineTrial, BestTrial, Progress, StudyPublic, ValidationPublic
 from app.validation import latest_reports
 from optim.attrs import PARAMS_ATTR
 from optim.optimizers import FAMILIES, Family
 from optim.params import ALL_NAMES, PARAM_NAMES, OptimizerParams, ParamValue
-from optim.study import StudyConfig
 
 
 def study_summaries(session: Session, study_id: int | None = None) -> list[StudyPublic]:
@@ -75,7 +75,7 @@ def _summary(
     )
     progress.finished = progress.complete + progress.pruned
     direction = dirs.get(sid, "minimize")
-    config = StudyConfig.model_validate(job.config) if job is not None else None
+    config = study_config(job) if job is not None else None
     best_trial = None
     if sid in best:
         number, value, _ = best[sid]

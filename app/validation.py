@@ -15,12 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db import Database
-from app.jobs import ConflictError, add_status_event, get_job, set_status
+from app.jobs import ConflictError, add_status_event, get_job, set_status, study_config
 from app.models import ACTIVE_STATUSES, VALIDATION_KINDS, JobKind, JobStatus, StudyJob
 from optim import optuna_internals as oi
 from optim.attrs import VALIDATION_ATTR
 from optim.params import OptimizerParams
-from optim.study import StudyConfig, load_study
+from optim.study import load_study, read_config
 from optim.validation import (
     CONFIRMATION,
     SELECTION,
@@ -58,7 +58,7 @@ def finish_job(db: Database, storage: optuna.storages.BaseStorage, study_id: int
         if job.kind == JobKind.VALIDATION:
             child = start_confirmation(db, storage, job)
         else:
-            config = StudyConfig.model_validate(job.config)
+            config = study_config(job)
             if job.kind != JobKind.SEARCH or not config.validates():
                 return
             child = start_validation(
@@ -92,7 +92,7 @@ def start_validation(
         previous = validations(session, parent.study_id)
     if any(job.status in ACTIVE_STATUSES for job in previous):
         raise ConflictError("a validation of this study is already running")
-    study, config = load_study(storage, parent.study_name)
+    study, config = load_study(storage, parent.study_name, study_config(parent))
     trials = study.get_trials(deepcopy=False)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     configs = candidates(
@@ -130,7 +130,7 @@ def start_confirmation(
         parent = get_job(session, selection.parent_id) if selection.parent_id else None
     if parent is None:
         return None
-    search, config = load_study(storage, parent.study_name)
+    search, config = load_study(storage, parent.study_name, study_config(parent))
     used = set(found.seeds) | used_seeds(search.get_trials(deepcopy=False))
     round_ = found.round
     fresh = confirmation_seeds(config.seed, round_, found.confirm_seeds, exclude=used)
@@ -150,7 +150,8 @@ def start_confirmation(
 def _add_job(db: Database, child: optuna.Study, parent: StudyJob, kind: JobKind) -> int:
     """The job row of a validation round's study, queued."""
     child_id = oi.study_id_of(child)
-    child_config = StudyConfig.model_validate(child.user_attrs["adamtune"])
+    child_config = read_config(child.user_attrs)  # as create_validation made it, just now
+    assert child_config is not None
     with db.session() as session:
         session.add(
             StudyJob(
@@ -214,7 +215,7 @@ def public_report(
     confirm_seeds = found.confirm_seeds
     confirmed = read_report(session, confirmation.study_id) if confirmation else None
     conclusion = conclude(found, confirmed)
-    family = StudyConfig.model_validate(selection.config).family()
+    family = study_config(selection).family()
     planned = found.runs_total + 2 * confirm_seeds
     return {
         **out,

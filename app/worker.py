@@ -29,16 +29,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app import event_log
+from app.bookkeeping import RunnerCache, ask_trial, record_claim, record_finish, stop_reason
 from app.config import Settings
 from app.db import Database, DatabaseUnavailableError
-from app.jobs import get_job, set_status
 from app.models import ACTIVE_STATUSES, JobStatus, StudyJob, utcnow
 from app.queries import state_counts
-from app.validation import finish_job
 from optim.attrs import DEVICE_ATTR
 from optim.heartbeat import Heartbeat
 from optim.objective import train_lease
-from optim.runner import Lease, NoTrial, Outcome, StudyGoneError, TrialRunner
+from optim.runner import Lease, Outcome, StudyGoneError, TrialRunner
 from optim.storage import make_storage
 from optim.study import EXTERNAL_TASK
 from optim.tasks import get_task
@@ -50,7 +49,6 @@ log = logging.getLogger("adamtune.worker")
 DB_RETRY_S = 5.0
 STATUS_CHECK_S = 1.0  # how often a running trial looks for a stop request (between epochs)
 STUCK_GRACE_S = 5.0  # past the time limit, a trial still inside its epoch is declared stuck
-STOPPED_REASON = "stopped: re-run with the same params on resume"
 SHUTDOWN_REASON = "worker shut down: re-run with the same params"
 
 
@@ -88,8 +86,7 @@ class Worker:
             grace_period=settings.grace_period,
         )
         self.shutdown = threading.Event()
-        # keyed by the job's uid, never its id: a new study can get a deleted one's id
-        self._runners: dict[str, TrialRunner] = {}
+        self._runners = RunnerCache(self.storage, grace_period=settings.grace_period)
         # called after a trial stuck inside an epoch is failed: `run_worker` replaces the
         # process (nothing else can end the epoch)
         self.on_stuck: Callable[[], None] | None = None
@@ -141,8 +138,7 @@ class Worker:
         jobs = self.active_jobs()
         with self.db.session(write=False) as session:
             counts = state_counts(session, [job.study_id for job in jobs if job.comparison_id])
-        for uid in set(self._runners) - {job.uid for job in jobs}:
-            del self._runners[uid]  # deleted or finished: forget it
+        self._runners.keep_only({job.uid for job in jobs})  # deleted or finished: forget it
         started = {  # trials taken out so far (a waiting one has not started)
             study_id: sum(by_state.values()) - by_state.get("WAITING", 0)
             for study_id, by_state in counts.items()
@@ -155,47 +151,21 @@ class Worker:
 
     def _claim_in(self, job: StudyJob) -> Claim | None:
         try:
-            runner = self._runner(job)
+            runner = self._runners.get(job)
             closing = job.status == JobStatus.STOPPING or _timed_out(job)
-            lease = runner.ask(job.n_trials, parallelism=job.parallelism, closing=closing)
+            lease = ask_trial(self.db, self.storage, runner, job, closing=closing)
         except StudyGoneError:  # deleted between listing and asking
-            self._runners.pop(job.uid, None)
+            self._runners.forget(job.uid)
             return None
-        if lease is NoTrial.DONE:
-            finish_job(self.db, self.storage, job.study_id)
+        if not isinstance(lease, Lease):  # DONE (the job is finished) or BUSY
             return None
-        if lease is NoTrial.BUSY:
-            return None
-        try:
-            with self.db.session() as session:
-                current = get_job(session, job.study_id)
-                if current is None or current.uid != job.uid:
-                    raise StudyGoneError(job.study_name)
-                if current.status == JobStatus.QUEUED:
-                    set_status(session, current, JobStatus.RUNNING)
-                current.last_worker = self.worker_id
-                event_log.append_event(
-                    session,
-                    event_log.trial_started(
-                        job.study_id, lease.number, lease.params.as_dict(), seeds=list(lease.seeds)
-                    ),
-                )
-        except StudyGoneError:
+        if not record_claim(self.db, job, runner, lease, self.worker_id):
             return None  # deleted while we asked: its trials went with it
         try:  # the trials table shows where each built-in trial trains
             self.storage.set_trial_user_attr(lease.trial_id, DEVICE_ATTR, str(self.device))
         except KeyError:
             return None  # deleted since: its trials went with it
         return Claim(job, runner, lease)
-
-    def _runner(self, job: StudyJob) -> TrialRunner:
-        runner = self._runners.get(job.uid)
-        if runner is None:
-            runner = TrialRunner(
-                self.storage, job.study_name, grace_period=self.settings.grace_period
-            )
-            self._runners[job.uid] = runner
-        return runner
 
     # -- running ----------------------------------------------------------------------------
     def run_trial(self, claim: Claim) -> None:
@@ -221,15 +191,7 @@ class Worker:
             if now < next_status_check:  # a stop request waits at most STATUS_CHECK_S more
                 return None
             next_status_check = now + STATUS_CHECK_S
-            with self.db.session(write=False) as session:
-                current = session.execute(
-                    select(StudyJob.status, StudyJob.uid).where(StudyJob.study_id == job.study_id)
-                ).first()
-            if current is None or current.uid != job.uid:
-                return "study deleted"
-            if current.status in (JobStatus.STOPPING, JobStatus.STOPPED):
-                return STOPPED_REASON
-            return None
+            return stop_reason(self.db, job)
 
         heartbeat = Heartbeat(self.storage, lease.trial_id, self.settings.heartbeat_interval)
         if limit is not None:
@@ -248,10 +210,10 @@ class Worker:
             frozen = runner.finish(lease, outcome)
         except (StudyGoneError, IntegrityError):
             log.info("study %s was deleted during trial %s", job.study_id, lease.number)
-            self._runners.pop(job.uid, None)
+            self._runners.forget(job.uid)
             return
         if frozen is not None:
-            self._record_finish(job, lease, outcome, frozen.value)
+            record_finish(self.db, job, frozen, outcome.reason)
 
     def _fail_stuck(self, claim: Claim, limit: float) -> None:
         """Fail a trial stuck inside an epoch past its time limit, then restart the process.
@@ -263,28 +225,13 @@ class Worker:
             f"{TrialTimeLimitError.__name__}: {time_limit_message(limit)} (stuck inside an epoch)"
         )
         outcome = Outcome.failed(reason)
-        if claim.runner.finish(claim.lease, outcome) is None:
+        frozen = claim.runner.finish(claim.lease, outcome)
+        if frozen is None:
             return  # it finished after all
         log.error("trial %s of study %s: %s", claim.lease.number, claim.job.study_id, reason)
-        self._record_finish(claim.job, claim.lease, outcome, None)
+        record_finish(self.db, claim.job, frozen, outcome.reason)
         if self.on_stuck is not None:
             self.on_stuck()
-
-    def _record_finish(
-        self, job: StudyJob, lease: Lease, outcome: Outcome, value: float | None
-    ) -> None:
-        try:
-            with self.db.session() as session:
-                if get_job(session, job.study_id) is None:
-                    return
-                event_log.append_event(
-                    session,
-                    event_log.trial_finished(
-                        job.study_id, lease.number, outcome.state.name, value, outcome.reason
-                    ),
-                )
-        except IntegrityError:
-            return  # deleted in between
 
     def close(self) -> None:
         self.db.dispose()

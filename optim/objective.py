@@ -1,4 +1,5 @@
-"""Train a leased trial: per epoch train, evaluate, report, then prune, stop or go on.
+"""Train a leased trial: per epoch train, evaluate, report, then prune, stop or go on
+(`optim.verdict.judge` decides, as it does for external runners).
 
 `train_lease` is what every in-process runner (workers, `adamtune tune`) does with a `Lease`
 from `optim.runner`; `make_objective` wraps the same loop as a plain Optuna objective, for
@@ -19,6 +20,7 @@ from optim.runner import Lease, Outcome, TrialRunner
 from optim.space import SearchSpace
 from optim.tasks.base import EpochMetrics, Task
 from optim.training import DivergedError, train
+from optim.verdict import Verdict, judge
 
 log = logging.getLogger("adamtune.training")
 
@@ -110,15 +112,15 @@ def _reporter(
         except Exception as exc:  # noqa: BLE001 - whatever the storage or the caller raised
             raise _ReportFailed() from exc
         # the caller's check may raise (a time limit): that fails the trial for good
-        reason = interrupt() if interrupt is not None else None
-        if reason is not None:
-            raise _Interrupted(reason)
+        stop = interrupt() if interrupt is not None else None
         try:
-            prune = metrics.epoch < epochs and trial.should_prune()
+            decision = judge(trial, metrics.epoch, epochs, stop)
         except Exception as exc:  # noqa: BLE001 - the storage failed, not the training
             raise _ReportFailed() from exc
-        if prune:
-            raise _Pruned(f"pruned at epoch {metrics.epoch}")
+        if decision.verdict is Verdict.STOP:
+            raise _Interrupted(decision.reason)
+        if decision.verdict is Verdict.PRUNE:
+            raise _Pruned(decision.reason)
 
     return report
 

@@ -6,7 +6,8 @@ heartbeats and re-runs are written once:
 
     runner = TrialRunner(storage, study_name, grace_period=10)
     lease = runner.ask(n_trials)              # a Lease, or NoTrial.DONE / NoTrial.BUSY
-    ... train with lease.params and lease.seeds, calling runner.report(lease, epoch, value) ...
+    ... train with lease.params and lease.seeds; after each epoch report to
+        runner.trial(lease) and ask optim.verdict.judge whether to prune, stop or go on ...
     runner.finish(lease, Outcome.complete(value))
 
 Torch-free: the API process hands out trials to external runners through it.
@@ -43,7 +44,7 @@ from optim.claims import study_lock
 from optim.params import OptimizerParams
 from optim.seeds import training_seeds
 from optim.storage import AdamtuneStorage, retry_dead_trial, retry_trial
-from optim.study import load_study, sampler_for_trial
+from optim.study import StudyConfig, load_study, sampler_for_trial
 
 log = logging.getLogger("adamtune.runner")
 
@@ -154,10 +155,19 @@ class TrialRunner:
     likewise (`optim.seeds`), so the same seed gives the same trials on any number of workers.
     """
 
-    def __init__(self, storage: AdamtuneStorage, study_name: str, *, grace_period: float) -> None:
+    def __init__(
+        self,
+        storage: AdamtuneStorage,
+        study_name: str,
+        *,
+        grace_period: float,
+        config: StudyConfig | None = None,
+    ) -> None:
+        """`config`: the study's config from its job, if it has one (else the study's
+        attribute is read: `optim.study.load_study`)."""
         self.storage = storage
         try:
-            self.study, self.config = load_study(storage, study_name)
+            self.study, self.config = load_study(storage, study_name, config)
         except KeyError:
             raise StudyGoneError(study_name) from None
         self.study_id = oi.study_id_of(self.study)
@@ -247,9 +257,6 @@ class TrialRunner:
     def trial(self, lease: Lease) -> optuna.Trial:
         """The Optuna trial of a lease, for `report` and `should_prune`."""
         return optuna.Trial(self.study, lease.trial_id)
-
-    def beat(self, lease: Lease) -> None:
-        self.storage.record_heartbeat(lease.trial_id)
 
     # -- finishing -------------------------------------------------------------------------------
     def finish(self, lease: Lease, outcome: Outcome) -> FrozenTrial | None:

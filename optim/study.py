@@ -206,16 +206,22 @@ def create_study(
     return study
 
 
-def load_study(storage: optuna.storages.BaseStorage, name: str) -> tuple[optuna.Study, StudyConfig]:
+def load_study(
+    storage: optuna.storages.BaseStorage, name: str, config: StudyConfig | None = None
+) -> tuple[optuna.Study, StudyConfig]:
     """Re-open a study created by `create_study`, with its own sampler and pruner rebuilt.
 
+    `config`: the study's config as its job holds it (the service's source, `app.jobs.
+    study_config`); None for a study without a job (`adamtune evaluate`'s rounds, a benchmark,
+    a script), whose config is read from the study's attribute, written by `create_study`.
     Whoever asks the study for a trial sets `study.sampler = sampler_for_trial(config, number)`
     first (the worker does, under its claim lock), so proposals do not depend on who asks.
     """
-    summary = optuna.load_study(study_name=name, storage=storage)
-    config = read_config(summary.user_attrs)
     if config is None:
-        raise ValueError(f"study {name!r} was not created by adamtune")
+        summary = optuna.load_study(study_name=name, storage=storage)
+        config = read_config(summary.user_attrs)
+        if config is None:
+            raise ValueError(f"study {name!r} was not created by adamtune")
     study = optuna.load_study(
         study_name=name,
         storage=study_storage(storage),

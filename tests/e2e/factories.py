@@ -20,6 +20,7 @@ from optim.attrs import (
     RETRY_OF_ATTR,
 )
 from optim.optuna_internals import storage_of, study_id_of
+from optim.verdict import STOPPED_REASON
 
 # Adam's space as adamtune stores it in Optuna: betas sampled as 1 - beta on a log scale
 ADAM_SPACE = {
@@ -29,9 +30,6 @@ ADAM_SPACE = {
     "eps": FloatDistribution(1e-10, 1e-2, log=True),
 }
 BASELINE = {"lr": 1e-3, "one_minus_beta1": 0.1, "one_minus_beta2": 1e-3, "eps": 1e-8}
-
-
-STOPPED_REASON = "stopped: re-run with the same params on resume"  # as app/external.py says
 
 
 @dataclass
