@@ -14,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 XSS_NAME = "<img src=x onerror=window.__xss=1>"
-SWEEP = {"name": "rosenbrock sweep", "task": "rosenbrock", "n_trials": 10, "epochs": 30}
+SWEEP = {"name": "rosenbrock sweep", "task": "rosenbrock", "n_trials": 6, "epochs": 30}
 
 CURVES_JS = """() => {
   const data = document.getElementById('curves-plot')?.data || [];

@@ -25,11 +25,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("heavy_alone")]
 SEED = int(os.environ.get("ADAMTUNE_CRASH_SEED", "20261126"))
 ROUNDS = 3
 WORKERS = 2
-EPOCHS = 150
-# quadratic_deep trains 150 epochs in about 1.5-3 s here: kills land mid-trial and between
-# trials, and 40 trials on two workers outlast the three rounds of kills (at 20 epochs, once the
-# per-epoch database work got cheaper, the study could end before the third round)
-STUDY = {"task": "quadratic_deep", "n_trials": 40, "epochs": EPOCHS, "pruner": "none"}
+EPOCHS = 100
+# quadratic_deep trains 100 epochs in about 1-2 s here: kills land mid-trial and between trials,
+# and 24 trials on two workers outlast the three rounds of kills (a round finishes 2-6 trials; at
+# 20 epochs, once the per-epoch database work got cheaper, the study could end before the third
+# round). 40 trials of 150 epochs made this the suite's longest test (about 100 s quiet).
+STUDY = {"task": "quadratic_deep", "n_trials": 24, "epochs": EPOCHS, "pruner": "none"}
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
 Point = tuple[int, int, float | None, float | None]

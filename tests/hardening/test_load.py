@@ -22,7 +22,7 @@ from tests.hardening.helpers import db_path, sqlite_rows
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("heavy_alone")]
 
-LOAD_SECONDS = float(os.environ.get("ADAMTUNE_LOAD_SECONDS", "45"))
+LOAD_SECONDS = float(os.environ.get("ADAMTUNE_LOAD_SECONDS", "25"))
 WORKERS = 4
 CLIENTS = 20
 SSE_CLIENTS = 4  # of the CLIENTS
