@@ -344,6 +344,16 @@ def preset_space(family: Family, preset: str = DEFAULT_PRESET) -> SearchSpace:
     return SearchSpace(**dims)  # type: ignore[arg-type]
 
 
+def fixed_space(params: OptimizerParams) -> SearchSpace:
+    """A space that tunes nothing, every dimension fixed at `params`: a one-shot baseline's
+    (a study whose only trial is its defaults)."""
+    dims: dict[str, Dimension | Choice] = {
+        name: Dimension(value=getattr(params, name)) for name in FLOAT_DIMENSIONS
+    }
+    dims["decay"] = Choice(value=params.decay)
+    return SearchSpace(**dims)  # type: ignore[arg-type]
+
+
 def check_family(space: SearchSpace, family: Family) -> None:
     """A space may tune only what its family takes (and `adam_lr_only` only lr, and weight
     decay) and the schedule (Schedule-Free: only its warmup); ValueError naming the dimension

@@ -162,10 +162,12 @@ class StudyConfig(BaseModel):
         epochs): shown before a user starts it, since validation can cost as much as the
         search."""
         validates = self.validates()
+        tuned = bool(self.space.tuned())  # a space tuning nothing: the defaults alone
+        picks = self.validate_top_k if tuned else 0
         return {
             "search": self.n_trials * self.seeds_per_trial,
-            "selection": (self.validate_top_k + 1) * self.validate_seeds if validates else 0,
-            "confirmation": 2 * self.confirm_seeds if validates else 0,
+            "selection": (picks + 1) * self.validate_seeds if validates else 0,
+            "confirmation": (2 if tuned else 1) * self.confirm_seeds if validates else 0,
         }
 
     def resolved_epochs(self) -> int:
