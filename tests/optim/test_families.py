@@ -19,7 +19,7 @@ from optim.objective import train_lease
 from optim.optimizers import FAMILIES
 from optim.params import OptimizerParams
 from optim.runner import Lease, TrialRunner
-from optim.space import preset_space
+from optim.space import fixed_space, preset_space
 from optim.storage import make_storage
 from optim.study import StudyConfig, create_study
 from optim.tasks import get_task
@@ -74,10 +74,11 @@ def test_the_library_defaults() -> None:
     sgd = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))]).defaults
     assert FAMILIES["sgd_nesterov"].baseline.lr == sgd["lr"]
     assert FAMILIES["sgd_nesterov"].baseline.momentum == 0.9  # Nesterov needs momentum > 0
+    weight = [torch.nn.Parameter(torch.zeros(1))]
     for family, defaults in (
-        ("schedule_free_adamw", schedulefree.AdamWScheduleFree([torch.nn.Parameter(torch.zeros(1))]).defaults),
-        ("prodigy", prodigyopt.Prodigy([torch.nn.Parameter(torch.zeros(1))]).defaults),
-    ):  # fmt: skip
+        ("schedule_free_adamw", schedulefree.AdamWScheduleFree(weight).defaults),
+        ("prodigy", prodigyopt.Prodigy(weight).defaults),
+    ):
         base = FAMILIES[family].baseline
         assert (base.lr, (base.beta1, base.beta2), base.eps, base.weight_decay) == (
             defaults["lr"], defaults["betas"], defaults["eps"], defaults["weight_decay"]
@@ -213,3 +214,15 @@ def test_a_schedule_may_be_tuned_with_lr_alone() -> None:
     )  # fmt: skip
     assert config.space.tuned() == ["lr", "warmup"]
     assert config.baseline_params().schedule.none
+
+
+def test_a_space_that_tunes_nothing_plans_the_defaults_alone() -> None:
+    """A one-shot baseline's study (as a comparison makes it): one trial, its defaults, then
+    the defaults alone on the selection and confirmation seeds."""
+    spec = FAMILIES["prodigy"]
+    config = StudyConfig(task="rosenbrock", optimizer="prodigy", n_trials=1, validate_top_k=1,
+                         space=fixed_space(spec.baseline))  # fmt: skip
+    assert config.space.tuned() == [] and config.space.contains(spec.baseline)
+    assert config.training_runs() == {"search": 1, "selection": 5, "confirmation": 10}
+    tuned = StudyConfig(task="rosenbrock", optimizer="prodigy", n_trials=1, validate_top_k=1)
+    assert tuned.training_runs() == {"search": 1, "selection": 10, "confirmation": 20}

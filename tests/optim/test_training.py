@@ -100,8 +100,9 @@ def test_prodigy_trains_at_its_defaults_and_adapts_its_step() -> None:
     from optim.training import _Run, make_optimizer
 
     task = get_task("logreg_breast_cancer")
+    defaults = OptimizerParams(lr=1.0)
     run = _Run(task, 0, torch.device("cpu"),
-               lambda w: make_optimizer("prodigy", OptimizerParams(lr=1.0), w, "pytorch"))  # fmt: skip
+               lambda w: make_optimizer("prodigy", defaults, w, "pytorch"))  # fmt: skip
     first = run.epoch()
     for _ in range(3):
         last = run.epoch()
