@@ -131,6 +131,17 @@ class StudyConfig(BaseModel):
                 raise ValueError("direction: a built-in task minimises its loss")
         return self
 
+    @model_validator(mode="after")
+    def _external_families(self) -> StudyConfig:
+        # adamtune.client builds torch's and adamtune's optimizers only, and Schedule-Free
+        # needs the user's loop to switch its train/eval modes: not offered there yet
+        if self.task == EXTERNAL_TASK and self.family().tuning_free:
+            raise ValueError(
+                f"optimizer: {self.optimizer} is not offered for external studies (their "
+                "runners build torch's optimizers)"
+            )
+        return self
+
     def is_external(self) -> bool:
         return self.task == EXTERNAL_TASK
 

@@ -133,6 +133,7 @@ def test_the_line_to_paste_is_the_familys(family: str, line: str) -> None:
         ({"optimizer": "adam_lr_only", "space": {"eps": {"low": 1e-9, "high": 1e-6}}}, "eps"),
         ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
         ({"optimizer": "prodigy", "space": {"beta2": {"low": 0.9, "high": 0.99}}}, "beta2"),
+        ({"task": "external", "optimizer": "prodigy"}, "not offered for external studies"),
         ({"optimizer": "schedule_free_adamw", "space": {"decay": {"value": "cosine"}}},
          "replaces the decay schedule"),
         ({"optimizer": "schedule_free_adamw", "space": {"decay": {"choices": ["constant",
