@@ -162,6 +162,11 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
     page.page.wait_for_selector("#comparison-form")
     page.page.select_option("#cmp-task", "quadratic_deep")
     boxes = page.page.locator("#cmp-optimizers input[type=checkbox]")
+    ticked = {boxes.nth(i).get_attribute("value"): boxes.nth(i).is_checked()
+              for i in range(boxes.count())}  # fmt: skip
+    # the tuning-free families start unticked: the default is the four a comparison may take
+    assert ticked == {"adam": True, "adamw": True, "sgd_nesterov": True, "adam_lr_only": True,
+                      "schedule_free_adamw": False, "prodigy": False}  # fmt: skip
     for i in range(boxes.count()):
         value = boxes.nth(i).get_attribute("value")
         boxes.nth(i).set_checked(value in ("adam", "sgd_nesterov"))

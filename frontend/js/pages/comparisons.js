@@ -126,8 +126,10 @@ function comparisonForm(ctx, tasks, options) {
   const seeds = h("input", { id: "cmp-validate-seeds", name: "validate_seeds", type: "number", min: 2, max: 50, step: 1, value: "5", class: "num-input" });
   const confirmSeeds = h("input", { id: "cmp-confirm-seeds", name: "confirm_seeds", type: "number", min: 2, max: 100, step: 1, value: "10", class: "num-input" });
   const name = h("input", { id: "cmp-name", name: "name", type: "text", placeholder: "compare-TASK-time", autocomplete: "off" });
+  // the tuning-free families (one-shot baselines at their defaults) start unticked: a
+  // comparison takes at most four optimizers
   const optimizers = (options.optimizers || []).map((o) =>
-    h("label", { class: "check", title: o.torch_class || "" }, h("input", { type: "checkbox", name: "optimizers", value: o.name, checked: true }), ` ${o.label || o.name}`),
+    h("label", { class: "check", title: o.torch_class || "" }, h("input", { type: "checkbox", name: "optimizers", value: o.name, checked: !o.tuning_free }), ` ${o.label || o.name}${o.tuning_free ? " (one-shot)" : ""}`),
   );
   const error = h("div", { class: "alert error", id: "cmp-error", role: "alert", hidden: true });
   const submit = h("button", { type: "submit", class: "primary", id: "cmp-submit" }, "Start comparison");
