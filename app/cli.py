@@ -338,7 +338,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     fields = {"task": args.task, "optimizers": optimizers, "n_trials": args.trials,
               "epochs": args.epochs, "sampler": args.sampler, "pruner": args.pruner,
               "preset": args.preset, "seed": args.seed, "validate_seeds": args.validate_seeds,
-              "confirm_seeds": args.confirm_seeds, "name": args.name}  # fmt: skip
+              "confirm_seeds": args.confirm_seeds, "name": args.name,
+              "tune_tuning_free": args.tune_tuning_free}  # fmt: skip
     try:
         payload = ComparisonCreate.model_validate_json(json.dumps(fields))
     except ValidationError as exc:
@@ -380,6 +381,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
         assert comparison is not None
         result = comparison_report(session, comparison)
     db.dispose()
+    print("== compute (epochs and seconds its trials trained: search + validation)")
+    for row in result["studies"]:
+        how = "one-shot at its defaults" if row["one_shot"] else f"{row['tuned']} tuned"
+        print(f"{row['label']} ({how}): {row['total_epochs']} epochs, {row['total_s']:.1f} s "
+              f"(search {row['epochs_trained']}, {row['search_s']:.1f} s; validation "
+              f"{row['validation_epochs']}, {row['validation_s']:.1f} s)")  # fmt: skip
     print("== comparison (each family's validated config, seed by seed)")
     for sentence in result["verdicts"]:
         print(sentence)
@@ -518,6 +525,7 @@ def _search_options(parser: argparse.ArgumentParser, trials_help: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from optim.optimizers import FAMILIES
     from optim.params import PARAM_NAMES
     from optim.schedules import DECAYS
     from optim.space import FLOAT_DIMENSIONS, LINEAR
@@ -614,7 +622,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _study_options(compare, optimizer=False)
     compare.add_argument("--optimizers", default="adam,adamw,sgd_nesterov,adam_lr_only",
-                         help="comma-separated; the first is the reference")  # fmt: skip
+                         help="comma-separated, of " + ", ".join(FAMILIES) + "; the first is "
+                         "the reference")  # fmt: skip
+    compare.add_argument("--tune-tuning-free", action="store_true",
+                         help="search the tuning-free families (schedule_free_adamw, "
+                         "prodigy) like the others (default: one-shot at their published "
+                         "defaults)")  # fmt: skip
     _search_options(compare, "trials per optimizer")
     compare.set_defaults(func=cmd_compare)
 

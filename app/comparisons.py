@@ -2,6 +2,12 @@
 pruner and root seed, run interleaved (a stopped comparison has spent the same on each), each
 family's winner validated on the same fresh seeds, compared seed by seed with the first family.
 
+A tuning-free family (Schedule-Free AdamW, Prodigy) is a one-shot baseline unless the comparison
+asks to tune it: its study's space tunes nothing, so its one trial is its published defaults, and
+its validation trains those alone on the same selection and confirmation seeds as the others'
+(`optim.validation`), so it is compared seed by seed like any family's pick. The report gives
+each family's compute: the epochs and seconds its search and validation trials trained.
+
 A comparison is a row of `adamtune_comparisons` and the jobs that carry its id; each study is an
 ordinary study (its own page, its own validation), so nothing here runs trials.
 """
@@ -20,8 +26,10 @@ from app.db import Database
 from app.jobs import ConflictError, create_job, delete_job, stop_job, study_config
 from app.models import ACTIVE_STATUSES, Comparison, JobKind, StudyJob, utcnow
 from app.schemas import ComparisonCreate, StudyCreate
-from app.validation import latest_reports
+from app.validation import latest_reports, validations
 from optim.advice import Entry, advise, versus
+from optim.optimizers import FAMILIES
+from optim.space import fixed_space
 
 
 def create_comparison(
@@ -60,6 +68,7 @@ def create_comparison(
                     "optimizer": optimizer,
                     "name": f"{name} / {optimizer}",
                     "validate_top_k": 1,  # the family's winner, against its own defaults
+                    **_one_shot_fields(optimizer, payload),
                 }
             )
             made.append(
@@ -73,6 +82,16 @@ def create_comparison(
             session.execute(delete(Comparison).where(Comparison.id == comparison_id))
         raise
     return comparison_id
+
+
+def _one_shot_fields(optimizer: str, payload: ComparisonCreate) -> dict[str, Any]:
+    """A tuning-free family's study as a one-shot baseline: one trial, its defaults, nothing
+    tuned (the sampler and pruner have nothing to do); {} for a family that is searched."""
+    family = FAMILIES[optimizer]
+    if not family.tuning_free or payload.tune_tuning_free:
+        return {}
+    space = fixed_space(family.baseline).model_dump(mode="json")
+    return {"n_trials": 1, "sampler": "random", "pruner": "none", "space": space}
 
 
 def comparison_jobs(session: Session, comparison_id: int) -> list[StudyJob]:
@@ -107,12 +126,17 @@ def delete_comparison(
 
 
 def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any]:
-    """Per optimizer: status, progress, epochs and time spent, the config its validation
-    settled on (measured on the confirmation seeds, shared by every family); then each family
-    against the first, seed by seed, and one line of advice."""
+    """Per optimizer: status, progress, the compute it spent (epochs and seconds its search's
+    and its validation rounds' trials trained), the config its validation settled on (measured
+    on the confirmation seeds, shared by every family); then each family against the first,
+    seed by seed, and one line of advice."""
     jobs = comparison_jobs(session, comparison.id)
     reports = latest_reports(session, [job.study_id for job in jobs])
-    epochs = queries.epochs_trained(session, [job.study_id for job in jobs])
+    rounds = {job.study_id: [r.study_id for r in validations(session, job.study_id)]
+              for job in jobs}  # fmt: skip
+    every = [*rounds, *(r for ids in rounds.values() for r in ids)]
+    epochs = queries.epochs_trained(session, every)
+    seconds = queries.trial_seconds(session, every)
     rows = []
     entries: list[Entry | None] = []
     for job in jobs:
@@ -120,6 +144,9 @@ def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any
         family = config.family()
         validation = reports.get(job.study_id) or {}
         answer, seeds = _answer(validation)
+        tuned = len(config.space.tuned())
+        validation_epochs = sum(epochs.get(r, 0) for r in rounds[job.study_id])
+        validation_s = sum(seconds.get(r, 0.0) for r in rounds[job.study_id])
         rows.append(
             {
                 "optimizer": family.name,
@@ -129,6 +156,13 @@ def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any
                 "validation_status": validation.get("status"),
                 "epochs_trained": epochs.get(job.study_id, 0),
                 "wall_s": _seconds(job),
+                "one_shot": tuned == 0,
+                "tuned": tuned,
+                "search_s": seconds.get(job.study_id, 0.0),
+                "validation_epochs": validation_epochs,
+                "validation_s": validation_s,
+                "total_epochs": epochs.get(job.study_id, 0) + validation_epochs,
+                "total_s": seconds.get(job.study_id, 0.0) + validation_s,
                 "winner": answer,
                 "confirmed": bool(validation.get("confirmed")),
                 "verdict": validation.get("verdict") or None,
@@ -138,7 +172,7 @@ def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any
         )
         entries.append(
             Entry(family.name, family.label, answer["params"], answer["values"],
-                  len(config.space.tuned()), validation["torch_line"])
+                  tuned, validation["torch_line"])
             if answer and validation.get("confirmed") and validation.get("torch_line")
             else None
         )  # fmt: skip

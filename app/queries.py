@@ -134,6 +134,11 @@ def epochs_trained(session: Session, study_ids: Sequence[int]) -> dict[int, int]
     return oi.steps_by_study(session, study_ids)
 
 
+def trial_seconds(session: Session, study_ids: Sequence[int]) -> dict[int, float]:
+    """study_id -> seconds its finished trials trained."""
+    return oi.trial_seconds_by_study(session, study_ids)
+
+
 def epochs_done(session: Session, trial_ids: Sequence[int]) -> dict[int, int]:
     return oi.steps_by_trial(session, trial_ids)
 

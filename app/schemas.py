@@ -283,6 +283,9 @@ class OptimizerPublic(BaseModel):
     presets: dict[str, SearchSpace]  # the space each preset gives it
     # each preset's range of each parameter: where a dimension starts when it is tuned
     ranges: dict[str, dict[str, tuple[float, float]]]
+    # run at its published defaults in a comparison, a one-shot baseline with no search
+    tuning_free: bool = False
+    decays: bool = True  # False: it replaces the decay schedule (only a warmup is tuned)
 
 
 class OptionsPublic(BaseModel):
@@ -346,6 +349,9 @@ class ComparisonCreate(BaseModel):
     validate_seeds: Annotated[int, Field(ge=2, le=50)] = 5
     confirm_seeds: Annotated[int, Field(ge=2, le=100)] = 10
     name: StudyName | None = None
+    # the tuning-free families (schedule_free_adamw, prodigy) run once at their published
+    # defaults, a one-shot baseline; true: searched like the others, over their small spaces
+    tune_tuning_free: bool = False
 
     @field_validator("optimizers")
     @classmethod
@@ -356,7 +362,7 @@ class ComparisonCreate(BaseModel):
 
     def study_fields(self) -> dict[str, Any]:
         """What each of its studies shares."""
-        return self.model_dump(exclude={"optimizers", "name"})
+        return self.model_dump(exclude={"optimizers", "name", "tune_tuning_free"})
 
 
 class ComparisonStudy(BaseModel):
@@ -365,8 +371,17 @@ class ComparisonStudy(BaseModel):
     study_id: int
     status: str
     validation_status: str | None
-    epochs_trained: int
-    wall_s: float | None
+    epochs_trained: int  # the search's (a one-shot baseline's: its one trial)
+    wall_s: float | None  # the search's, start to end (interleaved studies share it)
+    # trained without a search, at its published defaults (a tuning-free family)
+    one_shot: bool = False
+    tuned: int = 0  # the settings its search tuned (0: one-shot)
+    # compute spent: epochs and seconds its trials trained, search and validation rounds
+    search_s: float = 0.0
+    validation_epochs: int = 0
+    validation_s: float = 0.0
+    total_epochs: int = 0
+    total_s: float = 0.0
     # the config its validation settled on (its pick if the confirmed gain is significant, else
     # the defaults), measured on `seeds`: the confirmation seeds every family shares
     winner: ValidationConfig | None

@@ -98,7 +98,7 @@ def start_validation(
     configs = candidates(
         complete, top_k, config.baseline_params(), maximize=config.direction == "maximize"
     )
-    if len(configs) < 2:
+    if len(configs) < 2 and config.space.tuned():  # a space tuning nothing: a one-shot baseline
         raise ConflictError("no complete trial other than the defaults to validate yet")
     round_ = sum(1 for job in previous if job.kind == JobKind.VALIDATION)
     name = round_name(parent.study_name, SELECTION, round_)
@@ -216,7 +216,7 @@ def public_report(
     confirmed = read_report(session, confirmation.study_id) if confirmation else None
     conclusion = conclude(found, confirmed)
     family = study_config(selection).family()
-    planned = found.runs_total + 2 * confirm_seeds
+    planned = found.runs_total + min(len(found.configs), 2) * confirm_seeds
     return {
         **out,
         "status": _overall_status(selection, confirmation, confirm_seeds),

@@ -562,6 +562,25 @@ def steps_by_study(conn: Conn, study_ids: Sequence[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
+def trial_seconds_by_study(conn: Conn, study_ids: Sequence[int]) -> dict[int, float]:
+    """study_id -> seconds its finished trials trained (start to finish, pruned and failed
+    ones included): compute spent, unlike a study's wall time, which interleaved studies
+    share."""
+    if not study_ids:
+        return {}
+    rows = conn.execute(
+        select(TRIALS.c.study_id, TRIALS.c.datetime_start, TRIALS.c.datetime_complete).where(
+            TRIALS.c.study_id.in_(list(study_ids)),
+            TRIALS.c.datetime_start.is_not(None),
+            TRIALS.c.datetime_complete.is_not(None),
+        )
+    )
+    out: dict[int, float] = {}
+    for study_id, start, complete in rows.all():
+        out[study_id] = out.get(study_id, 0.0) + (complete - start).total_seconds()
+    return out
+
+
 def steps_by_trial(conn: Conn, trial_ids: Sequence[int]) -> dict[int, int]:
     """trial_id -> intermediate values it reported, for the trials that reported any."""
     if not trial_ids:

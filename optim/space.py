@@ -319,6 +319,8 @@ def preset_ranges(family: Family, preset: str = DEFAULT_PRESET) -> dict[str, Ran
     ranges = dict(PRESETS[preset])
     if "momentum" in family.dims:
         ranges["lr"] = SGD_LR[preset]
+    if family.lr_range is not None:
+        ranges["lr"] = family.lr_range
     return {**{name: ranges[name] for name in family.dims}, **SCHEDULE_RANGES}
 
 
@@ -334,17 +336,35 @@ def preset_space(family: Family, preset: str = DEFAULT_PRESET) -> SearchSpace:
         else:
             dims[name] = Dimension(value=getattr(family.baseline, name))
     if preset in SCHEDULED_PRESETS:
-        for name in LINEAR:
+        for name in LINEAR if family.decays else ("warmup",):
             low, high = ranges[name]
             dims[name] = Dimension(low=low, high=high, log=False)
-        dims["decay"] = Choice(choices=DECAYS)
+        if family.decays:
+            dims["decay"] = Choice(choices=DECAYS)
+    return SearchSpace(**dims)  # type: ignore[arg-type]
+
+
+def fixed_space(params: OptimizerParams) -> SearchSpace:
+    """A space that tunes nothing, every dimension fixed at `params`: a one-shot baseline's
+    (a study whose only trial is its defaults)."""
+    dims: dict[str, Dimension | Choice] = {
+        name: Dimension(value=getattr(params, name)) for name in FLOAT_DIMENSIONS
+    }
+    dims["decay"] = Choice(value=params.decay)
     return SearchSpace(**dims)  # type: ignore[arg-type]
 
 
 def check_family(space: SearchSpace, family: Family) -> None:
     """A space may tune only what its family takes (and `adam_lr_only` only lr, and weight
-    decay) and the schedule; ValueError naming the dimension otherwise."""
+    decay) and the schedule (Schedule-Free: only its warmup); ValueError naming the dimension
+    otherwise."""
     allowed = {*family.tunable(), *SCHEDULE_NAMES}
     for name in space.tuned():
         if name not in allowed:
             raise ValueError(f"{name}: {family.label} ({family.name}) does not tune {name}")
+    if not family.decays:
+        if space.decay.options() != ("constant",) or space.final_fraction.bounds() != (0.0, 0.0):
+            raise ValueError(
+                f"decay: {family.label} ({family.name}) replaces the decay schedule; keep decay "
+                "constant and final_fraction 0 (a warmup is its own)"
+            )

@@ -131,6 +131,17 @@ class StudyConfig(BaseModel):
                 raise ValueError("direction: a built-in task minimises its loss")
         return self
 
+    @model_validator(mode="after")
+    def _external_families(self) -> StudyConfig:
+        # adamtune.client builds torch's and adamtune's optimizers only, and Schedule-Free
+        # needs the user's loop to switch its train/eval modes: not offered there yet
+        if self.task == EXTERNAL_TASK and self.family().tuning_free:
+            raise ValueError(
+                f"optimizer: {self.optimizer} is not offered for external studies (their "
+                "runners build torch's optimizers)"
+            )
+        return self
+
     def is_external(self) -> bool:
         return self.task == EXTERNAL_TASK
 
@@ -162,10 +173,12 @@ class StudyConfig(BaseModel):
         epochs): shown before a user starts it, since validation can cost as much as the
         search."""
         validates = self.validates()
+        tuned = bool(self.space.tuned())  # a space tuning nothing: the defaults alone
+        picks = self.validate_top_k if tuned else 0
         return {
             "search": self.n_trials * self.seeds_per_trial,
-            "selection": (self.validate_top_k + 1) * self.validate_seeds if validates else 0,
-            "confirmation": 2 * self.confirm_seeds if validates else 0,
+            "selection": (picks + 1) * self.validate_seeds if validates else 0,
+            "confirmation": (2 if tuned else 1) * self.confirm_seeds if validates else 0,
         }
 
     def resolved_epochs(self) -> int:

@@ -3,7 +3,11 @@
 It knows nothing of Optuna: the objective passes `on_epoch`, which may raise to end the run early
 (pruning, a stop request). Divergence is detected here because every caller needs it. A params'
 learning-rate schedule (`optim.schedules`) is stepped after every optimizer step, over the run's
-planned steps (epochs times one epoch's batches), with torch's own schedulers.
+planned steps (epochs times one epoch's batches), with torch's own schedulers; Schedule-Free,
+which has no decay, takes the warmup as its own `warmup_steps` instead. An optimizer with
+train and eval modes (Schedule-Free: its steps move one sequence of weights, evaluation needs the
+averaged one) is switched with the model: `optimizer.train()` before training steps,
+`optimizer.eval()` before every evaluation.
 """
 
 from __future__ import annotations
@@ -82,7 +86,28 @@ def make_optimizer(
     family: str, params: OptimizerParams, weights: Iterable[torch.nn.Parameter], eps_mode: str
 ) -> torch.optim.Optimizer:
     """The optimizer of a family (`optim.optimizers`): this project's Adam for the Adam
-    families (its parity with torch's Adam and AdamW is tested), torch's SGD for Nesterov."""
+    families (its parity with torch's Adam and AdamW is tested), torch's SGD for Nesterov,
+    the `schedulefree` and `prodigyopt` packages' own for the tuning-free families (eps_mode
+    does not apply to them). Schedule-Free is built without warmup: `train` sets its steps."""
+    betas = (params.beta1, params.beta2)
+    if family == "schedule_free_adamw":
+        import schedulefree  # imported here: only a trial of this family pays for it
+
+        return cast(
+            torch.optim.Optimizer,
+            schedulefree.AdamWScheduleFree(
+                weights, lr=params.lr, betas=betas, eps=params.eps, weight_decay=params.weight_decay
+            ),
+        )
+    if family == "prodigy":
+        import prodigyopt
+
+        return cast(
+            torch.optim.Optimizer,
+            prodigyopt.Prodigy(
+                weights, lr=params.lr, betas=betas, eps=params.eps, weight_decay=params.weight_decay
+            ),
+        )
     if family == "sgd_nesterov":
         return torch.optim.SGD(
             weights,
@@ -131,7 +156,14 @@ def train(
     runs = [
         _Run(task, s, dev, lambda w: make_optimizer(optimizer, params, w, eps_mode)) for s in seeds
     ]
-    if not params.schedule.none:
+    if optimizer == "schedule_free_adamw":
+        if params.schedule.decay != "constant":
+            raise ValueError("Schedule-Free AdamW takes no decay schedule: decay must be constant")
+        warmup = params.schedule.warmup_steps(epochs * steps_per_epoch(runs[0].problem))
+        for run in runs:
+            for group in run.optimizer.param_groups:
+                group["warmup_steps"] = warmup
+    elif not params.schedule.none:
         total_steps = epochs * steps_per_epoch(runs[0].problem)
         for run in runs:
             run.scheduler = make_scheduler(params.schedule, run.optimizer, total_steps, params.lr)
@@ -171,6 +203,14 @@ def steps_per_epoch(problem: Problem) -> int:
     return sum(1 for _ in problem.train_batches(torch.Generator().manual_seed(0)))
 
 
+def set_optimizer_mode(optimizer: torch.optim.Optimizer, *, training: bool) -> None:
+    """Switch an optimizer that has train and eval modes (Schedule-Free's: eval puts the
+    averaged weights in the model, train the ones it steps); others have none."""
+    switch = getattr(optimizer, "train" if training else "eval", None)
+    if callable(switch):
+        switch()
+
+
 def _mean_or_none(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
     return statistics.fmean(present) if present else None
@@ -203,6 +243,7 @@ class _Run:
             self.scheduler,
         )
         model.train()
+        set_optimizer_mode(optimizer, training=True)
         total = torch.zeros((), device=self.device)  # summed on the device: no sync per step
         steps = 0
         for batch in problem.train_batches(self.shuffle):
@@ -216,6 +257,7 @@ class _Run:
             steps += 1
         train_loss = float(total) / max(steps, 1)
         model.eval()
+        set_optimizer_mode(optimizer, training=False)
         with torch.no_grad():
             val_loss, val_accuracy = problem.evaluate(model)
         return train_loss, val_loss, val_accuracy
@@ -224,5 +266,6 @@ class _Run:
         """The held-out test split (the validation split for a task that has none)."""
         evaluate = self.problem.test or self.problem.evaluate
         self.model.eval()
+        set_optimizer_mode(self.optimizer, training=False)
         with torch.no_grad():
             return evaluate(self.model)

@@ -160,9 +160,13 @@ def create_validation(
 
 def confirmation_candidates(selection: ValidationReport) -> list[Candidate] | None:
     """The defaults and the selection's pick, to confirm; None while the selection has no pick
-    (not finished, or no tuned config measured)."""
+    (not finished, or no tuned config measured). A one-shot baseline's selection (the defaults
+    alone, its space tuning nothing) confirms the defaults alone: they are its answer, measured
+    on the confirmation seeds every family of a comparison shares."""
     chosen = pick(selection) if selection.complete else None
     default = next((c for c in selection.configs if c.label == DEFAULT_LABEL), None)
+    if default is not None and len(selection.configs) == 1 and selection.complete:
+        return [Candidate(DEFAULT_LABEL, OptimizerParams.from_dict(default.params))]  # one-shot
     if chosen is None or default is None:
         return None
     return [
@@ -330,6 +334,14 @@ def _compare(out: ValidationReport) -> None:
             )
     if not any(c.interval is not None for c in out.configs):
         out.verdict = "not validated yet"
+        return
+    if len(out.configs) == 1:  # a one-shot baseline: its defaults, nothing tuned to pick
+        out.recommended = DEFAULT_LABEL
+        assert default.interval is not None
+        out.verdict = (
+            f"default {out.label}, untuned (a one-shot baseline): {default.interval.mean:.4g} "
+            f"on {default.interval.n} seeds"
+        )
         return
     chosen = pick(out)
     if chosen is None:

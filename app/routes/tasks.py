@@ -68,6 +68,8 @@ def read_options(state: StateDep) -> OptionsPublic:
                 torch_class=family.torch_class,
                 presets={name: preset_space(family, name) for name in PRESETS},
                 ranges={name: preset_ranges(family, name) for name in PRESETS},
+                tuning_free=family.tuning_free,
+                decays=family.decays,
             )
             for family in FAMILIES.values()
         ],

@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from optim.optimizers import FAMILIES
+from optim.tasks import get_task
+from optim.training import train
 from tests.app.conftest import Api
 from tests.conftest import both_databases, query
 
@@ -57,6 +60,59 @@ def test_a_comparison_runs_interleaved_and_compares_validated_winners(api: Api) 
     assert {studies[i]["comparison_id"] for i in ids} == {comparison["id"]}
 
 
+def test_tuning_free_families_are_one_shot_baselines_with_their_compute(api: Api) -> None:
+    """Schedule-Free AdamW and Prodigy train once at their published defaults (no search), are
+    validated and confirmed on the same seeds as Adam's pick, compared seed by seed, and each
+    family's compute (epochs and seconds of search and validation) is reported."""
+    body = {**COMPARISON, "optimizers": ["adam", "schedule_free_adamw", "prodigy"]}
+    created = api.post("/api/comparisons", json=body)
+    assert created.status_code == 201, created.text
+    rows = created.json()["studies"]
+    assert [(r["optimizer"], r["one_shot"], r["tuned"]) for r in rows] == [
+        ("adam", False, 4), ("schedule_free_adamw", True, 0), ("prodigy", True, 0)
+    ]  # fmt: skip
+    api.work()
+
+    done = api.get(f"/api/comparisons/{created.json()['id']}").json()
+    assert done["complete"], done
+    adam, free, prodigy = done["studies"]
+    assert adam["seeds"] == free["seeds"] == prodigy["seeds"] and len(adam["seeds"]) == 4
+    # Adam: 3 trials, then 2 configs on 3 selection and 4 confirmation seeds, 2 epochs each
+    assert (adam["epochs_trained"], adam["validation_epochs"]) == (3 * 2, (2 * 3 + 2 * 4) * 2)
+    for row, family in ((free, "schedule_free_adamw"), (prodigy, "prodigy")):
+        # one trial, then the defaults alone on the same 3 and 4 seeds
+        assert (row["epochs_trained"], row["validation_epochs"]) == (2, (3 + 4) * 2)
+        assert row["confirmed"] and row["winner"]["label"] == "default"
+        assert row["winner"]["params"] == FAMILIES[family].params(FAMILIES[family].baseline)
+        assert row["gain"] is not None and row["wins"] is not None
+    for row in (adam, free, prodigy):
+        assert row["total_epochs"] == row["epochs_trained"] + row["validation_epochs"]
+        assert row["search_s"] > 0 and row["validation_s"] > 0
+        assert row["total_s"] == pytest.approx(row["search_s"] + row["validation_s"])
+    assert free["torch_line"].startswith("optimizer = schedulefree.AdamWScheduleFree(")
+    assert "optimizer.eval()" in free["torch_line"]
+    assert prodigy["torch_line"].startswith("prodigyopt.Prodigy(model.parameters(), lr=1,")
+    # the served value is the family's defaults trained on that seed (Schedule-Free evaluated
+    # on its averaged weights)
+    task = get_task("logreg_breast_cancer")
+    seed = free["seeds"][0]
+    direct = train(task, FAMILIES["schedule_free_adamw"].baseline, epochs=2, seed=seed,
+                   optimizer="schedule_free_adamw")  # fmt: skip
+    assert free["winner"]["values"][0] == pytest.approx(direct[-1].test_loss, rel=1e-6)
+    assert len(done["verdicts"]) == 2 and done["advice"] is not None
+    assert any("Prodigy" in v for v in done["verdicts"])
+
+
+def test_a_comparison_may_tune_the_tuning_free_families(api: Api) -> None:
+    body = {**COMPARISON, "optimizers": ["adam", "prodigy"], "tune_tuning_free": True}
+    created = api.post("/api/comparisons", json=body)
+    assert created.status_code == 201, created.text
+    prodigy = created.json()["studies"][1]
+    assert (prodigy["one_shot"], prodigy["tuned"]) == (False, 1)
+    study = api.get(f"/api/studies/{prodigy['study_id']}").json()
+    assert study["n_trials"] == 3 and study["space"]["lr"]["low"] == 0.1
+
+
 def test_stop_and_delete_take_every_study_of_the_comparison(api: Api) -> None:
     comparison = api.post("/api/comparisons", json=COMPARISON).json()
     ids = [s["study_id"] for s in comparison["studies"]]
@@ -79,6 +135,7 @@ def test_stop_and_delete_take_every_study_of_the_comparison(api: Api) -> None:
         ({"task": "logreg_breast_cancer", "sampler": "bogus"}, "sampler"),
         ({"task": "logreg_breast_cancer", "validate_seeds": 1}, "validate_seeds"),
         ({"task": "logreg_breast_cancer", "n_trials": 10**9}, "n_trials"),
+        ({"task": "logreg_breast_cancer", "tune_tuning_free": "yes"}, "tune_tuning_free"),
     ],
 )
 def test_bad_comparisons_name_the_field(api: Api, body: dict[str, Any], field: str) -> None:

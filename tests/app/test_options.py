@@ -17,7 +17,23 @@ FAST = {"task": "logreg_breast_cancer", "epochs": 2, "pruner": "none", "validate
 def test_options_give_each_familys_defaults_and_ranges(api: Api) -> None:
     options = api.get("/api/options").json()
     families = {f["name"]: f for f in options["optimizers"]}
-    assert set(families) == {"adam", "adamw", "sgd_nesterov", "adam_lr_only"}
+    assert set(families) == {
+        "adam", "adamw", "sgd_nesterov", "adam_lr_only", "schedule_free_adamw", "prodigy"
+    }  # fmt: skip
+    # the tuning-free families, at their packages' published defaults
+    free, prodigy = families["schedule_free_adamw"], families["prodigy"]
+    assert free["tuning_free"] and prodigy["tuning_free"] and not families["adam"]["tuning_free"]
+    assert free["baseline"] == {
+        "lr": 0.0025, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0
+    }  # fmt: skip
+    assert prodigy["baseline"]["lr"] == 1.0 and prodigy["ranges"]["default"]["lr"] == [0.1, 10.0]
+    assert (free["torch_class"], prodigy["torch_class"]) == (
+        "schedulefree.AdamWScheduleFree", "prodigyopt.Prodigy"
+    )  # fmt: skip
+    assert not free["decays"] and free["presets"]["schedule"]["decay"] == {
+        "choices": None, "value": "constant"
+    }  # fmt: skip
+    assert free["tunable"] == prodigy["tunable"] == ["lr", "weight_decay"]
     adam = families["adam"]
     assert adam["baseline"] == {
         "lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0

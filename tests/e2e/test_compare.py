@@ -162,6 +162,11 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
     page.page.wait_for_selector("#comparison-form")
     page.page.select_option("#cmp-task", "quadratic_deep")
     boxes = page.page.locator("#cmp-optimizers input[type=checkbox]")
+    ticked = {boxes.nth(i).get_attribute("value"): boxes.nth(i).is_checked()
+              for i in range(boxes.count())}  # fmt: skip
+    # the tuning-free families start unticked: the default is the four a comparison may take
+    assert ticked == {"adam": True, "adamw": True, "sgd_nesterov": True, "adam_lr_only": True,
+                      "schedule_free_adamw": False, "prodigy": False}  # fmt: skip
     for i in range(boxes.count()):
         value = boxes.nth(i).get_attribute("value")
         boxes.nth(i).set_checked(value in ("adam", "sgd_nesterov"))
@@ -191,6 +196,11 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
     assert done["advice"].startswith(("Use ", "Keep "))
     assert page.page.evaluate("() => document.body.innerText.split('torch.optim.').length") == 2
     assert "by 0" not in page.page.text_content("#cmp-verdicts")
+    # each family's compute: epochs of its search and validation
+    for row in done["studies"]:
+        cell = f"#comparison-table tr[data-optimizer={row['optimizer']}] .compute-epochs"
+        assert page.page.text_content(cell) == str(row["total_epochs"])
+        assert row["total_epochs"] > row["epochs_trained"] > 0
 
     # the compare page of its studies links back to it; its subtitle is text, no "null" below
     # it, and the validated chart names what a validation measures (it said "validated

@@ -403,6 +403,26 @@ def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: P
     ]  # fmt: skip
 
 
+def test_compare_runs_the_tuning_free_families_once_and_reports_compute(tmp_path: Path) -> None:
+    """Prodigy is a one-shot baseline at its defaults: one search trial, then its defaults
+    alone on the validation's seeds; every family's compute is printed."""
+    result = adamtune(
+        "compare", "--task", "logreg_breast_cancer", "--optimizers", "adam,prodigy",
+        "--trials", "3", "--epochs", "2", "--pruner", "none", "--validate-seeds", "2",
+        "--confirm-seeds", "2", "--storage", f"sqlite:///{tmp_path / 'c.db'}", "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "== Prodigy" in result.stdout and "one-shot baseline" in result.stdout
+    # 2 epochs a run. Adam: 3 trials, then 2 configs on 2 + 2 seeds; Prodigy: 1 trial, then
+    # its defaults alone on 2 + 2
+    assert re.search(r"^Adam \(4 tuned\): 22 epochs, [\d.]+ s \(search 6, [\d.]+ s; "
+                     r"validation 16, ", result.stdout, re.M), result.stdout  # fmt: skip
+    assert re.search(r"^Prodigy \(one-shot at its defaults\): 10 epochs, [\d.]+ s \(search 2, "
+                     r"[\d.]+ s; validation 8, ", result.stdout, re.M), result.stdout  # fmt: skip
+    assert "Prodigy" in result.stdout.strip().splitlines()[-2]  # its verdict against Adam
+    assert result.stdout.strip().splitlines()[-1].startswith("advice: ")
+
+
 def test_every_option_says_what_it_does_and_its_default() -> None:
     """`--help` of each command: a line for every option, its default where it has one, and
     `compare` takes `--optimizers` only (its studies' families), not `--optimizer` too."""

@@ -8,7 +8,9 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
+import prodigyopt
 import pytest
+import schedulefree
 import torch
 from pydantic import ValidationError
 
@@ -17,7 +19,7 @@ from optim.objective import train_lease
 from optim.optimizers import FAMILIES
 from optim.params import OptimizerParams
 from optim.runner import Lease, TrialRunner
-from optim.space import preset_space
+from optim.space import fixed_space, preset_space
 from optim.storage import make_storage
 from optim.study import StudyConfig, create_study
 from optim.tasks import get_task
@@ -72,6 +74,16 @@ def test_the_library_defaults() -> None:
     sgd = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))]).defaults
     assert FAMILIES["sgd_nesterov"].baseline.lr == sgd["lr"]
     assert FAMILIES["sgd_nesterov"].baseline.momentum == 0.9  # Nesterov needs momentum > 0
+    weight = [torch.nn.Parameter(torch.zeros(1))]
+    for family, defaults in (
+        ("schedule_free_adamw", schedulefree.AdamWScheduleFree(weight).defaults),
+        ("prodigy", prodigyopt.Prodigy(weight).defaults),
+    ):
+        base = FAMILIES[family].baseline
+        assert (base.lr, (base.beta1, base.beta2), base.eps, base.weight_decay) == (
+            defaults["lr"], defaults["betas"], defaults["eps"], defaults["weight_decay"]
+        )  # fmt: skip
+        assert base.schedule.none and FAMILIES[family].tuning_free
 
 
 def test_the_families_build_their_optimizers() -> None:
@@ -84,6 +96,11 @@ def test_the_families_build_their_optimizers() -> None:
     assert not make_optimizer("adam", OptimizerParams(), weights, "pytorch").defaults[
         "decoupled_weight_decay"
     ]
+    free = make_optimizer("schedule_free_adamw", OptimizerParams(lr=0.01), weights, "pytorch")
+    assert isinstance(free, schedulefree.AdamWScheduleFree) and free.defaults["lr"] == 0.01
+    prodigy = make_optimizer("prodigy", OptimizerParams(lr=0.5, beta1=0.8), weights, "pytorch")
+    assert isinstance(prodigy, prodigyopt.Prodigy)
+    assert (prodigy.defaults["lr"], prodigy.defaults["betas"]) == (0.5, (0.8, 0.999))
 
 
 @pytest.mark.parametrize(
@@ -94,6 +111,13 @@ def test_the_families_build_their_optimizers() -> None:
                   "eps=1e-08, weight_decay=0.01)"),
         ("sgd_nesterov", "torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9, "
                          "nesterov=True)"),
+        ("prodigy", "prodigyopt.Prodigy(model.parameters(), lr=1, betas=(0.9, 0.999), "
+                    "eps=1e-08)"),
+        ("schedule_free_adamw",
+         "optimizer = schedulefree.AdamWScheduleFree(model.parameters(), lr=0.0025, "
+         "betas=(0.9, 0.999), eps=1e-08)\n"
+         "# Schedule-Free: call optimizer.train() before training steps (with model.train()) and\n"
+         "# optimizer.eval() before evaluating or saving the model (with model.eval())"),
     ],
 )  # fmt: skip
 def test_the_line_to_paste_is_the_familys(family: str, line: str) -> None:
@@ -108,6 +132,12 @@ def test_the_line_to_paste_is_the_familys(family: str, line: str) -> None:
         ({"optimizer": "sgd_nesterov", "space": {"beta1": {"low": 0.5, "high": 0.9}}}, "beta1"),
         ({"optimizer": "adam_lr_only", "space": {"eps": {"low": 1e-9, "high": 1e-6}}}, "eps"),
         ({"optimizer": "lion"}, "unknown optimizer 'lion'"),
+        ({"optimizer": "prodigy", "space": {"beta2": {"low": 0.9, "high": 0.99}}}, "beta2"),
+        ({"task": "external", "optimizer": "prodigy"}, "not offered for external studies"),
+        ({"optimizer": "schedule_free_adamw", "space": {"decay": {"value": "cosine"}}},
+         "replaces the decay schedule"),
+        ({"optimizer": "schedule_free_adamw", "space": {"decay": {"choices": ["constant",
+          "linear"]}}}, "replaces the decay schedule"),
         ({"preset": "narrow"}, "unknown preset 'narrow'"),
         ({"sampler": "grid", "n_trials": 18, "space": {"beta2": {"value": 0.999},
           "eps": {"value": 1e-8}}}, "the grid has 16 points"),  # lr x beta1: 4 x 4
@@ -139,6 +169,9 @@ def test_presets_start_a_space_that_its_own_dimensions_override() -> None:
     assert again == mixed
     sgd = preset_space(FAMILIES["sgd_nesterov"], "default")
     assert sgd.tuned() == ["lr", "momentum"] and sgd.lr.bounds() == (1e-4, 1.0)
+    for preset in ("default", "wide"):  # Prodigy's lr multiplies its own estimate of the step
+        prodigy = preset_space(FAMILIES["prodigy"], preset)
+        assert prodigy.tuned() == ["lr"] and prodigy.lr.bounds() == (0.1, 10.0)
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
@@ -149,7 +182,9 @@ def test_each_family_tunes_a_schedule_with_its_peak_lr(family: str, tmp_path: Pa
     config = StudyConfig(task="logreg_breast_cancer", optimizer=family, preset="schedule",
                          n_trials=4, epochs=2, sampler="random")  # fmt: skip
     spec = FAMILIES[family]
-    assert config.space.tuned() == [*spec.tuned_by_default, "warmup", "decay", "final_fraction"]
+    # Schedule-Free replaces the decay: only its warmup is tuned
+    schedule = ["warmup", "decay", "final_fraction"] if spec.decays else ["warmup"]
+    assert config.space.tuned() == [*spec.tuned_by_default, *schedule]
     create_study(config, storage, "scheduled")
     runner = TrialRunner(storage, "scheduled", grace_period=10)
     task = get_task("logreg_breast_cancer")
@@ -164,8 +199,11 @@ def test_each_family_tunes_a_schedule_with_its_peak_lr(family: str, tmp_path: Pa
     for trial in tuned:
         recorded = trial.user_attrs[PARAMS_ATTR]
         params = OptimizerParams(**recorded)
-        assert (params.warmup, params.decay) == (trial.params["warmup"], trial.params["decay"])
-        if not params.schedule.none:
+        assert params.warmup == trial.params["warmup"]
+        assert params.decay == trial.params.get("decay", "constant")
+        if not spec.decays:
+            assert f"warmup_steps=int({params.warmup:.6g} * total_steps)" in spec.torch_line(params)
+        elif not params.schedule.none:
             assert {"warmup", "decay", "final_fraction"} <= set(recorded)
             assert "torch.optim.lr_scheduler." in spec.torch_line(params)
 
@@ -177,3 +215,15 @@ def test_a_schedule_may_be_tuned_with_lr_alone() -> None:
     )  # fmt: skip
     assert config.space.tuned() == ["lr", "warmup"]
     assert config.baseline_params().schedule.none
+
+
+def test_a_space_that_tunes_nothing_plans_the_defaults_alone() -> None:
+    """A one-shot baseline's study (as a comparison makes it): one trial, its defaults, then
+    the defaults alone on the selection and confirmation seeds."""
+    spec = FAMILIES["prodigy"]
+    config = StudyConfig(task="rosenbrock", optimizer="prodigy", n_trials=1, validate_top_k=1,
+                         space=fixed_space(spec.baseline))  # fmt: skip
+    assert config.space.tuned() == [] and config.space.contains(spec.baseline)
+    assert config.training_runs() == {"search": 1, "selection": 5, "confirmation": 10}
+    tuned = StudyConfig(task="rosenbrock", optimizer="prodigy", n_trials=1, validate_top_k=1)
+    assert tuned.training_runs() == {"search": 1, "selection": 10, "confirmation": 20}

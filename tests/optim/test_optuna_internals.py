@@ -287,6 +287,15 @@ def test_the_service_reads_agree_with_optunas_public_api(database_url: str) -> N
             # intermediate values: counts, last steps, the curve points after a cursor
             reported = {i: len(t.intermediate_values) for i, t in by_id.items()}
             assert oi.steps_by_study(conn, [sid]) == {sid: sum(reported.values())}
+            # seconds trained: the finished trials', start to finish
+            finished = [t for t in trials if t.datetime_start and t.datetime_complete]
+            assert finished and len(finished) < len(trials)  # a running one is left out
+            seconds = sum(
+                (t.datetime_complete - t.datetime_start).total_seconds()  # type: ignore[operator]
+                for t in finished
+            )
+            assert oi.trial_seconds_by_study(conn, [sid]).get(sid, 0.0) == pytest.approx(seconds)
+            assert oi.trial_seconds_by_study(conn, []) == {}
             assert oi.steps_by_trial(session, list(by_id)) == {
                 i: n for i, n in reported.items() if n
             }

@@ -159,3 +159,19 @@ def test_confirmation_seeds_are_disjoint_from_the_search_and_the_selection() -> 
     # a seed that collides is passed over, the stream stays reproducible
     assert confirmation_seeds(7, 0, 3, exclude={confirmed[0]}) == confirmed[1:4]
     assert confirmation_seeds(7, 1, 10) != confirmed  # another round, other seeds
+
+
+def test_a_one_shot_baseline_is_its_defaults_confirmed_alone() -> None:
+    """A selection of the defaults alone (a space tuning nothing) answers the defaults once its
+    seeds are done, and its confirmation trains them alone; the answer is then confirmed."""
+    waiting = report(plan(3, SELECTION, tuned=0), runs({0: [1.0, 1.1]}))
+    assert confirmation_candidates(waiting) is None and conclude(waiting, None) is None
+    selection = report(plan(3, SELECTION, tuned=0), runs({0: [1.0, 1.1, 0.9]}))
+    assert selection.recommended == "default" and "one-shot" in selection.verdict
+    chosen = confirmation_candidates(selection)
+    assert chosen is not None and [c.label for c in chosen] == ["default"]
+    assert chosen[0].params == OptimizerParams()
+    confirmation = report(plan(4, CONFIRMATION, tuned=0), runs({0: [1.0, 1.2, 0.9, 1.1]}))
+    answer = conclude(selection, confirmation)
+    assert answer is not None and answer.confirmed and answer.label == "default"
+    assert confirmation.verdict == "default Adam, untuned (a one-shot baseline): 1.05 on 4 seeds"

@@ -126,8 +126,10 @@ function comparisonForm(ctx, tasks, options) {
   const seeds = h("input", { id: "cmp-validate-seeds", name: "validate_seeds", type: "number", min: 2, max: 50, step: 1, value: "5", class: "num-input" });
   const confirmSeeds = h("input", { id: "cmp-confirm-seeds", name: "confirm_seeds", type: "number", min: 2, max: 100, step: 1, value: "10", class: "num-input" });
   const name = h("input", { id: "cmp-name", name: "name", type: "text", placeholder: "compare-TASK-time", autocomplete: "off" });
+  // the tuning-free families (one-shot baselines at their defaults) start unticked: a
+  // comparison takes at most four optimizers
   const optimizers = (options.optimizers || []).map((o) =>
-    h("label", { class: "check", title: o.torch_class || "" }, h("input", { type: "checkbox", name: "optimizers", value: o.name, checked: true }), ` ${o.label || o.name}`),
+    h("label", { class: "check", title: o.torch_class || "" }, h("input", { type: "checkbox", name: "optimizers", value: o.name, checked: !o.tuning_free }), ` ${o.label || o.name}${o.tuning_free ? " (one-shot)" : ""}`),
   );
   const error = h("div", { class: "alert error", id: "cmp-error", role: "alert", hidden: true });
   const submit = h("button", { type: "submit", class: "primary", id: "cmp-submit" }, "Start comparison");
@@ -237,8 +239,9 @@ export async function mountDetail(root, ctx, idText) {
             h("th", { class: "num", text: "Validated mean [95 % CI]" }),
             h("th", { class: "num", text: "vs first", title: "relative gain over the first optimizer, seed by seed, 95 % CI" }),
             h("th", { text: "Best config" }),
-            h("th", { class: "num", text: "Epochs" }),
-            h("th", { class: "num", text: "Wall time" }),
+            h("th", { class: "num", text: "Epochs", title: "compute: epochs its search and validation trials trained" }),
+            h("th", { class: "num", text: "Training time", title: "compute: seconds its search and validation trials trained" }),
+            h("th", { class: "num", text: "Wall time", title: "its search, start to end (shared with the studies it ran interleaved with)" }),
           ),
         ),
         tbody,
@@ -368,13 +371,14 @@ function detailRow(r, summary, reference) {
   return h(
     "tr",
     { dataset: { optimizer: r.optimizer, studyId: r.study_id } },
-    h("td", { class: "name", text: r.label || r.optimizer }),
+    h("td", { class: "name", text: `${r.label || r.optimizer}${r.one_shot ? " (one-shot)" : ""}`, title: r.one_shot ? "its published defaults, no search" : "" }),
     h("td", {}, h("a", { href: `#/studies/${r.study_id}` }, `study ${r.study_id}`), " ", statusBadge(r.status)),
     h("td", { class: "progress-col" }, summary ? progressBar(summary.progress, summary.n_trials) : "–"),
     h("td", { class: "num mono validated", text: mean, title: w ? `n = ${w.n} seeds` : "" }),
     h("td", { class: `num mono ${r.gain > 0 ? "good" : r.gain < 0 ? "bad" : ""}`, text: gain, title: r.wins !== null && r.wins !== undefined ? `better on ${r.wins} of ${w?.n ?? "?"} seeds` : "" }),
     h("td", { class: "config" }, config),
-    h("td", { class: "num mono", text: String(r.epochs_trained ?? "–") }),
+    h("td", { class: "num mono compute-epochs", text: String(r.total_epochs ?? r.epochs_trained ?? "–"), title: `search ${r.epochs_trained ?? 0} + validation ${r.validation_epochs ?? 0}` }),
+    h("td", { class: "num mono compute-time", text: fmtDuration(r.total_s), title: `search ${fmtDuration(r.search_s)} + validation ${fmtDuration(r.validation_s)}` }),
     h("td", { class: "num mono", text: fmtDuration(r.wall_s) }),
   );
 }
