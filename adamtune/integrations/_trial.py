@@ -1,5 +1,5 @@
-"""What both callbacks share: the value of the monitored metric, and the place a trial's
-learning-rate schedule will come from."""
+"""What both callbacks share: the value of the monitored metric, and the trial's
+learning-rate scheduler."""
 
 from __future__ import annotations
 
@@ -29,11 +29,21 @@ def monitored_value(metrics: Mapping[str, Any], name: str) -> float:
     return value
 
 
-def trial_scheduler(trial: Trial, optimizer: Any, given: SchedulerFactory | None) -> Any | None:
-    """The learning-rate scheduler of a trial: `given`'s, when the caller passed one. The place
-    where a schedule handed out by the server (issue 22: the trial's params will name it) is
-    built once the server has them; until then a trial trains at a constant lr, as tuned."""
+def trial_scheduler(
+    trial: Trial, optimizer: Any, given: SchedulerFactory | None, total_steps: int | None
+) -> Any | None:
+    """The learning-rate scheduler of a trial, stepped after every optimizer step: `given`'s,
+    when the caller passed one; else the schedule the trial's params name (warmup, decay,
+    final fraction: `Trial.scheduler`) over `total_steps`; None when the trial has none (a
+    constant lr, as tuned). A trial with a schedule needs `total_steps`: without it the
+    schedule the search tuned would be silently dropped, so that is an error."""
     if given is not None:
         return given(optimizer)
-    del trial  # no schedule in a trial's params yet
-    return None
+    if total_steps is None:
+        if trial.params.get("warmup", 0.0) or trial.params.get("decay", "constant") != "constant":
+            raise ValueError(
+                "this trial tunes a learning-rate schedule: pass total_steps (the run's optimizer "
+                "steps) so it can be built"
+            )
+        return None
+    return trial.scheduler(optimizer, total_steps)

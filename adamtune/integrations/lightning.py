@@ -41,7 +41,8 @@ __all__ = ["AdamtuneCallback", "trial_optimizers"]
 def trial_optimizers(module: LightningModule) -> dict[str, Any]:
     """A `configure_optimizers` built from the trial of the fit's `AdamtuneCallback`: the
     trial's optimizer over `module.parameters()` (`Trial.optimizer`: its family and params),
-    with the callback's learning-rate scheduler, stepped each epoch, when it has one. Lightning
+    with the trial's learning-rate schedule over the fit's optimizer steps
+    (`trainer.estimated_stepping_batches`), stepped after every step, when it has one. Lightning
     checks that a module's class defines `configure_optimizers` before any callback runs, so
     the module names it: `configure_optimizers = trial_optimizers` in its class body."""
     trainer: Any = module.trainer  # its `callbacks` is set at run time: not in its stubs
@@ -59,7 +60,8 @@ class AdamtuneCallback(Callback):  # type: ignore[misc]
     epoch as step `trainer.current_epoch`; stops the fit when the server prunes or stops the
     trial. The study's metric is what `monitor` measures: the same name in a validation run
     (`trial.validation`), whose loop evaluates on held-out data instead. `scheduler(optimizer)`,
-    when given, is the learning-rate scheduler `trial_optimizers` pairs with the optimizer."""
+    when given, replaces the trial's own schedule as the learning-rate scheduler
+    `trial_optimizers` pairs with the optimizer (stepped after every optimizer step too)."""
 
     def __init__(
         self,
@@ -76,10 +78,14 @@ class AdamtuneCallback(Callback):  # type: ignore[misc]
     def configure_optimizers(self, module: LightningModule) -> dict[str, Any]:
         """What `LightningModule.configure_optimizers` returns, built from the trial."""
         optimizer = self.trial.optimizer(module.parameters())
-        scheduler = trial_scheduler(self.trial, optimizer, self.scheduler)
+        total_steps = int(module.trainer.estimated_stepping_batches)
+        scheduler = trial_scheduler(self.trial, optimizer, self.scheduler, total_steps)
         if scheduler is None:
             return {"optimizer": optimizer}
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     def on_validation_epoch_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
         if trainer.sanity_checking or self.ended_by is not None:

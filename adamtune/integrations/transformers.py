@@ -40,16 +40,22 @@ __all__ = ["AdamtuneCallback", "trial_optimizers"]
 
 
 def trial_optimizers(
-    trial: Trial, model: Any, scheduler: SchedulerFactory | None = None
+    trial: Trial,
+    model: Any,
+    scheduler: SchedulerFactory | None = None,
+    *,
+    total_steps: int | None = None,
 ) -> tuple[Any, Any]:
     """`(optimizer, lr_scheduler)` for `Trainer(optimizers=...)`: the trial's optimizer over
-    the model's parameters, and `scheduler(optimizer)` when given. Without one the lr stays
+    the model's parameters, and `scheduler(optimizer)` when given, else the trial's own
+    schedule over `total_steps` optimizer steps (required when the trial has one: the
+    Trainer's `max_steps`, or epochs x batches per epoch). Without a schedule the lr stays
     constant, as tuned: a None scheduler would let the Trainer add its default linear decay
     to zero, and the search would tune a schedule it never named."""
     import torch
 
     optimizer = trial.optimizer(model.parameters())
-    schedule = trial_scheduler(trial, optimizer, scheduler)
+    schedule = trial_scheduler(trial, optimizer, scheduler, total_steps)
     if schedule is None:
         schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda _step: 1.0)
     return optimizer, schedule

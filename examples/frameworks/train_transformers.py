@@ -18,6 +18,7 @@ runs on a CPU in seconds.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import tempfile
 from typing import Any
@@ -81,10 +82,13 @@ def main() -> None:
                 logging_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True,
                 seed=trial.seed, data_seed=trial.seed, label_names=["labels"],
             )  # fmt: skip
+            train = Rows(*data["train"])
+            total_steps = trial.steps * math.ceil(len(train) / 64)  # epochs x batches per epoch
             trainer = Trainer(
-                model=model, args=training, train_dataset=Rows(*data["train"]),
+                model=model, args=training, train_dataset=train,
                 eval_dataset=Rows(*data["test" if trial.validation else "val"]),
-                optimizers=trial_optimizers(trial, model), callbacks=[AdamtuneCallback(trial)],
+                optimizers=trial_optimizers(trial, model, total_steps=total_steps),
+                callbacks=[AdamtuneCallback(trial)],
             )  # fmt: skip
             trainer.train()
     print("study done")

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -193,16 +194,7 @@ def test_pasted_text_is_plain_torch_matching_the_closed_form(schedule: Schedule)
 def test_the_clients_scheduler_is_the_loops(schedule: Schedule) -> None:
     """An external runner's `trial.scheduler` (the client wheel holds no adamtune module but
     its own) gives every step the lr the built-in loop's scheduler gives it."""
-    from adamtune.client import Trial
-
-    params = OptimizerParams(lr=3e-3, **schedule.as_dict())  # type: ignore[arg-type]
-    trial = Trial(
-        study=None,  # type: ignore[arg-type]  # not asked nor reported here
-        study_id=1, number=1, params=FAMILIES["adam"].params(params), optimizer_name="adam",
-        eps_mode="pytorch", seeds=[0], steps=3, metric="val_loss", direction="minimize",
-        purpose="search", torch_line=FAMILIES["adam"].torch_line(params), lease="",
-        heartbeat_interval_s=1.0,
-    )  # fmt: skip
+    trial = _client_trial(schedule)
     for total in (1, 21, 100):
         optimizer = trial.optimizer([torch.nn.Parameter(torch.zeros(1))])
         theirs = trial.scheduler(optimizer, total)
@@ -238,3 +230,46 @@ def test_the_dashboards_curve_is_torchs_schedule() -> None:
         optimizer = torch.optim.SGD([weight], lr=1.0)
         scheduler = make_scheduler(schedule, optimizer, total, 1.0)
         assert drawn == pytest.approx(torch_lrs(scheduler, total), rel=1e-6), (values, total)  # type: ignore[arg-type]
+
+
+def _client_trial(schedule: Schedule) -> Any:
+    from adamtune.client import Trial
+
+    params = OptimizerParams(lr=3e-3, **schedule.as_dict())  # type: ignore[arg-type]
+    return Trial(
+        study=None,  # type: ignore[arg-type]  # not asked nor reported here
+        study_id=1, number=1, params=FAMILIES["adam"].params(params), optimizer_name="adam",
+        eps_mode="pytorch", seeds=[0], steps=3, metric="val_loss", direction="minimize",
+        purpose="search", torch_line=FAMILIES["adam"].torch_line(params), lease="",
+        heartbeat_interval_s=1.0,
+    )  # fmt: skip
+
+
+def test_the_integrations_build_the_trials_schedule() -> None:
+    """Lightning's and Transformers' callbacks build the trial's own schedule (the one the loop
+    trains with), step by step; a trial with a schedule and no total_steps is an error, not a
+    constant lr that silently drops what the search tuned."""
+    from adamtune.integrations._trial import trial_scheduler
+
+    schedule = SCHEDULES[0]
+    assert not schedule.none
+    trial = _client_trial(schedule)
+    optimizer = trial.optimizer([torch.nn.Parameter(torch.zeros(1))])
+    built = trial_scheduler(trial, optimizer, None, 50)
+    ours = make_scheduler(
+        schedule,
+        torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=3e-3),
+        50,
+        3e-3,
+    )
+    assert torch_lrs(built, 50) == torch_lrs(ours, 50)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="total_steps"):
+        trial_scheduler(trial, optimizer, None, None)
+    plain = _client_trial(Schedule())
+    assert trial_scheduler(plain, optimizer, None, None) is None
+
+    from adamtune.integrations.transformers import trial_optimizers
+
+    model = torch.nn.Linear(2, 1)
+    _, scheduler = trial_optimizers(trial, model, total_steps=50)
+    assert type(scheduler) is type(ours)
