@@ -22,6 +22,7 @@ tells the server the trial was pruned (or stopped) and the loop goes on. Needs `
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from lightning.pytorch import LightningModule, Trainer
@@ -78,7 +79,8 @@ class AdamtuneCallback(Callback):  # type: ignore[misc]
     def configure_optimizers(self, module: LightningModule) -> dict[str, Any]:
         """What `LightningModule.configure_optimizers` returns, built from the trial."""
         optimizer = self.trial.optimizer(module.parameters())
-        total_steps = int(module.trainer.estimated_stepping_batches)
+        estimated = float(module.trainer.estimated_stepping_batches)  # inf: no max_epochs/steps
+        total_steps = int(estimated) if math.isfinite(estimated) else None
         scheduler = trial_scheduler(self.trial, optimizer, self.scheduler, total_steps)
         if scheduler is None:
             return {"optimizer": optimizer}
