@@ -27,7 +27,7 @@ from app.jobs import ConflictError, create_job, delete_job, stop_job, study_conf
 from app.models import ACTIVE_STATUSES, Comparison, JobKind, StudyJob, utcnow
 from app.schemas import ComparisonCreate, StudyCreate
 from app.validation import latest_reports, validations
-from optim.advice import Entry, advise, versus
+from optim.advice import Entry, advise, tuning_worth, versus
 from optim.optimizers import FAMILIES
 from optim.space import fixed_space
 
@@ -187,6 +187,12 @@ def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any
             result = versus(entry, reference)
             results.append(result)
             verdicts.append(result.sentence)
+            if row["one_shot"] and not rows[0]["one_shot"]:  # was tuning worth its compute?
+                verdicts.append(
+                    tuning_worth(reference, entry, trials=study_config(jobs[0]).n_trials,
+                                 spent_epochs=rows[0]["total_epochs"],
+                                 run_epochs=study_config(jobs[0]).resolved_epochs())
+                )  # fmt: skip
             if result.gain is not None:
                 row.update(gain=result.gain.mean, gain_low=result.gain.low,
                            gain_high=result.gain.high, wins=result.wins)  # fmt: skip

@@ -110,6 +110,27 @@ def versus(entry: Entry, reference: Entry, margin: float = PRACTICAL_MARGIN) -> 
     return Versus(entry, gain, wins, "tie", sentence)
 
 
+def tuning_worth(
+    tuned: Entry, one_shot: Entry, *, trials: int, spent_epochs: int, run_epochs: int
+) -> str:
+    """Whether tuning `tuned` was worth its compute against `one_shot`, a family trained once
+    at its defaults: the compute `tuned`'s search and validation spent, as a multiple of one
+    training run, and the paired gain of the tuned pick over the one-shot one (relative to the
+    one-shot's loss, seed by seed), judged like `versus` against the practical margin."""
+    times = spent_epochs / run_epochs if run_epochs > 0 else math.nan
+    cost = f"Tuning {tuned.label} for {trials} trials (≈ {times:.0f}x the compute of one run)"
+    rival = f"{one_shot.label} at its defaults"
+    gain, wins = paired_gain(one_shot.values, tuned.values)
+    if gain is None or gain.low is None or gain.high is None:
+        return f"{cost} vs {rival}: not measured on enough shared seeds"
+    interval = f"95 % CI {_pct(gain.low)} to {_pct(gain.high)}, {wins}/{gain.n} seeds"
+    if gain.low > 0 and gain.mean >= PRACTICAL_MARGIN:
+        return f"{cost} beats {rival} by {_pct(gain.mean, False)} ({interval})"
+    if gain.high < 0 and -gain.mean >= PRACTICAL_MARGIN:
+        return f"{cost} does not beat {rival}: it is {_pct(-gain.mean, False)} worse ({interval})"
+    return f"{cost} does not beat {rival}: no meaningful difference ({_pct(gain.mean)}, {interval})"
+
+
 def advise(
     reference: Entry, results: Sequence[Versus], margin: float = PRACTICAL_MARGIN
 ) -> tuple[Entry, str]:
