@@ -19,10 +19,11 @@ from optim.tasks import (
     list_tasks,
     task_info,
 )
-from optim.tasks.char_lstm import CharLSTMTask, corpus
+from optim.tasks.char_lstm import CharLSTMTask
 from optim.tasks.common import standardised_split
 from optim.tasks.quadratic_deep import TRAIN_SEED, data, hessian
 from optim.tasks.registry import BUILTIN_TASKS
+from optim.tasks.text import corpus
 from optim.testing import TaskContract
 from optim.training import train
 from tests.conftest import BUILTIN_TASK_NAMES
