@@ -39,6 +39,7 @@ BUILTIN_TASK_NAMES = [
     "mlp_digits",
     "cnn_digits",
     "char_lstm",
+    "transformer_lm",
 ]
 
 # fast fault detection for tests: a dead worker's trial is failed after 3 s

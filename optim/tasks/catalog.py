@@ -55,6 +55,17 @@ CHAR_LSTM = TaskInfo(
     batch_size=32,
     implementation="optim.tasks.char_lstm:CharLSTMTask",
 )
+TRANSFORMER_LM = TaskInfo(
+    name="transformer_lm",
+    description=(
+        "Character-level 2-layer transformer language model on Python's help text; "
+        "the workload where a learning-rate warmup is expected to matter"
+    ),
+    has_accuracy=True,  # next-character accuracy; val_loss is in nats per character
+    default_epochs=12,
+    batch_size=32,
+    implementation="optim.tasks.transformer_lm:TransformerLMTask",
+)
 
 BUILTIN_TASKS: tuple[TaskInfo, ...] = (
     ROSENBROCK,
@@ -63,5 +74,6 @@ BUILTIN_TASKS: tuple[TaskInfo, ...] = (
     MLP_DIGITS,
     CNN_DIGITS,
     CHAR_LSTM,
+    TRANSFORMER_LM,
 )
 """The one place built-in tasks are listed, in the order the CLI and dashboard show them."""
