@@ -14,7 +14,7 @@ ordinary study (its own page, its own validation), so nothing here runs trials.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import optuna
 from sqlalchemy import delete, func, select
@@ -190,7 +190,7 @@ def comparison_report(session: Session, comparison: Comparison) -> dict[str, Any
             if row["one_shot"] and not rows[0]["one_shot"]:  # was tuning worth its compute?
                 verdicts.append(
                     tuning_worth(reference, entry, trials=study_config(jobs[0]).n_trials,
-                                 spent_epochs=rows[0]["total_epochs"],
+                                 spent_epochs=cast(int, rows[0]["total_epochs"]),
                                  run_epochs=study_config(jobs[0]).resolved_epochs())
                 )  # fmt: skip
             if result.gain is not None:

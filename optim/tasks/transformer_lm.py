@@ -29,6 +29,8 @@ CONTEXT = 64  # characters a prediction can see; the training windows' length
 
 
 class TransformerLM(torch.nn.Module):
+    causal: torch.Tensor  # the causal mask, a buffer (typed here: Module.__getattr__ is loose)
+
     def __init__(self, vocab_size: int) -> None:
         super().__init__()
         self.embedding = torch.nn.Embedding(vocab_size, D_MODEL)
