@@ -10,10 +10,8 @@ from typing import ClassVar
 
 import torch
 
-from optim.tasks.base import Problem, Task
 from optim.tasks.catalog import CHAR_LSTM
-from optim.tasks.common import seeded_model
-from optim.tasks.text import corpus, next_char_problem
+from optim.tasks.text import NextCharTask
 
 EMBEDDING = 128
 HIDDEN = 128
@@ -32,19 +30,10 @@ class CharLSTM(torch.nn.Module):
         return self.head(hidden)  # (batch, time, vocab) logits
 
 
-class CharLSTMTask(Task, info=CHAR_LSTM):
+class CharLSTMTask(NextCharTask, info=CHAR_LSTM):
     seq_len: ClassVar[int] = 64
     steps_per_epoch: ClassVar[int] = 50
     val_sequences: ClassVar[int] = 128  # the fixed validation subset, spread evenly over val
 
-    def build(self, seed: int, device: torch.device) -> Problem:
-        vocab_size = len(corpus().vocab)
-        model = seeded_model(seed, lambda: CharLSTM(vocab_size)).to(device)
-        return next_char_problem(
-            model,
-            device,
-            batch_size=self.batch_size,
-            seq_len=self.seq_len,
-            steps_per_epoch=self.steps_per_epoch,
-            val_sequences=self.val_sequences,
-        )
+    def make_model(self, vocab_size: int) -> torch.nn.Module:
+        return CharLSTM(vocab_size)

@@ -11,14 +11,17 @@ one CPU thread whatever the corpus's size.
 
 from __future__ import annotations
 
+import abc
 import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from torch.nn import functional as F
 
-from optim.tasks.base import Problem
+from optim.tasks.base import Problem, Task
+from optim.tasks.common import seeded_model
 
 VALIDATION_FRACTION = 0.1
 TEST_FRACTION = 0.1
@@ -105,3 +108,28 @@ def next_char_problem(
         evaluate=lambda model: metrics(model, "val"),
         test=lambda model: metrics(model, "test"),
     )
+
+
+class NextCharTask(Task):
+    """A next-character task on the corpus: a subclass gives its model and its sizes; the
+    seeded model, the windows and the fixed validation subset are the same for every one."""
+
+    seq_len: ClassVar[int]
+    steps_per_epoch: ClassVar[int]
+    val_sequences: ClassVar[int]  # the fixed validation subset, spread evenly over val
+
+    @abc.abstractmethod
+    def make_model(self, vocab_size: int) -> torch.nn.Module:
+        """The untrained model (built under the trial's seed)."""
+
+    def build(self, seed: int, device: torch.device) -> Problem:
+        vocab_size = len(corpus().vocab)
+        model = seeded_model(seed, lambda: self.make_model(vocab_size)).to(device)
+        return next_char_problem(
+            model,
+            device,
+            batch_size=self.batch_size,
+            seq_len=self.seq_len,
+            steps_per_epoch=self.steps_per_epoch,
+            val_sequences=self.val_sequences,
+        )

@@ -16,10 +16,8 @@ from typing import ClassVar
 
 import torch
 
-from optim.tasks.base import Problem, Task
 from optim.tasks.catalog import TRANSFORMER_LM
-from optim.tasks.common import seeded_model
-from optim.tasks.text import corpus, next_char_problem
+from optim.tasks.text import NextCharTask
 
 D_MODEL = 64
 HEADS = 4
@@ -60,19 +58,10 @@ class TransformerLM(torch.nn.Module):
         return self.head(hidden)  # (batch, time, vocab) logits
 
 
-class TransformerLMTask(Task, info=TRANSFORMER_LM):
+class TransformerLMTask(NextCharTask, info=TRANSFORMER_LM):
     seq_len: ClassVar[int] = CONTEXT
     steps_per_epoch: ClassVar[int] = 180  # of 181 full batches: an epoch is about one pass
     val_sequences: ClassVar[int] = 128  # the fixed validation subset, spread evenly over val
 
-    def build(self, seed: int, device: torch.device) -> Problem:
-        vocab_size = len(corpus().vocab)
-        model = seeded_model(seed, lambda: TransformerLM(vocab_size)).to(device)
-        return next_char_problem(
-            model,
-            device,
-            batch_size=self.batch_size,
-            seq_len=self.seq_len,
-            steps_per_epoch=self.steps_per_epoch,
-            val_sequences=self.val_sequences,
-        )
+    def make_model(self, vocab_size: int) -> torch.nn.Module:
+        return TransformerLM(vocab_size)
