@@ -70,6 +70,7 @@ class EventHub:
         self._format = format_event
         self._on_trial_finished = on_trial_finished
         self._feeds: dict[int, _Feed] = {}
+        self._polls: set[asyncio.Task[None]] = set()  # running or cancelled, until they end
 
     async def stream(self, study_id: int, after: int, keepalive_s: float) -> AsyncIterator[str]:
         """SSE text of the study's events after `after`, as they come; an empty string after
@@ -108,6 +109,8 @@ class EventHub:
             if feed is None:
                 feed = self._feeds[study_id] = _Feed(floor=latest)
                 feed.task = asyncio.create_task(self._poll(study_id, feed))
+                self._polls.add(feed.task)
+                feed.task.add_done_callback(self._polls.discard)
         feed.streams += 1
         return feed
 
@@ -117,6 +120,16 @@ class EventHub:
             del self._feeds[study_id]
             if feed.task is not None:
                 feed.task.cancel()
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Stop every feed and wait for its database read in flight: a cancelled poll's thread
+        still holds a connection until its read ends, and one handed back after the engine is
+        disposed would sit in the old pool until the garbage collector closes it."""
+        for task in self._polls:
+            task.cancel()
+        if self._polls:
+            await asyncio.wait(set(self._polls), timeout=timeout_s)
+        self._feeds.clear()
 
     async def _poll(self, study_id: int, feed: _Feed) -> None:
         while True:

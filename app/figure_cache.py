@@ -62,6 +62,11 @@ class FigureCache:
         self._builds = threading.BoundedSemaphore(concurrent_builds)
         self.builds = 0  # figures actually built (tests count coalescing with it)
 
+    def close(self) -> None:
+        """Drop the warm-ups not started and wait for the one running (it reads the database,
+        which the app disposes next)."""
+        self._warmer.shutdown(wait=True, cancel_futures=True)
+
     def warm(self, study_id: int) -> None:
         """Build the slow figures of the study in the background, for its current version; a
         call while they are being built makes them built once more afterwards."""
@@ -70,7 +75,11 @@ class FigureCache:
                 self._warming[study_id] = True
                 return
             self._warming[study_id] = False
-        self._warmer.submit(self._warm, study_id)
+        try:
+            self._warmer.submit(self._warm, study_id)
+        except RuntimeError:  # closed: the app is shutting down
+            with self._lock:
+                del self._warming[study_id]
 
     def _warm(self, study_id: int) -> None:
         again = True

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 import optuna
 import plotly
 from fastapi import FastAPI, Request
@@ -67,6 +70,7 @@ def create_app(
         summary="Tune Adam's lr, betas and eps.",
         docs_url=None,  # served offline by app.routes.docs
         redoc_url=None,
+        lifespan=_lifespan,
     )
     figure_cache = FigureCache(
         db, max_trials=settings.figure_max_trials, concurrent_builds=settings.figures_in_flight
@@ -121,6 +125,16 @@ def create_app(
 
     app.mount("/", StaticFiles(directory=FRONTEND_DIR, html=True, check_dir=True), name="frontend")
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """On shutdown, end the background reads (event feeds, figure warm-ups) before whoever
+    owns the engines disposes them, so no connection is handed back to a disposed pool."""
+    yield
+    state = app.state.adamtune
+    await state.events.close()
+    await anyio.to_thread.run_sync(state.figures.close)
 
 
 def _lanes(settings: Settings) -> dict[str, LaneLimit]:

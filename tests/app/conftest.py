@@ -122,6 +122,16 @@ def make_api(database_url: str) -> Iterator[Callable[..., Api]]:
         api.close()
         api.client.__exit__(None, None, None)
         state = app.state.adamtune
+        # every connection comes back to its pool once the app has shut down (a thread may
+        # still end a read); one handed back after dispose() would stay open until the garbage
+        # collector closed it, warning in whichever later test it ran
+        engines = (state.db.write_engine, state.db.read_engine, state.storage.engine)
+        wait_for(
+            lambda engines=engines: all(
+                getattr(e.pool, "checkedout", lambda: 0)() == 0 for e in engines
+            ),
+            timeout=30,
+        )
         state.db.dispose()
         state.storage.engine.dispose()
     torch.set_num_threads(threads)
