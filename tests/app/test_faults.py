@@ -15,7 +15,7 @@ from tests.conftest import both_databases, query, trial_param_rows, trial_states
 
 pytestmark = [pytest.mark.slow, both_databases]
 
-LONG_STUDY = {"task": "cnn_digits", "epochs": 25, "pruner": "none"}
+LONG_STUDY = {"task": "cnn_digits", "epochs": 12, "pruner": "none"}
 
 
 def test_sigkilled_worker_trial_is_failed_and_retried(start_server: Any, start_worker: Any) -> None:
@@ -81,7 +81,7 @@ def test_server_restart_mid_study_carries_on_and_keeps_everything(start_server: 
 
 def test_two_workers_and_concurrent_readers_never_lock(start_server: Any) -> None:
     server = start_server(workers=2)
-    study = server.create_study(task="mlp_digits", epochs=8, n_trials=10, pruner="none")
+    study = server.create_study(task="mlp_digits", epochs=8, n_trials=6, pruner="none")
     base = f"{server.url}/api/studies/{study['id']}"
     statuses: list[int] = []
     stop = threading.Event()
@@ -112,7 +112,7 @@ def test_two_workers_and_concurrent_readers_never_lock(start_server: Any) -> Non
         for reader in readers:
             reader.join()
 
-    assert done["progress"]["finished"] == 10
+    assert done["progress"]["finished"] == 6
     assert len(statuses) > 50
     assert all(code in (200, 409) for code in statuses), sorted(set(statuses))
     assert "database is locked" not in server.log()

@@ -23,14 +23,14 @@ from tests.hardening.helpers import db_path, sqlite_rows
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("heavy_alone")]
 
 SEED = int(os.environ.get("ADAMTUNE_CRASH_SEED", "20261126"))
-ROUNDS = 3
+ROUNDS = 2
 WORKERS = 2
 EPOCHS = 100
 # quadratic_deep trains 100 epochs in about 1-2 s here: kills land mid-trial and between trials,
-# and 24 trials on two workers outlast the three rounds of kills (a round finishes 2-6 trials; at
-# 20 epochs, once the per-epoch database work got cheaper, the study could end before the third
-# round). 40 trials of 150 epochs made this the suite's longest test (about 100 s quiet).
-STUDY = {"task": "quadratic_deep", "n_trials": 24, "epochs": EPOCHS, "pruner": "none"}
+# and 18 trials on two workers outlast the two rounds of kills (a round finishes 2-6 trials; at
+# 20 epochs, once the per-epoch database work got cheaper, the study could end early). 40 trials
+# of 150 epochs and three rounds made this the suite's longest test (about 100 s quiet, then 52).
+STUDY = {"task": "quadratic_deep", "n_trials": 18, "epochs": EPOCHS, "pruner": "none"}
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
 Point = tuple[int, int, float | None, float | None]
