@@ -581,6 +581,54 @@ def trial_seconds_by_study(conn: Conn, study_ids: Sequence[int]) -> dict[int, fl
     return out
 
 
+class SpentRow(NamedTuple):
+    """One finished trial's compute and result, for a study's compute-so-far curves."""
+
+    study_id: int
+    trial_id: int
+    number: int
+    state: str
+    seconds: float  # start to finish
+    steps: int  # intermediate values it reported (epochs, pruned and failed ones too)
+    value: float | None  # its first objective's value when COMPLETE, else None
+
+
+def finished_trials_spent(conn: Conn, study_ids: Sequence[int]) -> list[SpentRow]:
+    """The finished trials (COMPLETE, PRUNED, FAIL) of the studies, each study's in completion
+    order (then by number): what each spent and, when COMPLETE, what it found. Summed per study
+    they are `trial_seconds_by_study`, and `steps_by_study` once no trial runs."""
+    if not study_ids:
+        return []
+    ids = list(study_ids)
+    steps = (
+        select(INTERMEDIATE.c.trial_id, func.count().label("n"))
+        .select_from(INTERMEDIATE.join(TRIALS, TRIALS.c.trial_id == INTERMEDIATE.c.trial_id))
+        .where(TRIALS.c.study_id.in_(ids))
+        .group_by(INTERMEDIATE.c.trial_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(TRIALS.c.study_id, TRIALS.c.trial_id, TRIALS.c.number, TRIALS.c.state,
+               TRIALS.c.datetime_start,
+               TRIALS.c.datetime_complete, steps.c.n, VALUES.c.value, VALUES.c.value_type)
+        .outerjoin(steps, steps.c.trial_id == TRIALS.c.trial_id)
+        .outerjoin(VALUES, and_(VALUES.c.trial_id == TRIALS.c.trial_id, VALUES.c.objective == 0,
+                                TRIALS.c.state == "COMPLETE"))
+        .where(
+            TRIALS.c.study_id.in_(ids),
+            TRIALS.c.state.in_(FINISHED),
+            TRIALS.c.datetime_start.is_not(None),
+            TRIALS.c.datetime_complete.is_not(None),
+        )
+        .order_by(TRIALS.c.study_id, TRIALS.c.datetime_complete, TRIALS.c.number)
+    )  # fmt: skip
+    return [
+        SpentRow(study_id, trial_id, number, state, (complete - start).total_seconds(), n or 0,
+                 value_from_stored(value, value_type) if value_type is not None else None)
+        for study_id, trial_id, number, state, start, complete, n, value, value_type in rows.all()
+    ]  # fmt: skip
+
+
 def steps_by_trial(conn: Conn, trial_ids: Sequence[int]) -> dict[int, int]:
     """trial_id -> intermediate values it reported, for the trials that reported any."""
     if not trial_ids:
