@@ -140,12 +140,13 @@ def _target(rows: list[dict[str, Any]], given: float | None) -> dict[str, Any] |
 def _first_reach(
     curve: dict[str, list[Any]], target: float, run_epochs: int
 ) -> dict[str, Any] | None:
-    """Where the best so far first got to `target` or below: the trial that did it and the
-    compute spent by then (also in runs of the comparison's epochs); None if it never did."""
+    """Where the best so far first got to `target` or below: the trial that did it, its test
+    loss and the compute spent by then (also in runs of the comparison's epochs); None if it
+    never did."""
     for i, best in enumerate(curve["best"]):
         if best is not None and best <= target:
             epochs = curve["epochs"][i]
-            return {"trial": curve["trial"][i], "epochs": epochs,
+            return {"trial": curve["trial"][i], "best": best, "epochs": epochs,
                     "seconds": curve["seconds"][i], "runs": _runs(epochs, run_epochs)}  # fmt: skip
     return None
 

@@ -443,6 +443,7 @@ class BudgetReach(BaseModel):
     """Where a search's best so far first reached the target."""
 
     trial: int
+    best: float  # the best so far there: the trial's test loss, at or under the target
     epochs: int
     seconds: float
     runs: float | None  # epochs in runs of the comparison's epochs

@@ -112,6 +112,7 @@ def assert_reach_agrees(family: dict[str, Any], target: float) -> None:
     i = under[0]
     assert family["reached"] == {
         "trial": curve["trial"][i],
+        "best": curve["best"][i],
         "epochs": curve["epochs"][i],
         "seconds": pytest.approx(curve["seconds"][i]),
         "runs": pytest.approx(curve["epochs"][i] / 4),
