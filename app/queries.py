@@ -143,14 +143,9 @@ def spent_in_order(session: Session, study_ids: Sequence[int]) -> dict[int, list
     """study_id -> its finished trials in completion order: number, state, the seconds and
     epochs it trained (pruned and failed ones too), and when COMPLETE its value and the test
     loss it recorded (None when it recorded none): a budget curve's steps."""
-    rows = oi.finished_trials_spent(session, study_ids)
-    metrics = oi.trial_user_attrs(
-        session, [r.trial_id for r in rows if r.state == "COMPLETE"], [METRICS_ATTR]
-    )
     out: dict[int, list[dict[str, Any]]] = {sid: [] for sid in study_ids}
-    for r in rows:
-        recorded = metrics.get(r.trial_id, {}).get(METRICS_ATTR) or {}
-        test_loss = recorded.get("test_loss") if isinstance(recorded, dict) else None
+    for r in oi.finished_trials_spent(session, study_ids, METRICS_ATTR):
+        test_loss = r.attr.get("test_loss") if isinstance(r.attr, dict) else None
         out[r.study_id].append(
             {"number": r.number, "state": r.state, "seconds": r.seconds, "epochs": r.steps,
              "value": r.value, "test_loss": test_loss}
