@@ -41,11 +41,11 @@ def budget_report(
     `app.schemas.ComparisonBudget`); `target` overrides the best one-shot family's mean."""
     report = comparison_report(session, comparison)
     rows = report["studies"]
-    jobs = {job.study_id: job for job in comparison_jobs(session, comparison.id)}
-    spent = queries.spent_in_order(
-        session, [r["study_id"] for r in rows if not r["one_shot"]]
-    )  # fmt: skip
-    run_epochs = study_config(jobs[rows[0]["study_id"]]).resolved_epochs() if rows else 0
+    jobs = comparison_jobs(session, comparison.id)
+    tuned = [r["study_id"] for r in rows if not r["one_shot"]]
+    spent = queries.spent_in_order(session, tuned)
+    defaults = {sid: number for sid, (number, _) in queries.baseline_values(session, tuned).items()}
+    run_epochs = study_config(jobs[0]).resolved_epochs() if jobs else 0
     chosen = _target(rows, target)
     families = []
     for row in rows:
@@ -54,6 +54,8 @@ def budget_report(
         reached = None
         if chosen is not None and not row["one_shot"]:
             reached = _first_reach(curve, chosen["value"], run_epochs)
+            if reached is not None:  # a search's baseline trial trains the family's defaults
+                reached["defaults"] = reached["trial"] == defaults.get(row["study_id"])
         family = {
             "optimizer": row["optimizer"],
             "label": row["label"],
@@ -194,7 +196,8 @@ def _sentence(family: dict[str, Any], target: dict[str, Any] | None, run_epochs:
     elif reached is not None:
         at = _compute(reached["epochs"], reached["seconds"], run_epochs)
         search = (
-            f"{label}: its search reached the target at trial {reached['trial']}, after {at} "
+            f"{label}: its search reached the target at trial {reached['trial']}"
+            f"{' (its defaults)' if reached['defaults'] else ''}, after {at} "
             "(on the search's own seed: optimistic)"
         )
     else:

@@ -447,6 +447,7 @@ class BudgetReach(BaseModel):
     epochs: int
     seconds: float
     runs: float | None  # epochs in runs of the comparison's epochs
+    defaults: bool = False  # the trial that reached it is the search's baseline: its defaults
 
 
 class BudgetTarget(BaseModel):

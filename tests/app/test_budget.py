@@ -83,7 +83,8 @@ def test_budget_curves_and_time_to_result(api: Api) -> None:
     target = budget["target"]
     assert target == {"value": free_row["winner"]["mean"], "source": "one_shot",
                       "optimizer": "schedule_free_adamw", "label": free_row["label"]}  # fmt: skip
-    assert_reach_agrees(adam, target["value"])
+    baseline = next(t["number"] for t in trials if t["baseline"])
+    assert_reach_agrees(adam, target["value"], baseline)
     lines = budget["time_to_result"]
     assert lines[0].startswith("Target: test loss") and free_row["label"] in lines[0]
     assert lines[1] == adam["sentence"] and lines[1].startswith("Adam: its search")
@@ -95,15 +96,16 @@ def test_budget_curves_and_time_to_result(api: Api) -> None:
         other = api.get(f"/api/comparisons/{comparison_id}/budget", params={"target": given})
         family = other.json()["families"][0]
         assert other.json()["target"]["source"] == "given"
-        assert_reach_agrees(family, given)
+        assert_reach_agrees(family, given, baseline)
         assert (family["reached"] is not None) == reached
         assert ("did not reach" in family["sentence"]) != reached
     assert api.get(f"/api/comparisons/{comparison_id}/budget?target=nan").status_code == 422
     assert api.get("/api/comparisons/999/budget").status_code == 404
 
 
-def assert_reach_agrees(family: dict[str, Any], target: float) -> None:
-    """The reach is the curve's first point at or under the target, with its compute."""
+def assert_reach_agrees(family: dict[str, Any], target: float, baseline: int) -> None:
+    """The reach is the curve's first point at or under the target, with its compute, and says
+    whether the search's baseline trial (the family's defaults) did it."""
     curve = family["curve"]
     under = [i for i, b in enumerate(curve["best"]) if b is not None and b <= target]
     if not under:
@@ -116,5 +118,8 @@ def assert_reach_agrees(family: dict[str, Any], target: float) -> None:
         "epochs": curve["epochs"][i],
         "seconds": pytest.approx(curve["seconds"][i]),
         "runs": pytest.approx(curve["epochs"][i] / 4),
+        "defaults": curve["trial"][i] == baseline,
     }
-    assert f"trial {curve['trial'][i]}, after {curve['epochs'][i]} epochs" in family["sentence"]
+    defaults = " (its defaults)" if curve["trial"][i] == baseline else ""
+    after = f"trial {curve['trial'][i]}{defaults}, after {curve['epochs'][i]} epochs"
+    assert after in family["sentence"]
