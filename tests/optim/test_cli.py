@@ -386,10 +386,10 @@ def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: P
     assert "== Adam" in result.stdout and "== SGD with Nesterov momentum" in result.stdout
     # time to result against the given target: each search's first trial (2 epochs) met it
     assert "\nTarget: test loss 100 (given).\n" in result.stdout
-    assert re.search(r"^Adam: its search reached the target at trial 0 \(its defaults\), "
-                     r"after 2 epochs \(≈ 1.0 runs\), [\d.]+ s of training \(on the search's own seed: "
-                     r"optimistic\); its validated pick .* reaches the target\.$", result.stdout,
-                     re.M), result.stdout  # fmt: skip
+    reached = (r"^Adam: its search reached the target at trial 0 \(its defaults\), after 2 "
+               r"epochs \(≈ 1.0 runs\), [\d.]+ s of training \(on the search's own seed: "
+               r"optimistic\); its validated pick .* reaches the target\.$")  # fmt: skip
+    assert re.search(reached, result.stdout, re.M), result.stdout
     assert "over default SGD with Nesterov momentum" in result.stdout
     *_, sentence, advice = result.stdout.strip().splitlines()
     assert "SGD with Nesterov momentum" in sentence and "Adam" in sentence
