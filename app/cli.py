@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import re
 import subprocess
@@ -42,6 +43,17 @@ def workers_arg(value: str) -> int | list[str]:
             f"{value!r} lists a GPU twice: one worker per GPU trains one trial at a time"
         )
     return devices
+
+
+def finite_arg(value: str) -> float:
+    """A finite number (`float` alone takes "nan" and "inf")."""
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a finite number")
+    return number
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -349,6 +361,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"error: --{option}: {error['msg']}", file=sys.stderr)
         return 2
     from app import local  # torch: only once the options are known to be good
+    from app.budget import budget_report
     from app.comparisons import comparison_jobs, comparison_report, create_comparison
     from app.db import Database
     from app.jobs import ConflictError, LimitError, study_config
@@ -380,6 +393,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         comparison = session.get(Comparison, comparison_id)
         assert comparison is not None
         result = comparison_report(session, comparison)
+        budget = budget_report(session, comparison, args.target)
     db.dispose()
     print("== compute (epochs and seconds its trials trained: search + validation)")
     for row in result["studies"]:
@@ -387,6 +401,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(f"{row['label']} ({how}): {row['total_epochs']} epochs, {row['total_s']:.1f} s "
               f"(search {row['epochs_trained']}, {row['search_s']:.1f} s; validation "
               f"{row['validation_epochs']}, {row['validation_s']:.1f} s)")  # fmt: skip
+    print("== time to result (a search's best so far is on its own seed: optimistic)")
+    for line in budget["time_to_result"]:
+        print(line)
     print("== comparison (each family's validated config, seed by seed)")
     for sentence in result["verdicts"]:
         print(sentence)
@@ -628,6 +645,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="search the tuning-free families (schedule_free_adamw, "
                          "prodigy) like the others (default: one-shot at their published "
                          "defaults)")  # fmt: skip
+    compare.add_argument("--target", type=finite_arg,
+                         help="the test loss whose time to result is reported (default: the "
+                         "best one-shot family's validated mean)")  # fmt: skip
     _search_options(compare, "trials per optimizer")
     compare.set_defaults(func=cmd_compare)
 

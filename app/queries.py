@@ -139,6 +139,20 @@ def trial_seconds(session: Session, study_ids: Sequence[int]) -> dict[int, float
     return oi.trial_seconds_by_study(session, study_ids)
 
 
+def spent_in_order(session: Session, study_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """study_id -> its finished trials in completion order: number, state, the seconds and
+    epochs it trained (pruned and failed ones too), and when COMPLETE its value and the test
+    loss it recorded (None when it recorded none): a budget curve's steps."""
+    out: dict[int, list[dict[str, Any]]] = {sid: [] for sid in study_ids}
+    for r in oi.finished_trials_spent(session, study_ids, METRICS_ATTR):
+        test_loss = r.attr.get("test_loss") if isinstance(r.attr, dict) else None
+        out[r.study_id].append(
+            {"number": r.number, "state": r.state, "seconds": r.seconds, "epochs": r.steps,
+             "value": r.value, "test_loss": test_loss}
+        )  # fmt: skip
+    return out
+
+
 def epochs_done(session: Session, trial_ids: Sequence[int]) -> dict[int, int]:
     return oi.steps_by_trial(session, trial_ids)
 

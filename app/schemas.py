@@ -413,6 +413,77 @@ class ComparisonsPublic(BaseModel):
     comparisons: list[ComparisonPublic]
 
 
+class BudgetCurve(BaseModel):
+    """A search's finished trials in completion order (columnar): the compute spent up to and
+    including each (cumulative epochs, pruned and failed trials' too, and seconds) and the best
+    test loss so far (null before the first complete trial), on the search's own seed."""
+
+    trial: list[int] = []
+    state: list[str] = []
+    epochs: list[int] = []
+    seconds: list[float] = []
+    best: list[float | None] = []
+
+
+class BudgetPoint(BaseModel):
+    """A validated result at the compute it took: a tuned family's search + validation, a
+    one-shot family's run."""
+
+    label: str  # "trial N" or "default"
+    mean: float
+    ci_low: float | None  # 95 % CI of the mean on the confirmation seeds
+    ci_high: float | None
+    n: int
+    confirmed: bool
+    epochs: int
+    seconds: float
+
+
+class BudgetReach(BaseModel):
+    """Where a search's best so far first reached the target."""
+
+    trial: int
+    best: float  # the best so far there: the trial's test loss, at or under the target
+    epochs: int
+    seconds: float
+    runs: float | None  # epochs in runs of the comparison's epochs
+    defaults: bool = False  # the trial that reached it is the search's baseline: its defaults
+
+
+class BudgetTarget(BaseModel):
+    value: float  # a test loss
+    source: Literal["one_shot", "given"]
+    optimizer: str | None  # the one-shot family whose validated mean it is
+    label: str | None
+
+
+class BudgetFamily(BaseModel):
+    optimizer: str
+    label: str
+    study_id: int
+    one_shot: bool
+    status: str
+    curve: BudgetCurve  # empty for a one-shot family
+    search_best: float | None
+    validated: BudgetPoint | None
+    reached: BudgetReach | None  # a tuned family's search, when it reached the target
+    validated_reaches: bool | None  # its validated mean at or below the target
+    sentence: str
+
+
+class ComparisonBudget(BaseModel):
+    """A comparison's budget curves and time to result (AlgoPerf's): how much compute until
+    the target test loss is reached. The curves are optimistic (`note`); only the validated
+    points are the answer."""
+
+    comparison_id: int
+    run_epochs: int  # one run's epochs: compute is also counted in runs
+    note: str
+    target: BudgetTarget | None
+    families: list[BudgetFamily]
+    time_to_result: list[str]  # the target, then one sentence per family
+
+
 # --- trials trained by external code (app/external.py) ------------------------------------------
 
 RunnerHost = Annotated[

@@ -1,12 +1,13 @@
-"""Comparisons of optimizer families: create, list, read, stop, delete."""
+"""Comparisons of optimizer families: create, list, read, budget curves, stop, delete."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from sqlalchemy import select
 
+from app.budget import budget_report
 from app.comparisons import (
     comparison_report,
     create_comparison,
@@ -15,7 +16,12 @@ from app.comparisons import (
 )
 from app.deps import DB_INT_MAX, ReadSessionDep, StateDep, require_read_token, require_token
 from app.models import Comparison
-from app.schemas import ComparisonCreate, ComparisonPublic, ComparisonsPublic
+from app.schemas import (
+    ComparisonBudget,
+    ComparisonCreate,
+    ComparisonPublic,
+    ComparisonsPublic,
+)
 
 router = APIRouter(prefix="/api/comparisons", tags=["comparisons"])
 
@@ -63,6 +69,20 @@ def list_comparisons(session: ReadSessionDep) -> ComparisonsPublic:
 @router.get("/{comparison_id}", dependencies=[Depends(require_read_token)], responses=NOT_FOUND)
 def read(comparison: ComparisonDep, session: ReadSessionDep) -> ComparisonPublic:
     return ComparisonPublic(**comparison_report(session, comparison))
+
+
+@router.get(
+    "/{comparison_id}/budget", dependencies=[Depends(require_read_token)], responses=NOT_FOUND
+)
+def budget(
+    comparison: ComparisonDep,
+    session: ReadSessionDep,
+    target: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+) -> ComparisonBudget:
+    """Each search's best test loss against the compute spent so far (optimistic: its own
+    seed), each family's validated result at its compute, and how much compute each search took
+    to reach `target` (default: the best one-shot family's validated mean)."""
+    return ComparisonBudget(**budget_report(session, comparison, target))
 
 
 @router.post("/{comparison_id}/stop", dependencies=[Depends(require_token)], responses=NOT_FOUND)

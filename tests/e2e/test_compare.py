@@ -23,6 +23,15 @@ POINTS_JS = """(id) => Object.fromEntries((document.getElementById(id)?.data || 
   .filter((t) => t.meta && t.meta.study !== undefined && t.meta.role !== 'defaults')
   .map((t) => [t.meta.study, t.x.length]))"""
 CHARTS = ["compare-history", "compare-budget", "compare-edf", "compare-curves"]
+# a comparison page's budget chart: [role, optimizer, x] of each trace; whether both validated
+# picks are drawn on the compute axis named (its title says "epochs" or "seconds")
+BUDGET_TRACES_JS = """() => (document.getElementById('cmp-budget-plot')?.data || [])
+  .map((t) => [t.meta.role, t.meta.optimizer, Array.from(t.x)])"""
+BUDGET_PICKS_DRAWN_JS = """(axis) => {
+  const div = document.getElementById('cmp-budget-plot');
+  const picks = (div?.data || []).filter((t) => t.meta.role === 'validated');
+  return picks.length === 2 && div.layout.xaxis.title.text.includes(axis);
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -201,6 +210,25 @@ def test_a_comparison_from_the_form_reaches_its_page(page: Any, server: LiveServ
         cell = f"#comparison-table tr[data-optimizer={row['optimizer']}] .compute-epochs"
         assert page.page.text_content(cell) == str(row["total_epochs"])
         assert row["total_epochs"] > row["epochs_trained"] > 0
+    # the time to result: each search's best so far against its compute, each validated pick at
+    # its search + validation compute (no one-shot family here: no target), and the sentences
+    budget = server.api("GET", f"/api/comparisons/{comparison_id}/budget").json()
+    page.page.wait_for_function(BUDGET_PICKS_DRAWN_JS, arg="epochs")
+    drawn = page.page.evaluate(BUDGET_TRACES_JS)
+    expected = []
+    for family, row in zip(budget["families"], done["studies"], strict=True):
+        curve = family["curve"]
+        first = next(i for i, b in enumerate(curve["best"]) if b is not None)
+        expected += [["search", row["optimizer"], curve["epochs"][first:]],
+                     ["validated", row["optimizer"], [row["total_epochs"]]]]  # fmt: skip
+    assert sorted(drawn) == sorted(expected)
+    lines = page.page.locator("#cmp-time-to-result li").all_text_contents()
+    assert lines == budget["time_to_result"] and lines[0].startswith("No target")
+    assert "own seed" in page.page.text_content("#cmp-budget-note")
+    page.page.select_option("#cmp-budget-x", "seconds")
+    page.page.wait_for_function(BUDGET_PICKS_DRAWN_JS, arg="seconds")
+    seconds = {o: x for role, o, x in page.page.evaluate(BUDGET_TRACES_JS) if role == "validated"}
+    assert seconds == {r["optimizer"]: [pytest.approx(r["total_s"])] for r in done["studies"]}
 
     # the compare page of its studies links back to it; its subtitle is text, no "null" below
     # it, and the validated chart names what a validation measures (it said "validated

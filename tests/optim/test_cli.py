@@ -380,9 +380,16 @@ def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: P
         "compare", "--task", "logreg_breast_cancer", "--optimizers", "adam,sgd_nesterov",
         "--trials", "3", "--epochs", "2", "--pruner", "none", "--validate-seeds", "2",
         "--storage", f"sqlite:///{tmp_path / 'c.db'}", "--quiet", "--name", "cmp",
+        "--target", "100",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "== Adam" in result.stdout and "== SGD with Nesterov momentum" in result.stdout
+    # time to result against the given target: each search's first trial (2 epochs) met it
+    assert "\nTarget: test loss 100 (given).\n" in result.stdout
+    reached = (r"^Adam: its search reached the target at trial 0 \(its defaults\), after 2 "
+               r"epochs \(≈ 1.0 runs\), [\d.]+ s of training \(on the search's own seed: "
+               r"optimistic\); its validated pick .* reaches the target\.$")  # fmt: skip
+    assert re.search(reached, result.stdout, re.M), result.stdout
     assert "over default SGD with Nesterov momentum" in result.stdout
     *_, sentence, advice = result.stdout.strip().splitlines()
     assert "SGD with Nesterov momentum" in sentence and "Adam" in sentence
@@ -419,6 +426,18 @@ def test_compare_runs_the_tuning_free_families_once_and_reports_compute(tmp_path
                      r"validation 16, ", result.stdout, re.M), result.stdout  # fmt: skip
     assert re.search(r"^Prodigy \(one-shot at its defaults\): 10 epochs, [\d.]+ s \(search 2, "
                      r"[\d.]+ s; validation 8, ", result.stdout, re.M), result.stdout  # fmt: skip
+    # time to result: the target is Prodigy's validated mean, Adam's search reached it or not
+    assert (
+        "\nTarget: test loss " in result.stdout and "(the best one-shot baseline)" in result.stdout
+    )
+    assert re.search(r"^Adam: its search (reached the target at trial \d|did not reach the "
+                     r"target in 6 epochs)", result.stdout, re.M), result.stdout  # fmt: skip
+    assert re.search(
+        r"^Prodigy at its defaults: validated mean .* after one run \(2 epochs, "
+        r"[\d.]+ s of training\): the target\.$",
+        result.stdout,
+        re.M,
+    ), result.stdout
     assert "Prodigy" in result.stdout.strip().splitlines()[-2]  # its verdict against Adam
     assert result.stdout.strip().splitlines()[-1].startswith("advice: ")
 
@@ -441,3 +460,13 @@ def test_every_option_says_what_it_does_and_its_default() -> None:
     compare = commands.choices["compare"].format_help()
     assert "--optimizers" in compare and "--optimizer " not in compare
     assert "--optimizer {" not in compare
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "low"])
+def test_compare_refuses_a_target_that_is_not_a_finite_number(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(["compare", "--task", "rosenbrock", "--target", value])
+    assert exited.value.code == 2
+    assert f"--target: {value!r} is not a finite number" in capsys.readouterr().err

@@ -296,6 +296,23 @@ def test_the_service_reads_agree_with_optunas_public_api(database_url: str) -> N
             )
             assert oi.trial_seconds_by_study(conn, [sid]).get(sid, 0.0) == pytest.approx(seconds)
             assert oi.trial_seconds_by_study(conn, []) == {}
+            # the same finished trials one by one, in completion order, with their steps and,
+            # when complete, their value and a user attribute
+            in_order = sorted(finished, key=lambda t: (t.datetime_complete, t.number))
+            done_ = TrialState.COMPLETE
+            assert oi.finished_trials_spent(session, [sid], "flag") == [
+                (sid, t.number, t.state.name,
+                 pytest.approx((t.datetime_complete - t.datetime_start).total_seconds()),  # type: ignore[operator]
+                 len(t.intermediate_values),
+                 t.value if t.state == done_ else None,
+                 t.user_attrs.get("flag") if t.state == done_ else None)
+                for t in in_order
+            ]  # fmt: skip
+            assert {t.state.name for t in in_order} == {"COMPLETE", "PRUNED", "FAIL"}
+            assert any(t.state == done_ and "flag" in t.user_attrs for t in in_order)
+            assert any(t.state != done_ and "flag" in t.user_attrs for t in in_order)
+            assert {r.attr for r in oi.finished_trials_spent(conn, [sid])} == {None}
+            assert oi.finished_trials_spent(conn, []) == []
             assert oi.steps_by_trial(session, list(by_id)) == {
                 i: n for i, n in reported.items() if n
             }

@@ -1,10 +1,13 @@
 // Comparisons of optimizer families: the list with a form to start one (#/comparisons), and one
 // comparison (#/comparisons/3): per optimizer its validated mean with the 95 % CI, its best
-// configuration, the budget it used, and the verdict against the first optimizer.
+// configuration, the budget it used, and the verdict against the first optimizer; then the time
+// to result: each search's best so far against its compute, the validated points and the target.
 import { api, errorMessage, isAbort } from "../api.js";
+import { axisTitle, budgetSeries, logAxis } from "../budget_data.js";
 import { compareHref } from "../compare_data.js";
 import { h, labelCells, replace, setText } from "../dom.js";
-import { fmtAgo, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, PARAM_LABELS } from "../format.js";
+import { fmtAgo, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, logTicksOf, PARAM_LABELS } from "../format.js";
+import { PLOT_CONFIG, ensurePlotly, onThemeChange, palette, themeTemplate } from "../plot.js";
 import { progressBar, statusBadge } from "../widgets.js";
 
 const REFRESH_MS = 3000;
@@ -216,6 +219,16 @@ export async function mountDetail(root, ctx, idText) {
   // the comparison's one answer, with the only line to paste on the page
   const advice = h("p", { class: "advice", id: "cmp-advice", hidden: true });
   const tbody = h("tbody");
+  // the time to result: a chart of compute against test loss, and its sentences
+  const budgetAxisSelect = h(
+    "select",
+    { id: "cmp-budget-x", "aria-label": "compute axis", onchange: () => drawBudget() },
+    h("option", { value: "epochs" }, "epochs trained"),
+    h("option", { value: "seconds" }, "seconds of training"),
+  );
+  const budgetPlot = h("div", { class: "compare-plot", id: "cmp-budget-plot" });
+  const budgetNote = h("p", { class: "muted small", id: "cmp-budget-note" });
+  const timeToResult = h("ul", { class: "verdicts", id: "cmp-time-to-result" });
   root.append(
     h("div", { class: "page-head" }, h("div", { class: "title" }, h("h1", { id: "comparison-name", text: comparison.name }), badge), h("div", { class: "actions" }, compareLink, stopBtn, deleteBtn)),
     meta,
@@ -247,9 +260,18 @@ export async function mountDetail(root, ctx, idText) {
         tbody,
       ),
     ),
+    h(
+      "section",
+      { class: "panel", id: "cmp-budget" },
+      h("div", { class: "panel-head" }, h("h2", { text: "Time to result: test loss against compute" }), h("div", { class: "toolbar" }, budgetAxisSelect)),
+      budgetNote,
+      budgetPlot,
+      timeToResult,
+    ),
   );
 
   let timer = null;
+  let budget = null; // GET /comparisons/{id}/budget, drawn by drawBudget
   let summaries = new Map(); // study id -> StudyPublic (progress and the search's best)
   const showError = (text) => {
     alert.hidden = !text;
@@ -292,10 +314,17 @@ export async function mountDetail(root, ctx, idText) {
     const signal = mine.signal;
     try {
       const c = await api.get(`/comparisons/${id}`, null, { signal });
-      const found = await Promise.all((c.studies || []).map((r) => api.get(`/studies/${r.study_id}`, null, { signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null))));
+      const [found, spent] = await Promise.all([
+        Promise.all((c.studies || []).map((r) => api.get(`/studies/${r.study_id}`, null, { signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null)))),
+        api.get(`/comparisons/${id}/budget`, null, { signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null)),
+      ]);
       if (!ctx.alive()) return;
       summaries = new Map(found.filter(Boolean).map((s) => [s.id, s]));
       render(c);
+      if (spent) {
+        budget = spent;
+        drawBudget();
+      }
     } catch (err) {
       if (isAbort(err) || !ctx.alive()) return;
       showError(`Could not refresh the comparison: ${errorMessage(err)}`);
@@ -332,12 +361,123 @@ export async function mountDetail(root, ctx, idText) {
     }
   });
 
+  /** The budget chart and the time-to-result sentences, from `budget` (budget_data.js). */
+  async function drawBudget() {
+    if (!budget) return;
+    setText(budgetNote, budget.note || "");
+    replace(timeToResult, (budget.time_to_result || []).map((line) => h("li", { text: line })));
+    const axis = budgetAxisSelect.value;
+    const series = budgetSeries(budget, axis);
+    const empty = !series.searches.length && !series.points.length;
+    budgetPlot.hidden = empty;
+    let Plotly;
+    try {
+      Plotly = await ensurePlotly();
+    } catch (err) {
+      showError(`Could not draw the time to result: ${errorMessage(err)}`);
+      return;
+    }
+    if (!ctx.alive()) return;
+    if (empty) {
+      Plotly.purge(budgetPlot);
+      return;
+    }
+    await Plotly.react(budgetPlot, budgetTraces(series, axis), budgetLayout(series, axis), PLOT_CONFIG);
+  }
+
   render(comparison);
   refresh();
   timer = setInterval(() => {
     if (!document.hidden && overallStatus(comparison) === "running") refresh();
   }, REFRESH_MS);
-  ctx.onCleanup(() => clearInterval(timer));
+  const unsubscribe = onThemeChange(() => drawBudget());
+  ctx.onCleanup(() => {
+    clearInterval(timer);
+    unsubscribe();
+    if (window.Plotly) window.Plotly.purge(budgetPlot);
+  });
+}
+
+/** Plotly traces of the budget series: a step curve per search (dotted: its own seed), each
+ * validated point with its 95 % CI (diamonds: tuned picks; squares: one-shot runs), a star where
+ * a search reached the target, and the target as a dashed line. */
+function budgetTraces(series, axis) {
+  const c = palette();
+  const colour = (i) => c.colorway[i % c.colorway.length];
+  const at = axis === "seconds" ? "%{x:.1f} s" : "%{x} epochs";
+  const traces = [];
+  for (const s of series.searches) {
+    traces.push({
+      type: "scatter",
+      mode: s.x.length <= 2 ? "lines+markers" : "lines",
+      name: s.name,
+      x: s.x,
+      y: s.y,
+      text: s.trial.map((n, i) => `trial ${n}: best ${fmtNum(s.y[i])}`),
+      line: { color: colour(s.index), width: 2, shape: "hv", dash: "dot" },
+      marker: { color: colour(s.index), size: 5 },
+      hovertemplate: `%{fullData.name}<br>${at}: %{text}<extra></extra>`,
+      meta: { optimizer: s.optimizer, role: "search" },
+    });
+    if (s.reach) {
+      traces.push({
+        type: "scatter",
+        mode: "markers",
+        name: `${s.label}: search reached the target`,
+        x: [s.reach.x],
+        y: [s.reach.y],
+        marker: { color: colour(s.index), size: 13, symbol: "star" },
+        text: [`trial ${s.reach.trial}`],
+        hovertemplate: `%{fullData.name}<br>${at}, %{text}<extra></extra>`,
+        meta: { optimizer: s.optimizer, role: "reach" },
+      });
+    }
+  }
+  for (const p of series.points) {
+    traces.push({
+      type: "scatter",
+      mode: "markers",
+      name: p.name,
+      x: [p.x],
+      y: [p.y],
+      error_y: { type: "data", symmetric: false, array: [p.high - p.y], arrayminus: [p.y - p.low], color: colour(p.index), thickness: 1.5, width: 6 },
+      marker: { color: colour(p.index), size: 11, symbol: p.oneShot ? "square" : "diamond" },
+      text: [`${p.label}: ${fmtNum(p.y)} [${fmtNum(p.low)}, ${fmtNum(p.high)}], n=${p.n}`],
+      hovertemplate: `%{fullData.name}<br>${at}: %{text}<extra></extra>`,
+      meta: { optimizer: p.optimizer, role: p.oneShot ? "one-shot" : "validated" },
+    });
+  }
+  if (series.target) {
+    traces.push({
+      type: "scatter",
+      mode: "lines",
+      name: series.target.name,
+      x: series.target.x,
+      y: [series.target.y, series.target.y],
+      line: { color: c.muted, width: 1.5, dash: "dash" },
+      hovertemplate: `%{fullData.name}: ${fmtNum(series.target.y)}<extra></extra>`,
+      meta: { role: "target" },
+    });
+  }
+  return traces;
+}
+
+function budgetLayout(series, axis) {
+  const c = palette();
+  const log = logAxis(series);
+  const xs = [...series.searches.flatMap((s) => s.x), ...series.points.map((p) => p.x)];
+  return {
+    template: themeTemplate(),
+    autosize: true,
+    height: 360,
+    margin: { l: 60, r: 20, t: 30, b: 50 },
+    showlegend: true,
+    legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { color: c.fg } },
+    xaxis: { title: { text: axisTitle(axis) }, ...(log ? { type: "log", ...logTicksOf(xs, 600, 60) } : { type: "linear" }) },
+    yaxis: { title: { text: "held-out test loss" }, type: "linear" },
+    hovermode: "closest",
+    uirevision: "budget", // keep the user's zoom through live redraws
+  };
 }
 
 function detailRow(r, summary, reference) {
