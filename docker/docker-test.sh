@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# docker-test.sh - build the image and run both Compose modes on this machine, checking them over
-# REST on 127.0.0.1 (`make docker-test`; docs/DOCKER.md):
+# docker-test.sh - build the image and run the three Compose modes on this machine, checking them
+# over REST on 127.0.0.1 (`make docker-test`; docs/DOCKER.md):
 #
 #   1. SQLite (docker-compose.yml): up, healthy, dashboard served, a small study completes with
 #      exactly its trials; down + up (no -v): the study is still there; down -v: volume gone.
@@ -18,9 +18,10 @@
 # way as python:3.11-slim's (Debian's haproxy). Any failure exits non-zero.
 #
 # Environment:
-#   DOCKER_TEST_PORT      port of the API (default: a free one, so `make run` on 8000 is safe)
+#   DOCKER_TEST_PORT      port of the API, HAProxy's in the cluster mode (default: a free one, so
+#                         `make run` on 8000 is safe)
 #   DOCKER_TEST_POSTGRES  1: run the PostgreSQL and cluster modes (fail if unreachable), 0: skip,
-#                         auto (default): run it when PostgreSQL answers
+#                         auto (default): run them when PostgreSQL answers
 #   DOCKER_TEST_PG_ADMIN_URL  where to create the test database
 #                         (default postgresql://postgres@127.0.0.1:5432/test)
 #   PYTHON                a Python with PyYAML and psycopg (default .venv/bin/python)
