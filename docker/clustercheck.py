@@ -190,8 +190,17 @@ def _check_study(lb_url: str, study_id: int, streams: dict[str, Stream], victim:
        "with the killed process and re-run with the same params")  # fmt: skip
     expected = {(t["number"], e) for t in complete for e in range(STEPS)}
     survivor = next(s for name, s in streams.items() if name != victim)
-    wait_until("the survivor's live stream carries every point",
-               lambda: survivor.points() >= expected, 30)  # fmt: skip
+    try:
+        wait_until("the survivor's live stream carries every point",
+                   lambda: survivor.points() >= expected, 30)  # fmt: skip
+    except CheckError:
+        points = expect("GET", f"{lb_url}/api/studies/{study_id}/curves?after=0", 200)["points"]
+        curves = set(zip(points["trial"], points["epoch"], strict=True))
+        missing = sorted(expected - survivor.points())
+        raise CheckError(
+            f"the survivor's stream lacks {missing} (the curves lack "
+            f"{sorted(expected - curves)}; stream error: {survivor.error})"
+        ) from None
     # a claim whose process died before it recorded the event has none: at most one, then
     handed = survivor.started()
     if max(handed.values()) > 1 or any(handed[t["number"]] != 1 for t in complete):
