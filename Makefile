@@ -104,8 +104,9 @@ lint: $(STAMP) $(NODE_STAMP)
 lint-js: $(NODE_STAMP)
 	node_modules/.bin/eslint
 
-# Build the image and run both Compose modes, checked over REST on 127.0.0.1 (docker/docker-test.sh;
-# it first runs ../shared/docker/make-base-image.sh where that exists: CI has no registry).
+# Build the image and run the three Compose modes (SQLite; PostgreSQL; two API processes behind
+# HAProxy), checked over REST on 127.0.0.1 (docker/docker-test.sh; it first runs
+# ../shared/docker/make-base-image.sh where that exists: CI has no registry).
 docker-test: $(STAMP)
 	PYTHON=$(abspath $(BIN)/python) bash docker/docker-test.sh
 

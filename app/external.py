@@ -18,7 +18,7 @@ from typing import Any
 import optuna
 from sqlalchemy import select
 
-from app import event_log
+from app import event_log, queries
 from app.bookkeeping import RunnerCache, ask_trial, record_claim, record_finish, stop_reason
 from app.config import Settings
 from app.db import Database
@@ -171,22 +171,29 @@ class ExternalTrials:
         self._optuna_storage.record_heartbeat(lease.trial_id)
         horizon = runner.config.resolved_epochs()
         events: list[Event] = []
+        sent = -1  # the batch's previous step: within a batch steps only go forward
+        kept: tuple[set[int], set[int]] | None = None  # (steps kept, steps with a point)
         try:
             for step, value, metrics in reports:
-                if step < last:
-                    raise RunnerError(
-                        422, f"step {step} goes back: trial {number} reported step {last}"
-                    )
                 if step > horizon:
                     raise RunnerError(422, _past_horizon(step, horizon))
-                if step == last:
+                if step <= last:  # sent again: kept already, or going back
+                    kept = kept or self._kept(job, lease.trial_id, number)
+                    if step < sent or step not in kept[0]:
+                        raise RunnerError(
+                            422, f"step {step} goes back: trial {number} reported step {last}"
+                        )
+                    if step not in kept[1]:  # its process died between the value and the point
+                        events.append(_epoch_event(job.study_id, number, step, value, metrics))
+                        kept[1].add(step)
+                    sent = step
                     continue
                 try:
                     self._optuna_storage.set_trial_intermediate_value(lease.trial_id, step, value)
                 except optuna.exceptions.UpdateFinishedTrialError:  # failed as dead meanwhile
                     raise RunnerError(409, _ended_meanwhile(number)) from None
                 events.append(_epoch_event(job.study_id, number, step, value, metrics))
-                last = step
+                last = sent = step
         finally:
             if events:
                 with self._db.session() as session:
@@ -194,6 +201,16 @@ class ExternalTrials:
                         event_log.append_event(session, event)
         decision = judge(runner.trial(lease), last, horizon, stop_reason(self._db, job))
         return decision.verdict is Verdict.PRUNE, decision.verdict is Verdict.STOP
+
+    def _kept(self, job: StudyJob, trial_id: int, number: int) -> tuple[set[int], set[int]]:
+        """(steps whose value is kept, steps with a point on the live curves) of a trial. Why
+        both: a process killed between writing a value and its event (two transactions) leaves
+        a step without its point; the runner, never answered, sends the same reports again."""
+        with self._db.session(write=False) as session:
+            return (
+                oi.kept_steps(session, trial_id),
+                queries.epochs_with_points(session, job.study_id, number),
+            )
 
     def heartbeat(self, job: StudyJob, number: int, token: str) -> bool:
         """Keep the lease; whether a stop was asked."""

@@ -328,6 +328,14 @@ def latest_event_id(session: Session, study_id: int) -> int:
     return session.scalar(select(func.max(Event.id)).where(Event.study_id == study_id)) or 0
 
 
+def epochs_with_points(session: Session, study_id: int, number: int) -> set[int]:
+    """The epochs of trial `number` that have an epoch event (a point on the live curves)."""
+    query = select(Event.epoch).where(
+        Event.study_id == study_id, Event.trial_number == number, Event.kind == EventKind.EPOCH
+    )
+    return {epoch for epoch in session.scalars(query) if epoch is not None}
+
+
 def events_after(session: Session, study_id: int, after: int, limit: int = 1000) -> list[Event]:
     return list(
         session.scalars(

@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# docker-test.sh - build the image and run both Compose modes on this machine, checking them over
-# REST on 127.0.0.1 (`make docker-test`; docs/DOCKER.md):
+# docker-test.sh - build the image and run the three Compose modes on this machine, checking them
+# over REST on 127.0.0.1 (`make docker-test`; docs/DOCKER.md):
 #
 #   1. SQLite (docker-compose.yml): up, healthy, dashboard served, a small study completes with
 #      exactly its trials; down + up (no -v): the study is still there; down -v: volume gone.
 #   2. PostgreSQL (+ docker-compose.postgres.yml): the API without workers and 2 scaled `worker`
 #      containers on a fresh database of the host's PostgreSQL; a study completes with exactly
 #      its trials, two at a time; down + up: still there; down -v and the database is dropped.
+#   3. Cluster (docker-compose.cluster.yml, with the PostgreSQL mode): two API processes behind
+#      HAProxy and a worker on a fresh database; external runners through the load balancer
+#      while one API process is SIGKILLed mid-study (docker/clustercheck.py): exactly n_trials,
+#      each handed out once, every point in the curves and live streams of every process.
 #
 # The stacks run on the host's network (../shared/docker/host-network-compose.py rewrites the
 # resolved compose files), so all traffic stays on 127.0.0.1; the bundled postgres:16 service is
-# replaced by the host's PostgreSQL. Any failure exits non-zero.
+# replaced by the host's PostgreSQL, and the official haproxy:2.6 by a stand-in built the same
+# way as python:3.11-slim's (Debian's haproxy). Any failure exits non-zero.
 #
 # Environment:
-#   DOCKER_TEST_PORT      port of the API (default: a free one, so `make run` on 8000 is safe)
-#   DOCKER_TEST_POSTGRES  1: run the PostgreSQL mode (fail if unreachable), 0: skip it,
-#                         auto (default): run it when PostgreSQL answers
+#   DOCKER_TEST_PORT      port of the API, HAProxy's in the cluster mode (default: a free one, so
+#                         `make run` on 8000 is safe)
+#   DOCKER_TEST_POSTGRES  1: run the PostgreSQL and cluster modes (fail if unreachable), 0: skip,
+#                         auto (default): run them when PostgreSQL answers
 #   DOCKER_TEST_PG_ADMIN_URL  where to create the test database
 #                         (default postgresql://postgres@127.0.0.1:5432/test)
 #   PYTHON                a Python with PyYAML and psycopg (default .venv/bin/python)
@@ -29,6 +35,7 @@ die() { log "FAILED: $*" >&2; exit 1; }
 PYTHON=${PYTHON:-$ROOT/.venv/bin/python}
 [ -x "$PYTHON" ] || PYTHON=python3
 CHECK=("$PYTHON" "$ROOT/docker/stackcheck.py")
+CLUSTER=("$PYTHON" "$ROOT/docker/clustercheck.py")
 HOST_NETWORK=${HOST_NETWORK_COMPOSE:-$ROOT/../shared/docker/host-network-compose.py}
 BASE_IMAGE_SCRIPT=$ROOT/../shared/docker/make-base-image.sh
 PG_MODE=${DOCKER_TEST_POSTGRES:-auto}
@@ -37,25 +44,33 @@ START=$SECONDS
 
 # The developer's own ADAMTUNE_* settings must not leak into the test stacks.
 while read -r name; do unset "$name"; done < <(compgen -e | grep '^ADAMTUNE_' || true)
-PORT=${DOCKER_TEST_PORT:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+free_ports() {  # free_ports N: N distinct free ports on 127.0.0.1
+  "$PYTHON" -c 'import socket, sys
+socks = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in socks: s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))' "$1"
+}
+PORT=${DOCKER_TEST_PORT:-$(free_ports 1)}
 export ADAMTUNE_PORT=$PORT ADAMTUNE_HOST=127.0.0.1 ADAMTUNE_IMAGE=adamtune:docker-test
 export ADAMTUNE_HEARTBEAT_INTERVAL=1 ADAMTUNE_GRACE_PERIOD=5 ADAMTUNE_POLL_INTERVAL=0.2
 URL=http://127.0.0.1:$PORT
 SUFFIX=$$-$RANDOM
 SQLITE_PROJECT=adamtune-dockertest-sqlite-$SUFFIX
 PG_PROJECT=adamtune-dockertest-pg-$SUFFIX
+CLUSTER_PROJECT=adamtune-dockertest-cluster-$SUFFIX
 PG_DB=adamtune_docker_${SUFFIX//-/_}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/adamtune-docker-test.XXXXXX")
 : >"$WORK/empty.env"   # a .env beside docker-compose.yml must not change the test either
-PG_CREATED=0
+PG_CREATED=()  # databases to drop on the way out
 
 sqlite_compose() { docker-compose -p "$SQLITE_PROJECT" -f "$WORK/sqlite.yml" "$@"; }
 pg_compose() { docker-compose -p "$PG_PROJECT" -f "$WORK/pg.yml" "$@"; }
+cluster_compose() { docker-compose -p "$CLUSTER_PROJECT" -f "$WORK/cluster.yml" "$@"; }
 
 cleanup() {
   status=$?
   if [ "$status" != 0 ]; then
-    for mode in sqlite pg; do
+    for mode in sqlite pg cluster; do
       if [ -f "$WORK/$mode.yml" ] && [ -n "$("${mode}_compose" ps -q 2>/dev/null)" ]; then
         log "logs of the $mode stack (last 40 lines per container):"
         "${mode}_compose" logs --no-color --tail 40 2>/dev/null || true
@@ -64,7 +79,10 @@ cleanup() {
   fi
   [ -f "$WORK/sqlite.yml" ] && sqlite_compose down -v --remove-orphans >/dev/null 2>&1 || true
   [ -f "$WORK/pg.yml" ] && pg_compose down -v --remove-orphans >/dev/null 2>&1 || true
-  [ "$PG_CREATED" = 1 ] && "${CHECK[@]}" pg-drop "$PG_ADMIN_URL" "$PG_DB" >/dev/null 2>&1 || true
+  [ -f "$WORK/cluster.yml" ] && cluster_compose down -v --remove-orphans >/dev/null 2>&1 || true
+  for db in "${PG_CREATED[@]}"; do
+    "${CHECK[@]}" pg-drop "$PG_ADMIN_URL" "$db" >/dev/null 2>&1 || true
+  done
   rm -rf "$WORK"
   if [ "$status" = 0 ]; then log "PASSED in $((SECONDS - START)) s"; else log "FAILED (exit $status)"; fi
   exit "$status"
@@ -85,7 +103,7 @@ host_variant() {  # host_variant OUT [compose -f files...] [-- services to drop]
   fi
 }
 
-wait_healthy() {  # wait_healthy COMPOSE_FN SERVICE: docker's HEALTHCHECK, then /healthz from here
+wait_healthy() {  # wait_healthy COMPOSE_FN SERVICE [URL]: Docker's HEALTHCHECK, then /healthz
   local id health
   id=$("$1" ps -q "$2")
   [ -n "$id" ] || die "no container for service $2"
@@ -97,7 +115,7 @@ wait_healthy() {  # wait_healthy COMPOSE_FN SERVICE: docker's HEALTHCHECK, then 
   done
   [ "$health" = healthy ] || die "$2 is $health after 120 s"
   echo "  ok: container $2 (${id:0:12}) is healthy (Docker HEALTHCHECK on /healthz)"
-  "${CHECK[@]}" health "$URL" --timeout 30
+  "${CHECK[@]}" health "${3:-$URL}" --timeout 30
 }
 
 volume_exists() { docker volume inspect "$1" >/dev/null 2>&1; }
@@ -107,6 +125,8 @@ if [ -f "$BASE_IMAGE_SCRIPT" ]; then
   if [ "$(id -u)" = 0 ]; then
     log "base image: $BASE_IMAGE_SCRIPT"
     bash "$BASE_IMAGE_SCRIPT"
+    # the cluster mode's load balancer: the official image's stand-in, Debian's haproxy 2.6
+    [ "$PG_MODE" = 0 ] || TAG=haproxy:2.6 EXTRA_PKGS=haproxy bash "$BASE_IMAGE_SCRIPT"
   elif ! docker image inspect python:3.11-slim >/dev/null 2>&1; then
     die "python:3.11-slim is missing and $BASE_IMAGE_SCRIPT needs root"
   fi
@@ -156,7 +176,7 @@ fi
 if [ "$PG_MODE" = 1 ]; then
   log "PostgreSQL mode: fresh database $PG_DB on the host's PostgreSQL"
   "${CHECK[@]}" pg-create "$PG_ADMIN_URL" "$PG_DB"
-  PG_CREATED=1
+  PG_CREATED+=("$PG_DB")
   export ADAMTUNE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/$PG_DB
   # the host's PostgreSQL stands in for the postgres:16 service (no registry here)
   host_variant "$WORK/pg.yml" docker-compose.yml docker-compose.postgres.yml -- postgres
@@ -180,5 +200,36 @@ if [ "$PG_MODE" = 1 ]; then
   log "PostgreSQL mode: down -v, drop the database"
   pg_compose down -v
   "${CHECK[@]}" pg-drop "$PG_ADMIN_URL" "$PG_DB"
-  PG_CREATED=0
+  PG_CREATED=()
+fi
+
+# --- 3. cluster: two API processes behind HAProxy, a worker, runners, a SIGKILL --------------
+if [ "$PG_MODE" = 1 ]; then
+  log "cluster mode: fresh database ${PG_DB}_cluster, two API processes behind HAProxy"
+  "${CHECK[@]}" pg-create "$PG_ADMIN_URL" "${PG_DB}_cluster"
+  PG_CREATED+=("${PG_DB}_cluster")
+  read -r API_1_PORT API_2_PORT STATS_PORT < <(free_ports 3)
+  # on the host's network every process has its own port, and the LB reaches them at 127.0.0.1
+  export ADAMTUNE_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/${PG_DB}_cluster \
+    ADAMTUNE_API_1_PORT=$API_1_PORT ADAMTUNE_API_2_PORT=$API_2_PORT ADAMTUNE_API_1_HOST=127.0.0.1 \
+    ADAMTUNE_API_2_HOST=127.0.0.1 ADAMTUNE_LB_STATS_PORT=$STATS_PORT
+  host_variant "$WORK/cluster.yml" docker-compose.cluster.yml -- postgres
+  unset ADAMTUNE_DATABASE_URL
+  API_1=http://127.0.0.1:$API_1_PORT API_2=http://127.0.0.1:$API_2_PORT
+  cluster_compose up -d --no-build --scale worker=1
+  wait_healthy cluster_compose api-1 "$API_1"
+  wait_healthy cluster_compose api-2 "$API_2"
+  "${CHECK[@]}" health "$URL" --timeout 30   # through HAProxy
+  STUDY='{"name": "docker-test-cluster-worker", "task": "quadratic_deep", "n_trials": 3, "epochs": 2}'
+  worker_study=$("${CHECK[@]}" submit "$URL" "$STUDY")
+  id=$("${CLUSTER[@]}" run "$URL" "http://127.0.0.1:$STATS_PORT" --api "api-1=$API_1" \
+    --api "api-2=$API_2" --kill "api-2=$(cluster_compose ps -q api-2)")
+  "${CHECK[@]}" wait "$URL" "$worker_study" 3 --timeout 120
+  log "cluster mode: api-2 back; every process serves the whole study"
+  cluster_compose up -d --no-build --scale worker=1 api-2
+  wait_healthy cluster_compose api-2 "$API_2"
+  for url in "$API_1" "$API_2" "$URL"; do "${CLUSTER[@]}" replay "$url" "$id"; done
+  cluster_compose down -v
+  "${CHECK[@]}" pg-drop "$PG_ADMIN_URL" "${PG_DB}_cluster"
+  PG_CREATED=()
 fi

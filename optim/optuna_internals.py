@@ -648,6 +648,11 @@ def steps_by_trial(conn: Conn, trial_ids: Sequence[int]) -> dict[int, int]:
     return dict(rows.all())
 
 
+def kept_steps(conn: Conn, trial_id: int) -> set[int]:
+    """The steps a trial has an intermediate value for."""
+    return set(conn.scalars(select(INTERMEDIATE.c.step).where(INTERMEDIATE.c.trial_id == trial_id)))
+
+
 def last_step(conn: Conn, trial_id: int) -> int | None:
     """The highest step a trial reported, None before its first report."""
     return conn.scalar(

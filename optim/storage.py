@@ -7,9 +7,13 @@ Core trial reads, measured in docs/BENCHMARKS.md section 3); SQLite is tuned in 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import optuna
+import sqlalchemy
 from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.pool import NullPool
 
 from optim.attrs import INTERRUPT_REASON_ATTR, REASON_ATTRS, RETRY_HISTORY_ATTR, RETRY_OF_ATTR
 from optim.engines import engine_kwargs
@@ -23,6 +27,9 @@ from optim.optuna_internals import (
 )
 
 __all__ = ["AdamtuneStorage", "make_storage", "retry_dead_trial", "retry_trial", "study_storage"]
+
+# (namespace, key): "AD" as in optim.claims; a negative key, so no study's claim lock shares it
+SCHEMA_LOCK = (0x4144, -1)
 
 
 def study_storage(storage: optuna.storages.BaseStorage) -> optuna.storages.BaseStorage:
@@ -49,13 +56,37 @@ def make_storage(
         # on them knowingly, and say so once here rather than in every caller
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         callback = retry_dead_trial if heartbeat_interval and retry_stale_trials else None
-        return AdamtuneStorage(
-            url,
-            engine_kwargs=engine_kwargs(url),
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
-            heartbeat_stale_trial_callback=callback,
-        )
+        with _one_at_a_time(url):
+            return AdamtuneStorage(
+                url,
+                engine_kwargs=engine_kwargs(url),
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=callback,
+            )
+
+
+@contextmanager
+def _one_at_a_time(url: str) -> Iterator[None]:
+    """On PostgreSQL, one process at a time opens the storage. Why: Optuna creates its tables
+    without a lock, so API replicas and workers starting together on an empty database
+    collided ("duplicate key value violates unique constraint pg_type_typname_nsp_index") and
+    all but one exited. The others wait here, then find the tables made. SQLite's writes are
+    serialised already."""
+    if not url.startswith("postgresql"):
+        yield
+        return
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            lock = {"ns": SCHEMA_LOCK[0], "key": SCHEMA_LOCK[1]}
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:ns, :key)"), lock)
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:ns, :key)"), lock)
+    finally:
+        engine.dispose()
 
 
 DEAD_REASON = (

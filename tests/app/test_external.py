@@ -11,6 +11,7 @@ from optuna.trial import TrialState
 
 from app.admission import classify
 from app.external import ExternalTrials
+from optim import optuna_internals as oi
 from tests.app.conftest import Api
 from tests.conftest import both_databases, wait_for
 
@@ -126,6 +127,30 @@ def test_reports_in_one_request_keep_every_step_in_order(api: Api) -> None:
     assert curves["epoch"] == [0, 1, 2, 3, 4]
     assert curves["val_loss"] == [0.5, 0.6, 0.7, 0.8, 0.8]
     assert classify({"path": f"/api/studies/{study['id']}/trials/0/reports"}) == "runners"
+
+
+@both_databases
+def test_reports_sent_again_after_their_process_died_keep_every_point(api: Api) -> None:
+    """An API process SIGKILLed after it kept steps' values but before it wrote their events
+    (the live curves' points): the runner, never answered, sends the same reports again, to
+    another process behind the load balancer, which writes the missing points; a step that was
+    never kept still cannot come back."""
+    study = api.create_study(**EXTERNAL)
+    handout = ask(api, study["id"])
+    assert call(api, handout, "report", step=0, value=0.5).status_code == 200
+    state = api.client.app.state.adamtune
+    with state.db.session(write=False) as session:
+        trial_id, _ = oi.trial_by_number(session, study["id"], 0)
+    for step, value in ((1, 0.6), (2, 0.7)):  # what the dead process kept: values, no events
+        state.storage.set_trial_intermediate_value(trial_id, step, value)
+    again = [{"step": s, "value": v, "metrics": {"loss": 1 - v}} for s, v in ((1, 0.6), (2, 0.7))]
+    assert call(api, handout, "reports", reports=again).status_code == 200
+    assert call(api, handout, "reports", reports=again).status_code == 200  # no change now
+    curves = api.get(f"/api/studies/{study['id']}/curves?after=0").json()["points"]
+    assert (curves["epoch"], curves["val_loss"]) == ([0, 1, 2], [0.5, 0.6, 0.7])
+    state.storage.set_trial_intermediate_value(trial_id, 4, 0.8)  # 3 was never kept
+    back = call(api, handout, "reports", reports=[{"step": 3, "value": 0.75}])
+    assert back.status_code == 422 and "step 3 goes back" in back.text
 
 
 def test_a_silent_lease_is_failed_and_its_params_asked_again(make_api: Any) -> None:

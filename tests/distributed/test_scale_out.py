@@ -9,6 +9,8 @@ trials, none run twice, and a killed worker's trial retried once with the same p
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from collections import Counter
 from datetime import datetime
@@ -17,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Process, Server, query, trial_param_rows, wait_for
+from tests.conftest import ROOT, Process, Server, query, trial_param_rows, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -254,3 +256,29 @@ def test_api_serves_reads_from_postgres_while_workers_write(
     assert sorted(sse_points) == sorted(every_point)
     assert sse_ids == sorted(set(sse_ids))
     assert_clean(server)
+
+
+# what an API process does first (app.main.create_app): Optuna's storage, then adamtune's tables
+OPEN_DATABASE = (
+    "import sys; from optim.storage import make_storage; from app.db import Database; "
+    "make_storage(sys.argv[1], heartbeat_interval=2, grace_period=10); Database.open(sys.argv[1])"
+)
+
+
+def test_processes_opening_a_fresh_database_at_once_all_start(postgres_url: str) -> None:
+    """A Deployment's API replicas (and its workers) start together on an empty database: each
+    creates the tables it finds missing. Without a lock, Optuna's table creation collided
+    ("duplicate key value violates unique constraint pg_type_typname_nsp_index", "relation
+    already exists") and all but one process exited."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_DATABASE, postgres_url],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4, "\n".join(errors)[-3000:]
+    assert query(postgres_url, "SELECT COUNT(*) FROM studies") == [(0,)]
