@@ -53,6 +53,7 @@ def test_serve_refuses_a_gpu_listed_twice(capsys: pytest.CaptureFixture[str]) ->
     assert "lists a GPU twice" in capsys.readouterr().err
 
 
+@pytest.mark.slow  # a worker process starts and imports torch
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is present: the GPU is there")
 def test_a_worker_asked_for_a_missing_gpu_says_so_and_exits(tmp_path: Any) -> None:
     done = subprocess.run(

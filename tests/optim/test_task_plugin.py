@@ -132,6 +132,7 @@ print(json.dumps({"names": names, "val_losses": [m.val_loss for m in history]}))
 """
 
 
+@pytest.mark.slow  # pip installs the example into a fresh venv
 def test_the_example_plugin_installs_and_trains(tmp_path: Path) -> None:
     # pip builds a local project in place: build from a copy so the repository stays clean
     source = shutil.copytree(EXAMPLE, tmp_path / "source")
