@@ -36,9 +36,11 @@ run: $(STAMP)
 # Three pytest processes (pytest-xdist) on two cores: most tests wait on a server, a worker or a
 # browser (summed over the suite, the tests' durations were 2.8x its wall time with three
 # processes), so a third keeps the cores busy. A file runs in one process; the load-making files
-# wait for each other. `make test PYTEST_WORKERS=0` runs in one process.
+# wait for each other. Files are handed out in collection order, the longest first
+# (tests/conftest.py's LONGEST_FIRST), not by their number of tests (xdist's default).
+# `make test PYTEST_WORKERS=0` runs in one process.
 PYTEST_WORKERS ?= 3
-PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: $(STAMP)
 	$(PYTEST)
