@@ -9,6 +9,13 @@ short queue wait (at most `max_wait_s`) and answers the rest at once with 503 an
 `Retry-After`. So at most `sum(limits)` requests run, fewer than the threads and connections
 there are, and none ever waits for a connection. `/healthz` passes through every lane.
 
+Cheap reads (the study list, one study, a trials page, a trial) have a lane of their own, apart
+from full curve loads and figures: in one shared lane a burst of 3.6 MB curve loads held every
+slot and the study list waited behind them until it was shed (docs/BENCHMARKS.md, section 9).
+A request that would wait longer than `max_wait_s` (its place in the queue times the lane's
+recent service time, over its slots) is shed at once rather than after that wait: a 503 that
+comes after seconds in a queue helps nobody.
+
 The limits are anyio semaphores (the concurrency primitive FastAPI runs on); the waiting is
 asynchronous, so a queued request holds neither a thread nor a connection.
 """
@@ -16,6 +23,8 @@ asynchronous, so a queued request holds neither a thread nor a connection.
 from __future__ import annotations
 
 import json
+import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +39,9 @@ class LaneLimit:
     max_wait_s: float = 0.0  # how long one waits before it is shed
 
 
+SERVICE_SMOOTHING = 0.2  # weight of the newest request in the lane's service-time average
+
+
 class _Lane:
     def __init__(self, name: str, limit: LaneLimit) -> None:
         self.name = name
@@ -37,15 +49,33 @@ class _Lane:
         self.slots = anyio.Semaphore(limit.in_flight)
         self.waiting = 0
         self.shed = 0  # answered 503 since start (for /metrics-like reads and tests)
+        # seconds a request of this lane held its slot, smoothed; None until one has finished
+        self.service_s: float | None = None
+
+    def expected_wait_s(self) -> float:
+        """How long a request joining the queue now would wait for a slot: the requests queued
+        ahead of it are served `in_flight` at a time, each taking the recent service time, after
+        those running now (half done, on average)."""
+        if self.service_s is None:
+            return 0.0  # nothing measured yet: the queue's length alone bounds it
+        return (self.waiting // self.limit.in_flight + 0.5) * self.service_s
+
+    def served(self, seconds: float) -> None:
+        """A request released its slot after `seconds`."""
+        if self.service_s is None:
+            self.service_s = seconds
+        else:
+            self.service_s += SERVICE_SMOOTHING * (seconds - self.service_s)
 
     async def enter(self) -> bool:
-        """Take a slot now, or after a short wait in the queue; False: shed this request."""
+        """Take a slot now, or after a short wait in the queue; False: shed this request, at
+        once where the queue is full or the wait would run past `max_wait_s` anyway."""
         try:
             self.slots.acquire_nowait()
             return True
         except anyio.WouldBlock:
             pass
-        if self.waiting >= self.limit.queue:
+        if self.waiting >= self.limit.queue or self.expected_wait_s() > self.limit.max_wait_s:
             return False
         self.waiting += 1
         try:
@@ -59,6 +89,11 @@ class _Lane:
 
 Classifier = Callable[[Scope], str | None]
 RUNNER_PATHS = ("/report", "/reports", "/heartbeat", "/tell")
+# reads of a few rows each, whatever the study's size: the study list, one study, a trials page
+# (at most 1,000 rows), one trial, its note or the study's, the tasks and the options
+CHEAP_READS = re.compile(
+    r"/api/(studies(/\d+(/trials(/\d+)?|/note|/trials/\d+/note)?)?|tasks|options)/?"
+)
 
 
 def classify(scope: Scope) -> str | None:
@@ -76,9 +111,13 @@ def classify(scope: Scope) -> str | None:
         return "runners"
     if "/figures/" in path:
         return "figures"
-    if scope.get("method", "GET") in ("GET", "HEAD"):
-        return "reads"
-    return "writes"
+    if scope.get("method", "GET") not in ("GET", "HEAD"):
+        return "writes"
+    if CHEAP_READS.fullmatch(path):
+        return "cheap"
+    if path.endswith("/curves"):  # up to 1,000 curves of 500 points: megabytes per answer
+        return "curves"
+    return "reads"  # the rest: exports of every trial, validations, comparisons
 
 
 class AdmissionMiddleware:
@@ -109,15 +148,17 @@ class AdmissionMiddleware:
             lane.shed += 1
             await self._shed(send, lane)
             return
+        started = time.monotonic()
         try:
             await self.app(scope, receive, send)
         finally:
             lane.slots.release()
+            lane.served(time.monotonic() - started)
 
     async def _shed(self, send: Send, lane: _Lane) -> None:
         detail = (
             f"server busy: {lane.limit.in_flight} {lane.name} requests in flight and "
-            f"{lane.limit.queue} waiting; retry after {self.retry_after_s} s"
+            f"{lane.waiting} waiting; retry after {self.retry_after_s} s"
         )
         body = json.dumps({"detail": detail}).encode()
         await send(

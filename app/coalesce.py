@@ -1,0 +1,118 @@
+"""Request coalescing: identical reads that arrive together are answered by one run of the route.
+
+Why: under a burst most readers ask the same few things (the study list, the study they all
+watch, its first curve load). Run once per request, 200 identical study lists took 200 of the
+lane's turns and most were shed (docs/BENCHMARKS.md, section 9); run once per burst they cost
+one. A request whose twin is already running waits for the *next* run rather than taking the
+running one's answer, which began before it arrived: so every answer still reflects a read that
+started after its request came in (nothing is served stale; there is no cache to invalidate).
+Only the run's leader passes admission and holds a thread and a connection; the others wait
+holding neither, and get a copy of its answer (status, headers and body), a 503 included.
+
+A twin is a request of the same method, path, query string and Authorization header, of a lane
+listed in `lanes` (reads whose answer depends on nothing else). A run whose route raised, or
+whose answer grew past `max_body_bytes`, is not shared: its followers run on their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+Key = tuple[str, str, bytes, bytes]
+
+
+@dataclass
+class _Run:
+    """One run of a route and the requests waiting for its answer."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    started: bool = False
+    followers: int = 0
+    messages: list[Message] | None = None  # the whole answer, once complete
+
+
+class CoalesceMiddleware:
+    """Runs identical concurrent GETs of the given lanes once per wave (see the module doc)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        classifier: Callable[[Scope], str | None],
+        lanes: frozenset[str],
+        max_followers: int = 10_000,
+        max_body_bytes: int = 64 << 20,
+    ) -> None:
+        self.app = app
+        self.classifier = classifier
+        self.lanes = lanes
+        self.max_followers = max_followers
+        self.max_body_bytes = max_body_bytes
+        self.running: dict[Key, _Run] = {}
+        self.next: dict[Key, _Run] = {}  # the run that starts once the running one ends
+        self.shared = 0  # answers copied to a follower since start (for tests)
+
+    def key(self, scope: Scope) -> Key | None:
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
+            return None
+        if self.classifier(scope) not in self.lanes:
+            return None
+        auth = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), b"")
+        return scope["method"], scope["path"], scope.get("query_string", b""), auth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = self.key(scope) if self.max_followers > 0 else None
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        running = self.running.get(key)
+        if running is None:  # none runs: lead one now (with whoever waits for the next)
+            wave = self.next.pop(key) if key in self.next else _Run()
+            await self._lead(key, wave, scope, receive, send)
+            return
+        wave = self.next.setdefault(key, _Run())
+        if wave.followers >= self.max_followers:
+            await self.app(scope, receive, send)
+            return
+        wave.followers += 1
+        await running.done.wait()
+        if not wave.started:  # the first follower to wake leads the next run
+            if self.next.get(key) is wave:
+                del self.next[key]
+            await self._lead(key, wave, scope, receive, send)
+            return
+        await wave.done.wait()
+        if wave.messages is None:  # the run failed or was too big to keep: run alone
+            await self.app(scope, receive, send)
+            return
+        self.shared += 1
+        for message in wave.messages:
+            await send(dict(message))
+
+    async def _lead(self, key: Key, run: _Run, scope: Scope, receive: Receive, send: Send) -> None:
+        run.started = True
+        self.running[key] = run
+        kept: list[Message] | None = []
+        size = 0
+        complete = False
+
+        async def capture(message: Message) -> None:
+            nonlocal kept, size, complete
+            if kept is not None:
+                kept.append(message)
+                size += len(message.get("body", b""))
+                if size > self.max_body_bytes:
+                    kept = None
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                complete = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            run.messages = kept if complete else None
+            del self.running[key]
+            run.done.set()
