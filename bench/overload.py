@@ -25,6 +25,9 @@ Route mix (reader i asks route i mod 5), adamtune -> its optuna-dashboard counte
   /api/studies/{id}/figures/<kind>           -> /api/studies/{id}/plot/<kind>
 (<kind> cycles through edf, slice, parallel_coordinate, contour, timeline: the server-side
 Plotly figures both have; adamtune draws at most 1,000 trials, optuna-dashboard all of them.)
+The first three are the *cheap* reads, the last two the *expensive* ones: per class the report
+gives the share answered 2xx, the p99 of those answers, and the p95 of the 503s (issue 24's
+targets at 1,000 readers: cheap >= 90 % served with p99 <= 2 s; a 503 within 100 ms, p95).
 Liveness: adamtune /healthz, optuna-dashboard /api/meta (it has no health route).
 
 A server whose RSS passes --max-rss-gb is killed (a guard for a shared machine) and the round
@@ -60,6 +63,7 @@ import _common as c  # noqa: E402
 from dashboard_reads import big_study  # noqa: E402
 
 FIGURE_KINDS = ("edf", "slice", "parallel_coordinate", "contour", "timeline")  # both have them
+CLASSES = ("cheap", "cheap", "cheap", "expensive", "expensive")  # of route i mod 5, both servers
 PROBE = "/api/studies"  # the recovery probe, on both servers
 SHED = (429, 503)
 
@@ -256,6 +260,8 @@ def one_round(
         watcher.start()
         with RssGuard(server.pid, args.max_rss_gb * 1024) as guard:
             records, t0 = asyncio.run(burst(server.port, paths, args.deadline))
+            for i, rec in enumerate(records):  # gather keeps the order of `paths`
+                rec["class"] = CLASSES[i % 5]
             t_end = max(rec["end"] for rec in records)
             recovery = None
             while time.perf_counter() - t_end < args.recovery_cap and not guard.killed:
@@ -304,9 +310,27 @@ def records_summary(records: list[dict[str, Any]], t0: float) -> dict[str, Any]:
         "served_p95_s": c.percentile(lat, 95),
         "served_p99_s": c.percentile(lat, 99),
         "shed_p50_s": c.percentile([x["end"] - x["start"] for x in shed], 50),
+        "shed_p95_s": c.percentile([x["end"] - x["start"] for x in shed], 95),
+        **{
+            f"{k}_{cls}": v
+            for cls in sorted(set(CLASSES))
+            for k, v in class_summary([x for x in records if x.get("class") == cls]).items()
+        },
         "burst_s": max(x["end"] for x in records) - t0,
         "by_route": {k: dict(v) for k, v in by_route.items()},
         "error_kinds": dict(Counter(x["outcome"] for x in records if x["outcome"] != "ok")),
+    }
+
+
+def class_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One class of routes: how many, the share served 2xx, p99 of those, p95 of its 503s."""
+    served = [x["end"] - x["start"] for x in records if 200 <= x["status"] < 300]
+    shed = [x["end"] - x["start"] for x in records if x["status"] in SHED]
+    return {
+        "n": len(records),
+        "served_pct": 100 * len(served) / len(records) if records else None,
+        "p99_s": c.percentile(served, 99),
+        "shed_p95_s": c.percentile(shed, 95),
     }
 
 
@@ -441,6 +465,22 @@ def report(
             ])  # fmt: skip
     print(c.table(["server", "readers", "n", "served 2xx", "shed 429/503", "5xx", "timeouts",
                    "errors", "served/s", "served p50 / p95 / p99, ms"], rows))  # fmt: skip
+    print()
+    rows3 = []
+    pct = lambda v: f"{v:.1f}"  # noqa: E731
+    for readers in levels:
+        for t in targets:
+            rs = [r for r in rounds if r["server"] == t.name and r["readers"] == readers]
+            if rs:
+                rows3.append([
+                    t.name, readers,
+                    rng(rs, "served_pct_cheap", pct), ms(med(rs, "p99_s_cheap")),
+                    rng(rs, "served_pct_expensive", pct), ms(med(rs, "p99_s_expensive")),
+                    ms(med(rs, "shed_p50_s")), ms(med(rs, "shed_p95_s")),
+                ])  # fmt: skip
+    print(c.table(["server", "readers", "cheap served %", "cheap p99 of 2xx, ms",
+                   "expensive served %", "expensive p99 of 2xx, ms", "503 p50, ms",
+                   "503 p95, ms"], rows3))  # fmt: skip
     print()
     print(c.table(["server", "readers", "liveness OK during burst", "liveness slowest, ms",
                    "liveness after", "recovery, s (each round)", "SIGTERM to exit, s",
