@@ -37,6 +37,9 @@ class LaneLimit:
     in_flight: int  # requests running at once
     queue: int = 0  # requests allowed to wait for a slot
     max_wait_s: float = 0.0  # how long one waits before it is shed
+    # what a request is taken to hold its slot for until one has been measured (0: unknown,
+    # then the first burst is bounded by the queue's length alone)
+    expected_s: float = 0.0
 
 
 SERVICE_SMOOTHING = 0.2  # weight of the newest request in the lane's service-time average
@@ -49,8 +52,9 @@ class _Lane:
         self.slots = anyio.Semaphore(limit.in_flight)
         self.waiting = 0
         self.shed = 0  # answered 503 since start (for /metrics-like reads and tests)
-        # seconds a request of this lane held its slot, smoothed; None until one has finished
-        self.service_s: float | None = None
+        # seconds a request of this lane held its slot, smoothed (the guess until one finished)
+        self.service_s: float | None = limit.expected_s or None
+        self.measured = False
 
     def expected_wait_s(self) -> float:
         """How long a request joining the queue now would wait for a slot: the requests queued
@@ -62,8 +66,9 @@ class _Lane:
 
     def served(self, seconds: float) -> None:
         """A request released its slot after `seconds`."""
-        if self.service_s is None:
+        if self.service_s is None or not self.measured:  # the first measure replaces a guess
             self.service_s = seconds
+            self.measured = True
         else:
             self.service_s += SERVICE_SMOOTHING * (seconds - self.service_s)
 

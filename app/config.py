@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)  # past it: 503, never a hang
+    # connections the kernel queues before they are accepted (capped by net.core.somaxconn):
+    # a burst beyond it waits for SYN retries, a second and more each
+    backlog: int = Field(default=4096, ge=64)
     shutdown_timeout_s: float = Field(default=5.0, gt=0)  # SIGTERM: open streams get this long
 
     # reads

@@ -147,18 +147,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _lanes(settings: Settings) -> dict[str, LaneLimit]:
-    def lane(in_flight: int, queue: int | None = None) -> LaneLimit:
+    def lane(in_flight: int, queue: int | None = None, expected_s: float = 0.0) -> LaneLimit:
         queue = settings.queue_length if queue is None else queue
-        return LaneLimit(in_flight=in_flight, queue=queue, max_wait_s=settings.queue_wait_s)
+        return LaneLimit(in_flight, queue, settings.queue_wait_s, expected_s)
 
+    # expected_s: a first guess of each request's time in its slot under load (replaced by the
+    # first one measured), so that a cold server's first burst is shed at once too
     return {
-        "cheap": lane(settings.cheap_in_flight, queue=settings.cheap_queue_length),
-        "curves": lane(settings.curves_in_flight),
-        "reads": lane(settings.reads_in_flight),
+        "cheap": lane(settings.cheap_in_flight, settings.cheap_queue_length, expected_s=0.1),
+        "curves": lane(settings.curves_in_flight, expected_s=1.0),
+        "reads": lane(settings.reads_in_flight, expected_s=1.0),
         "writes": lane(settings.writes_in_flight),
         "runners": lane(settings.runners_in_flight),
         "asks": lane(settings.asks_in_flight),
-        "figures": lane(settings.figures_in_flight),
+        "figures": lane(settings.figures_in_flight, expected_s=2.0),
         "streams": lane(settings.streams_max, queue=0),
         "static": lane(settings.static_in_flight),
     }

@@ -8,8 +8,9 @@ queues of 64 waiting up to 5 s, the rest answered 503 with Retry-After; app/conf
 
 One round: a freshly started server (caches cold); five sequential GETs of the study list on
 the idle server (its normal latency); then N readers each send one GET at the same moment, each
-on its own connection (plain asyncio streams), cycling through the route mix below, each with a
-30 s deadline (past it: a timeout); meanwhile a separate process polls the liveness route every
+on its own connection (plain asyncio streams), cycling through the route mix below (with
+--distinct each URL made unique by a query parameter no route reads: no two alike), each with
+a 30 s deadline (past it: a timeout); meanwhile a separate process polls the liveness route every
 0.25 s. After the last answer, the study list is asked every 0.1 s until one answer is a 200
 within normal latency (max(3 x idle median, idle median + 50 ms)): the recovery time, capped.
 Then the liveness route once more, and SIGTERM (the seconds the server takes to exit). The two
@@ -255,6 +256,8 @@ def one_round(
         normal = max(3 * sorted(idle)[2], sorted(idle)[2] + 0.05)
         r["idle_probe_s"], r["normal_s"] = idle, normal
         paths = [target.routes(i, sid, n_trials) for i in range(readers)]
+        if args.distinct:  # a query parameter no route reads: no two requests alike
+            paths = [f"{p}{'&' if '?' in p else '?'}reader={i}" for i, p in enumerate(paths)]
         stop, out = mp.Event(), mp.Queue()
         watcher = mp.Process(target=liveness_watch, args=(server.url + target.liveness, stop, out))
         watcher.start()
@@ -368,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recovery-cap", type=float, default=60.0, help="s")
     parser.add_argument("--max-rss-gb", type=float, default=4.0, help="kill a server above it")
     parser.add_argument("--servers", default="adamtune,optuna-dashboard")
+    parser.add_argument("--distinct", action="store_true",
+                        help="every URL distinct (?reader=i): nothing to coalesce")  # fmt: skip
     parser.add_argument("--db", type=Path, help="an existing big-study database (else built)")
     parser.add_argument("--cache", type=Path, default=Path("/var/tmp/adamtune-bench-cache"),
                         help="where the built database is kept for later runs")  # fmt: skip
@@ -431,7 +436,8 @@ def report(
         f"Overload: N readers at once over the read routes of one {info['n_trials']}-trial study "
         f"({info['database_mb']} MB SQLite), fresh server per round; {args.repeats} repeats "
         f"({args.big_repeats} at {args.big_level}+ readers), median (min–max); "
-        f"{args.deadline:.0f} s per-request deadline",
+        f"{args.deadline:.0f} s per-request deadline"
+        + ("; every URL distinct (--distinct)" if args.distinct else ""),
         info,
     ))  # fmt: skip
     rows, rows2 = [], []
