@@ -60,7 +60,10 @@ class CoalesceMiddleware:
             return None
         if self.classifier(scope) not in self.lanes:
             return None
-        auth = next((v for k, v in scope.get("headers", ()) if k == b"authorization"), b"")
+        auth = b""
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                auth = value
         return scope["method"], scope["path"], scope.get("query_string", b""), auth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
