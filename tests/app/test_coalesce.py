@@ -1,20 +1,25 @@
 """Request coalescing (app/coalesce.py): identical reads that arrive while one runs share the
 *next* run's answer, never the running one's (so none is stale); other URLs, other tokens,
-writes and other lanes run on their own; a failed run leaves its followers to run alone. No
-timing: each run is held until the test releases it."""
+writes and other lanes run on their own; a failed run leaves its followers to run alone; in the
+app, the followers take no lane slot. No timing: each run is held until the test releases it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import functools
+import threading
+from collections.abc import Awaitable, Callable, Coroutine, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 
-from app.admission import classify
+from app.admission import AdmissionMiddleware, classify
 from app.coalesce import CoalesceMiddleware
 from app.main import COALESCED_LANES
+from app.routes import studies
+from tests.conftest import wait_for
 
 
 class HeldRoute:
@@ -25,7 +30,7 @@ class HeldRoute:
         self.release: list[anyio.Event] = []
         self.failing = failing  # the runs that raise instead of answering
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         self.runs += 1
         run = self.runs
         gate = anyio.Event()
@@ -52,7 +57,7 @@ async def wait_followers(middleware: CoalesceMiddleware, n: int) -> None:
         await anyio.sleep(0.01)
 
 
-Get = Callable[..., Awaitable[None]]
+Get = Callable[..., Coroutine[Any, Any, None]]
 
 
 async def with_client(
@@ -113,7 +118,7 @@ async def test_other_urls_tokens_methods_and_lanes_run_on_their_own() -> None:
     async def body(get: Get) -> None:
         async with anyio.create_task_group() as group:
             for method, path, kwargs in requests:
-                group.start_soon(lambda m=method, p=path, k=kwargs: get(p, m, **k))
+                group.start_soon(functools.partial(get, path, method, **kwargs))
             await route.wait_runs(len(requests))  # every one runs: none waits for another
             for gate in route.release:
                 gate.set()
@@ -169,6 +174,37 @@ async def test_followers_of_a_failed_run_run_on_their_own() -> None:
     await with_client(middleware, answers, body)
     assert middleware.shared == 0
     assert sorted(answers) == ["200 run 1", "200 run 3", "200 run 4", "500 "]  # no body
+
+
+def test_in_the_app_twins_take_no_slot_of_a_full_lane(make_api: Any, monkeypatch: Any) -> None:
+    """One cheap slot, no queue: without coalescing the three twins would be shed (503); they
+    wait for the next run instead, outside admission, and all get the study list."""
+    api = make_api(cheap_in_flight=1, cheap_queue_length=0)
+    api.create_study(task="rosenbrock", n_trials=2, epochs=2, name="one")
+    release, runs = threading.Event(), []
+    summaries = studies.study_summaries
+
+    def held(*args: Any) -> Any:
+        runs.append(1)
+        release.wait(timeout=60)
+        return summaries(*args)
+
+    monkeypatch.setattr(studies, "study_summaries", held)
+    with ThreadPoolExecutor(4) as pool:
+        first = pool.submit(api.get, "/api/studies")
+        wait_for(lambda: len(runs) == 1, timeout=30)
+        stack = api.client.app.middleware_stack  # type: ignore[attr-defined]
+        while not isinstance(stack, CoalesceMiddleware):
+            stack = stack.app
+        assert isinstance(stack.app, AdmissionMiddleware)  # outside admission
+        twins = [pool.submit(api.get, "/api/studies") for _ in range(3)]
+        wait_for(lambda: sum(w.followers for w in stack.next.values()) == 3, timeout=30)
+        assert stack.app.lanes["cheap"].slots.value == 0  # the first holds the only slot
+        release.set()
+        answers = [first.result(timeout=60)] + [t.result(timeout=60) for t in twins]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len(runs) == 2 and stack.shared == 2  # run 1 for the first, run 2 for the twins
+    assert stack.app.lanes["cheap"].shed == 0
 
 
 @pytest.fixture
