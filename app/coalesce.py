@@ -9,8 +9,9 @@ started after its request came in (nothing is served stale; there is no cache to
 Only the run's leader passes admission and holds a thread and a connection; the others wait
 holding neither, and get a copy of its answer (status, headers and body), a 503 included.
 
-A twin is a request of the same method, path, query string and Authorization header, of a lane
-listed in `lanes` (reads whose answer depends on nothing else). A run whose route raised, or
+A twin is a request of the same method, path, query string, Authorization and Origin headers
+(CORS answers depend on the origin), of a lane listed in `lanes` (reads whose answer depends on
+nothing else). A run whose route raised, or
 whose answer grew past `max_body_bytes`, is not shared: its followers run on their own.
 """
 
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Key = tuple[str, str, bytes, bytes]
+Key = tuple[str, str, bytes, bytes, bytes]
 
 
 @dataclass
@@ -60,11 +61,13 @@ class CoalesceMiddleware:
             return None
         if self.classifier(scope) not in self.lanes:
             return None
-        auth = b""
+        auth = origin = b""
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 auth = value
-        return scope["method"], scope["path"], scope.get("query_string", b""), auth
+            elif name == b"origin":  # CORS headers of the answer depend on it
+                origin = value
+        return scope["method"], scope["path"], scope.get("query_string", b""), auth, origin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = self.key(scope) if self.max_followers > 0 else None

@@ -108,6 +108,7 @@ async def test_other_urls_tokens_methods_and_lanes_run_on_their_own() -> None:
         ("GET", "/api/studies/1/trials?offset=50", {}),  # another page
         ("GET", "/api/studies/1/trials?offset=100", {}),
         ("GET", "/api/studies/1", {"headers": {"Authorization": "Bearer other"}}),
+        ("GET", "/api/studies/1", {"headers": {"Origin": "https://elsewhere.example"}}),
         ("HEAD", "/api/studies/1", {}),
         ("PUT", "/api/studies/1/note", {}),  # a write: never shared
         ("PUT", "/api/studies/1/note", {}),
