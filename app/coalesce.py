@@ -24,6 +24,9 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 Key = tuple[str, str, bytes, bytes, bytes]
+# a shared body goes out to each follower in pieces of this size, each after the last has
+# drained: 1,000 followers of a 3.6 MB curve load would otherwise buffer 3.6 GB at once
+CHUNK_BYTES = 256 << 10
 
 
 @dataclass
@@ -96,7 +99,7 @@ class CoalesceMiddleware:
             return
         self.shared += 1
         for message in wave.messages:
-            await send(dict(message))
+            await _send_copy(send, message)
 
     async def _lead(self, key: Key, run: _Run, scope: Scope, receive: Receive, send: Send) -> None:
         run.started = True
@@ -122,3 +125,17 @@ class CoalesceMiddleware:
             run.messages = kept if complete else None
             del self.running[key]
             run.done.set()
+
+
+async def _send_copy(send: Send, message: Message) -> None:
+    """A copy of the leader's message; a big body in pieces (the server waits for each to drain
+    before taking the next, so a follower holds little more than one piece in its buffer)."""
+    body = message.get("body", b"")
+    if message["type"] != "http.response.body" or len(body) <= CHUNK_BYTES:
+        await send(dict(message))
+        return
+    more = message.get("more_body", False)
+    for start in range(0, len(body), CHUNK_BYTES):
+        last = start + CHUNK_BYTES >= len(body)
+        piece = body[start : start + CHUNK_BYTES]
+        await send({"type": "http.response.body", "body": piece, "more_body": more or not last})

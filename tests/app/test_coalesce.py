@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from app.admission import AdmissionMiddleware, classify
-from app.coalesce import CoalesceMiddleware
+from app.coalesce import CHUNK_BYTES, CoalesceMiddleware, _send_copy
 from app.main import COALESCED_LANES
 from app.routes import studies
 from tests.conftest import wait_for
@@ -175,6 +175,22 @@ async def test_followers_of_a_failed_run_run_on_their_own() -> None:
     await with_client(middleware, answers, body)
     assert middleware.shared == 0
     assert sorted(answers) == ["200 run 1", "200 run 3", "200 run 4", "500 "]  # no body
+
+
+@pytest.mark.anyio
+async def test_a_big_shared_body_goes_to_a_follower_in_pieces() -> None:
+    """Each piece is sent after the last has drained: followers of a big answer never buffer
+    all of it at once."""
+    body = bytes(range(256)) * (2 * CHUNK_BYTES // 256 + 7)
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await _send_copy(send, {"type": "http.response.body", "body": body})
+    assert [len(m["body"]) for m in sent] == [CHUNK_BYTES, CHUNK_BYTES, 7 * 256]
+    assert [m["more_body"] for m in sent] == [True, True, False]
+    assert b"".join(m["body"] for m in sent) == body
 
 
 def test_in_the_app_twins_take_no_slot_of_a_full_lane(make_api: Any, monkeypatch: Any) -> None:
