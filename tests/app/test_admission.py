@@ -12,7 +12,7 @@ import anyio
 import httpx
 import pytest
 
-from app.admission import AdmissionMiddleware, LaneLimit, classify
+from app.admission import AdmissionMiddleware, LaneLimit, _Lane, classify
 from app.config import Settings
 from app.main import _lanes
 
@@ -55,7 +55,7 @@ async def test_a_full_queue_sheds_at_once_while_the_slots_are_held() -> None:
             assert shed.headers["retry-after"] == "2"
             assert "2 reads requests in flight and 3 waiting" in shed.json()["detail"]
             assert not release.is_set() and answers == []  # the slots are still held
-            assert lane.slots.value == 0 and lane.waiting == limit.queue
+            assert lane.free == 0 and lane.waiting == limit.queue
             release.set()
     assert answers == [200] * (limit.in_flight + limit.queue)  # the queued ones got slots
     assert lane.shed == 1
@@ -111,13 +111,53 @@ async def test_a_slow_lane_sheds_its_first_waiter_at_once_and_still_serves() -> 
         async with anyio.create_task_group() as group:
             for _ in range(limit.in_flight):
                 group.start_soon(client.get, "/f")
-            while lane.slots.value > 0:
+            while lane.free > 0:
                 await anyio.sleep(0.01)
             assert (await client.get("/f")).status_code == 503
             assert lane.waiting == 0
             release.set()
         assert (await client.get("/f")).status_code == 200  # a free slot: served, whatever
     assert lane.shed == 1 and lane.service_s is not None and lane.service_s < 3 * QUEUE_WAIT_S
+
+
+@pytest.mark.anyio
+async def test_queued_requests_the_new_pace_cannot_serve_in_time_are_shed_at_once() -> None:
+    """Four wait behind one slot; the slot comes back after 25 s of a 30 s limit: the next in
+    line gets it, the one after it (12.5 s to wait) stays, the last two (37.5 s, 62.5 s) are
+    shed now rather than when their 30 s run out."""
+    lane = _Lane("figures", LaneLimit(in_flight=1, queue=10, max_wait_s=QUEUE_WAIT_S))
+    assert await lane.enter()
+    results: dict[int, bool] = {}
+
+    async def enter(i: int) -> None:
+        results[i] = await lane.enter()
+
+    async with anyio.create_task_group() as group:
+        for i in range(4):
+            group.start_soon(enter, i)
+            while lane.waiting <= i:  # in this order
+                await anyio.sleep(0.01)
+        lane.release(seconds=25.0)
+        while len(results) < 3:
+            await anyio.sleep(0.01)
+        assert results == {0: True, 2: False, 3: False} and lane.waiting == 1
+        lane.release(seconds=1.0)  # request 0 is done: its slot goes to request 1
+    assert results == {0: True, 1: True, 2: False, 3: False}
+    assert lane.free == 0 and lane.waiting == 0  # request 1 holds the slot now
+
+
+@pytest.mark.anyio
+async def test_a_request_cancelled_while_queued_leaves_the_queue() -> None:
+    lane = _Lane("reads", LaneLimit(in_flight=1, queue=10, max_wait_s=QUEUE_WAIT_S))
+    assert await lane.enter()
+    async with anyio.create_task_group() as group:
+        group.start_soon(lane.enter)
+        while lane.waiting < 1:
+            await anyio.sleep(0.01)
+        group.cancel_scope.cancel()
+    assert lane.waiting == 0
+    lane.release(seconds=0.1)
+    assert lane.free == 1 and await lane.enter() and lane.free == 0
 
 
 @pytest.mark.parametrize(

@@ -216,7 +216,7 @@ def test_in_the_app_twins_take_no_slot_of_a_full_lane(make_api: Any, monkeypatch
         assert isinstance(stack.app, AdmissionMiddleware)  # outside admission
         twins = [pool.submit(api.get, "/api/studies") for _ in range(3)]
         wait_for(lambda: sum(w.followers for w in stack.next.values()) == 3, timeout=30)
-        assert stack.app.lanes["cheap"].slots.value == 0  # the first holds the only slot
+        assert stack.app.lanes["cheap"].free == 0  # the first holds the only slot
         release.set()
         answers = [first.result(timeout=60)] + [t.result(timeout=60) for t in twins]
     assert [a.status_code for a in answers] == [200] * 4
