@@ -2,8 +2,9 @@
 
 Both servers read the same SQLite file (bench/make_big_study.py: a finished study of 10,000
 trials x 50 epochs, built once and kept in --cache for later runs): `adamtune serve --workers 0`
-with its default settings (no ADAMTUNE_* variable is passed: 8 reads and 2 figures in flight,
-queues of 64 waiting up to 5 s, the rest answered 503 with Retry-After; app/config.py) and
+with its default settings (no ADAMTUNE_* variable is passed: 8 cheap reads, 2 curve loads and
+2 figures in flight, queues of 512 cheap reads and 64 others waiting up to 5 s, the rest answered
+503 with Retry-After, identical reads coalesced; app/config.py) and
 `optuna-dashboard sqlite:///...` with its defaults.
 
 One round: a freshly started server (caches cold); five sequential GETs of the study list on
