@@ -45,6 +45,7 @@ import asyncio
 import contextlib
 import multiprocessing as mp
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -297,7 +298,8 @@ def records_summary(records: list[dict[str, Any]], t0: float) -> dict[str, Any]:
     last_served = max((x["end"] for x in served), default=t0)
     by_route: dict[str, Counter[str]] = {}
     for x in records:
-        key = x["path"].split("?")[0].rsplit("/", 1)[-1] if "/figures/" in x["path"] else x["path"]
+        path = re.sub(r"[?&]reader=\d+$", "", x["path"])  # --distinct: one key per route
+        key = path.split("?")[0].rsplit("/", 1)[-1] if "/figures/" in path else path
         label = str(x["status"]) if x["outcome"] == "ok" else x["outcome"]
         by_route.setdefault(key, Counter())[label] += 1
     return {
