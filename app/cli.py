@@ -94,6 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             host=settings.host,
             port=settings.port,
             log_level="info",
+            backlog=settings.backlog,
             # SIGTERM: in-flight requests get this long, then open streams are cut
             timeout_graceful_shutdown=max(1, round(settings.shutdown_timeout_s)),
         )

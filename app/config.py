@@ -38,8 +38,12 @@ class Settings(BaseSettings):
     trial_time_limit: float | None = Field(default=None, gt=0)  # seconds; None: no limit
 
     # overload: requests in flight per lane, a short queue, the rest shed (app/admission.py);
-    # reads + writes + figures stay below the database pool and the 40 request threads
-    reads_in_flight: int = Field(default=8, ge=1, le=32)
+    # cheap + curves + reads + writes + figures stay below the database pool (20) and the 40
+    # request threads
+    cheap_in_flight: int = Field(default=8, ge=1, le=32)  # study list, a study, a page, a trial
+    cheap_queue_length: int = Field(default=512, ge=0)  # they are quick: a deeper queue
+    curves_in_flight: int = Field(default=2, ge=1, le=16)  # curve loads (megabytes each)
+    reads_in_flight: int = Field(default=2, ge=1, le=32)  # other reads: exports, comparisons
     writes_in_flight: int = Field(default=4, ge=1, le=16)
     runners_in_flight: int = Field(default=8, ge=1, le=32)  # external runners' report/tell
     asks_in_flight: int = Field(default=2, ge=1, le=32)  # their asks (one claim at a time)
@@ -48,9 +52,15 @@ class Settings(BaseSettings):
     static_in_flight: int = Field(default=32, ge=1)
     queue_length: int = Field(default=64, ge=0)  # per lane: requests that may wait for a slot
     queue_wait_s: float = Field(default=5.0, ge=0)  # ... for at most this long, then 503
+    # identical concurrent reads (cheap, curves, figures) run once per wave (app/coalesce.py):
+    # at most this many wait for one run's answer (0: no coalescing)
+    coalesce_max_followers: int = Field(default=10_000, ge=0)
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)  # past it: 503, never a hang
+    # connections the kernel queues before they are accepted (capped by net.core.somaxconn):
+    # a burst beyond it waits for SYN retries, a second and more each
+    backlog: int = Field(default=4096, ge=64)
     shutdown_timeout_s: float = Field(default=5.0, gt=0)  # SIGTERM: open streams get this long
 
     # reads

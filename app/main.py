@@ -16,7 +16,8 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import exc as sa_exc
 
-from app.admission import AdmissionMiddleware, LaneLimit
+from app.admission import AdmissionMiddleware, LaneLimit, classify
+from app.coalesce import CoalesceMiddleware
 from app.config import Settings, get_settings
 from app.db import Database, DatabaseUnavailableError
 from app.deps import AppState
@@ -43,6 +44,7 @@ from app.routes import (
 from app.routes.events import format_sse
 from optim.storage import AdamtuneStorage, make_storage
 
+COALESCED_LANES = frozenset({"cheap", "curves", "figures"})  # GETs whose answer is the URL's
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
 
@@ -94,8 +96,15 @@ def create_app(
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
         )
-    # outermost: a shed request costs nothing past this point
+    # a shed request costs nothing past this point
     app.add_middleware(AdmissionMiddleware, limits=_lanes(settings))
+    # outermost: a request whose twin runs waits for its answer, taking no lane slot
+    app.add_middleware(
+        CoalesceMiddleware,
+        classifier=classify,
+        lanes=COALESCED_LANES,
+        max_followers=settings.coalesce_max_followers,
+    )
     app.add_exception_handler(RequestValidationError, _invalid_request)
     # ConflictError, LimitError, RunnerError, figure errors: each carries its status and body
     app.add_exception_handler(DomainError, domain_error)
@@ -138,16 +147,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _lanes(settings: Settings) -> dict[str, LaneLimit]:
-    def lane(in_flight: int, queue: int | None = None) -> LaneLimit:
+    def lane(in_flight: int, queue: int | None = None, expected_s: float = 0.0) -> LaneLimit:
         queue = settings.queue_length if queue is None else queue
-        return LaneLimit(in_flight=in_flight, queue=queue, max_wait_s=settings.queue_wait_s)
+        return LaneLimit(in_flight, queue, settings.queue_wait_s, expected_s)
 
+    # expected_s: a first guess of each request's time in its slot under load (replaced by the
+    # first one measured), so that a cold server's first burst is shed at once too
     return {
-        "reads": lane(settings.reads_in_flight),
+        "cheap": lane(settings.cheap_in_flight, settings.cheap_queue_length, expected_s=0.1),
+        "curves": lane(settings.curves_in_flight, expected_s=1.0),
+        "reads": lane(settings.reads_in_flight, expected_s=1.0),
         "writes": lane(settings.writes_in_flight),
         "runners": lane(settings.runners_in_flight),
         "asks": lane(settings.asks_in_flight),
-        "figures": lane(settings.figures_in_flight),
+        "figures": lane(settings.figures_in_flight, expected_s=2.0),
         "streams": lane(settings.streams_max, queue=0),
         "static": lane(settings.static_in_flight),
     }
