@@ -261,8 +261,14 @@ def _timed_out(job: StudyJob) -> bool:
 def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
     """Entry point of `adamtune worker`: one thread of torch, clean exit on SIGTERM/SIGINT."""
     shutdown = threading.Event()
+    signalled: list[int] = []
 
     def _shutdown(signum: int, _frame: FrameType | None) -> None:
+        # a second signal can run this handler again while the first is inside Event.set,
+        # holding its non-reentrant lock: that one returns at once instead of deadlocking
+        if signalled:
+            return
+        signalled.append(signum)
         shutdown.set()
 
     signal.signal(signal.SIGTERM, _shutdown)
