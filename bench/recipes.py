@@ -345,6 +345,7 @@ def task_table(task: str, res: dict[str, Any], args: argparse.Namespace) -> str:
             continue
         total_e = s["search_epochs"] + s["validation_epochs"]
         total_s = s["search_s"] + s["validation_s"]
+        runs = f"{10 * s['epochs_per_run']} (its 10 confirmation runs)"
         rows.append([
             LABELS[arm],
             tq.fmt_ci(s["test"], pct=False) + (f", {s['diverged']} diverged" if s["diverged"]
@@ -352,9 +353,12 @@ def task_table(task: str, res: dict[str, Any], args: argparse.Namespace) -> str:
             "—" if arm == "default_adam" else tq.fmt_ci(s["gain"]) + f", better on {s['wins']}",
             s["verdict"].split("(")[0].strip() if s["verdict"] else "—",
             s["search_trials"] or "—",
+            runs if arm == "default_adam" else
             f"{s['search_epochs']} + {s['validation_epochs']} = {total_e}",
+            "—" if arm == "default_adam" else
             f"{s['search_s']:.0f} + {s['validation_s']:.0f} = {total_s:.0f}",
         ])  # fmt: skip
+    unpaired = [LABELS[a] for a, v in res["arms"].items() if v.get("same_seeds") is False]
     missing = [LABELS[a] for a in res.get("missing", [])]
     epochs = args.task_epochs.get(task)
     note = f" ({epochs} epochs a run, not the task's default)" if epochs else ""
@@ -365,6 +369,8 @@ def task_table(task: str, res: dict[str, Any], args: argparse.Namespace) -> str:
              "gain over default Adam (paired, 95 % CI)", "product verdict vs its own defaults",
              "search trials", "epochs: search + validation = total", "seconds: search + "
              "validation = total"], rows))  # fmt: skip
+    if unpaired:
+        text.append(f"\nOn other confirmation seeds than default Adam's: {', '.join(unpaired)}.")
     if missing:
         text.append(f"\nNot run (the compute budget ran out first): {', '.join(missing)}.")
     return "\n".join(text)
