@@ -24,7 +24,8 @@ adam_schedule search (and default Adam with a 5 % warmup and a cosine decay), ea
 every task on one search seed (the training stream at trial index 10000: never a validation
 seed), then a greedy pick of 5 minimising the mean over tasks of (the best of the five's
 validation loss / default Adam's on that seed). For task T the pool and the mean leave T out;
-the shipped preset (`--emit`) is chosen on every task that was cross-evaluated.
+the shipped preset (`--emit`) is chosen on the tasks of `--ship-on` (default: `--cross`'s; more
+tasks there are cross-evaluated after every arm has run).
 
 One JSON per unit (and per cross-evaluation run) is cached under `--workdir`, so a rerun
 resumes; `--report` rebuilds the tables (and `--plots` the per-task PNGs) from the cache.
@@ -255,6 +256,12 @@ def execute(args: argparse.Namespace) -> None:
                     run(u, chosen["configs"])
                 else:
                     run(u)
+    ship = [t for t in args.tasks if t in args.ship_on]
+    if ship != cross and not past(args.until):  # the shipped five on more tasks than LOTO's
+        for task in ship:
+            run(unit(task, "adam_schedule", args))
+        if not past(args.until):
+            preset_for(work, None, ship, args, run=True)
 
 
 # --- the report ----------------------------------------------------------------------------------
@@ -325,11 +332,14 @@ def report(args: argparse.Namespace, info: dict[str, Any]) -> tuple[str, dict[st
     parts = [c.header(f"Adam as it is trained, and optimizers that need no tuning: unit cache "
                       f"{work}", info)]  # fmt: skip
     cross = [t for t in tasks if t in args.cross]
-    shipped = preset_for(work, None, cross, args, run=False)
+    shipped = preset_for(work, None, [t for t in tasks if t in args.ship_on], args, run=False)
     out["presets"]["shipped"] = shipped
     for task in tasks:
         out["presets"][task] = preset_for(work, task, cross, args, run=False)
         res = results(work, task, args)
+        ran = load_unit(work, unit(task, "five_trials", args))
+        if ran and out["presets"][task]:  # the five the unit enqueued are the LOTO five
+            assert ran["enqueued"] == out["presets"][task]["configs"], task
         out["tasks"][task] = res
         parts.append(task_table(task, res, args))
     if shipped:
@@ -472,6 +482,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", nargs="+", default=TASKS)
     parser.add_argument("--cross", nargs="+", help="tasks the pool is cross-evaluated on "
                         "(default: every task of --tasks)")  # fmt: skip
+    parser.add_argument("--ship-on", nargs="+", help="tasks the shipped five are chosen on "
+                        "(default: --cross's)")  # fmt: skip
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--task-trials", nargs="*", help="TASK=N: fewer trials there")
     parser.add_argument("--task-epochs", nargs="*", help="TASK=N: fewer epochs a run there")
@@ -487,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     args.task_trials = parse_map(args.task_trials)
     args.task_epochs = parse_map(args.task_epochs)
     args.cross = args.cross or args.tasks
+    args.ship_on = args.ship_on or args.cross
     info = c.machine({"processes": 1})
     if not args.report:
         execute(args)
