@@ -224,8 +224,8 @@ def past(until: str | None) -> bool:
 
 
 def execute(args: argparse.Namespace) -> None:
-    """Every task's arms in `ORDER`, the cheap tasks first; the pool is cross-evaluated on the
-    tasks in `--cross` once their schedule searches are in."""
+    """Every task's arms in `ORDER`, the cross-evaluated (cheap) tasks first; the pool is
+    cross-evaluated on the tasks in `--cross` once their schedule searches are in."""
     work: Path = args.workdir
     tq.init_worker()
     cross = [t for t in args.tasks if t in args.cross]
@@ -246,16 +246,20 @@ def execute(args: argparse.Namespace) -> None:
             run(unit(task, "adam_schedule", args))
         if phase is cross and not past(args.until):
             preset_for(work, None, cross, args, run=True)
-        for task in phase:
-            for arm in ORDER[1:]:
-                u = unit(task, arm, args)
-                if arm == "five_trials":
-                    chosen = preset_for(work, task, cross, args, run=not past(args.until))
-                    if chosen is None:
-                        continue
-                    run(u, chosen["configs"])
-                else:
-                    run(u)
+        # the cross-evaluated tasks task by task; the others (the expensive ones) arm by arm,
+        # so a run cut short loses the last arms of every task rather than the last task
+        pairs = [(task, arm) for task in phase for arm in ORDER[1:]]
+        if phase is not cross:
+            pairs = [(task, arm) for arm in ORDER[1:] for task in phase]
+        for task, arm in pairs:
+            u = unit(task, arm, args)
+            if arm == "five_trials":
+                chosen = preset_for(work, task, cross, args, run=not past(args.until))
+                if chosen is None:
+                    continue
+                run(u, chosen["configs"])
+            else:
+                run(u)
     ship = [t for t in args.tasks if t in args.ship_on]
     if ship != cross and not past(args.until):  # the shipped five on more tasks than LOTO's
         for task in ship:
