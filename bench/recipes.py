@@ -291,6 +291,7 @@ def results(work: Path, task: str, args: argparse.Namespace) -> dict[str, Any]:
     default = dict(zip(seeds, reference["confirmation"]["default"], strict=True))
     out["seeds"] = seeds
     out["arms"]["default_adam"] = summary(list(default.values()), None, None, reference, 0)
+    out["arms"]["default_adam"]["pick"] = None  # the defaults: nothing picked
     for arm, r in confirmed.items():
         conf = r["confirmation"]
         values = conf["pick"]["values"] if conf.get("pick") else conf["default"]
