@@ -251,6 +251,8 @@ def execute(args: argparse.Namespace) -> None:
         pairs = [(task, arm) for task in phase for arm in ORDER[1:]]
         if phase is not cross:
             pairs = [(task, arm) for arm in ORDER[1:] for task in phase]
+            first = [(t, a) for t, _, a in (x.partition(":") for x in args.then) if t in phase]
+            pairs = first + [x for x in pairs if x not in first]
         for task, arm in pairs:
             u = unit(task, arm, args)
             if arm == "five_trials":
@@ -495,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validate-seeds", type=int, default=2)
     parser.add_argument("--confirm-seeds", type=int, default=10)
     parser.add_argument("--until", help="UTC HH:MM: start no unit after it")
+    parser.add_argument("--then", nargs="*", default=[], metavar="TASK:ARM",
+                        help="for the tasks outside --cross: these arms first, in this order "
+                        "(then the others arm by arm)")  # fmt: skip
     parser.add_argument("--report", action="store_true", help="only rebuild the report")
     parser.add_argument("--md", type=Path, help="write the report here too")
     parser.add_argument("--plots", type=Path, help="draw one PNG per task here")
