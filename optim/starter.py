@@ -42,7 +42,8 @@ PROVENANCE = {
     ],  # fmt: skip
     # char_lstm and transformer_lm were not cross-evaluated (the run's compute budget)
     "pool": "the top 3 distinct trials of each task's 20-trial schedule-preset Adam search "
-    "(TPE, median pruner, study seed 0) and default Adam with a 5 % warmup and cosine decay: 15 distinct",
+    "(TPE, median pruner, study seed 0) and default Adam with a 5 % warmup and cosine decay: "
+    "15 distinct",
     "criterion": "greedy, the mean over tasks of (the best of the five's validation loss / "
     "default Adam's), one search seed per task: 0.612",
     "sources": [
