@@ -276,6 +276,8 @@ def execute(args: argparse.Namespace) -> None:
 def results(work: Path, task: str, args: argparse.Namespace) -> dict[str, Any]:
     """Per arm of `task`: the test losses of what it confirmed on the confirmation seeds, its
     gain over default Adam seed by seed, the product's verdict, its compute."""
+    from dataclasses import asdict
+
     from optim.validation import paired_gain
 
     records = {arm: r for arm in ARMS if (r := load_unit(work, unit(task, arm, args)))}
@@ -303,7 +305,17 @@ def results(work: Path, task: str, args: argparse.Namespace) -> dict[str, Any]:
                                  [own[s] for s in seeds if s in own])  # fmt: skip
         entry = summary(values, gain, wins, r, len(r["search"]["trials"]))
         entry["same_seeds"] = same
+        entry["by_seed"] = own
         out["arms"][arm] = entry
+    # each arm against tuned constant-lr Adam, seed by seed: did the schedule (or no tuning)
+    # beat what the product tuned before issue 22?
+    constant = out["arms"].get("adam_constant", {}).get("by_seed")
+    for arm, entry in out["arms"].items():
+        if constant and arm not in ("default_adam", "adam_constant"):
+            both = [s for s in seeds if s in constant and s in entry["by_seed"]]
+            g, w = paired_gain([constant[s] for s in both], [entry["by_seed"][s] for s in both])
+            entry["vs_constant"] = asdict(g) if g is not None else None
+            entry["vs_constant_wins"] = w
     return out
 
 
@@ -368,6 +380,7 @@ def task_table(task: str, res: dict[str, Any], args: argparse.Namespace) -> str:
             tq.fmt_ci(s["test"], pct=False) + (f", {s['diverged']} diverged" if s["diverged"]
                                                else ""),
             "—" if arm == "default_adam" else tq.fmt_ci(s["gain"]) + f", better on {s['wins']}",
+            tq.fmt_ci(s["vs_constant"]) if s.get("vs_constant") else "—",
             s["verdict"].split("(")[0].strip() if s["verdict"] else "—",
             s["search_trials"] or "—",
             runs if arm == "default_adam" else
@@ -383,7 +396,8 @@ def task_table(task: str, res: dict[str, Any], args: argparse.Namespace) -> str:
     if rows:
         text.append(c.table(
             ["arm", "test loss, 10 confirmation seeds (mean, 95 % CI)",
-             "gain over default Adam (paired, 95 % CI)", "product verdict vs its own defaults",
+             "gain over default Adam (paired, 95 % CI)",
+             "gain over tuned constant-lr Adam (paired)", "product verdict vs its own defaults",
              "search trials", "epochs: search + validation = total", "seconds: search + "
              "validation = total"], rows))  # fmt: skip
     if unpaired:
