@@ -140,6 +140,7 @@ CONFIG_OPTIONS = {
     "validate_top_k": "validate_top_k",
     "validate_seeds": "validate_seeds",
     "confirm_seeds": "confirm_seeds",
+    "starter": "starter",
 }
 
 
@@ -169,6 +170,9 @@ def _config(args: argparse.Namespace, **overrides: Any) -> Any:
         for error in errors:
             field = ".".join(map(str, error["loc"]))
             message = str(error["msg"]).removeprefix("Value error, ")
+            named, _, rest = message.partition(": ")  # a check across fields names its own
+            if not field and named in StudyConfig.model_fields and rest:
+                field, message = named, rest
             option = CONFIG_OPTIONS.get(field, field).replace("_", "-")
             print(f"error: --{option}: {message}", file=sys.stderr)
         return None
@@ -513,23 +517,34 @@ def _study_options(
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _search_options(parser: argparse.ArgumentParser, trials_help: str) -> None:
-    """What a search takes: budget, sampler, pruner, preset and validation."""
+def _search_options(
+    parser: argparse.ArgumentParser, trials_help: str, *, study_defaults: bool = False
+) -> None:
+    """What a search takes: budget, sampler, pruner, preset and validation. `study_defaults`:
+    the budget, pruner and preset are left unset unless given, so StudyConfig's defaults apply
+    (a starter study has its own)."""
     from optim.samplers import DEFAULT_PRUNER, DEFAULT_SAMPLER, PRUNERS, SAMPLERS
     from optim.space import DEFAULT_PRESET, PRESETS
 
-    parser.add_argument("--trials", type=int, default=30, help=trials_help)
+    unset = study_defaults  # None: StudyConfig's default, which the help names then
+
+    def named(default: object) -> str:  # argparse's formatter names a default it knows
+        return f" (default: {default})" if unset else ""
+
+    parser.add_argument("--trials", type=int, default=None if unset else 30,
+                        help=f"{trials_help}{named(30)}")  # fmt: skip
     parser.add_argument(
         "--sampler", default=DEFAULT_SAMPLER, choices=sorted(SAMPLERS),
         help="Optuna's sampler that proposes each trial",
     )  # fmt: skip
     parser.add_argument(
-        "--pruner", default=DEFAULT_PRUNER, choices=sorted(PRUNERS),
-        help="Optuna's pruner that stops unpromising trials early",
+        "--pruner", default=None if unset else DEFAULT_PRUNER, choices=sorted(PRUNERS),
+        help=f"Optuna's pruner that stops unpromising trials early{named(DEFAULT_PRUNER)}",
     )  # fmt: skip
     parser.add_argument(
-        "--preset", default=DEFAULT_PRESET, choices=sorted(PRESETS),
-        help="the ranges searched: default, or wide (TaskSet's)",
+        "--preset", default=None if unset else DEFAULT_PRESET, choices=sorted(PRESETS),
+        help="the ranges searched: default, wide (TaskSet's), or schedule (default's with the "
+        f"learning-rate schedule tuned){named(DEFAULT_PRESET)}",
     )  # fmt: skip
     parser.add_argument(
         "--validate-seeds", dest="validate_seeds", type=int, default=5,
@@ -588,7 +603,13 @@ def build_parser() -> argparse.ArgumentParser:
         "others), and print the one line to paste.",
     )  # fmt: skip
     _study_options(tune)
-    _search_options(tune, "trials in the search (trial 0 is the defaults)")
+    _search_options(tune, "trials in the search (trial 0 is the defaults)", study_defaults=True)
+    tune.add_argument(
+        "--starter", action="store_const", const=True, default=None,
+        help="the five-trial starter: train the five fixed Adam configs (schedule included) "
+        "that work broadly across the built-in tasks (optim/starter.py), then validate them as "
+        "any study; its own 5 trials, schedule preset and no pruner unless given",
+    )  # fmt: skip
     tune.add_argument("--space", help="the search space as JSON (or @file.json); flags below "
                       "override it")  # fmt: skip
     for name in FLOAT_DIMENSIONS:

@@ -165,6 +165,7 @@ class StudyPublic(BaseModel):
     seed: int | None = None
     optimizer: str | None = None  # the optimizer family: adam, adamw, sgd_nesterov, adam_lr_only
     preset: str | None = None
+    starter: bool = False  # the five-trial starter's five configs (optim/starter.py)
     eps_mode: str | None = None
     seeds_per_trial: int | None = None
     space: dict[str, Any] | None = None
@@ -288,6 +289,16 @@ class OptimizerPublic(BaseModel):
     decays: bool = True  # False: it replaces the decay schedule (only a warmup is tuned)
 
 
+class StarterPublic(BaseModel):
+    """The five-trial starter (optim/starter.py): what a study with `starter: true` trains."""
+
+    trials: int
+    optimizer: str
+    preset: str
+    configs: list[dict[str, ParamValue]]
+    provenance: dict[str, Any]  # the command, date and tasks they were chosen on
+
+
 class OptionsPublic(BaseModel):
     samplers: list[str]
     pruners: list[str]
@@ -311,6 +322,7 @@ class OptionsPublic(BaseModel):
     # trains (the client alone, standard library only)
     client_wheel: str = ""
     limits: Limits
+    starter: StarterPublic | None = None
 
 
 class Health(BaseModel):

@@ -121,6 +121,7 @@ def _summary(
         seed=config.seed,
         optimizer=config.optimizer,
         preset=config.preset,
+        starter=config.starter,
         eps_mode=config.eps_mode,
         seeds_per_trial=config.seeds_per_trial,
         space=config.space.model_dump(mode="json"),

@@ -78,18 +78,45 @@ class Unit:
     confirm_seeds: int = 10  # the confirmation round's: the reported gain
     calibration_seeds: int = 20  # bench only: the confirmed pick re-measured (0: not)
     retrain: bool = False  # train every trial of the search to the end, pruned ones included
+    epochs: int | None = None  # None: the task's default
+    one_shot: bool = False  # the family at its defaults, nothing tuned (as a comparison runs it)
+    # the search is these configs, enqueued in this order (no baseline trial): a name the
+    # caller's `enqueue` job argument fills (bench/recipes.py's five-trial preset)
+    enqueue: str = ""
 
     def key(self) -> str:
+        extra = (f"{f'-e{self.epochs}' if self.epochs else ''}"
+                 f"{'-oneshot' if self.one_shot else ''}"
+                 f"{f'-{self.enqueue}' if self.enqueue else ''}")  # fmt: skip
         return (f"{self.task}-{self.optimizer}-{self.preset}-{self.sampler}-{self.pruner}-"
                 f"t{self.trials}-k{self.top_k}x{self.validate_seeds}-c{self.confirm_seeds}-"
                 f"r{self.calibration_seeds}-"
-                f"s{self.seed}{'-rt' if self.retrain else ''}")  # fmt: skip
+                f"s{self.seed}{'-rt' if self.retrain else ''}{extra}")  # fmt: skip
+
+    def config(self) -> Any:
+        """The unit's `StudyConfig` (a one-shot: one trial, nothing tuned, as
+        `app.comparisons` makes a tuning-free family's study)."""
+        from optim.optimizers import FAMILIES
+        from optim.space import fixed_space
+        from optim.study import StudyConfig
+
+        fields: dict[str, Any] = {
+            "task": self.task, "n_trials": self.trials, "sampler": self.sampler,
+            "pruner": self.pruner, "seed": self.seed, "optimizer": self.optimizer,
+            "preset": self.preset, "validate_top_k": self.top_k,
+            "validate_seeds": self.validate_seeds, "confirm_seeds": self.confirm_seeds,
+            "epochs": self.epochs,
+        }  # fmt: skip
+        if self.one_shot:
+            space = fixed_space(FAMILIES[self.optimizer].baseline).model_dump(mode="json")
+            fields |= {"n_trials": 1, "sampler": "random", "pruner": "none", "space": space}
+        return StudyConfig.model_validate(fields)
 
 
 # --- one unit -----------------------------------------------------------------------------------
 
 
-def _init_worker() -> None:
+def init_worker() -> None:
     import optuna
     import torch
 
@@ -97,34 +124,36 @@ def _init_worker() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def run_unit(job: tuple[Unit, str]) -> dict[str, Any]:
+def run_unit(job: tuple[Unit, str] | tuple[Unit, str, list[dict[str, Any]]]) -> dict[str, Any]:
     """Search, validate (the product's selection and confirmation rounds), re-measure the
-    confirmed pick on 20 further seeds (core units); the unit's record."""
+    confirmed pick on 20 further seeds (core units); the unit's record. A third job item: the
+    params of the configs the search enqueues instead of sampling (`Unit.enqueue`)."""
     from app import local
     from optim.attrs import BASELINE_ATTR, PARAMS_ATTR
+    from optim.params import OptimizerParams
     from optim.seeds import Purpose, fresh_seeds, validation_seeds
+    from optim.starter import enqueue_configs
     from optim.storage import make_storage
-    from optim.study import StudyConfig, create_study
+    from optim.study import create_study
     from optim.validation import DEFAULT_LABEL, paired_gain, used_seeds
 
-    unit, workdir = job
+    unit, workdir = job[0], job[1]
+    enqueued = job[2] if len(job) > 2 else None  # type: ignore[misc]
     work = Path(workdir)
     db = work / "db" / f"{unit.key()}.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
     load_start = c.loadavg()[0]
-    config = StudyConfig(task=unit.task, n_trials=unit.trials, sampler=unit.sampler,
-                         pruner=unit.pruner, seed=unit.seed, optimizer=unit.optimizer,
-                         preset=unit.preset, validate_top_k=unit.top_k,
-                         validate_seeds=unit.validate_seeds,
-                         confirm_seeds=unit.confirm_seeds)  # fmt: skip
+    config = unit.config()
     storage = make_storage(f"sqlite:///{db}", heartbeat_interval=local.HEARTBEAT_S,
                            grace_period=local.GRACE_S)  # fmt: skip
     name = unit.key()
 
     # the search, as `adamtune tune` runs it
     start = time.perf_counter()
-    create_study(config, storage, name)
+    study = create_study(config, storage, name, baseline=enqueued is None)
+    if enqueued is not None:
+        enqueue_configs(study, config.space, [OptimizerParams(**p) for p in enqueued])
     runner = local.run_to_end(storage, name, quiet=True)
     search_s = time.perf_counter() - start
     frozen = runner.study.get_trials(deepcopy=False)
@@ -238,6 +267,7 @@ def run_unit(job: tuple[Unit, str]) -> dict[str, Any]:
                         "covered": covered, "miss": miss, "seconds": remeasure_s},
         "retrained": retrained,
         "loadavg": [load_start, c.loadavg()[0]],
+        "enqueued": enqueued,
     }  # fmt: skip
     storage.engine.dispose()
     db.unlink(missing_ok=True)
@@ -340,7 +370,7 @@ def execute(units: list[Unit], work: Path, processes: int, budget_s: float | Non
         return
     (work / "units").mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + budget_s if budget_s else math.inf
-    with mp.get_context("spawn").Pool(processes, initializer=_init_worker,
+    with mp.get_context("spawn").Pool(processes, initializer=init_worker,
                                       maxtasksperchild=None) as pool:  # fmt: skip
         pending = []
         queue = list(todo)

@@ -32,6 +32,13 @@ from optim.samplers import (
 )
 from optim.seeds import Purpose, derive_seed
 from optim.space import DEFAULT_PRESET, PRESETS, SearchSpace, check_family, preset_space
+from optim.starter import CONFIGS as STARTER_CONFIGS
+from optim.starter import (
+    STARTER_OPTIMIZER,
+    STARTER_PRESET,
+    STARTER_TRIALS,
+    enqueue_configs,
+)
 from optim.storage import study_storage
 from optim.tasks import list_tasks, task_info
 from optim.tasks.catalog import BUILTIN_TASKS
@@ -109,13 +116,21 @@ class StudyConfig(BaseModel):
     validate_top_k: Annotated[int, Field(ge=0, le=10)] = 3
     validate_seeds: Annotated[int, Field(ge=0, le=50)] = 5
     confirm_seeds: Annotated[int, Field(ge=0, le=100)] = 10
+    # the five-trial starter (optim/starter.py): its trials are the five fixed configs that work
+    # broadly, enqueued in the schedule preset's space; n_trials 5, Adam, no pruner by default
+    starter: bool = False
     space: SearchSpace = SearchSpace()
 
     @model_validator(mode="before")
     @classmethod
     def _space_from_preset(cls, data: Any) -> Any:
         """A space given as a dict overrides its family's preset dimension by dimension."""
-        if not isinstance(data, dict) or isinstance(data.get("space"), SearchSpace):
+        if not isinstance(data, dict):
+            return data
+        if data.get("starter") is True:  # its own budget, preset and pruner unless given
+            data = {"n_trials": STARTER_TRIALS, "preset": STARTER_PRESET, "pruner": "none",
+                    **data}  # fmt: skip
+        if isinstance(data.get("space"), SearchSpace):
             return data
         optimizer = data.get("optimizer", DEFAULT_FAMILY)
         preset = data.get("preset", DEFAULT_PRESET)
@@ -154,6 +169,41 @@ class StudyConfig(BaseModel):
             raise ValueError(
                 f"optimizer: {self.optimizer} is not offered for external studies (their "
                 "runners build torch's optimizers)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _starter_fits(self) -> StudyConfig:
+        """A starter study trains exactly the five: Adam, five trials, a space that holds them,
+        no pruner that could stop one (the median pruner waits for 5 trials: it never does)."""
+        if not self.starter:
+            return self
+        if self.task == EXTERNAL_TASK:
+            raise ValueError("starter: the five-trial starter runs on built-in tasks only")
+        if self.optimizer != STARTER_OPTIMIZER:
+            raise ValueError(
+                f"optimizer: the five-trial starter's configs are {STARTER_OPTIMIZER}'s "
+                f"(got {self.optimizer!r})"
+            )
+        if self.n_trials != STARTER_TRIALS:
+            raise ValueError(
+                f"n_trials: a starter study has exactly {STARTER_TRIALS} trials, its five "
+                f"configs (got {self.n_trials})"
+            )
+        if self.pruner not in ("none", "median"):
+            raise ValueError(
+                f"pruner: {self.pruner!r} could stop one of the starter's five configs; use 'none'"
+            )
+        outside = [i + 1 for i, p in enumerate(STARTER_CONFIGS) if not self.space.contains(p)]
+        if outside and self.preset != STARTER_PRESET:
+            raise ValueError(
+                f"preset: the starter's configs need the {STARTER_PRESET!r} preset's space "
+                f"(got {self.preset!r}, which does not hold configs {outside})"
+            )
+        if outside:
+            raise ValueError(
+                f"space: the starter's configs {outside} lie outside this space; leave the "
+                f"space and preset unset (the {STARTER_PRESET!r} preset's holds them all)"
             )
         return self
 
@@ -216,8 +266,9 @@ def create_study(
     *,
     baseline: bool = True,
 ) -> optuna.Study:
-    """Create the Optuna study, record its config and enqueue the default-Adam baseline first
-    (`baseline=False`: none, the caller enqueues every trial)."""
+    """Create the Optuna study, record its config and enqueue the default-Adam baseline first,
+    or a starter study's five configs (`baseline=False`: none, the caller enqueues every
+    trial)."""
     study = optuna.create_study(
         storage=study_storage(storage),
         study_name=name,
@@ -226,7 +277,9 @@ def create_study(
         pruner=make_pruner(config.pruner, epochs=config.resolved_epochs()),
     )
     study.set_user_attr(CONFIG_ATTR, config.model_dump(mode="json"))
-    if baseline:
+    if baseline and config.starter:
+        enqueue_configs(study, config.space, STARTER_CONFIGS)
+    elif baseline:
         # the baseline trains with the defaults even where a range cannot hold them (0 on a
         # log scale): it records only the params its ranges hold (`SearchSpace.suggest`)
         fixed = config.space.to_optuna_params(config.baseline_params(), inside_only=True)

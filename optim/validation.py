@@ -125,6 +125,7 @@ def create_validation(
             "seeds_per_trial": 1,
             "metric": "test_loss",
             "validate_top_k": 0,
+            "starter": False,  # a round's trials are its own (enqueued below)
         }
     )
     study = create_study(config, storage, name, baseline=False)

@@ -6,7 +6,15 @@ from fastapi import APIRouter, Depends
 
 from app.client_wheel import WHEEL_NAME
 from app.deps import StateDep, require_read_token
-from app.schemas import Choice, Limits, OptimizerPublic, OptionsPublic, TaskPublic
+from app.schemas import (
+    Choice,
+    Limits,
+    OptimizerPublic,
+    OptionsPublic,
+    StarterPublic,
+    TaskPublic,
+)
+from optim import starter
 from optim.optimizers import DEFAULT_FAMILY, FAMILIES
 from optim.samplers import (
     DEFAULT_PRUNER,
@@ -86,5 +94,12 @@ def read_options(state: StateDep) -> OptionsPublic:
             max_trials=settings.max_trials,
             max_epochs=settings.max_epochs,
             max_concurrent_studies=settings.max_concurrent_studies,
+        ),
+        starter=StarterPublic(
+            trials=starter.STARTER_TRIALS,
+            optimizer=starter.STARTER_OPTIMIZER,
+            preset=starter.STARTER_PRESET,
+            configs=[FAMILIES[starter.STARTER_OPTIMIZER].params(p) for p in starter.CONFIGS],
+            provenance=dict(starter.PROVENANCE),
         ),
     )

@@ -93,8 +93,8 @@ SMOKE: dict[str, tuple[list[str], set[str], bool]] = {
     ),  # fmt: skip
 }
 # run by tests of their own below: make_big_study writes no JSON, runners needs PostgreSQL,
-# tuning_quality takes a unit cache, comparison_plots draws tuning_quality's records
-OWN_TESTS = {"make_big_study", "runners", "tuning_quality", "comparison_plots"}
+# tuning_quality and recipes take a unit cache, comparison_plots draws tuning_quality's records
+OWN_TESTS = {"make_big_study", "runners", "tuning_quality", "comparison_plots", "recipes"}
 
 
 def run_bench(name: str, args: list[str], timeout: float = 300) -> str:
@@ -229,3 +229,25 @@ def test_service_overhead_finds_trials_that_differ() -> None:
     other_params = [[0, "COMPLETE", 0.5, {**params, "lr": 0.02}], service[1]]
     assert len(compare(service, other_params)) == 1
     assert compare(service, service[:1]) == ["trial 1: only in the service run"]
+
+
+@pytest.mark.slow
+def test_recipes_smoke(tmp_path: Path) -> None:
+    """Its smallest run: two tasks of 2 epochs, 3 trials a search, 2 confirmation seeds; every
+    arm of both, the five-trial preset chosen on the other task (leave-one-task-out)."""
+    path = tmp_path / "recipes.json"
+    run_bench("recipes", [
+        "--tasks", "mlp_digits", "quadratic_deep", "--trials", "3", "--task-epochs",
+        "mlp_digits=2", "quadratic_deep=2", "--confirm-seeds", "2", "--workdir",
+        str(tmp_path / "units"), "--json", str(path),
+    ])  # fmt: skip
+    report = read_report(path)
+    assert {"machine", "tasks", "presets"} <= set(report)
+    for task in ("mlp_digits", "quadratic_deep"):
+        arms = report["tasks"][task]["arms"]
+        assert set(arms) == {"default_adam", "adam_constant", "adam_schedule", "adamw_schedule",
+                             "schedule_free_adamw", "prodigy", "five_trials"}  # fmt: skip
+        assert all(a.get("same_seeds", True) for a in arms.values())
+        loto = report["presets"][task]
+        assert loto["chosen_on"] == [t for t in ("mlp_digits", "quadratic_deep") if t != task]
+    assert report["presets"]["shipped"]["chosen_on"] == ["mlp_digits", "quadratic_deep"]

@@ -268,3 +268,32 @@ def test_own_training_code_study_gives_the_lines_to_paste(page: Any, server: Liv
         server.api("POST", f"/api/studies/{study_id}/stop")
     page.page.click("#open-study")
     page.page.wait_for_url(f"**/#/studies/{study_id}")
+
+
+def test_the_five_trial_starter_is_started_from_the_form(page: Any, server: LiveServer) -> None:
+    """Ticking the starter lists its five configs (GET /api/options), holds the fields it
+    decides (trials, optimizer, preset, pruner) and hides the space; the study created trains
+    exactly the five."""
+    starter = server.api("GET", "/api/options").json()["starter"]
+    page.goto("#/new")
+    page.page.wait_for_selector("#f-starter:not([disabled])")
+    assert page.page.is_hidden("#f-starter-configs")
+    page.page.check("#f-starter")
+    page.page.wait_for_selector("#f-starter-configs", state="visible")
+    assert page.page.locator("#f-starter-configs li").count() == len(starter["configs"])
+    assert page.page.input_value("#f-n_trials") == str(starter["trials"])
+    assert page.page.is_disabled("#f-n_trials") and page.page.is_disabled("#f-preset")
+    assert page.page.input_value("#f-preset") == "schedule"
+    assert page.page.input_value("#f-pruner") == "none"
+    page.page.select_option("#f-task", "rosenbrock")
+    page.page.fill("#f-name", "starter")
+    page.page.fill("#f-epochs", "2")
+    page.page.fill("#f-validate_seeds", "0")
+    page.page.click("#f-submit")
+    page.page.wait_for_url("**/#/studies/*")
+    study_id = int(page.page.url.rsplit("/", 1)[1])
+    study = server.wait_status(study_id, "completed")
+    assert (study["starter"], study["n_trials"], study["preset"]) == (True, 5, "schedule")
+    trials = server.api("GET", f"/api/studies/{study_id}/trials", params={"sort": "number"})
+    lrs = [t["params"]["lr"] for t in trials.json()["trials"]]
+    assert lrs == pytest.approx([c["lr"] for c in starter["configs"]], rel=1e-12)

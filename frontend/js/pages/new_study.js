@@ -199,6 +199,40 @@ function buildForm(ctx, tasks, options) {
   optimizer.addEventListener("change", buildSpace);
   preset.addEventListener("change", buildSpace);
 
+  // --- the five-trial starter: five fixed configs that work broadly, then the validation ---
+  const starterInfo = options.starter || null;
+  const starter = h("input", { id: "f-starter", name: "starter", type: "checkbox", disabled: !starterInfo });
+  const starterList = h("ol", { class: "hint starter-configs", id: "f-starter-configs", hidden: true });
+  const spaceSection = h("div", { class: "space-section" });
+  const held = [nTrials, optimizer, preset, pruner];
+  /** Ticked: the study trains the starter's five (its trials, family, preset; no pruner), so
+   * those fields and the space follow it and are not edited. */
+  function applyStarter() {
+    const on = starter.checked && starterInfo;
+    for (const el of held) el.disabled = Boolean(on);
+    spaceSection.hidden = Boolean(on);
+    starterList.hidden = !on;
+    if (!on) return;
+    nTrials.value = String(starterInfo.trials);
+    optimizer.value = starterInfo.optimizer;
+    preset.value = starterInfo.preset;
+    pruner.value = "none";
+    pruner.dispatchEvent(new Event("change"));
+    buildSpace();
+  }
+  spaceSection.append(
+    h("p", { class: "hint" }, "Each hyper-parameter is either searched over a range or fixed. For β1, β2 and momentum the log scale is on 1 − β, i.e. log(1 − β): it spreads 0.9, 0.99 and 0.999 evenly."),
+    slot("space"),
+    spaceRows,
+    h("h3", { class: "space-subhead", text: "Learning-rate schedule" }),
+    h("p", { class: "hint", id: "schedule-hint" }, "Every optimizer step's lr: a warmup over a fraction of the run's steps, climbing linearly to the peak lr, then the decay shape down to the final lr fraction of the peak at the last step (constant ignores it). The peak lr is tuned with its schedule; the baseline trial always trains without one. Fixed at none unless set here or by the schedule preset, which tunes all three."),
+    scheduleRows,
+  );
+  if (starterInfo) {
+    starterList.replaceChildren(...starterInfo.configs.map((c) => h("li", { text: describeConfig(c) })));
+  }
+  starter.addEventListener("change", applyStarter);
+
   const submit = h("button", { type: "submit", class: "primary", id: "f-submit" }, "Create study");
   const epochsLabel = h("label", { for: epochs.id, text: "Epochs per trial" });
   const field = (label, input, key, hint) =>
@@ -255,12 +289,15 @@ function buildForm(ctx, tasks, options) {
         field("Search-space preset", preset, "preset", "default: today's ranges; wide: TaskSet's (Metz et al. 2020); schedule: default's with a learning-rate schedule tuned too"),
         field("eps placement", epsMode, "eps_mode", "where Adam adds eps: after bias correction (pytorch) or before it (tf, as in the Adam article)"),
       ),
-      h("p", { class: "hint" }, "Each hyper-parameter is either searched over a range or fixed. For β1, β2 and momentum the log scale is on 1 − β, i.e. log(1 − β): it spreads 0.9, 0.99 and 0.999 evenly."),
-      slot("space"),
-      spaceRows,
-      h("h3", { class: "space-subhead", text: "Learning-rate schedule" }),
-      h("p", { class: "hint", id: "schedule-hint" }, "Every optimizer step's lr: a warmup over a fraction of the run's steps, climbing linearly to the peak lr, then the decay shape down to the final lr fraction of the peak at the last step (constant ignores it). The peak lr is tuned with its schedule; the baseline trial always trains without one. Fixed at none unless set here or by the schedule preset, which tunes all three."),
-      scheduleRows,
+      h(
+        "div",
+        { class: "field starter-field" },
+        h("label", { for: starter.id }, starter, " Five-trial starter: try the 5 configs that work broadly"),
+        h("div", { class: "hint", text: "Five fixed Adam configs, schedule included, chosen across the built-in tasks (docs/BENCHMARKS.md section 12): a cheap first study of 5 trials, validated like any other. Its trials, optimizer, preset and pruner are its own." }),
+        starterList,
+        slot("starter"),
+      ),
+      spaceSection,
     ),
     h(
       "section",
@@ -306,6 +343,10 @@ function buildForm(ctx, tasks, options) {
       const before = problems.length;
       const value = d.read(problems);
       if (problems.length === before) body.space[d.name] = value;
+    }
+    if (starter.checked && starterInfo) {
+      body.starter = true; // the preset's space, which holds the five
+      delete body.space;
     }
     if (problems.length) {
       // the server still checks every other field, so all the errors show at once
@@ -391,6 +432,18 @@ function buildForm(ctx, tasks, options) {
   buildSpace();
   showTask();
   return form;
+}
+
+/** One starter config as a line: "lr 0.003, betas (0.9, 0.999), eps 1e-8; warmup 5 %, cosine to 0 × peak". */
+function describeConfig(c) {
+  const fmt = (v) => Number(v).toPrecision(3).replace(/\.?0+(e|$)/, "$1");
+  const schedule =
+    c.decay && c.decay !== "constant"
+      ? `; warmup ${fmt(100 * (c.warmup || 0))} %, ${c.decay} to ${fmt(c.final_fraction || 0)} × peak`
+      : c.warmup
+        ? `; warmup ${fmt(100 * c.warmup)} %, then constant`
+        : "; constant";
+  return `lr ${fmt(c.lr)}, betas (${fmt(c.beta1)}, ${fmt(c.beta2)}), eps ${fmt(c.eps)}${schedule}`;
 }
 
 /** The server this page talks to, as a runner reaches it (the page's own address). */
