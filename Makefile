@@ -36,11 +36,12 @@ run: $(STAMP)
 # Three pytest processes (pytest-xdist) on two cores: most tests wait on a server, a worker or a
 # browser (summed over the suite, the tests' durations were 2.8x its wall time with three
 # processes), so a third keeps the cores busy. A file runs in one process; the load-making files
-# wait for each other. Files are handed out in collection order, the longest first
-# (tests/conftest.py's LONGEST_FIRST), not by their number of tests (xdist's default).
-# `make test PYTEST_WORKERS=0` runs in one process.
+# run one after another in one process (tests/conftest.py's HEAVY_FILES). Files are handed out in
+# collection order, the longest first (LONGEST_FIRST), not by their number of tests (xdist's
+# default); the slowest tests are listed at the end. `make test PYTEST_WORKERS=0`: one process.
 PYTEST_WORKERS ?= 3
-PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	--durations=20
 
 test: $(STAMP)
 	$(PYTEST)

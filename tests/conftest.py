@@ -27,6 +27,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+from xdist.scheduler import LoadFileScheduling
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,9 +52,8 @@ FAST_ENV = {
 
 
 # The longest files first (`make test` has pytest-xdist hand out files in collection order):
-# a long file that starts last ends the run alone. Measured with `--durations=0` (2026-12-06);
-# only one of them takes `heavy_alone`, so the first hand-outs never wait for each other. An
-# ordering only: a file missing here runs after these, in pytest's own order.
+# a long file that starts last ends the run alone. Measured with `--durations=0` (2026-12-06).
+# An ordering only: a file missing here runs after these, in pytest's own order.
 LONGEST_FIRST = (
     "tests/app/test_faults.py",
     "tests/bench/test_bench_smoke.py",
@@ -66,17 +66,44 @@ LONGEST_FIRST = (
     "tests/app/test_studies_api.py",
 )
 
+# The load-making modules (many clients, workers, kills, time limits): run one at a time, in one
+# pytest process under `make test` (FilesAndHeavyScheduling), under a lock otherwise (heavy_alone).
+HEAVY_FILES = frozenset(
+    {
+        "tests/hardening/test_crash.py",
+        "tests/hardening/test_load.py",
+        "tests/hardening/test_overload.py",
+        "tests/hardening/test_resource_guard.py",
+    }
+)
+HEAVY_UNIT = "heavy load-making modules"
+
+
+def _relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else ""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the longest files first (a stable sort: each file's own order is kept)."""
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(_relative(Path(item.path)), len(rank)))
 
-    def key(item: pytest.Item) -> int:
-        path = Path(item.path)
-        name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else ""
-        return rank.get(name, len(rank))
 
-    items.sort(key=key)
+class FilesAndHeavyScheduling(LoadFileScheduling):
+    """`--dist loadfile`, except that the HEAVY_FILES form one unit: they run one after another
+    in one process. Each alone as a unit, a process that drew one while another ran would sit
+    idle on `heavy_alone`'s lock (76 s seen in one run)."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return HEAVY_UNIT if path in HEAVY_FILES else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
+    """Used by `make test`'s `--dist loadfile`; other modes keep xdist's own scheduler."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    return FilesAndHeavyScheduling(config, log)
 
 
 def free_port() -> int:
@@ -223,10 +250,16 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def heavy_alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """The load-making modules (many clients, workers, kills, time limits) run one at a time,
-    also when `make test` runs two pytest processes: each holds a session lock file meanwhile."""
+@pytest.fixture(scope="module", autouse=True)
+def heavy_alone(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """The load-making modules (HEAVY_FILES) run one at a time whatever the scheduling: each
+    holds a session lock file meanwhile. Under `make test` they share one pytest process anyway
+    (`FilesAndHeavyScheduling`), so the lock is only ever waited for under other `--dist` modes."""
+    if _relative(Path(request.path)) not in HEAVY_FILES:
+        yield
+        return
     lock = tmp_path_factory.getbasetemp().parent / "heavy-tests.lock"
     with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)

@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import Process, Server, wait_for
 from tests.hardening.helpers import db_path, sqlite_rows
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("heavy_alone")]
+pytestmark = pytest.mark.slow
 
 SEED = int(os.environ.get("ADAMTUNE_CRASH_SEED", "20261126"))
 ROUNDS = 2

@@ -20,7 +20,7 @@ import pytest
 from tests.conftest import ROOT, Server, wait_for
 from tests.hardening.helpers import db_path, sqlite_rows
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("heavy_alone")]
+pytestmark = pytest.mark.slow
 
 LOAD_SECONDS = float(os.environ.get("ADAMTUNE_LOAD_SECONDS", "25"))
 WORKERS = 4

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import Server, trial_states, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("heavy_alone")]
+pytestmark = pytest.mark.slow
 
 CONCURRENT = 1000
 FIGURE_BURST = 100

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import Server, launch_server, wait_for
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("heavy_alone")]
+pytestmark = pytest.mark.slow
 
 TIME_LIMIT_S = 3
 HANG_S = 300  # the hanging task sleeps this long inside its first epoch
