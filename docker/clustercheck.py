@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import stackcheck
 from stackcheck import CheckError, expect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -240,13 +241,7 @@ def main() -> int:
     replay.add_argument("url")
     replay.add_argument("id", type=int)
     replay.set_defaults(func=cmd_replay)
-    args = parser.parse_args()
-    try:
-        args.func(args)
-    except CheckError as exc:
-        print(f"  FAILED: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return stackcheck.run(parser)
 
 
 if __name__ == "__main__":

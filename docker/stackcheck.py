@@ -211,14 +211,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main() -> int:
-    args = build_parser().parse_args()
+def run(parser: argparse.ArgumentParser) -> int:
+    """Run the parsed subcommand; a failed check prints its reason and exits 1."""
+    args = parser.parse_args()
     try:
         args.func(args)
     except CheckError as exc:
         print(f"  FAILED: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main() -> int:
+    return run(build_parser())
 
 
 if __name__ == "__main__":

@@ -139,6 +139,25 @@ export function themedLayout(layout) {
   return out;
 }
 
+/**
+ * The layout of the pages' own line charts (compare, comparison budget): themed, a legend on
+ * top, closest-point hover, and the user's zoom kept through live redraws (`uirevision`).
+ */
+export function lineChartLayout({ height, xaxis, yaxis, uirevision }) {
+  return {
+    template: themeTemplate(),
+    autosize: true,
+    height,
+    margin: { l: 60, r: 20, t: 30, b: 50 },
+    showlegend: true,
+    legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { color: palette().fg } },
+    xaxis,
+    yaxis,
+    hovermode: "closest",
+    uirevision,
+  };
+}
+
 export const PLOT_CONFIG = {
   responsive: true,
   displaylogo: false,

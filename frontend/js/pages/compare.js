@@ -17,7 +17,7 @@ import {
 import { spansDecades } from "../curves.js";
 import { append, h, labelCells, replace, setText, throttle } from "../dom.js";
 import { fmtDuration, fmtGain, fmtNum, logTicksOf, metricLabel } from "../format.js";
-import { PLOT_CONFIG, ensurePlotly, onThemeChange, palette, themeTemplate } from "../plot.js";
+import { PLOT_CONFIG, ensurePlotly, lineChartLayout, onThemeChange, palette } from "../plot.js";
 import { StudyStream } from "../stream.js";
 import { progressBar, statusBadge } from "../widgets.js";
 
@@ -331,22 +331,15 @@ class ComparePage {
   }
 
   layout(xTitle, yTitle, values, extra = {}) {
-    const c = palette();
     const log = spansDecades(values);
     // a log axis' ticks written as numbers (0.05, 0.1, 0.2): Plotly's read "2" for 0.2 and 2
     const decades = { type: "log", ...logTicksOf(values, 320 - 80) };
-    return {
-      template: themeTemplate(),
-      autosize: true,
+    return lineChartLayout({
       height: 320,
-      margin: { l: 60, r: 20, t: 30, b: 50 },
-      showlegend: true,
-      legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { color: c.fg } },
       xaxis: { title: { text: xTitle }, ...(extra.xaxis || {}), ...(extra.xaxis?.type === "log" ? { type: "log", ...logTicksOf(extra.xValues, 600, 60) } : {}) },
       yaxis: { title: { text: yTitle }, ...(extra.yaxis?.type ? {} : log ? decades : { type: "linear" }), ...(extra.yaxis || {}) },
-      hovermode: "closest",
-      uirevision: "compare", // keep the user's zoom through live redraws
-    };
+      uirevision: "compare",
+    });
   }
 
   line(st, x, y, extra = {}) {

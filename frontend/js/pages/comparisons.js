@@ -7,7 +7,7 @@ import { axisTitle, budgetSeries, logAxis } from "../budget_data.js";
 import { compareHref } from "../compare_data.js";
 import { h, labelCells, replace, setText } from "../dom.js";
 import { fmtAgo, fmtDuration, fmtGain, fmtNum, fmtParam, fmtTime, logTicksOf, PARAM_LABELS } from "../format.js";
-import { PLOT_CONFIG, ensurePlotly, onThemeChange, palette, themeTemplate } from "../plot.js";
+import { PLOT_CONFIG, ensurePlotly, lineChartLayout, onThemeChange, palette } from "../plot.js";
 import { progressBar, statusBadge } from "../widgets.js";
 
 const REFRESH_MS = 3000;
@@ -272,6 +272,7 @@ export async function mountDetail(root, ctx, idText) {
 
   let timer = null;
   let budget = null; // GET /comparisons/{id}/budget, drawn by drawBudget
+  let budgetState = ""; // the comparison's progress when `budget` was read
   let summaries = new Map(); // study id -> StudyPublic (progress and the search's best)
   const showError = (text) => {
     alert.hidden = !text;
@@ -314,15 +315,19 @@ export async function mountDetail(root, ctx, idText) {
     const signal = mine.signal;
     try {
       const c = await api.get(`/comparisons/${id}`, null, { signal });
+      // the budget is rebuilt on the server from the same report: ask again only when a search
+      // or a validation moved since the last answer (a finished comparison asks once)
+      const state = JSON.stringify([c.status, (c.studies || []).map((r) => [r.status, r.epochs_trained, r.search_s, r.validation_status, r.validation_epochs])]);
       const [found, spent] = await Promise.all([
         Promise.all((c.studies || []).map((r) => api.get(`/studies/${r.study_id}`, null, { signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null)))),
-        api.get(`/comparisons/${id}/budget`, null, { signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null)),
+        budget && state === budgetState ? null : api.get(`/comparisons/${id}/budget`, null, { signal }).catch((err) => (isAbort(err) ? Promise.reject(err) : null)),
       ]);
       if (!ctx.alive()) return;
       summaries = new Map(found.filter(Boolean).map((s) => [s.id, s]));
       render(c);
       if (spent) {
         budget = spent;
+        budgetState = state;
         drawBudget();
       }
     } catch (err) {
@@ -463,21 +468,14 @@ function budgetTraces(series, axis) {
 }
 
 function budgetLayout(series, axis) {
-  const c = palette();
   const log = logAxis(series);
   const xs = [...series.searches.flatMap((s) => s.x), ...series.points.map((p) => p.x)];
-  return {
-    template: themeTemplate(),
-    autosize: true,
+  return lineChartLayout({
     height: 360,
-    margin: { l: 60, r: 20, t: 30, b: 50 },
-    showlegend: true,
-    legend: { orientation: "h", x: 0, y: 1, yanchor: "bottom", font: { color: c.fg } },
     xaxis: { title: { text: axisTitle(axis) }, ...(log ? { type: "log", ...logTicksOf(xs, 600, 60) } : { type: "linear" }) },
     yaxis: { title: { text: "held-out test loss" }, type: "linear" },
-    hovermode: "closest",
-    uirevision: "budget", // keep the user's zoom through live redraws
-  };
+    uirevision: "budget",
+  });
 }
 
 function detailRow(r, summary, reference) {
