@@ -32,6 +32,12 @@ gives the share answered 2xx, the p99 of those answers, and the p95 of the 503s 
 targets at 1,000 readers: cheap >= 90 % served with p99 <= 2 s; a 503 within 100 ms, p95).
 Liveness: adamtune /healthz, optuna-dashboard /api/meta (it has no health route).
 
+With --floor, each round then sends two more bursts of N to the same server, once it has
+recovered: N x its liveness route, then N x an unknown API path (adamtune answers the first
+few 404 and sheds the rest at arrival, 503: no database, no thread); their p50/p95, over every
+answer, are the floor under any answer's time at N connections on this machine (the one event
+loop accepts and parses every connection before it answers), beside the burst's 503 p95.
+
 A server whose RSS passes --max-rss-gb is killed (a guard for a shared machine) and the round
 says so. Client and servers share the machine's cores; the load average is recorded per round.
 
@@ -68,6 +74,7 @@ from dashboard_reads import big_study  # noqa: E402
 FIGURE_KINDS = ("edf", "slice", "parallel_coordinate", "contour", "timeline")  # both have them
 CLASSES = ("cheap", "cheap", "cheap", "expensive", "expensive")  # of route i mod 5, both servers
 PROBE = "/api/studies"  # the recovery probe, on both servers
+UNKNOWN = "/api/no-such-route"  # --floor: the cheapest answer (404, or 503 at arrival)
 SHED = (429, 503)
 
 
@@ -279,6 +286,10 @@ def one_round(
             polls = out.get(timeout=60)
             watcher.join(timeout=30)
             after = probe(server.url + target.liveness, 10)
+            if args.floor and not guard.killed:
+                for name, path in (("liveness", target.liveness), ("unknown", UNKNOWN)):
+                    floor, _ = asyncio.run(burst(server.port, [path] * readers, args.deadline))
+                    r[f"floor_{name}"] = floor_summary(path, floor)
         r.update(records_summary(records, t0))
         r["recovery_s"] = recovery
         r["liveness_during"] = liveness_summary([p for p in polls if p[0] <= t_end])
@@ -300,8 +311,7 @@ def records_summary(records: list[dict[str, Any]], t0: float) -> dict[str, Any]:
     for x in records:
         path = re.sub(r"[?&]reader=\d+$", "", x["path"])  # --distinct: one key per route
         key = path.split("?")[0].rsplit("/", 1)[-1] if "/figures/" in path else path
-        label = str(x["status"]) if x["outcome"] == "ok" else x["outcome"]
-        by_route.setdefault(key, Counter())[label] += 1
+        by_route.setdefault(key, Counter())[label(x)] += 1
     return {
         "served": len(served),
         "shed": len(shed),
@@ -337,6 +347,21 @@ def class_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         "served_pct": 100 * len(served) / len(records) if records else None,
         "p99_s": c.percentile(served, 99),
         "shed_p95_s": c.percentile(shed, 95),
+    }
+
+
+def label(x: dict[str, Any]) -> str:
+    return str(x["status"]) if x["outcome"] == "ok" else x["outcome"]
+
+
+def floor_summary(path: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """A --floor burst: every answer counts, whatever its status (all are cheap)."""
+    answered = [x["end"] - x["start"] for x in records if x["outcome"] == "ok"]
+    return {
+        "path": path,
+        "statuses": dict(Counter(label(x) for x in records)),
+        "p50_s": c.percentile(answered, 50),
+        "p95_s": c.percentile(answered, 95),
     }
 
 
@@ -376,6 +401,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--servers", default="adamtune,optuna-dashboard")
     parser.add_argument("--distinct", action="store_true",
                         help="every URL distinct (?reader=i): nothing to coalesce")  # fmt: skip
+    parser.add_argument("--floor", action="store_true",
+                        help="then N x liveness, N x an unknown path (above)")  # fmt: skip
     parser.add_argument("--db", type=Path, help="an existing big-study database (else built)")
     parser.add_argument("--cache", type=Path, default=Path("/var/tmp/adamtune-bench-cache"),
                         help="where the built database is kept for later runs")  # fmt: skip
@@ -491,6 +518,12 @@ def report(
                    "expensive served %", "expensive p99 of 2xx, ms", "503 p50, ms",
                    "503 p95, ms"], rows3))  # fmt: skip
     print()
+    if args.floor:
+        print(c.table(["server", "readers", "burst's 503 p95, ms",
+                       "floor: N x liveness p50 / p95, ms", "floor: N x unknown path p50 / p95, ms",
+                       "floor statuses (liveness; unknown), last round"],
+                      floor_rows(rounds, targets, levels, ms)))  # fmt: skip
+        print()
     print(c.table(["server", "readers", "liveness OK during burst", "liveness slowest, ms",
                    "liveness after", "recovery, s (each round)", "SIGTERM to exit, s",
                    "peak RSS, MB", "load (1 min) at start"], rows2))  # fmt: skip
@@ -499,6 +532,40 @@ def report(
         {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
          "rounds": rounds},
     )  # fmt: skip
+
+
+def floor_rows(
+    rounds: list[dict[str, Any]], targets: list[Target], levels: list[int],
+    ms: Callable[[float | None], str],
+) -> list[list[Any]]:  # fmt: skip
+    """One row per server and level: medians over the rounds (each round's value in brackets)."""
+
+    def each(rs: list[dict[str, Any]], get: Callable[[dict[str, Any]], float | None]) -> str:
+        vals = [get(r) for r in rs]
+        known = [v for v in vals if v is not None and v == v]
+        med = c.summary(known)["median"] if known else None
+        return ms(med) + (f" [{', '.join(ms(v) for v in vals)}]" if len(vals) > 1 else "")
+
+    def floor(r: dict[str, Any], name: str, key: str) -> float | None:
+        return (r.get(f"floor_{name}") or {}).get(key)
+
+    rows = []
+    for readers in levels:
+        for t in targets:
+            rs = [r for r in rounds if r["server"] == t.name and r["readers"] == readers]
+            if not rs:
+                continue
+            last = rs[-1]
+            rows.append([
+                t.name, readers, each(rs, lambda r: r.get("shed_p95_s")),
+                " / ".join(each(rs, lambda r, k=k: floor(r, "liveness", k))  # type: ignore[misc]
+                           for k in ("p50_s", "p95_s")),
+                " / ".join(each(rs, lambda r, k=k: floor(r, "unknown", k))  # type: ignore[misc]
+                           for k in ("p50_s", "p95_s")),
+                "; ".join(str((last.get(f"floor_{n}") or {}).get("statuses"))
+                          for n in ("liveness", "unknown")),
+            ])  # fmt: skip
+    return rows
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ SMOKE: dict[str, tuple[list[str], set[str], bool]] = {
             "3",
             "--cache",
             "{tmp}",
+            "--floor",  # then 5 x /healthz and 5 x an unknown path, on the same server
         ],
         {"rounds"},
         True,
@@ -151,6 +152,11 @@ def test_bench_smoke(name: str, tmp_path: Path) -> None:
     report = read_report(path)
     assert keys <= set(report), f"missing keys {keys - set(report)}"
     assert report.get("valid", True) is True
+    if name == "overload":  # --floor: both cheap bursts answered, every request
+        for r in report["rounds"]:
+            assert sum(r["floor_liveness"]["statuses"].values()) == 5
+            assert r["floor_liveness"]["statuses"].get("200") == 5
+            assert set(r["floor_unknown"]["statuses"]) <= {"404", "503"}
 
 
 def test_make_big_study_smoke(tmp_path: Path) -> None:
