@@ -138,14 +138,11 @@ class ExternalTrials:
     def _held(self, job: StudyJob, number: int, token: str) -> tuple[TrialRunner, Lease, int]:
         """The runner and lease of trial `number`, if `token` holds it and it still runs."""
         with self._db.session(write=False) as session:
-            row = oi.trial_by_number(session, job.study_id, number)
-            if row is None:
-                raise RunnerError(404, f"study {job.study_id} has no trial {number}")
-            trial_id, state = row
-            attrs = oi.trial_user_attrs(session, [trial_id], [LEASE_ATTR]).get(trial_id, {})
-            last_step = oi.last_step(session, trial_id)
-        held = attrs.get(LEASE_ATTR)
-        if held is None or not secrets.compare_digest(held, _digest(token)):
+            row = oi.held_trial(session, job.study_id, number, LEASE_ATTR)
+        if row is None:
+            raise RunnerError(404, f"study {job.study_id} has no trial {number}")
+        trial_id, state, held, last_step = row
+        if not isinstance(held, str) or not secrets.compare_digest(held, _digest(token)):
             raise RunnerError(409, f"this lease does not hold trial {number}")
         if state != "RUNNING":
             raise RunnerError(
@@ -199,7 +196,8 @@ class ExternalTrials:
                 with self._db.session() as session:
                     for event in events:
                         event_log.append_event(session, event)
-        decision = judge(runner.trial(lease), last, horizon, stop_reason(self._db, job))
+        trial = runner.trial(lease) if runner.prunes else None
+        decision = judge(trial, last, horizon, stop_reason(self._db, job))
         return decision.verdict is Verdict.PRUNE, decision.verdict is Verdict.STOP
 
     def _kept(self, job: StudyJob, trial_id: int, number: int) -> tuple[set[int], set[int]]:
