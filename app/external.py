@@ -18,11 +18,12 @@ from typing import Any
 import optuna
 from sqlalchemy import select
 
-from app import event_log, queries
+from app import queries
 from app.bookkeeping import RunnerCache, ask_trial, record_claim, record_finish, stop_reason
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
+from app.event_batch import EventBatcher
 from app.jobs import get_job, study_config
 from app.models import (
     ACTIVE_STATUSES,
@@ -79,6 +80,7 @@ class ExternalTrials:
         self._optuna_storage = storage
         self._settings = settings
         self._runners = RunnerCache(storage, grace_period=settings.grace_period)
+        self._events = EventBatcher(db)
 
     # -- ask ------------------------------------------------------------------------------------
     def ask(self, job: StudyJob, host: str, *, ahead: bool = False) -> Handout:
@@ -192,10 +194,7 @@ class ExternalTrials:
                 events.append(_epoch_event(job.study_id, number, step, value, metrics))
                 last = sent = step
         finally:
-            if events:
-                with self._db.session() as session:
-                    for event in events:
-                        event_log.append_event(session, event)
+            self._events.append(events)  # with the reports of other runners, one commit
         trial = runner.trial(lease) if runner.prunes else None
         decision = judge(trial, last, horizon, stop_reason(self._db, job))
         return decision.verdict is Verdict.PRUNE, decision.verdict is Verdict.STOP
