@@ -19,7 +19,13 @@ import optuna
 from sqlalchemy import select
 
 from app import queries
-from app.bookkeeping import RunnerCache, ask_trial, record_claim, record_finish, stop_reason
+from app.bookkeeping import (
+    RunnerCache,
+    ask_trial,
+    record_claim,
+    record_finish,
+    stop_reason_in,
+)
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
@@ -137,10 +143,14 @@ class ExternalTrials:
             )
 
     # -- while it trains ------------------------------------------------------------------------
-    def _held(self, job: StudyJob, number: int, token: str) -> tuple[TrialRunner, Lease, int]:
-        """The runner and lease of trial `number`, if `token` holds it and it still runs."""
+    def _held(
+        self, job: StudyJob, number: int, token: str
+    ) -> tuple[TrialRunner, Lease, int, str | None]:
+        """The runner and lease of trial `number`, if `token` holds it and it still runs; its
+        last step, and why it should stop (`stop_reason`), read in the same transaction."""
         with self._db.session(write=False) as session:
             row = oi.held_trial(session, job.study_id, number, LEASE_ATTR)
+            stop = stop_reason_in(session, job)
         if row is None:
             raise RunnerError(404, f"study {job.study_id} has no trial {number}")
         trial_id, state, held, last_step = row
@@ -155,7 +165,7 @@ class ExternalTrials:
         runner = self._runners.get(job)
         # what finishing and pruning need of a lease: its ids (the params are the trial's own)
         lease = Lease(job.study_id, trial_id, number, runner.config.baseline_params(), (), False)
-        return runner, lease, -1 if last_step is None else int(last_step)
+        return runner, lease, -1 if last_step is None else int(last_step), stop
 
     def report(
         self,
@@ -166,7 +176,7 @@ class ExternalTrials:
     ) -> tuple[bool, bool]:
         """Record each (step, value, metrics) in order (a step already recorded changes nothing;
         one going back is refused, those before it kept); (prune, stop) after the last."""
-        runner, lease, last = self._held(job, number, token)
+        runner, lease, last, stop = self._held(job, number, token)
         self._optuna_storage.record_heartbeat(lease.trial_id)
         horizon = runner.config.resolved_epochs()
         events: list[Event] = []
@@ -196,7 +206,7 @@ class ExternalTrials:
         finally:
             self._events.append(events)  # with the reports of other runners, one commit
         trial = runner.trial(lease) if runner.prunes else None
-        decision = judge(trial, last, horizon, stop_reason(self._db, job))
+        decision = judge(trial, last, horizon, stop)
         return decision.verdict is Verdict.PRUNE, decision.verdict is Verdict.STOP
 
     def _kept(self, job: StudyJob, trial_id: int, number: int) -> tuple[set[int], set[int]]:
@@ -211,9 +221,9 @@ class ExternalTrials:
 
     def heartbeat(self, job: StudyJob, number: int, token: str) -> bool:
         """Keep the lease; whether a stop was asked."""
-        _, lease, _ = self._held(job, number, token)
+        _, lease, _, stop = self._held(job, number, token)
         self._optuna_storage.record_heartbeat(lease.trial_id)
-        return stop_reason(self._db, job) is not None
+        return stop is not None
 
     def tell(
         self,
@@ -227,7 +237,7 @@ class ExternalTrials:
     ) -> optuna.trial.FrozenTrial | None:
         """End the trial: complete (its value), pruned, or failed (its params asked again by
         another runner, up to a few times)."""
-        runner, lease, _ = self._held(job, number, token)
+        runner, lease, _, _ = self._held(job, number, token)
         if state == "complete":
             if value is None:
                 raise RunnerError(422, "a complete trial needs its value")
