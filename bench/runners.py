@@ -31,7 +31,7 @@ exactly n_trials.
 
     .venv/bin/python bench/runners.py [--pg-admin-url URL] [--runners 200] [--reports 20]
         [--repeats 2] [--load-timeout 300] [--grace-period S] [--api-processes N]
-        [--parts latency,load,overhead] [--json PATH]
+        [--server-env NAME=VALUE] [--parts latency,load,overhead] [--json PATH]
 """
 
 from __future__ import annotations
@@ -430,6 +430,9 @@ def server_env(args: argparse.Namespace) -> dict[str, str]:
     env = {"ADAMTUNE_PROCESSES": str(args.api_processes)}
     if args.grace_period is not None:
         env["ADAMTUNE_GRACE_PERIOD"] = str(args.grace_period)
+    for setting in args.server_env:  # NAME=VALUE, e.g. ADAMTUNE_RUNNERS_IN_FLIGHT=16
+        name, _, value = setting.partition("=")
+        env[name] = value
     return env
 
 
@@ -638,6 +641,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--api-processes", type=int, default=1,
                         help="the load side's API processes (serve --processes)")  # fmt: skip
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="another setting of the load side's server (repeatable)")  # fmt: skip
     parser.add_argument("--variants", default="adamtune,native", help="which load sides")
     parser.add_argument("--load-timeout", type=float, default=300,
                         help="runners stop after this many seconds (load)")  # fmt: skip
