@@ -14,6 +14,7 @@ import threading
 from optuna.trial import FrozenTrial
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from app import event_log
 from app.db import Database
@@ -132,9 +133,14 @@ def record_finish(db: Database, job: StudyJob, frozen: FrozenTrial, reason: str 
 def stop_reason(db: Database, job: StudyJob) -> str | None:
     """Why the job's running trials should stop now (deleted, or a stop was asked), or None."""
     with db.session(write=False) as session:
-        current = session.execute(
-            select(StudyJob.status, StudyJob.uid).where(StudyJob.study_id == job.study_id)
-        ).first()
+        return stop_reason_in(session, job)
+
+
+def stop_reason_in(session: Session, job: StudyJob) -> str | None:
+    """`stop_reason` in a session the caller has open (one transaction for its other reads)."""
+    current = session.execute(
+        select(StudyJob.status, StudyJob.uid).where(StudyJob.study_id == job.study_id)
+    ).first()
     if current is None or current.uid != job.uid:
         return DELETED_REASON
     if current.status in (JobStatus.STOPPING, JobStatus.STOPPED):

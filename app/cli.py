@@ -59,7 +59,7 @@ def finite_arg(value: str) -> float:
 def _settings(args: argparse.Namespace) -> Settings:
     """Environment first, then whatever the command line gives explicitly."""
     overrides: dict[str, Any] = {}
-    for field in ("database_url", "host", "port", "workers", "device"):
+    for field in ("database_url", "host", "port", "workers", "device", "processes"):
         value = getattr(args, field, None)
         if value is not None:
             overrides[field] = len(value) if isinstance(value, list) else value
@@ -88,9 +88,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         for device in worker_devices(args, settings)
     ]
+    target: Any = app
+    if settings.processes > 1:
+        # uvicorn's worker processes each build their own app from the environment, so the
+        # command line's database goes there; this app only made the tables
+        os.environ["ADAMTUNE_DATABASE_URL"] = settings.database_url
+        app.state.adamtune.db.dispose()
+        app.state.adamtune.storage.engine.dispose()
+        target = "app.main:create_app"
     try:
         uvicorn.run(
-            app,
+            target,
+            factory=settings.processes > 1,
+            workers=settings.processes if settings.processes > 1 else None,
             host=settings.host,
             port=settings.port,
             log_level="info",
@@ -576,6 +586,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--database-url", dest="database_url",
         help="SQLAlchemy URL (default: sqlite:///./data/adamtune.db)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--processes", type=int,
+        help="API processes sharing the port (default: 1); each has its own pools and lanes",
     )  # fmt: skip
     serve.add_argument(
         "--device", type=device_arg, help="where workers train: cpu, cuda, cuda:N or auto"

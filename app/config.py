@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"  # bind address: loopback unless told otherwise
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=2, ge=0)  # embedded worker processes started by `serve`
+    # API processes `serve` runs on its port (uvicorn's workers): the API's Python is one core
+    # per process, and they share nothing but the database, as replicas behind a balancer do
+    processes: int = Field(default=1, ge=1, le=64)
     api_token: SecretStr | None = None  # when set, mutating requests need it as a Bearer token
     protect_reads: bool = False  # with a token: reads need it too
     cors_origins: list[str] = []  # CORS is off unless origins are listed

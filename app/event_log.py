@@ -23,10 +23,15 @@ APPEND_LOCK = (0x4144, 0)  # (namespace, key): "AD" as in app.claims, key 0 for 
 
 def append_event(session: Session, event: Event) -> None:
     """Add `event` in the session's transaction, taking the append lock on PostgreSQL."""
+    append_events(session, [event])
+
+
+def append_events(session: Session, events: list[Event]) -> None:
+    """Add `events`, in order, in the session's transaction, taking the append lock once."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
                         {"ns": APPEND_LOCK[0], "key": APPEND_LOCK[1]})  # fmt: skip
-    session.add(event)
+    session.add_all(events)
 
 
 def trial_started(

@@ -18,11 +18,18 @@ from typing import Any
 import optuna
 from sqlalchemy import select
 
-from app import event_log, queries
-from app.bookkeeping import RunnerCache, ask_trial, record_claim, record_finish, stop_reason
+from app import queries
+from app.bookkeeping import (
+    RunnerCache,
+    ask_trial,
+    record_claim,
+    record_finish,
+    stop_reason_in,
+)
 from app.config import Settings
 from app.db import Database
 from app.errors import DomainError
+from app.event_batch import EventBatcher
 from app.jobs import get_job, study_config
 from app.models import (
     ACTIVE_STATUSES,
@@ -79,6 +86,7 @@ class ExternalTrials:
         self._optuna_storage = storage
         self._settings = settings
         self._runners = RunnerCache(storage, grace_period=settings.grace_period)
+        self._events = EventBatcher(db)
 
     # -- ask ------------------------------------------------------------------------------------
     def ask(self, job: StudyJob, host: str, *, ahead: bool = False) -> Handout:
@@ -135,17 +143,18 @@ class ExternalTrials:
             )
 
     # -- while it trains ------------------------------------------------------------------------
-    def _held(self, job: StudyJob, number: int, token: str) -> tuple[TrialRunner, Lease, int]:
-        """The runner and lease of trial `number`, if `token` holds it and it still runs."""
+    def _held(
+        self, job: StudyJob, number: int, token: str
+    ) -> tuple[TrialRunner, Lease, int, str | None]:
+        """The runner and lease of trial `number`, if `token` holds it and it still runs; its
+        last step, and why it should stop (`stop_reason`), read in the same transaction."""
         with self._db.session(write=False) as session:
-            row = oi.trial_by_number(session, job.study_id, number)
-            if row is None:
-                raise RunnerError(404, f"study {job.study_id} has no trial {number}")
-            trial_id, state = row
-            attrs = oi.trial_user_attrs(session, [trial_id], [LEASE_ATTR]).get(trial_id, {})
-            last_step = oi.last_step(session, trial_id)
-        held = attrs.get(LEASE_ATTR)
-        if held is None or not secrets.compare_digest(held, _digest(token)):
+            row = oi.held_trial(session, job.study_id, number, LEASE_ATTR)
+            stop = stop_reason_in(session, job)
+        if row is None:
+            raise RunnerError(404, f"study {job.study_id} has no trial {number}")
+        trial_id, state, held, last_step = row
+        if not isinstance(held, str) or not secrets.compare_digest(held, _digest(token)):
             raise RunnerError(409, f"this lease does not hold trial {number}")
         if state != "RUNNING":
             raise RunnerError(
@@ -156,7 +165,7 @@ class ExternalTrials:
         runner = self._runners.get(job)
         # what finishing and pruning need of a lease: its ids (the params are the trial's own)
         lease = Lease(job.study_id, trial_id, number, runner.config.baseline_params(), (), False)
-        return runner, lease, -1 if last_step is None else int(last_step)
+        return runner, lease, -1 if last_step is None else int(last_step), stop
 
     def report(
         self,
@@ -167,7 +176,7 @@ class ExternalTrials:
     ) -> tuple[bool, bool]:
         """Record each (step, value, metrics) in order (a step already recorded changes nothing;
         one going back is refused, those before it kept); (prune, stop) after the last."""
-        runner, lease, last = self._held(job, number, token)
+        runner, lease, last, stop = self._held(job, number, token)
         self._optuna_storage.record_heartbeat(lease.trial_id)
         horizon = runner.config.resolved_epochs()
         events: list[Event] = []
@@ -195,11 +204,9 @@ class ExternalTrials:
                 events.append(_epoch_event(job.study_id, number, step, value, metrics))
                 last = sent = step
         finally:
-            if events:
-                with self._db.session() as session:
-                    for event in events:
-                        event_log.append_event(session, event)
-        decision = judge(runner.trial(lease), last, horizon, stop_reason(self._db, job))
+            self._events.append(events)  # with the reports of other runners, one commit
+        trial = runner.trial(lease) if runner.prunes else None
+        decision = judge(trial, last, horizon, stop)
         return decision.verdict is Verdict.PRUNE, decision.verdict is Verdict.STOP
 
     def _kept(self, job: StudyJob, trial_id: int, number: int) -> tuple[set[int], set[int]]:
@@ -214,9 +221,9 @@ class ExternalTrials:
 
     def heartbeat(self, job: StudyJob, number: int, token: str) -> bool:
         """Keep the lease; whether a stop was asked."""
-        _, lease, _ = self._held(job, number, token)
+        _, lease, _, stop = self._held(job, number, token)
         self._optuna_storage.record_heartbeat(lease.trial_id)
-        return stop_reason(self._db, job) is not None
+        return stop is not None
 
     def tell(
         self,
@@ -230,7 +237,7 @@ class ExternalTrials:
     ) -> optuna.trial.FrozenTrial | None:
         """End the trial: complete (its value), pruned, or failed (its params asked again by
         another runner, up to a few times)."""
-        runner, lease, _ = self._held(job, number, token)
+        runner, lease, _, _ = self._held(job, number, token)
         if state == "complete":
             if value is None:
                 raise RunnerError(422, "a complete trial needs its value")

@@ -30,7 +30,8 @@ exactly n_trials.
    `prefetch=False`; runs alternate, ratio = client / plain per run.
 
     .venv/bin/python bench/runners.py [--pg-admin-url URL] [--runners 200] [--reports 20]
-        [--repeats 2] [--load-timeout 300] [--grace-period S] [--json PATH]
+        [--repeats 2] [--load-timeout 300] [--grace-period S] [--api-processes N]
+        [--server-env NAME=VALUE] [--parts latency,load,overhead] [--json PATH]
 """
 
 from __future__ import annotations
@@ -424,10 +425,15 @@ def load_adamtune(args: argparse.Namespace, work: Path, tag: str) -> dict[str, A
 
 
 def server_env(args: argparse.Namespace) -> dict[str, str]:
-    """The load side's server settings: the defaults, or another grace period."""
-    if args.grace_period is None:
-        return {}
-    return {"ADAMTUNE_GRACE_PERIOD": str(args.grace_period)}
+    """The load side's server settings: the defaults, or another grace period, or several API
+    processes on the port (`adamtune serve --processes`)."""
+    env = {"ADAMTUNE_PROCESSES": str(args.api_processes)}
+    if args.grace_period is not None:
+        env["ADAMTUNE_GRACE_PERIOD"] = str(args.grace_period)
+    for setting in args.server_env:  # NAME=VALUE, e.g. ADAMTUNE_RUNNERS_IN_FLIGHT=16
+        name, _, value = setting.partition("=")
+        env[name] = value
+    return env
 
 
 def load_native(args: argparse.Namespace, work: Path, tag: str) -> dict[str, Any]:
@@ -562,7 +568,8 @@ def print_load(args: argparse.Namespace, out: dict[str, Any]) -> None:
             return ", ".join(str(key(r)) for r in rs)
 
         rows.append([
-            "adamtune API (--workers 0)" if kind == "adamtune" else "Optuna-native",
+            f"adamtune API (--workers 0 --processes {args.api_processes})"
+            if kind == "adamtune" else "Optuna-native",
             c.fmt_summary(c.summary([r["trials_per_s"] for r in rs]), ".2f"),
             each(lambda r: f"{r['seconds']:.0f}" if r["finished"] else
                  f"stopped at {r['seconds']:.0f}"),  # fmt: skip
@@ -632,6 +639,10 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="the load side's server ADAMTUNE_GRACE_PERIOD (default: its own)",
     )
+    parser.add_argument("--api-processes", type=int, default=1,
+                        help="the load side's API processes (serve --processes)")  # fmt: skip
+    parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="another setting of the load side's server (repeatable)")  # fmt: skip
     parser.add_argument("--variants", default="adamtune,native", help="which load sides")
     parser.add_argument("--load-timeout", type=float, default=300,
                         help="runners stop after this many seconds (load)")  # fmt: skip

@@ -1117,6 +1117,57 @@ def _report_statement(dialect: str) -> Insert:
     ).execution_options(preserve_rowcount=True)  # rowcount of an INSERT, also on psycopg
 
 
+@functools.cache
+def _heartbeat_statement(dialect: str) -> Insert:
+    """INSERT a trial's heartbeat as the database's now(), or move it to now(): what Optuna's
+    `record_heartbeat` does with a read, a read FOR UPDATE, a read of the clock and a write.
+    `trial_heartbeats.trial_id` is unique (Optuna's constraint), which the upsert needs."""
+    beats = HEARTBEATS
+    insert = (sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert)(beats)
+    upsert = insert.values(
+        trial_id=sqlalchemy.bindparam("trial_id", type_=beats.c.trial_id.type),
+        heartbeat=func.now(),
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=[beats.c.trial_id], set_={"heartbeat": upsert.excluded.heartbeat}
+    )
+
+
+class HeldTrial(NamedTuple):
+    """What a runner's request checks first: its trial, its state, the lease digest it holds,
+    its last step (None before its first report)."""
+
+    trial_id: int
+    state: str
+    user_attr: Any
+    last_step: int | None
+
+
+def held_trial(conn: Conn, study_id: int, number: int, key: str) -> HeldTrial | None:
+    """`trial_by_number`, the trial's user attribute `key` and `last_step`, in one SELECT (a
+    report checks all three before it writes anything); None when the study has no such
+    trial."""
+    attr = (
+        select(USER_ATTRS.c.value_json)
+        .where(USER_ATTRS.c.trial_id == TRIALS.c.trial_id, USER_ATTRS.c.key == key)
+        .scalar_subquery()
+    )
+    last = (
+        select(func.max(INTERMEDIATE.c.step))
+        .where(INTERMEDIATE.c.trial_id == TRIALS.c.trial_id)
+        .scalar_subquery()
+    )
+    row = conn.execute(
+        select(TRIALS.c.trial_id, TRIALS.c.state, attr, last).where(
+            TRIALS.c.study_id == study_id, TRIALS.c.number == number
+        )
+    ).first()
+    if row is None:
+        return None
+    value = None if row[2] is None else json.loads(row[2])
+    return HeldTrial(row[0], row[1], value, row[3])
+
+
 class AdamtuneStorage(optuna.storages.RDBStorage):
     """Optuna's RDB storage, with `trial.report` as one SQL statement, and SQLite tuned.
 
@@ -1199,6 +1250,21 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
         if rowcount == 0:
             # not RUNNING: Optuna's own method raises (finished, missing) or writes (waiting)
             super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        """One upsert (`_heartbeat_statement`) where Optuna's ORM method sends four statements:
+        every report of an external runner beats, so this is on the report path."""
+        if not self._fast_path():
+            super().record_heartbeat(trial_id)
+            return
+        statement = _heartbeat_statement(self.engine.dialect.name)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(statement, {"trial_id": trial_id})
+        except sqlalchemy.exc.SQLAlchemyError as exc:  # as Optuna's session scope wraps them
+            raise optuna.exceptions.StorageInternalError(
+                "An exception is raised during the commit of a heartbeat."
+            ) from exc
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         """Optuna's `get_trial` through Core queries (`optim.trial_reads`)."""

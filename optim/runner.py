@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,6 +52,7 @@ log = logging.getLogger("adamtune.runner")
 
 MAX_REASON_CHARS = 2000
 MAX_RERUNS = 3  # a trial whose own code keeps failing is re-run this often, then failed for good
+DEAD_CHECKS_PER_GRACE = 10  # how often per grace period a runner's asks look for dead trials
 
 
 class StudyGoneError(LookupError):
@@ -172,6 +175,7 @@ class TrialRunner:
             raise StudyGoneError(study_name) from None
         self.study_id = oi.study_id_of(self.study)
         self.grace_period = grace_period
+        self._dead_checked_at = -math.inf  # time.monotonic() of the last fail_dead_trials
 
     # -- asking ------------------------------------------------------------------------------
     def ask(
@@ -180,12 +184,21 @@ class TrialRunner:
         """The next trial to train, or why there is none.
 
         Under the claim lock: fail trials whose runner died (no heartbeat) and queue their params
-        again, count, and only then ask Optuna, so n_trials is never exceeded however many
-        runners ask. `closing` (a stop, a time-out): hand out nothing more.
+        again (`_fail_dead_trials_due`), count, and only then ask Optuna for the trial, so
+        n_trials is never exceeded however many runners ask. `closing` (a stop, a time-out):
+        hand out nothing more.
+
+        The trial's own params are suggested after the lock is released: the trial already
+        holds its number and its first beat, and suggesting (the sampler reading the study,
+        four parameter writes, two attribute writes) was most of the time the lock was held,
+        so with 200 runners asking at once every other ask waited for it (docs/BENCHMARKS.md
+        section 10). What a sampler decides at `ask()` itself (a grid point, a QMC index,
+        relative sampling) is still decided under the lock. Each ask has its own study object
+        with the trial's own sampler, so concurrent asks do not share one.
         """
         try:
             with study_lock(self.storage.engine, self.study_id):
-                self.fail_dead_trials()
+                self._fail_dead_trials_due()
                 with self.storage.reader_engine().connect() as conn:
                     counts = count_trials(conn, self.study_id)
                 # a WAITING trial (the baseline, a re-run) already holds one of the n_trials:
@@ -195,15 +208,31 @@ class TrialRunner:
                     return NoTrial.DONE if counts.running == 0 else NoTrial.BUSY
                 if parallelism is not None and counts.running >= parallelism:
                     return NoTrial.BUSY
-                self.study.sampler = sampler_for_trial(self.config, counts.total)
+                study = optuna.load_study(
+                    study_name=self.study.study_name,
+                    storage=oi.storage_of(self.study),
+                    sampler=sampler_for_trial(self.config, counts.total),
+                    pruner=self.study.pruner,
+                )
                 with _quiet_optuna_warnings():
-                    trial = self.study.ask()
-                lease = self._lease(trial)
+                    trial = study.ask()
                 # the first beat before the claim lock is released: see fail_dead_trials
-                self.storage.record_heartbeat(lease.trial_id)
-                return lease
+                self.storage.record_heartbeat(oi.trial_id_of(trial, study))
+            return self._lease(trial)
         except KeyError:
             raise StudyGoneError(self.study.study_name) from None
+
+    def _fail_dead_trials_due(self) -> None:
+        """`fail_dead_trials`, at most every DEAD_CHECKS_PER_GRACE-th of the grace period from
+        this runner: a dead trial is failed that much later at worst, and an ask in between
+        (with 200 runners, several a second, most of them answered BUSY at the end of a study)
+        skips its two queries under the claim lock. A dead trial not yet failed still counts as
+        running, so it can delay a trial, never add one."""
+        now = time.monotonic()
+        if now - self._dead_checked_at < self.grace_period / DEAD_CHECKS_PER_GRACE:
+            return
+        self.fail_dead_trials()
+        self._dead_checked_at = now
 
     def _lease(self, trial: optuna.Trial) -> Lease:
         """Suggest the trial's params (a re-run or the baseline gets its own back), fix its
@@ -223,7 +252,7 @@ class TrialRunner:
         trial.set_user_attr(PARAMS_ATTR, self.config.family().params(params))
         return Lease(
             study_id=self.study_id,
-            trial_id=oi.trial_id_of(trial, self.study),
+            trial_id=oi.trial_id_of(trial, trial.study),
             number=trial.number,
             params=params,
             seeds=tuple(seeds),
@@ -257,6 +286,13 @@ class TrialRunner:
     def trial(self, lease: Lease) -> optuna.Trial:
         """The Optuna trial of a lease, for `report` and `should_prune`."""
         return optuna.Trial(self.study, lease.trial_id)
+
+    @property
+    def prunes(self) -> bool:
+        """Whether the study's pruner may prune. Without one (`"pruner": "none"`) a report
+        needs no `optuna.Trial`: building one reads the whole trial (six queries), through the
+        study's cache, whose lock an ask's reads hold."""
+        return not isinstance(self.study.pruner, optuna.pruners.NopPruner)
 
     # -- finishing -------------------------------------------------------------------------------
     def finish(self, lease: Lease, outcome: Outcome) -> FrozenTrial | None:

@@ -32,8 +32,9 @@ class Decision:
     reason: str | None = None  # why it prunes or stops, as the trial records it
 
 
-def judge(trial: optuna.Trial, step: int, horizon: int, stop: str | None) -> Decision:
-    """The decision after `trial` reported `step` of `horizon` (its last step).
+def judge(trial: optuna.Trial | None, step: int, horizon: int, stop: str | None) -> Decision:
+    """The decision after `trial` reported `step` of `horizon` (its last step); `trial` None:
+    its study's pruner never prunes (`optuna.pruners.NopPruner`), so there is none to ask.
 
     `stop`: a reason to interrupt the trial, from outside (None: nothing asks it to). A stop wins
     over the pruner, so a stopped study's trial is re-run on resume rather than pruned. The
@@ -42,6 +43,6 @@ def judge(trial: optuna.Trial, step: int, horizon: int, stop: str | None) -> Dec
     """
     if stop is not None:
         return Decision(Verdict.STOP, stop)
-    if step < horizon and trial.should_prune():
+    if trial is not None and step < horizon and trial.should_prune():
         return Decision(Verdict.PRUNE, f"pruned at epoch {step}")
     return Decision(Verdict.GO_ON)

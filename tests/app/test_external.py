@@ -197,9 +197,9 @@ def test_a_report_racing_the_dead_trial_check_is_a_409(
     held = ExternalTrials._held  # noqa: SLF001
 
     def held_then_failed_as_dead(self: ExternalTrials, *args: Any) -> Any:
-        runner, lease, last = held(self, *args)
+        runner, lease, *rest = held(self, *args)
         self._optuna_storage.set_trial_state_values(lease.trial_id, TrialState.FAIL)
-        return runner, lease, last
+        return runner, lease, *rest
 
     monkeypatch.setattr(ExternalTrials, "_held", held_then_failed_as_dead)
     raced = call(api, handout, "report", step=0, value=0.5)

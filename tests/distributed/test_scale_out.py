@@ -9,9 +9,11 @@ trials, none run twice, and a killed worker's trial retried once with the same p
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -282,3 +284,47 @@ def test_processes_opening_a_fresh_database_at_once_all_start(postgres_url: str)
     errors = [p.communicate(timeout=120)[1] for p in processes]
     assert [p.returncode for p in processes] == [0] * 4, "\n".join(errors)[-3000:]
     assert query(postgres_url, "SELECT COUNT(*) FROM studies") == [(0,)]
+
+
+def test_two_api_processes_on_one_port_hand_out_exactly_n_trials(
+    postgres_url: str, start_server: Any
+) -> None:
+    """`adamtune serve --processes 2` (`ADAMTUNE_PROCESSES`): uvicorn's two worker processes
+    share the port, each with its own runner cache, and external runners on their own
+    connections land on either; the claim lock in PostgreSQL keeps the study exact: n_trials
+    COMPLETE, numbers unique, each told once."""
+    server: Server = start_server(
+        workers=0, database_url=postgres_url, env={"ADAMTUNE_PROCESSES": "2"}
+    )
+    wait_for(lambda: server.log().count("Application startup complete") >= 2, timeout=90)
+    study = server.create_study(task="external", n_trials=16, epochs=3, pruner="none")
+    told: list[int] = []
+
+    def runner() -> None:
+        with httpx.Client(base_url=server.url, timeout=60) as http:  # its own connection
+            while True:
+                answer = http.post(f"/api/studies/{study['id']}/ask", json={"host": "t"}).json()
+                if answer["state"] == "done":
+                    return
+                if answer["state"] == "wait":
+                    time.sleep(answer["retry_after_s"])
+                    continue
+                trial = f"/api/studies/{study['id']}/trials/{answer['trial']['number']}"
+                for step in range(3):
+                    body = {"lease": answer["lease"], "step": step, "value": 1.0 / (step + 1)}
+                    assert http.post(f"{trial}/report", json=body).status_code == 200
+                body = {"lease": answer["lease"], "state": "complete", "value": 0.5}
+                assert http.post(f"{trial}/tell", json=body).json()["state"] == "COMPLETE"
+                told.append(answer["trial"]["number"])
+
+    threads = [threading.Thread(target=runner) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert sorted(told) == list(range(16))
+    rows = trial_rows(postgres_url, study["id"])
+    assert [(n, state) for _, n, state, *_ in rows] == [(n, "COMPLETE") for n in range(16)]
+    assert server.wait_status(study["id"], "completed")["progress"]["complete"] == 16
+    assert len(set(re.findall(r"Started server process \[(\d+)\]", server.log()))) == 2
+    assert_clean(server)

@@ -186,6 +186,57 @@ def test_two_runners_in_threads_take_exactly_n_trials(storage: AdamtuneStorage) 
 
 
 @both_databases
+def test_threads_sharing_one_runner_each_get_their_own_trial_and_params(
+    storage: AdamtuneStorage,
+) -> None:
+    """As the API's request threads share one runner per study: a trial's params are suggested
+    after the claim lock is released, by its own study object and sampler, so asks overlap;
+    still exactly n_trials, numbers unique, and each lease's params are its trial's own."""
+    runner = new_runner(storage, n_trials=12, sampler="tpe", epochs=1)
+    leases: list[Lease] = []
+
+    def work() -> None:
+        while (lease := runner.ask(12)) is not NoTrial.DONE:
+            if lease is NoTrial.BUSY:
+                time.sleep(0.05)
+                continue
+            leases.append(lease)
+            runner.finish(lease, Outcome.complete(lease.params.lr))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(lease.number for lease in leases) == list(range(12))
+    assert states(runner) == {"COMPLETE": 12}
+    trials = {t.number: t for t in runner.study.get_trials()}
+    for lease in leases:
+        trial = trials[lease.number]
+        assert trial.params["lr"] == lease.params.lr and trial.value == lease.params.lr
+        assert trial.user_attrs[PARAMS_ATTR]["lr"] == lease.params.lr
+        assert tuple(trial.user_attrs[SEEDS_ATTR]) == lease.seeds
+    assert len({lease.params.lr for lease in leases}) == 12  # no two share a proposal
+
+
+def test_asks_look_for_dead_trials_a_tenth_of_the_grace_period_apart(
+    storage: AdamtuneStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Failing dead trials takes two queries under the claim lock: a runner's asks run it at
+    most every grace_period / 10 (a dead trial is failed that much later at worst)."""
+    runner = new_runner(storage, n_trials=5)
+    clock = [1000.0]
+    checks: list[float] = []
+    monkeypatch.setattr("optim.runner.time.monotonic", lambda: clock[0])
+    original = runner.fail_dead_trials
+    monkeypatch.setattr(runner, "fail_dead_trials", lambda: checks.append(clock[0]) or original())
+    for step in (0.0, 0.05, 0.1, 0.1, 0.05, 0.0):  # seconds between asks; grace 2 s: 0.2 s
+        clock[0] += step
+        runner.ask(5)
+    assert checks == [1000.0, 1000.25]
+
+
+@both_databases
 def test_parallelism_and_closing(storage: AdamtuneStorage) -> None:
     runner = new_runner(storage, n_trials=5)
     lease = runner.ask(5, parallelism=1)

@@ -455,6 +455,46 @@ def test_a_trial_failed_as_stale_by_another_worker_refuses_reports(storages: Ope
 
 
 @both_databases
+@pytest.mark.filterwarnings(
+    "ignore:Heartbeat of storage is supposed to be used with Study.optimize"
+)
+def test_a_heartbeat_is_one_upsert_that_optunas_stale_check_reads(
+    storages: OpenStorage, statements: Any
+) -> None:
+    """Every report of an external runner beats: one INSERT ... ON CONFLICT, first beat or
+    later, and Optuna's own stale check sees it as a beat of its own making (a fresh one keeps
+    the trial, one older than the grace period fails it)."""
+    storage = storages(heartbeat_interval=1, grace_period=5)
+    assert isinstance(storage, AdamtuneStorage)
+    study = optuna.create_study(storage=storage, study_name="beats")
+    kept, stale = (id_of(storage, study, study.ask()) for _ in range(2))
+    seen = statements(storage.engine)
+    for trial_id in (kept, stale, kept, stale):  # each trial's first beat, then a later one
+        storage.record_heartbeat(trial_id)
+    sent = [sql for sql in seen if not sql.startswith("BEGIN")]  # SQLite: BEGIN IMMEDIATE
+    assert len(sent) == 4, sent
+    for sql in sent:
+        assert sql.startswith("INSERT INTO trial_heartbeats"), sql
+        assert "ON CONFLICT (trial_id) DO UPDATE" in sql, sql
+    beats = models.TrialHeartbeatModel.__table__
+    with storage.engine.begin() as conn:  # one beat an hour old, as if its runner had hung
+        count = sqlalchemy.select(sqlalchemy.func.count()).select_from(beats)
+        assert conn.execute(count).scalar() == 2  # one row a trial: the later beats moved it
+        beat = conn.execute(
+            sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == stale)
+        ).scalar_one()
+        conn.execute(
+            beats.update()
+            .where(beats.c.trial_id == stale)
+            .values(heartbeat=beat - dt.timedelta(hours=1))
+        )
+    checker = storages(heartbeat_interval=1, grace_period=5)  # Optuna's ORM stale check
+    optuna.storages.fail_stale_trials(optuna.load_study(study_name="beats", storage=checker))
+    assert storage.get_trial(kept).state == TrialState.RUNNING
+    assert storage.get_trial(stale).state == TrialState.FAIL
+
+
+@both_databases
 def test_trials_that_are_not_running_behave_as_in_optuna(
     database_url: str, storages: OpenStorage
 ) -> None:

@@ -39,3 +39,10 @@ def test_a_stop_wins_over_the_pruner(study: optuna.Study) -> None:
     trial.report(2.0, 1)
     assert judge(trial, 1, 3, STOPPED_REASON) == Decision(Verdict.STOP, STOPPED_REASON)
     assert judge(trial, 3, 3, "worker shut down") == Decision(Verdict.STOP, "worker shut down")
+
+
+def test_without_a_pruner_only_a_stop_ends_the_trial() -> None:
+    """A study whose pruner never prunes gives no trial to ask (an external runner's report
+    then builds none): it goes on, unless a stop is asked."""
+    assert judge(None, 1, 3, None) == Decision(Verdict.GO_ON)
+    assert judge(None, 1, 3, STOPPED_REASON) == Decision(Verdict.STOP, STOPPED_REASON)
