@@ -1292,3 +1292,61 @@ class StudyStorage(CachedStorageBase):  # type: ignore[misc,valid-type]
         if trial is not None:
             return trial.system_attrs
         return self._backend.get_trial_system_attrs(trial_id)
+
+
+# --- pruner rungs ---------------------------------------------------------------------------------
+
+
+class _BracketKey(NamedTuple):
+    """What `HyperbandPruner._get_bracket_id` reads of a study and of a trial."""
+
+    study_name: str
+    number: int
+
+
+def rung_steps(
+    pruner: optuna.pruners.BasePruner, study_name: str, trial_number: int, horizon: int
+) -> tuple[int, ...] | None:
+    """The steps up to `horizon` at which Optuna's successive halving or Hyperband `pruner` can
+    decide trial `trial_number` of study `study_name`: its bracket's rung steps.
+
+    `SuccessiveHalvingPruner.prune` returns False, reading nothing but the trial's system
+    attributes and writing nothing, while the trial's last step is below its next rung's step;
+    a trial it judged at a step and did not prune holds every rung up to that step. So a caller
+    that judges a trial after its reports may skip `should_prune` at a step when no rung step
+    lies between the last step it judged and this one (`optim.verdict.TrialJudge`).
+
+    None when that is not known here: another pruner (or a subclass of these, which may decide
+    otherwise), Hyperband before its first `prune` (it makes its brackets then), a min_resource
+    still "auto", or Optuna's private fields not as this was written for.
+    """
+    kind = type(pruner)
+    halving: Any = pruner
+    if kind is optuna.pruners.HyperbandPruner:
+        brackets = getattr(pruner, "_pruners", None)
+        if not brackets:
+            return None
+        try:
+            key = _BracketKey(study_name, trial_number)
+            bracket = pruner._get_bracket_id(key, key)  # type: ignore[arg-type]
+            halving = brackets[bracket]
+        except (AttributeError, AssertionError, IndexError, TypeError):
+            return None
+        if type(halving) is not optuna.pruners.SuccessiveHalvingPruner:
+            return None
+    elif kind is not optuna.pruners.SuccessiveHalvingPruner:
+        return None
+    min_resource = getattr(halving, "_min_resource", None)
+    factor = getattr(halving, "_reduction_factor", None)
+    rate = getattr(halving, "_min_early_stopping_rate", None)
+    if not all(isinstance(x, int) for x in (min_resource, factor, rate)):
+        return None  # "auto" not yet estimated, or fields renamed
+    assert isinstance(min_resource, int) and isinstance(factor, int) and isinstance(rate, int)
+    if min_resource < 1 or factor < 2 or rate < 0:
+        return None
+    steps = []
+    rung = 0
+    while (step := min_resource * factor ** (rate + rung)) <= horizon:
+        steps.append(step)
+        rung += 1
+    return tuple(steps)
