@@ -1117,6 +1117,28 @@ def _report_statement(dialect: str) -> Insert:
     ).execution_options(preserve_rowcount=True)  # rowcount of an INSERT, also on psycopg
 
 
+@functools.cache
+def _attr_statement(dialect: str, system: bool) -> Insert:
+    """INSERT one user (or system) attribute of a RUNNING trial, or overwrite its value: as
+    `_report_statement`, 0 rows when the trial is not RUNNING."""
+    attrs = SYSTEM_ATTRS if system else USER_ATTRS
+    trials = TRIALS
+    row = sqlalchemy.select(
+        trials.c.trial_id,
+        sqlalchemy.bindparam("key", type_=attrs.c.key.type),
+        sqlalchemy.bindparam("value_json", type_=attrs.c.value_json.type),
+    ).where(
+        trials.c.trial_id == sqlalchemy.bindparam("trial_id", type_=trials.c.trial_id.type),
+        trials.c.state == "RUNNING",
+    )
+    insert = (sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert)(attrs)
+    upsert = insert.from_select(["trial_id", "key", "value_json"], row)
+    return upsert.on_conflict_do_update(
+        index_elements=[attrs.c.trial_id, attrs.c.key],
+        set_={"value_json": upsert.excluded.value_json},
+    ).execution_options(preserve_rowcount=True)
+
+
 class AdamtuneStorage(optuna.storages.RDBStorage):
     """Optuna's RDB storage, with `trial.report` as one SQL statement, and SQLite tuned.
 
@@ -1199,6 +1221,31 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
         if rowcount == 0:
             # not RUNNING: Optuna's own method raises (finished, missing) or writes (waiting)
             super().set_trial_intermediate_value(trial_id, step, intermediate_value)
+
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        """One statement, as a report (a runner sets 3 to 5 user attributes per trial)."""
+        if not self._set_attr(trial_id, key, value, system=False):
+            super().set_trial_user_attr(trial_id, key, value)
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        """One statement, as a report (samplers and Hyperband's rungs set them)."""
+        if not self._set_attr(trial_id, key, value, system=True):
+            super().set_trial_system_attr(trial_id, key, value)
+
+    def _set_attr(self, trial_id: int, key: str, value: Any, *, system: bool) -> bool:
+        """Whether the Core upsert wrote the attribute; if not (no fast path, or the trial is
+        not RUNNING) Optuna's own method raises or writes as Optuna does."""
+        if not self._fast_path():
+            return False
+        params = {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
+        try:
+            with self.engine.begin() as conn:
+                written = conn.execute(_attr_statement(self.engine.dialect.name, system), params)
+                return bool(written.rowcount)
+        except sqlalchemy.exc.SQLAlchemyError as exc:  # as Optuna's session scope wraps them
+            raise optuna.exceptions.StorageInternalError(
+                "An exception is raised during the commit of an attribute."
+            ) from exc
 
     def get_trial(self, trial_id: int) -> FrozenTrial:
         """Optuna's `get_trial` through Core queries (`optim.trial_reads`)."""
