@@ -18,13 +18,14 @@ SLF001 is on, with an exception for this file only). What lives here:
     - the ids Optuna keeps private (`study_id_of`, `trial_id_of`), with public fallbacks;
     - on SQLite, ids that are never reused (`ensure_sqlite_autoincrement`).
 
-Fallbacks: the storage's fast paths (reports, trial reads) and the private ids have one through
-Optuna's public API. The service's reads do not: they count, sort, page and keep cursors in SQL
-over studies of 10,000+ trials, which Optuna's API can only do by loading every trial of a
-study, at every poll. They are guarded instead: the check at import compares every column
-declared here with Optuna's own models (a moved column turns `FAST_PATHS` off and is logged at
-start), and the contract tests (tests/optim/test_optuna_internals.py) compare each read with
-what Optuna's public API says of the same study.
+Fallbacks: the storage's fast paths (reports, attributes, trial reads), the private ids and the
+pruner rungs (`rung_steps`) have one through Optuna's public API. The service's reads do not: they
+count, sort, page and keep cursors in SQL over studies of 10,000+ trials, which Optuna's API can
+only do by loading every trial of a study, at every poll. They are guarded instead: the check at
+import compares every column declared here with Optuna's own models (a moved column turns
+`FAST_PATHS` off and is logged at start), and the contract tests
+(tests/optim/test_optuna_internals.py) compare each read with what Optuna's public API says of the
+same study.
 
 Supported Optuna: `SUPPORTED_OPTUNA` (pinned in pyproject.toml; CI runs the contract tests
 against the oldest and the newest release of that range: `make test-optuna-range`).
@@ -1140,7 +1141,8 @@ def _attr_statement(dialect: str, system: bool) -> Insert:
 
 
 class AdamtuneStorage(optuna.storages.RDBStorage):
-    """Optuna's RDB storage, with `trial.report` as one SQL statement, and SQLite tuned.
+    """Optuna's RDB storage, with `trial.report` (and a trial attribute) as one SQL statement,
+    and SQLite tuned.
 
     `set_trial_intermediate_value` through Optuna's ORM costs about 1 ms of CPU per report (load
     the trial, check that it is running, look for an existing value, insert or update, commit).
