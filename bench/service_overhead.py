@@ -1,8 +1,11 @@
 """Wall time of one study through the service against a plain Optuna script running it.
 
 The service: POST /api/studies to `adamtune serve --workers 1` on a fresh SQLite file, then poll
-GET /api/studies/{id} every 0.1 s until it is completed (server and worker start-up are not
-timed: the worker has finished importing before the POST). The plain script: a fresh Python
+GET /api/studies/{id} every second until it is completed; the time is from just before the POST
+to the study's `finished_at`, when the service marked it completed (a poll sees it up to a
+second later; that time is in the JSON as `seconds_seen`; polls every 0.1 s took CPU from the
+worker on a 2-core machine). Server and worker start-up are not timed: the worker has finished
+importing before the POST. The plain script: a fresh Python
 process that imports everything, then times the study's creation (same sampler, pruner, study
 name and enqueued default-Adam baseline) + `study.optimize(plain_objective(...))`, on (a)
 Optuna's default SQLite storage and (b) in memory, with `torch.set_num_threads(1)` as the
@@ -16,6 +19,8 @@ buckets trials by a hash of the study name, so both sides use the same name. The
 study validates nothing (`validate_top_k: 0`): a validation queued at the end would train while
 the plain runs are timed. Every run's trials (number, state, params, value) are compared with
 the service's: a difference is printed, the JSON says `"valid": false` and the script exits 1.
+The ratios are per epoch trained (service seconds per epoch / plain seconds per epoch, per
+repeat), which with the same trials on both sides is the ratio of wall times.
 
     .venv/bin/python bench/service_overhead.py [--repeats 3] [--trials 40] [--json PATH]
     .venv/bin/python bench/service_overhead.py --smoke   # seconds: does it still run?
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +45,7 @@ import _common as c  # noqa: E402
 if TYPE_CHECKING:
     import optuna
 
+POLL_S = 1.0  # the bench's status polls: seldom, so that they take little of the shared CPUs
 VARIANTS = ("service", "plain_sqlite", "plain_memory")
 LABELS = {
     "service": "adamtune serve --workers 1 (REST, SQLite WAL)",
@@ -149,15 +156,19 @@ def run_service(args: argparse.Namespace, server: c.Server, name: str) -> dict[s
     if args.epochs is not None:
         body["epochs"] = args.epochs
     start = time.perf_counter()
+    started_at = datetime.now(UTC)
     status, payload, _ = c.http("POST", f"{server.url}/api/studies", body)
     if status != 201:
         raise RuntimeError(f"POST /api/studies: {status} {payload[:500]!r}")
     study_id = json.loads(payload)["id"]
-    _, done = c.wait_status(server, study_id, ("completed",), poll_s=0.1)
-    elapsed = done - start
+    study, seen = c.wait_status(server, study_id, ("completed",), poll_s=POLL_S)
+    # the end: when the service marked the study completed (its own clock, the same machine's),
+    # not when this poll saw it (up to POLL_S later)
+    finished_at = datetime.fromisoformat(study["finished_at"].replace("Z", "+00:00"))
     trials = c.get_json(f"{server.url}/api/studies/{study_id}/trials?limit=1000")["trials"]
     return {
-        "seconds": elapsed,
+        "seconds": (finished_at - started_at).total_seconds(),
+        "seconds_seen": seen - start,
         "outcomes": [[t["number"], t["state"], t["value"], t["params"]] for t in trials],
         "epochs": sum(t["epochs_done"] for t in trials),
     }
@@ -251,11 +262,14 @@ def main(argv: list[str] | None = None) -> int:
         for line in diffs[:10]:
             print(f"# NOT THE SAME WORK, {run}: {line}", file=sys.stderr)
     secs = {v: [r["seconds"] for r in runs[v]] for v in VARIANTS}
+    per_epoch = {v: [r["seconds"] / max(r["epochs"], 1) for r in runs[v]] for v in VARIANTS}
+    # per epoch trained (issue 24): the same as the wall-time ratio when both sides trained the
+    # same trials, which the check below requires
     ratios = {
-        v: [s / p for s, p in zip(secs["service"], secs[v], strict=True)]
+        v: [s / p for s, p in zip(per_epoch["service"], per_epoch[v], strict=True)]
         for v in ("plain_sqlite", "plain_memory")
     }
-    targets = {"plain_sqlite": 1.0, "plain_memory": 1.15}
+    targets = {"plain_sqlite": 1.0, "plain_memory": 1.10}
 
     epochs = args.epochs or "default"
     print(c.header(
@@ -276,8 +290,8 @@ def main(argv: list[str] | None = None) -> int:
             target = f"<= {targets[v]}: {met}"
         rows.append([LABELS[v], c.fmt_summary(s, ".2f"), f"{ep['median']:.0f}", ratio, target])
     print(c.table(
-        ["variant", "wall s, median (min–max)", "epochs trained", "service / this, median "
-         "(min–max) of per-repeat ratios", "target"],
+        ["variant", "wall s, median (min–max)", "epochs trained", "service / this per epoch "
+         "trained, median (min–max) of per-repeat ratios", "target"],
         rows, "lrrrl",
     ))  # fmt: skip
     valid = all(matched)
