@@ -55,7 +55,11 @@ def service_round(
     url = f"sqlite:///{work / f'epoch-{repeat}.db'}"
     settings = Settings(database_url=url, workers=0)
     db = Database.open(url)
-    payload = StudyCreate(task="mlp_digits", n_trials=trials, epochs=epochs, seed=0)
+    # the sampler and pruner of the in-memory side (the default pruner is the median pruner,
+    # which this side used until 2026-12-06 while the in-memory side used Hyperband)
+    payload = StudyCreate(
+        task="mlp_digits", n_trials=trials, epochs=epochs, seed=0, sampler="tpe", pruner="hyperband"
+    )
     study_id = create_job(db, make_storage(url), payload, settings)
     worker = Worker(settings)
     times: dict[str, list[float]] = {op: [] for op in OPS}
