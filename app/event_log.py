@@ -20,7 +20,6 @@ from app.models import Event, EventKind
 from optim.tasks.base import EpochMetrics
 
 APPEND_LOCK = (0x4144, 0)  # (namespace, key): "AD" as in app.claims, key 0 for the event log
-EVENTS = Event.__table__
 
 
 def append_event(session: Session, event: Event) -> None:
@@ -37,8 +36,8 @@ def insert_event(conn: Connection, event: Event) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
                      {"ns": APPEND_LOCK[0], "key": APPEND_LOCK[1]})  # fmt: skip
-    row = {c.key: getattr(event, c.key) for c in EVENTS.columns if c.key != "id"}
-    conn.execute(insert(EVENTS), row)
+    row = {c.key: getattr(event, c.key) for c in Event.__table__.columns if c.key != "id"}
+    conn.execute(insert(Event), row)
 
 
 def trial_started(

@@ -1371,7 +1371,8 @@ def rung_steps(
     """
     kind = type(pruner)
     halving: Any = pruner
-    if kind is optuna.pruners.HyperbandPruner:
+    # exactly these classes: a subclass may decide elsewhere (isinstance: for the type checker)
+    if kind is optuna.pruners.HyperbandPruner and isinstance(pruner, kind):
         brackets = getattr(pruner, "_pruners", None)
         if not brackets:
             return None

@@ -152,6 +152,15 @@ def test_a_subclass_or_another_pruner_has_no_known_rungs() -> None:
         pass
 
     assert oi.rung_steps(Halving(min_resource=1), "s", 0, HORIZON) is None
+
+    class Bands(optuna.pruners.HyperbandPruner):
+        pass
+
+    study = optuna.create_study(pruner=Bands(min_resource=1, max_resource=HORIZON))
+    trial = study.ask()
+    trial.report(1.0, 1)
+    trial.should_prune()  # its brackets are made
+    assert oi.rung_steps(study.pruner, study.study_name, 0, HORIZON) is None
     assert oi.rung_steps(optuna.pruners.MedianPruner(), "s", 0, HORIZON) is None
     assert oi.rung_steps(optuna.pruners.SuccessiveHalvingPruner(), "s", 0, HORIZON) is None  # auto
     assert oi.rung_steps(
