@@ -23,6 +23,7 @@ from app.models import JobStatus, StudyJob
 from app.validation import finish_job
 from optim.runner import Lease, NoTrial, TrialRunner
 from optim.storage import AdamtuneStorage
+from optim.tasks.base import EpochMetrics
 from optim.verdict import STOPPED_REASON
 
 DELETED_REASON = "study deleted"
@@ -128,6 +129,12 @@ def record_finish(db: Database, job: StudyJob, frozen: FrozenTrial, reason: str 
             settle_stop(session, current)
     except IntegrityError:
         return  # deleted in between
+
+
+def record_epoch(db: Database, job: StudyJob, number: int, metrics: EpochMetrics) -> None:
+    """An epoch of trial `number`, for live curves: its event, committed at once."""
+    with db.transaction() as conn:
+        event_log.insert_event(conn, event_log.epoch_finished(job.study_id, number, metrics))
 
 
 def stop_reason(db: Database, job: StudyJob) -> str | None:

@@ -85,9 +85,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         subprocess.Popen(
             [sys.executable, "-m", "app.cli", "worker", "--parent-pid", str(os.getpid())],
             env={**env, "ADAMTUNE_DEVICE": device},
+            stdin=subprocess.PIPE,  # the doorbell: rung when a study is queued (app.doorbell)
         )
         for device in worker_devices(args, settings)
     ]
+    for proc in workers:  # with --processes > 1 the doorbell is not rung: workers poll
+        assert proc.stdin is not None
+        app.state.adamtune.doorbell.add(proc.stdin.fileno())
     target: Any = app
     if settings.processes > 1:
         # uvicorn's worker processes each build their own app from the environment, so the

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exc
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.schema import upgrade_database
@@ -66,6 +66,16 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A Core write transaction that commits when the block ends: for the hot one-statement
+        writes (a worker's epoch event), without the ORM's unit of work."""
+        try:
+            with self.write_engine.begin() as conn:
+                yield conn
+        except exc.OperationalError as err:
+            raise DatabaseUnavailableError(str(err.orig)) from err
 
     def dispose(self) -> None:
         self.write_engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import optuna
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database
+from app.doorbell import Doorbell
 from app.event_hub import EventHub
 from app.external import ExternalTrials
 from app.figure_cache import FigureCache
@@ -34,6 +35,8 @@ class AppState:
     figures: FigureCache
     events: EventHub
     external: ExternalTrials
+    # rung after a study is created or resumed: `adamtune serve`'s workers start on it at once
+    doorbell: Doorbell = field(default_factory=Doorbell)
 
 
 def get_state(request: Request) -> AppState:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from select import select as wait_readable
 from types import FrameType
 
 import optuna
@@ -28,8 +29,14 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app import event_log
-from app.bookkeeping import RunnerCache, ask_trial, record_claim, record_finish, stop_reason
+from app.bookkeeping import (
+    RunnerCache,
+    ask_trial,
+    record_claim,
+    record_epoch,
+    record_finish,
+    stop_reason,
+)
 from app.config import Settings
 from app.db import Database, DatabaseUnavailableError
 from app.models import ACTIVE_STATUSES, JobStatus, StudyJob, utcnow
@@ -93,6 +100,9 @@ class Worker:
         # serve only these studies and their validation rounds (`adamtune tune`, `compare`);
         # None: every study
         self.scope: frozenset[int] | None = None
+        # readable descriptors that end an idle wait at once: the server's doorbell (a study was
+        # created or resumed) and the signal wake-up pipe (`run_worker`); none: poll only
+        self.bells: list[int] = []
 
     def run(self) -> None:
         """Serve studies until shut down (or until the server that started it is gone)."""
@@ -109,9 +119,26 @@ class Worker:
                 self.shutdown.wait(DB_RETRY_S)
                 continue
             if claim is None:
-                self.shutdown.wait(self.settings.poll_interval)
+                self.idle()
                 continue
             self.run_trial(claim)
+
+    def idle(self) -> None:
+        """Wait before the next look for work: `poll_interval`, or until a bell rings (the
+        server has queued work, a signal came). A worker that finished a trial does not wait."""
+        if not self.bells:
+            self.shutdown.wait(self.settings.poll_interval)
+            return
+        ready, _, _ = wait_readable(self.bells, [], [], self.settings.poll_interval)
+        for fd in ready:
+            try:
+                rung = os.read(fd, 4096)  # every ring so far: one look answers them all
+            except BlockingIOError:
+                continue
+            except OSError:
+                rung = b""
+            if not rung:  # closed (the server is gone): poll from now on
+                self.bells.remove(fd)
 
     def orphaned(self) -> bool:
         """The server that started this worker is gone: the worker was handed to another
@@ -176,10 +203,7 @@ class Worker:
         next_status_check = 0.0
 
         def on_epoch(metrics: EpochMetrics) -> None:
-            with self.db.session() as session:
-                event_log.append_event(
-                    session, event_log.epoch_finished(job.study_id, lease.number, metrics)
-                )
+            record_epoch(self.db, job, lease.number, metrics)
 
         def interrupt() -> str | None:
             nonlocal next_status_check
@@ -290,6 +314,7 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
         raise SystemExit(f"adamtune worker: {exc}") from None
     worker.shutdown = shutdown
     worker.on_stuck = _restart_process
+    worker.bells = _bells(listen_to_server=parent_pid is not None)
     warm_up()
     if parent_pid is not None:
         threading.Thread(target=_exit_with_parent, args=(worker,), daemon=True).start()
@@ -299,6 +324,25 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
         worker.run()
     finally:
         worker.close()
+
+
+def _bells(*, listen_to_server: bool) -> list[int]:
+    """The descriptors that end the worker's idle wait: a pipe that every signal writes to
+    (SIGTERM is then handled at once, not after the poll interval) and, for an embedded
+    worker, its stdin, on which `adamtune serve` rings when it queues work (`app.doorbell`)."""
+    bells = []
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    try:
+        signal.set_wakeup_fd(write, warn_on_full_buffer=False)
+        bells.append(read)
+    except ValueError:  # not the main thread: signals still set `shutdown`, seen at the next poll
+        os.close(read)
+        os.close(write)
+    if listen_to_server and sys.stdin is not None and not sys.stdin.isatty():
+        bells.append(sys.stdin.fileno())
+    return bells
 
 
 def _restart_process() -> None:

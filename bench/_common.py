@@ -215,6 +215,20 @@ def rss_mb(pid: int, field_name: str = "VmRSS") -> float | None:
     return None
 
 
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User + system CPU seconds the processes have used so far (Linux /proc; all threads);
+    a process that is gone counts 0."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15)
+    return total
+
+
 def children(pid: int) -> list[int]:
     """Direct children of a process (Linux /proc)."""
     out: list[int] = []

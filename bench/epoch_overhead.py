@@ -2,14 +2,17 @@
 bench/service_overhead.py against a plain in-memory Optuna script).
 
 A worker does, after each epoch (app/worker.py run_trial, optim/objective.py report):
-`trial.report` (one upsert, optim/storage.py), the epoch event (an adamtune commit), the stop
-check (a read of the job's status, at most once per `app.worker.STATUS_CHECK_S`) and
-`trial.should_prune()` (Hyperband reads the trial's system attributes, and at its rungs the
-study's trials). Here a real worker (app.worker.Worker, its own engines, SQLite) claims
-`--trials` trials one after the other and, for each of `--epochs` epochs, does exactly these
-four calls (no training), each timed; the two Optuna calls are also timed on a plain in-memory
-study with the same sampler and pruner. Rounds alternate. Each figure is a mean per epoch (the
-cost a trial pays, rare rung and stop-check epochs included), the median over rounds.
+`trial.report` (one upsert, optim/storage.py), the epoch event (`app.bookkeeping.record_epoch`,
+one INSERT), the stop check (a read of the job's status, at most once per
+`app.worker.STATUS_CHECK_S`) and the pruner's verdict (`optim.verdict.TrialJudge`: Hyperband's
+`trial.should_prune()`, which reads the trial's system attributes, and at its rungs the
+study's trials, asked only at the steps where the trial's bracket has a rung). Here a real worker
+(app.worker.Worker, its own engines, SQLite) claims `--trials` trials one after the other and,
+for each of `--epochs` epochs, does exactly these four calls (no training), each timed; the two
+Optuna calls are also timed on a plain in-memory study with the same sampler and pruner, where
+`should_prune` is called after every report but the last, as a plain Optuna objective does.
+Rounds alternate. Each figure is a mean per epoch (the cost a trial pays, rare rung and
+stop-check epochs included), the median over rounds.
 
     .venv/bin/python bench/epoch_overhead.py [--repeats 5] [--trials 20] [--json PATH]
 """
@@ -37,7 +40,7 @@ def service_round(
     stored in the study)."""
     from sqlalchemy import select
 
-    from app import event_log
+    from app.bookkeeping import record_epoch
     from app.config import Settings
     from app.db import Database
     from app.jobs import create_job
@@ -47,11 +50,16 @@ def service_round(
     from optim.runner import Outcome
     from optim.storage import make_storage
     from optim.tasks.base import EpochMetrics
+    from optim.verdict import TrialJudge
 
     url = f"sqlite:///{work / f'epoch-{repeat}.db'}"
     settings = Settings(database_url=url, workers=0)
     db = Database.open(url)
-    payload = StudyCreate(task="mlp_digits", n_trials=trials, epochs=epochs, seed=0)
+    # the sampler and pruner of the in-memory side (the default pruner is the median pruner,
+    # which this side used until 2026-12-06 while the in-memory side used Hyperband)
+    payload = StudyCreate(
+        task="mlp_digits", n_trials=trials, epochs=epochs, seed=0, sampler="tpe", pruner="hyperband"
+    )
     study_id = create_job(db, make_storage(url), payload, settings)
     worker = Worker(settings)
     times: dict[str, list[float]] = {op: [] for op in OPS}
@@ -61,16 +69,14 @@ def service_round(
             claim = worker.claim()
             assert claim is not None
             trial = claim.runner.trial(claim.lease)
+            judge = TrialJudge(trial, epochs)
             for epoch in range(1, epochs + 1):
                 value = 1.0 / epoch + claim.lease.number * 1e-3
                 metrics = EpochMetrics(epoch, value, value, None, 0.0)
                 t0 = time.perf_counter()
                 trial.report(value, epoch)
                 t1 = time.perf_counter()
-                with worker.db.session() as session:
-                    event_log.append_event(
-                        session, event_log.epoch_finished(study_id, claim.lease.number, metrics)
-                    )
+                record_epoch(worker.db, claim.job, claim.lease.number, metrics)
                 t2 = time.perf_counter()
                 if t2 >= next_status_check:  # as app.worker's interrupt check
                     next_status_check = t2 + STATUS_CHECK_S
@@ -81,7 +87,8 @@ def service_round(
                             )
                         ).first()
                 t3 = time.perf_counter()
-                trial.should_prune()
+                if epoch < epochs:  # as optim.verdict: the last epoch is never pruned
+                    judge(epoch, None)
                 t4 = time.perf_counter()
                 for op, seconds in zip(OPS, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
                     times[op].append(seconds)
@@ -115,7 +122,8 @@ def memory_round(trials: int, epochs: int) -> tuple[dict[str, list[float]], int]
             trial.report(value, epoch)
             times["trial.report"].append(time.perf_counter() - start)
             start = time.perf_counter()
-            trial.should_prune()
+            if epoch < epochs:
+                trial.should_prune()
             times["trial.should_prune"].append(time.perf_counter() - start)
         study.tell(trial, value)
     return times, sum(len(t.intermediate_values) for t in study.trials)

@@ -20,7 +20,7 @@ from optim.runner import Lease, Outcome, TrialRunner
 from optim.space import SearchSpace
 from optim.tasks.base import EpochMetrics, Task
 from optim.training import DivergedError, train
-from optim.verdict import Verdict, judge
+from optim.verdict import TrialJudge, Verdict
 
 log = logging.getLogger("adamtune.training")
 
@@ -104,6 +104,8 @@ def _reporter(
     on_epoch: EpochCallback | None,
     interrupt: InterruptCheck | None,
 ) -> Callable[[EpochMetrics], None]:
+    judge = TrialJudge(trial, epochs)  # asked after every report of this trial, here only
+
     def report(metrics: EpochMetrics) -> None:
         try:
             trial.report(metrics.val_loss, metrics.epoch)
@@ -114,7 +116,7 @@ def _reporter(
         # the caller's check may raise (a time limit): that fails the trial for good
         stop = interrupt() if interrupt is not None else None
         try:
-            decision = judge(trial, metrics.epoch, epochs, stop)
+            decision = judge(metrics.epoch, stop)
         except Exception as exc:  # noqa: BLE001 - the storage failed, not the training
             raise _ReportFailed() from exc
         if decision.verdict is Verdict.STOP:

@@ -18,13 +18,14 @@ SLF001 is on, with an exception for this file only). What lives here:
     - the ids Optuna keeps private (`study_id_of`, `trial_id_of`), with public fallbacks;
     - on SQLite, ids that are never reused (`ensure_sqlite_autoincrement`).
 
-Fallbacks: the storage's fast paths (reports, trial reads) and the private ids have one through
-Optuna's public API. The service's reads do not: they count, sort, page and keep cursors in SQL
-over studies of 10,000+ trials, which Optuna's API can only do by loading every trial of a
-study, at every poll. They are guarded instead: the check at import compares every column
-declared here with Optuna's own models (a moved column turns `FAST_PATHS` off and is logged at
-start), and the contract tests (tests/optim/test_optuna_internals.py) compare each read with
-what Optuna's public API says of the same study.
+Fallbacks: the storage's fast paths (reports, attributes, trial reads), the private ids and the
+pruner rungs (`rung_steps`) have one through Optuna's public API. The service's reads do not: they
+count, sort, page and keep cursors in SQL over studies of 10,000+ trials, which Optuna's API can
+only do by loading every trial of a study, at every poll. They are guarded instead: the check at
+import compares every column declared here with Optuna's own models (a moved column turns
+`FAST_PATHS` off and is logged at start), and the contract tests
+(tests/optim/test_optuna_internals.py) compare each read with what Optuna's public API says of the
+same study.
 
 Supported Optuna: `SUPPORTED_OPTUNA` (pinned in pyproject.toml; CI runs the contract tests
 against the oldest and the newest release of that range: `make test-optuna-range`).
@@ -1168,8 +1169,30 @@ def held_trial(conn: Conn, study_id: int, number: int, key: str) -> HeldTrial | 
     return HeldTrial(row[0], row[1], value, row[3])
 
 
+def _attr_statement(dialect: str, system: bool) -> Insert:
+    """INSERT one user (or system) attribute of a RUNNING trial, or overwrite its value: as
+    `_report_statement`, 0 rows when the trial is not RUNNING."""
+    attrs = SYSTEM_ATTRS if system else USER_ATTRS
+    trials = TRIALS
+    row = sqlalchemy.select(
+        trials.c.trial_id,
+        sqlalchemy.bindparam("key", type_=attrs.c.key.type),
+        sqlalchemy.bindparam("value_json", type_=attrs.c.value_json.type),
+    ).where(
+        trials.c.trial_id == sqlalchemy.bindparam("trial_id", type_=trials.c.trial_id.type),
+        trials.c.state == "RUNNING",
+    )
+    insert = (sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert)(attrs)
+    upsert = insert.from_select(["trial_id", "key", "value_json"], row)
+    return upsert.on_conflict_do_update(
+        index_elements=[attrs.c.trial_id, attrs.c.key],
+        set_={"value_json": upsert.excluded.value_json},
+    ).execution_options(preserve_rowcount=True)
+
+
 class AdamtuneStorage(optuna.storages.RDBStorage):
-    """Optuna's RDB storage, with `trial.report` as one SQL statement, and SQLite tuned.
+    """Optuna's RDB storage, with `trial.report` (and a trial attribute) as one SQL statement,
+    and SQLite tuned.
 
     `set_trial_intermediate_value` through Optuna's ORM costs about 1 ms of CPU per report (load
     the trial, check that it is running, look for an existing value, insert or update, commit).
@@ -1266,6 +1289,31 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
                 "An exception is raised during the commit of a heartbeat."
             ) from exc
 
+    def set_trial_user_attr(self, trial_id: int, key: str, value: Any) -> None:
+        """One statement, as a report (a runner sets 3 to 5 user attributes per trial)."""
+        if not self._set_attr(trial_id, key, value, system=False):
+            super().set_trial_user_attr(trial_id, key, value)
+
+    def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
+        """One statement, as a report (samplers and Hyperband's rungs set them)."""
+        if not self._set_attr(trial_id, key, value, system=True):
+            super().set_trial_system_attr(trial_id, key, value)
+
+    def _set_attr(self, trial_id: int, key: str, value: Any, *, system: bool) -> bool:
+        """Whether the Core upsert wrote the attribute; if not (no fast path, or the trial is
+        not RUNNING) Optuna's own method raises or writes as Optuna does."""
+        if not self._fast_path():
+            return False
+        params = {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
+        try:
+            with self.engine.begin() as conn:
+                written = conn.execute(_attr_statement(self.engine.dialect.name, system), params)
+                return bool(written.rowcount)
+        except sqlalchemy.exc.SQLAlchemyError as exc:  # as Optuna's session scope wraps them
+            raise optuna.exceptions.StorageInternalError(
+                "An exception is raised during the commit of an attribute."
+            ) from exc
+
     def get_trial(self, trial_id: int) -> FrozenTrial:
         """Optuna's `get_trial` through Core queries (`optim.trial_reads`)."""
         if not self._fast_path():
@@ -1358,3 +1406,62 @@ class StudyStorage(CachedStorageBase):  # type: ignore[misc,valid-type]
         if trial is not None:
             return trial.system_attrs
         return self._backend.get_trial_system_attrs(trial_id)
+
+
+# --- pruner rungs ---------------------------------------------------------------------------------
+
+
+class _BracketKey(NamedTuple):
+    """What `HyperbandPruner._get_bracket_id` reads of a study and of a trial."""
+
+    study_name: str
+    number: int
+
+
+def rung_steps(
+    pruner: optuna.pruners.BasePruner, study_name: str, trial_number: int, horizon: int
+) -> tuple[int, ...] | None:
+    """The steps up to `horizon` at which Optuna's successive halving or Hyperband `pruner` can
+    decide trial `trial_number` of study `study_name`: its bracket's rung steps.
+
+    `SuccessiveHalvingPruner.prune` returns False, reading nothing but the trial's system
+    attributes and writing nothing, while the trial's last step is below its next rung's step;
+    a trial it judged at a step and did not prune holds every rung up to that step. So a caller
+    that judges a trial after its reports may skip `should_prune` at a step when no rung step
+    lies between the last step it judged and this one (`optim.verdict.TrialJudge`).
+
+    None when that is not known here: another pruner (or a subclass of these, which may decide
+    otherwise), Hyperband before its first `prune` (it makes its brackets then), a min_resource
+    still "auto", or Optuna's private fields not as this was written for.
+    """
+    kind = type(pruner)
+    halving: Any = pruner
+    # exactly these classes: a subclass may decide elsewhere (isinstance: for the type checker)
+    if kind is optuna.pruners.HyperbandPruner and isinstance(pruner, kind):
+        brackets = getattr(pruner, "_pruners", None)
+        if not brackets:
+            return None
+        try:
+            key = _BracketKey(study_name, trial_number)
+            bracket = pruner._get_bracket_id(key, key)  # type: ignore[arg-type]
+            halving = brackets[bracket]
+        except (AttributeError, AssertionError, IndexError, TypeError):
+            return None
+        if type(halving) is not optuna.pruners.SuccessiveHalvingPruner:
+            return None
+    elif kind is not optuna.pruners.SuccessiveHalvingPruner:
+        return None
+    min_resource = getattr(halving, "_min_resource", None)
+    factor = getattr(halving, "_reduction_factor", None)
+    rate = getattr(halving, "_min_early_stopping_rate", None)
+    if not all(isinstance(x, int) for x in (min_resource, factor, rate)):
+        return None  # "auto" not yet estimated, or fields renamed
+    assert isinstance(min_resource, int) and isinstance(factor, int) and isinstance(rate, int)
+    if min_resource < 1 or factor < 2 or rate < 0:
+        return None
+    steps = []
+    rung = 0
+    while (step := min_resource * factor ** (rate + rung)) <= horizon:
+        steps.append(step)
+        rung += 1
+    return tuple(steps)

@@ -13,6 +13,8 @@ from enum import StrEnum
 
 import optuna
 
+from optim import optuna_internals as oi
+
 # the reason an interrupted trial records when its study is stopped: its params run again on
 # resume (a worker's trial, or an external one told "stopped" without a reason of its own)
 STOPPED_REASON = "stopped: re-run with the same params on resume"
@@ -46,3 +48,40 @@ def judge(trial: optuna.Trial | None, step: int, horizon: int, stop: str | None)
     if trial is not None and step < horizon and trial.should_prune():
         return Decision(Verdict.PRUNE, f"pruned at epoch {step}")
     return Decision(Verdict.GO_ON)
+
+
+class TrialJudge:
+    """`judge` for one trial, asked after each report by the one runner that trains it: the
+    same decisions, without `should_prune`'s storage reads at steps where the pruner cannot
+    decide.
+
+    Successive halving and Hyperband decide a trial only at its bracket's rung steps; at any
+    other step `should_prune` reads the trial's attributes (a query per epoch on an RDB
+    storage) to return False. `oi.rung_steps` says where the rungs are; a step with no rung
+    since the last step this judge let through is answered here. Other pruners, and whenever
+    the rungs are not known, are asked every time.
+    """
+
+    def __init__(self, trial: optuna.Trial, horizon: int) -> None:
+        self.trial = trial
+        self.horizon = horizon
+        self._rungs: tuple[int, ...] | None = None
+        self._judged = -1  # the last step the pruner passed, knowing its rungs (-1: none yet)
+
+    def __call__(self, step: int, stop: str | None) -> Decision:
+        if stop is not None or step >= self.horizon:
+            return judge(self.trial, step, self.horizon, stop)
+        rungs = self._rungs if self._rungs is not None else self._find_rungs()
+        if rungs is not None and not any(self._judged < rung <= step for rung in rungs):
+            self._judged = step
+            return Decision(Verdict.GO_ON)
+        decision = judge(self.trial, step, self.horizon, None)
+        if rungs is not None:
+            # the pruner ran its halving with known rungs: the trial holds each one up to here
+            self._judged = step
+        return decision
+
+    def _find_rungs(self) -> tuple[int, ...] | None:
+        study = self.trial.study
+        self._rungs = oi.rung_steps(study.pruner, study.study_name, self.trial.number, self.horizon)
+        return self._rungs

@@ -51,6 +51,7 @@ def create(payload: ComparisonCreate, state: StateDep, response: Response) -> Co
     """One study per optimizer under the same budget, sampler, pruner and seeds; the workers
     run them interleaved, and validate each one's winner on the same fresh seeds."""
     comparison_id = create_comparison(state.db, state.storage, payload, state.settings)
+    state.doorbell.ring()
     response.headers["Location"] = f"/api/comparisons/{comparison_id}"
     with state.db.session(write=False) as session:
         found = session.get(Comparison, comparison_id)

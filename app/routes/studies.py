@@ -49,6 +49,7 @@ def create(
         config = payload.to_config()
         return DryRunResult(valid=True, config=config, training_runs=config.training_runs())
     study_id = create_job(state.db, state.storage, payload, state.settings)
+    state.doorbell.ring()
     response.headers["Location"] = f"/api/studies/{study_id}"
     with state.db.session(write=False) as session:
         return study_summaries(session, study_id)[0]
@@ -70,6 +71,7 @@ def stop(study: StudyDep, state: StateDep) -> StudyPublic:
 @router.post("/{study_id}/resume", dependencies=[Depends(require_token)], responses={409: {}})
 def resume(study: StudyDep, state: StateDep) -> StudyPublic:
     resume_job(state.db, study.id)
+    state.doorbell.ring()
     with state.db.session(write=False) as session:
         return study_summaries(session, study.id)[0]
 
@@ -103,6 +105,7 @@ def validate(
         seeds=body.seeds,
         confirm_seeds=body.confirm_seeds,
     )
+    state.doorbell.ring()
     with state.db.session(write=False) as session:
         child_job = get_job(session, child)
         assert child_job is not None

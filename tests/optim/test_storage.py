@@ -736,3 +736,61 @@ def test_core_trial_reads_equal_optunas(storages: OpenStorage, directions: list[
         ours.get_trial(10_000)
     with pytest.raises(KeyError):
         ours._get_trials(10_000, None, set(), -1)  # noqa: SLF001
+
+
+# --- trial attributes in one statement ------------------------------------------------------------
+
+ATTR_VALUES = [1, 2.5, "text", [1, 2], {"a": [None, True]}, None]
+
+
+@both_databases
+def test_an_attribute_is_one_insert_statement_and_reads_back_as_optuna_writes_it(
+    storages: OpenStorage, statements: Any
+) -> None:
+    storage, plain = storages(), storages(plain=True)
+    study = optuna.create_study(storage=storage)
+    trial = study.ask()
+    trial_id = id_of(storage, study, trial)
+    seen = statements(storage.engine)
+    for index, value in enumerate(ATTR_VALUES):
+        storage.set_trial_user_attr(trial_id, f"u{index}", value)
+        storage.set_trial_system_attr(trial_id, f"s{index}", value)
+    storage.set_trial_user_attr(trial_id, "u0", "overwritten")
+    sent = [sql for sql in seen if not sql.startswith("BEGIN")]
+    assert len(sent) == 2 * len(ATTR_VALUES) + 1, sent
+    assert all(sql.startswith("INSERT INTO trial_") for sql in sent), sent
+    assert all("ON CONFLICT (trial_id," in sql and "DO UPDATE" in sql for sql in sent), sent
+
+    expected_user = {f"u{i}": v for i, v in enumerate(ATTR_VALUES)} | {"u0": "overwritten"}
+    expected_system = {f"s{i}": v for i, v in enumerate(ATTR_VALUES)}
+    read = plain.get_trial(trial_id)  # Optuna's own ORM reads
+    assert read.user_attrs == expected_user
+    assert read.system_attrs == expected_system
+
+
+@both_databases
+@pytest.mark.parametrize("state", [TrialState.COMPLETE, TrialState.FAIL, TrialState.WAITING])
+def test_attributes_of_trials_not_running_behave_as_in_optuna(
+    storages: OpenStorage, state: TrialState
+) -> None:
+    """Finished: refused, nothing written; missing: KeyError; WAITING: written, as Optuna does."""
+    storage, plain = storages(), storages(plain=True)
+    study = optuna.create_study(storage=storage)
+    if state == TrialState.WAITING:
+        study.enqueue_trial({})
+        trial_id = id_of(storage, study, study.trials[0])
+        storage.set_trial_user_attr(trial_id, "k", 1)
+        storage.set_trial_system_attr(trial_id, "k", 2)
+        read = plain.get_trial(trial_id)
+        assert (read.user_attrs["k"], read.system_attrs["k"]) == (1, 2)
+        return
+    trial = study.ask()
+    finish(study, trial, state)
+    trial_id = id_of(storage, study, trial)
+    for setter in (storage.set_trial_user_attr, storage.set_trial_system_attr):
+        with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
+            setter(trial_id, "k", 1)
+        with pytest.raises(KeyError):
+            setter(10_000, "k", 1)
+    assert "k" not in plain.get_trial(trial_id).user_attrs
+    assert "k" not in plain.get_trial(trial_id).system_attrs
