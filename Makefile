@@ -80,7 +80,7 @@ test-optuna-range: $(STAMP)
 # Optuna-native side (docs/BENCHMARKS.md, section 10).
 BENCH_OUT ?= docs/bench
 BENCHES := adam_step storage_writes service_overhead epoch_overhead worker_scaling dashboard_reads \
-	live_latency curves_build memory tuning_quality recipes overload runners gpu
+	live_latency curves_build first_view memory tuning_quality recipes overload runners gpu
 bench: $(STAMP)
 	$(BIN)/pip install -q -e ".[bench]"
 	mkdir -p $(BENCH_OUT)

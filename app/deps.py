@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.curves_payload import CurvesCache
 from app.db import Database
 from app.event_hub import EventHub
 from app.external import ExternalTrials
@@ -32,6 +33,7 @@ class AppState:
     db: Database
     storage: optuna.storages.RDBStorage
     figures: FigureCache
+    curves: CurvesCache
     events: EventHub
     external: ExternalTrials
 
