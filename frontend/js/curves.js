@@ -1,5 +1,7 @@
 // Live convergence curves: one scattergl trace per trial, grown with Plotly.extendTraces; from
-// BULK_MIN curves on, the finished ones are drawn as one trace per kind (curves_data.js).
+// BULK_MIN curves on, the finished ones are drawn as one trace per kind (curves_data.js), and
+// every trace is SVG: a few SVG paths of 50,000 points paint in a tenth of the time that
+// scattergl's software WebGL takes (no GPU in a headless or remote browser).
 //
 // What the chart does for a decision: every trial is visible (a curve of one or two points gets
 // markers), the y-range is robust (a few diverging spikes are clipped and marked with ▲ rather
@@ -269,7 +271,7 @@ export class LiveCurves {
     const g = this.group(t);
     const ys = t[this.metric];
     return {
-      type: "scattergl",
+      type: this.traceType(),
       mode: this.markers(t) ? "lines+markers" : "lines",
       x: t.epoch.slice(),
       y: ys.slice(),
@@ -286,6 +288,11 @@ export class LiveCurves {
     };
   }
 
+  /** WebGL for a trace per trial; SVG once the finished curves share a few traces. */
+  traceType() {
+    return this.bulk.size ? "scatter" : "scattergl";
+  }
+
   /** One trace for the finished curves of a kind: gaps between curves; the hover names each
    * point's trial from its customdata ([number, first line, last lines], one per trial). */
   bulkTrace(g, numbers, reps) {
@@ -293,7 +300,7 @@ export class LiveCurves {
     const s = this.style(first);
     const { x, y, customdata } = this.data.gapped(numbers, (t) => [t.number, this.hoverHead(t), this.hoverTail(t)]);
     return {
-      type: "scattergl",
+      type: this.traceType(),
       mode: this.markers(first) ? "lines+markers" : "lines",
       x,
       y,

@@ -265,18 +265,16 @@ SCALE_JS = """async ([nTrials, nEpochs]) => {
 }"""
 
 
-def test_curves_of_1000_trials_are_webgl_traces_one_per_kind(
-    page: Any, record_property: Any
-) -> None:
-    """1000 curves of 100 epochs drawn in WebGL: the finished ones one trace per kind (complete,
-    pruned), the baseline and the best each their own (how long they take to build is
+def test_curves_of_1000_trials_are_one_svg_trace_per_kind(page: Any, record_property: Any) -> None:
+    """1000 curves of 100 epochs: the finished ones one SVG trace per kind (complete, pruned),
+    the baseline and the best each their own (how long they take to build is
     bench/curves_build.py's and bench/first_view.py's business, not a test's)."""
     page.goto("#/no-such-page")  # a page that makes no API calls
     page.page.wait_for_selector("main h1")
     result = page.page.evaluate(SCALE_JS, [1000, 100])
     record_property("curves_1000x100", result)
     print("1000 trials x 100 epochs:", result)
-    assert result["types"] == ["scattergl"]
+    assert result["types"] == ["scatter"]
     assert result["curves"] == 1000 and result["points"] == 100_000
     assert result["traces"] == 4
 

@@ -25,6 +25,8 @@ function isLive(s) {
 
 export async function mount(root, ctx, idText) {
   const id = Number(idText);
+  // Plotly (3.5 MB of script) loads while the study is read: the curves wait on it
+  ensurePlotly().catch(() => {}); // a failure is shown where the curves would be
   const loading = h("p", { class: "muted", text: "Loading study…" });
   root.appendChild(loading);
 
