@@ -73,7 +73,7 @@ test-optuna-range: $(STAMP)
 		PYTHONPATH=.optuna-range/$$version $(BIN)/python -m pytest -q $(OPTUNA_TESTS) || exit 1; \
 	done
 
-# Every benchmark of docs/BENCHMARKS.md (about 75 minutes on 2 cores, 25 of them overload's and
+# Every benchmark of docs/BENCHMARKS.md (about 80 minutes on 2 cores, 25 of them overload's and
 # up to 20 runners': run it on a quiet machine); Markdown tables go to docs/bench/NAME.md, raw
 # numbers to docs/bench/NAME.json. runners needs PostgreSQL: ADAMTUNE_BENCH_PG_ADMIN_URL (default
 # postgresql://postgres@127.0.0.1:5432/test), with max_connections above 2 x 200 for its
