@@ -74,14 +74,14 @@ test-optuna-range: $(STAMP)
 		PYTHONPATH=.optuna-range/$$version $(BIN)/python -m pytest -q $(OPTUNA_TESTS) || exit 1; \
 	done
 
-# Every benchmark of docs/BENCHMARKS.md (about 75 minutes on 2 cores, 25 of them overload's and
+# Every benchmark of docs/BENCHMARKS.md (about 80 minutes on 2 cores, 25 of them overload's and
 # up to 20 runners': run it on a quiet machine); Markdown tables go to docs/bench/NAME.md, raw
 # numbers to docs/bench/NAME.json. runners needs PostgreSQL: ADAMTUNE_BENCH_PG_ADMIN_URL (default
 # postgresql://postgres@127.0.0.1:5432/test), with max_connections above 2 x 200 for its
 # Optuna-native side (docs/BENCHMARKS.md, section 10).
 BENCH_OUT ?= docs/bench
 BENCHES := adam_step storage_writes service_overhead epoch_overhead worker_scaling dashboard_reads \
-	live_latency curves_build memory tuning_quality recipes overload runners gpu
+	live_latency curves_build first_view memory tuning_quality recipes overload runners gpu
 bench: $(STAMP)
 	$(BIN)/pip install -q -e ".[bench]"
 	mkdir -p $(BENCH_OUT)

@@ -10,7 +10,8 @@ Only the run's leader passes admission and holds a thread and a connection; the 
 holding neither, and get a copy of its answer (status, headers and body), a 503 included.
 
 A twin is a request of the same method, path, query string, Authorization and Origin headers
-(CORS answers depend on the origin), of a lane listed in `lanes` (reads whose answer depends on
+(CORS answers depend on the origin) and the same taking of gzip or not (a big curve load is sent
+gzipped to a client that takes it), of a lane listed in `lanes` (reads whose answer depends on
 nothing else). A run whose route raised, or
 whose answer grew past `max_body_bytes`, is not shared: its followers run on their own.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-Key = tuple[str, str, bytes, bytes, bytes]
+Key = tuple[str, str, bytes, bytes, bytes, bool]
 # a shared body goes out to each follower in pieces of this size, each after the last has
 # drained: 1,000 followers of a 3.6 MB curve load would otherwise buffer 3.6 GB at once
 CHUNK_BYTES = 256 << 10
@@ -65,12 +66,15 @@ class CoalesceMiddleware:
         if self.classifier(scope) not in self.lanes:
             return None
         auth = origin = b""
+        gzip = False
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 auth = value
             elif name == b"origin":  # CORS headers of the answer depend on it
                 origin = value
-        return scope["method"], scope["path"], scope.get("query_string", b""), auth, origin
+            elif name == b"accept-encoding":  # so does a curve load's encoding
+                gzip = b"gzip" in value
+        return scope["method"], scope["path"], scope.get("query_string", b""), auth, origin, gzip
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key = self.key(scope) if self.max_followers > 0 else None

@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from app.config import Settings
+from app.curves_payload import CurvesCache
 from app.db import Database
 from app.doorbell import Doorbell
 from app.event_hub import EventHub
@@ -33,6 +34,7 @@ class AppState:
     db: Database
     storage: optuna.storages.RDBStorage
     figures: FigureCache
+    curves: CurvesCache
     events: EventHub
     external: ExternalTrials
     # rung after a study is created or resumed: `adamtune serve`'s workers start on it at once

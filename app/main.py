@@ -19,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 from app.admission import AdmissionMiddleware, LaneLimit, classify
 from app.coalesce import CoalesceMiddleware
 from app.config import Settings, get_settings
+from app.curves_payload import CurvesCache
 from app.db import Database, DatabaseUnavailableError
 from app.deps import AppState
 from app.errors import DomainError, domain_error
@@ -82,6 +83,7 @@ def create_app(
         db=db,
         storage=storage,
         figures=figure_cache,
+        curves=CurvesCache(int(settings.curves_cache_mb * 2**20)),
         # a finished trial of a watched study: its importances are built before anyone asks
         events=EventHub(db, settings.sse_poll_interval, format_sse, figure_cache.warm),
         external=ExternalTrials(db, storage, settings),

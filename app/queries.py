@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select
@@ -118,14 +119,19 @@ def study_rows(session: Session, study_id: int | None = None) -> list[dict[str, 
     ]
 
 
-def trial_attrs(session: Session, trial_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """trial_id -> the user attributes adamtune reads (params, baseline, reasons)."""
-    return oi.trial_user_attrs(session, trial_ids, TRIAL_ATTRS)
+def trial_attrs(
+    session: Session, trial_ids: Sequence[int], study_id: int | None = None
+) -> dict[int, dict[str, Any]]:
+    """trial_id -> the user attributes adamtune reads (params, baseline, reasons); `study_id`:
+    of all its trials."""
+    return oi.trial_user_attrs(session, trial_ids, TRIAL_ATTRS, study_id)
 
 
-def trial_params(session: Session, trial_ids: Sequence[int]) -> dict[int, dict[str, float]]:
+def trial_params(
+    session: Session, trial_ids: Sequence[int], study_id: int | None = None
+) -> dict[int, dict[str, float]]:
     """trial_id -> Optuna's stored params (internal representation: floats)."""
-    return oi.trial_params(session, trial_ids)
+    return oi.trial_params(session, trial_ids, study_id)
 
 
 def epochs_trained(session: Session, study_ids: Sequence[int]) -> dict[int, int]:
@@ -153,8 +159,10 @@ def spent_in_order(session: Session, study_ids: Sequence[int]) -> dict[int, list
     return out
 
 
-def epochs_done(session: Session, trial_ids: Sequence[int]) -> dict[int, int]:
-    return oi.steps_by_trial(session, trial_ids)
+def epochs_done(
+    session: Session, trial_ids: Sequence[int], study_id: int | None = None
+) -> dict[int, int]:
+    return oi.steps_by_trial(session, trial_ids, study_id)
 
 
 def trials_page(
@@ -179,7 +187,9 @@ def trials_page(
         state=state,
         numbers=numbers,
     )
-    trials = describe_trials(session, rows)
+    # the whole study (an all-trials curve load): its trials by study, not by 10,000 ids
+    whole = study_id if len(rows) == total and state is None and numbers is None else None
+    trials = describe_trials(session, rows, whole)
     if any(t["interrupted"] for t in trials):
         reruns = rerun_numbers(session, study_id)
         for t in trials:
@@ -187,11 +197,18 @@ def trials_page(
     return total, trials
 
 
-def describe_trials(session: Session, rows: Sequence[oi.TrialRow]) -> list[dict[str, Any]]:
+def describe_trials(
+    session: Session, rows: Sequence[oi.TrialRow], study_id: int | None = None
+) -> list[dict[str, Any]]:
+    """`rows` described; `study_id` when they are all of that study's trials."""
     ids = [row.trial_id for row in rows]
-    attrs = trial_attrs(session, ids)
-    params = trial_params(session, ids)
-    done = epochs_done(session, ids)
+    attrs = trial_attrs(session, ids, study_id)
+    # Optuna's own params only where adamtune's attribute is missing (a plain Optuna study's
+    # trials): 10,000 trials of 9 parameters are 90,000 rows read for nothing
+    bare = [i for i in ids if not attrs.get(i, {}).get(PARAMS_ATTR)]
+    whole = study_id if len(bare) == len(ids) else None
+    params = trial_params(session, bare, whole)
+    done = epochs_done(session, ids, study_id)
     now = oi.optuna_now()
     out = []
     for row in rows:
@@ -279,14 +296,20 @@ def job_curve_points(
         )
     else:
         query = query.order_by(Event.id)
-    points = empty_points()
-    cursor = after
-    for row in session.execute(query):
-        cursor = max(cursor, row[0])
-        for field, value in zip(POINT_FIELDS, row[1:], strict=True):
-            points[field].append(value)
+    # the driver's own tuples (ints and floats need no processing): an all-trials read has
+    # 500,000 rows, and the ORM's rows cost twice as much as the reading
+    result = session.connection().execute(query)
+    rows = result.cursor.fetchall() if result.cursor is not None else result.all()
+    result.close()
+    if not rows:
+        return max(after, latest_event_id(session, study_id)), empty_points()
+    # a column at a time through itemgetter: for 500,000 rows a tenth of zip(*rows)'s time
+    # (which builds 500,000 iterators) and of an append per value
+    points = {
+        field: list(map(itemgetter(i), rows)) for i, field in enumerate(POINT_FIELDS, start=1)
+    }
     # this study's newest event: the cursor never takes another study's ids
-    return max(cursor, latest_event_id(session, study_id)), points
+    return max(after, max(map(itemgetter(0), rows)), latest_event_id(session, study_id)), points
 
 
 def foreign_curve_points(

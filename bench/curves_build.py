@@ -68,7 +68,9 @@ BUILD_JS = """async ([builder, nTrials, nEpochs]) => {
   const built = performance.now() - start;
   await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
   const painted = performance.now() - start;
-  const traces = div.data.length;
+  // curves drawn: a trace per trial, or one per kind holding several (meta.trials)
+  const traces = div.data.reduce(
+    (n, t) => n + (t.meta && t.meta.trials ? t.meta.trials.length : 1), 0);
   if (curves) curves.destroy(); else window.Plotly.purge(div);
   div.remove();
   return {built: built / 1000, painted: painted / 1000, traces};

@@ -11,6 +11,16 @@ trial added here): `adamtune serve --workers 0` and `optuna-dashboard sqlite:///
 - Incremental, 10 new points: 10 intermediate values (through Optuna's storage) and 10 epoch
   events (adamtune_events, by SQL) are written for the running trial, then the same polls.
 
+- All trials and points (issue 24, `--parts all`): adamtune GET
+  /curves?after=0&max_trials=100000&max_points=1000000, optuna-dashboard /api/studies/{id}?after=0,
+  both the whole finished study (checked: every trial, every point). Cold: a freshly started
+  server's first request (the database file is in the OS page cache: only the server is cold);
+  warm: the same request again at once (adamtune keeps a finished study's encoded answer;
+  optuna-dashboard keeps the trials it read for 10 s: a warm request within that is counted as
+  served from its cache only when it took under 60 % of its cold request, else it is marked a
+  reload). adamtune is read twice: without Accept-Encoding (JSON bytes, as optuna-dashboard
+  sends) and with `Accept-Encoding: gzip` (what a browser sends).
+
 optuna-dashboard keeps all trials in memory for 10 s (its TTL for studies of 500+ trials) and
 re-reads them all after that; its page polls every 10 s, so a poll that sees new points is a poll
 after expiry. Each of its timed requests here is made after the TTL has passed; a request within
@@ -18,6 +28,7 @@ the TTL (served stale from memory) is shown for information. Server RSS is read 
 /proc/<pid>/status after the loads (VmRSS now, VmHWM the peak).
 
     .venv/bin/python bench/dashboard_reads.py [--repeats 3] [--db PATH] [--json PATH]
+    .venv/bin/python bench/dashboard_reads.py --parts all --repeats 3   # issue 24's figure only
     .venv/bin/python bench/dashboard_reads.py --smoke   # adamtune's side, a tiny study: a check
 """
 
@@ -26,11 +37,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import gzip
 import json
 import shutil
 import sqlite3
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +53,8 @@ import _common as c  # noqa: E402
 
 OD_TTL_S = 10.0  # optuna_dashboard._storage.get_trials: TTL for studies of 500+ trials
 TARGETS = {"ratio": 10.0, "first_load_s": 0.5, "incremental_s": 0.020, "rss_mb": 250.0}
+ALL_TARGETS = {"cold": 30.0, "warm": 10.0}  # issue 24: optuna-dashboard / adamtune, all trials
+OD_WARM_HIT = 0.6  # a warm request under this share of its cold one was served from the cache
 
 
 def ensure_db(args: argparse.Namespace, work: Path) -> Path:
@@ -65,6 +80,15 @@ def _storage(path: Path) -> Any:
     from optim.storage import make_storage  # the bench's own imports stay light
 
     return make_storage(f"sqlite:///{path}")
+
+
+def point_count(path: Path, study_id: int) -> int:
+    """The study's intermediate values: its points on both servers."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return int(conn.execute(
+            "SELECT count(*) FROM trial_intermediate_values v JOIN trials t "
+            "ON t.trial_id = v.trial_id WHERE t.study_id = ?", (study_id,),
+        ).fetchone()[0])  # fmt: skip
 
 
 class RunningTrial:
@@ -109,6 +133,18 @@ class RunningTrial:
         self.trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
         self.number = trial.number
         self.epoch = max(trial.intermediate_values, default=0)
+
+    @staticmethod
+    def exists(path: Path, study_id: int) -> bool:
+        """Whether the study has a trial that is not finished (an earlier run's)."""
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            return (
+                conn.execute(
+                    "SELECT 1 FROM trials WHERE study_id = ? AND state IN ('RUNNING', 'WAITING')",
+                    (study_id,),
+                ).fetchone()
+                is not None
+            )
 
     def _conn(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=60)
@@ -188,6 +224,141 @@ class Bench:
         return {"seconds": seconds, "bytes": size, "trials": len(trials), "running_steps": steps}
 
 
+def fetch(url: str, accept_gzip: bool = False) -> tuple[float, int, Any]:
+    """(seconds to the last byte, bytes on the wire, the parsed answer); decoding and parsing
+    are not timed."""
+    request = urllib.request.Request(url)
+    if accept_gzip:
+        request.add_header("Accept-Encoding", "gzip")
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=900) as response:
+        payload = response.read()
+        encoding = response.headers.get("Content-Encoding")
+    seconds = time.perf_counter() - start
+    body = gzip.decompress(payload) if encoding == "gzip" else payload
+    return seconds, len(payload), json.loads(body)
+
+
+def counts(side: str, body: Any) -> tuple[int, int]:
+    """(trials, points) in an all-trials answer."""
+    if side == "optuna_dashboard":
+        trials = body["trials"]
+        return len(trials), sum(len(t["intermediate_values"]) for t in trials)
+    return len(body["trials"]), len(body["points"]["trial"])
+
+
+def all_reads(
+    args: argparse.Namespace, db: Path, study_id: int, work: Path, with_od: bool
+) -> list[dict[str, Any]]:
+    """Cold and warm reads of every trial and point, each server freshly started per repeat,
+    the order of the sides rotated."""
+    at_url = "/api/studies/{}/curves?after=0&max_trials=100000&max_points=1000000"
+    sides = ["adamtune", "adamtune_gzip", *(["optuna_dashboard"] if with_od else [])]
+    od_bin = str(Path(c.PYTHON).with_name("optuna-dashboard"))
+    rounds = []
+    for repeat in range(args.repeats):
+        r: dict[str, Any] = {"repeat": repeat, "loadavg_1min": c.loadavg()[0]}
+        for side in sides[repeat % len(sides) :] + sides[: repeat % len(sides)]:
+            if side == "optuna_dashboard":
+                port = c.free_port()
+                server = c.Server(
+                    [
+                        od_bin,
+                        f"sqlite:///{db}",
+                        "--host",
+                        "127.0.0.1",
+                        "--port",
+                        str(port),
+                        "--quiet",
+                    ],
+                    port,
+                    work / "od-all.log",
+                    "/api/meta",
+                )
+                url = f"{server.url}/api/studies/{study_id}?after=0"
+            else:
+                server = c.adamtune_server(f"sqlite:///{db}", 0, work / "adamtune-all.log")
+                url = server.url + at_url.format(study_id)
+            accept_gzip = side == "adamtune_gzip"
+            with server:
+                cold, size, body = fetch(url, accept_gzip)
+                got = {"cold_s": cold, "bytes": size, "counts": counts(side, body), "warm_s": []}
+                del body
+                for _ in range(args.warm):
+                    seconds, _, body = fetch(url, accept_gzip)
+                    got["warm_s"].append(seconds)
+                    got["warm_counts"] = counts(side, body)
+                    del body
+                got["rss_peak_mb"] = c.rss_mb(server.pid, "VmHWM")
+            r[side] = got
+            print(f"# all, repeat {repeat}, {side}: cold {cold:.2f} s, warm "
+                  f"{min(got['warm_s']):.3f} s", file=sys.stderr)  # fmt: skip
+        rounds.append(r)
+    return rounds
+
+
+def report_all(
+    args: argparse.Namespace, info: dict[str, Any], rounds: list[dict[str, Any]],
+    expected: tuple[int, int], finished: bool,
+) -> bool:  # fmt: skip
+    """The all-trials table; whether every answer held every trial and point."""
+    sides = [s for s in ("adamtune", "adamtune_gzip", "optuna_dashboard") if s in rounds[0]]
+    valid = all(
+        r[s]["counts"] == expected and r[s]["warm_counts"] == expected
+        for r in rounds
+        for s in sides
+    )
+    warm = {s: [min(r[s]["warm_s"]) for r in rounds] for s in sides}
+    od_hit = [
+        min(r["optuna_dashboard"]["warm_s"]) < OD_WARM_HIT * r["optuna_dashboard"]["cold_s"]
+        for r in rounds if "optuna_dashboard" in r
+    ]  # fmt: skip
+    print(c.header(
+        f"All trials and points: one finished study of {expected[0]} trials and {expected[1]} "
+        f"points, {args.repeats} repeats (each a fresh server per side), {args.warm} warm "
+        "requests after each cold one; times are client-side, request to last byte",
+        info,
+    ))  # fmt: skip
+    labels = {
+        "adamtune": "adamtune /curves?after=0&max_trials=100000&max_points=1000000",
+        "adamtune_gzip": "  the same, Accept-Encoding: gzip",
+        "optuna_dashboard": "optuna-dashboard /api/studies/{id}?after=0",
+    }
+    rows = []
+    for s in sides:
+        rows.append([
+            labels[s], c.fmt_summary(c.summary([r[s]["cold_s"] for r in rounds]), ".2f"),
+            c.fmt_summary(c.summary(warm[s]), ".3f"),
+            f"{rounds[0][s]['bytes'] / 1e6:.1f} MB",
+            f"{max(r[s]['rss_peak_mb'] or 0 for r in rounds):.0f}",
+        ])  # fmt: skip
+    print(c.table(["request", "cold s, median (min–max)", "warm s (best of the warm requests)",
+                   "on the wire", "server peak RSS, MB"], rows, "lrrrr"))  # fmt: skip
+    ratios: dict[str, Any] = {}
+    if "optuna_dashboard" in rounds[0]:
+        for s in ("adamtune", "adamtune_gzip"):
+            cold = c.summary([r["optuna_dashboard"]["cold_s"] / r[s]["cold_s"] for r in rounds])
+            w = c.summary([min(r["optuna_dashboard"]["warm_s"]) / min(r[s]["warm_s"])
+                           for r in rounds])  # fmt: skip
+            ratios[s] = {"cold": cold, "warm": w}
+        print()
+        for s, label in (("adamtune", "JSON"), ("adamtune_gzip", "gzip")):
+            cold, w = ratios[s]["cold"], ratios[s]["warm"]
+            print(f"optuna-dashboard / adamtune ({label}), median of per-repeat ratios: cold "
+                  f"{cold['median']:.1f}x ({cold['min']:.1f}–{cold['max']:.1f}), target >= "
+                  f"{ALL_TARGETS['cold']:g}x: "
+                  f"{'met' if cold['median'] >= ALL_TARGETS['cold'] else 'missed'}; warm "
+                  f"{w['median']:.0f}x ({w['min']:.0f}–{w['max']:.0f}), target >= "
+                  f"{ALL_TARGETS['warm']:g}x: "
+                  f"{'met' if w['median'] >= ALL_TARGETS['warm'] else 'missed'}.  ")  # fmt: skip
+        print(f"optuna-dashboard's warm request served from its 10 s cache: {sum(od_hit)} of "
+              f"{len(od_hit)} repeats.  ")  # fmt: skip
+    print(f"Every answer held all {expected[0]} trials and {expected[1]} points: {valid}. "
+          f"The study was finished (no running trial): {finished}.")  # fmt: skip
+    info["all_ratios"], info["all_od_warm_hits"] = ratios, od_hit
+    return valid
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     c.add_common_args(parser, repeats=3)
@@ -200,6 +371,12 @@ def main(argv: list[str] | None = None) -> int:
         default="adamtune,optuna-dashboard",
         help="adamtune alone: its side only (no optuna-dashboard needed)",
     )
+    parser.add_argument(
+        "--parts",
+        default="reads,all",
+        help="reads (section 4's loads and polls), all (every trial and point)",
+    )
+    parser.add_argument("--warm", type=int, default=3, help="warm all-trials requests/repeat")
     parser.add_argument("--smoke", action="store_true",
                         help="a check: adamtune alone, 1 repeat of a 50 x 3 study")  # fmt: skip
     args = parser.parse_args(argv)
@@ -209,10 +386,24 @@ def main(argv: list[str] | None = None) -> int:
     if with_od and shutil.which("optuna-dashboard", path=str(Path(c.PYTHON).parent)) is None:
         parser.error("optuna-dashboard is not installed: pip install -e '.[bench]'")
 
+    parts = args.parts.split(",")
     c.wait_for_quiet(args.wait_load)
     with c.workdir(args.workdir) as work:
         db = ensure_db(args, work)
-        study_id, _ = big_study(db)
+        study_id, n_trials = big_study(db)
+        if "all" in parts:  # before the running trial below: the finished study
+            all_info = c.machine()
+            expected = (n_trials, point_count(db, study_id))
+            finished = not RunningTrial.exists(db, study_id)
+            all_rounds = all_reads(args, db, study_id, work, with_od)
+            all_info["loadavg_end"] = c.loadavg()
+            all_valid = report_all(args, all_info, all_rounds, expected, finished)
+            report_json = {"machine": all_info, "rounds": all_rounds, "expected": expected,
+                           "finished": finished, "valid": all_valid}  # fmt: skip
+            if "reads" not in parts:
+                c.write_json(args.json, {"all": report_json, "valid": all_valid})
+                return 0 if all_valid else 1
+            print()
         running = RunningTrial(db, study_id)
         _, n_trials = big_study(db)
         size = sum(p.stat().st_size for p in (db, Path(f"{db}-wal")) if p.exists())
@@ -256,12 +447,15 @@ def main(argv: list[str] | None = None) -> int:
                 for name, server in servers.items()
             }  # fmt: skip
     info["loadavg_end"] = c.loadavg()
-    return report(args, info, rounds, rss, n_trials, running)
+    extra = {"all": report_json} if "all" in parts else {}
+    reads_status = report(args, info, rounds, rss, n_trials, running, extra)
+    return max(reads_status, 0 if "all" not in parts or all_valid else 1)
 
 
 def report(
     args: argparse.Namespace, info: dict[str, Any], rounds: list[dict[str, Any]],
     rss: dict[str, dict[str, float | None]], n_trials: int, running: RunningTrial,
+    extra: dict[str, Any] | None = None,
 ) -> int:  # fmt: skip
     """Print the tables and write the JSON; 1 (not valid) when a server's answers missed the
     new points, or the two servers did not serve the same trials."""
@@ -365,7 +559,7 @@ def report(
         args.json,
         {"machine": info, "config": {k: v for k, v in vars(args).items() if k != "json"},
          "rounds": rounds, "rss_mb": rss, "ratios": ratios, "new_points_seen": new_ok,
-         "same_trials": same_trials, "valid": valid},
+         "same_trials": same_trials, "valid": valid, **(extra or {})},
     )  # fmt: skip
     return 0 if valid else 1
 

@@ -1,4 +1,7 @@
-// Live convergence curves: one scattergl trace per trial, grown with Plotly.extendTraces.
+// Live convergence curves: one scattergl trace per trial, grown with Plotly.extendTraces; from
+// BULK_MIN curves on, the finished ones are drawn as one trace per kind (curves_data.js), and
+// every trace is SVG: a few SVG paths of 50,000 points paint in a tenth of the time that
+// scattergl's software WebGL takes (no GPU in a headless or remote browser).
 //
 // What the chart does for a decision: every trial is visible (a curve of one or two points gets
 // markers), the y-range is robust (a few diverging spikes are clipped and marked with ▲ rather
@@ -6,7 +9,7 @@
 // integers on a fixed 1..epochs axis, and there is one legend (Plotly's: one entry per kind).
 import { AXIS_NUMBERS, adamParams, epochAxis, fmtNum, fmtParam, logTicks, logTicksOf, metricLabel } from "./format.js";
 import { PLOT_CONFIG, palette, themeTemplate } from "./plot.js";
-import { CurveData, MAX_TRACES, METRICS, SHORT_CURVE } from "./curves_data.js";
+import { BULK_MIN, CurveData, MAX_TRACES, METRICS, SHORT_CURVE } from "./curves_data.js";
 
 // what other modules import from here (curves_data.js has no DOM: node tests import it)
 export { METRICS, robustRange, spansDecades } from "./curves_data.js";
@@ -47,7 +50,9 @@ export class LiveCurves {
     this.onRange = opts.onRange || null; // () => void: the clipped-points note may have changed
     this.label = opts.metricLabel || metricLabel;
     this.baselineName = opts.baselineName || "default Adam"; // the family's defaults // a plain Optuna study's curve is its intermediate value
-    this.index = new Map(); // trial number -> trace index
+    this.index = new Map(); // trial number -> trace index (a trial of its own trace)
+    this.bulk = new Map(); // group -> the trials drawn in its one trace (the first traces)
+    this.inBulk = new Set();
     this.highlighted = null; // the trial drawn thick (hovered or selected row)
     this.selected = null;
     this.dirtyPins = false;
@@ -102,7 +107,9 @@ export class LiveCurves {
   /** First load: the `GET /curves?after=0` answer. */
   async load(resp) {
     this.data.loadPage(resp);
+    performance.mark("curves:data");
     await this.redraw();
+    performance.mark("curves:drawn");
     this.ready = true;
     this.schedule();
   }
@@ -232,8 +239,18 @@ export class LiveCurves {
   }
 
   hover(t) {
+    return `${this.hoverHead(t)}<br>epoch %{x}<br>${esc(this.label(this.metric))} %{text}${this.hoverTail(t)}<extra></extra>`;
+  }
+
+  /** The hover's first line: the trial and its state. */
+  hoverHead(t) {
     const label = t.baseline ? `trial ${t.number} · ${this.baselineName}` : `trial ${t.number}`;
-    const lines = [`<b>${esc(label)}</b> · ${esc(String(t.state).toLowerCase())}`, `epoch %{x}`, `${esc(this.label(this.metric))} %{text}`];
+    return `<b>${esc(label)}</b> · ${esc(String(t.state).toLowerCase())}`;
+  }
+
+  /** The hover's lines after the point's own: the trial's value, reason and parameters. */
+  hoverTail(t) {
+    const lines = [];
     if (t.value !== null && t.value !== undefined) lines.push(`trial value ${esc(fmtNum(t.value))}`);
     if (t.reason) lines.push(esc(t.reason));
     const p = t.params ? adamParams(t.params) : null;
@@ -242,7 +259,7 @@ export class LiveCurves {
       lines.push(`β2 ${esc(fmtParam("beta2", p.beta2))}   eps ${esc(fmtParam("eps", p.eps))}`);
       if (p.weight_decay) lines.push(`weight decay ${esc(fmtParam("weight_decay", p.weight_decay))}`);
     }
-    return `${lines.join("<br>")}<extra></extra>`;
+    return lines.map((line) => `<br>${line}`).join("");
   }
 
   legendFlags() {
@@ -254,7 +271,7 @@ export class LiveCurves {
     const g = this.group(t);
     const ys = t[this.metric];
     return {
-      type: "scattergl",
+      type: this.traceType(),
       mode: this.markers(t) ? "lines+markers" : "lines",
       x: t.epoch.slice(),
       y: ys.slice(),
@@ -268,6 +285,35 @@ export class LiveCurves {
       marker: { color: s.color, size: s.size, symbol: s.symbol },
       hovertemplate: this.hover(t),
       meta: { trial: t.number },
+    };
+  }
+
+  /** WebGL for a trace per trial; SVG once the finished curves share a few traces. */
+  traceType() {
+    return this.bulk.size ? "scatter" : "scattergl";
+  }
+
+  /** One trace for the finished curves of a kind: gaps between curves; the hover names each
+   * point's trial from its customdata ([number, first line, last lines], one per trial). */
+  bulkTrace(g, numbers, reps) {
+    const first = this.trials.get(numbers[0]);
+    const s = this.style(first);
+    const { x, y, customdata } = this.data.gapped(numbers, (t) => [t.number, this.hoverHead(t), this.hoverTail(t)]);
+    return {
+      type: this.traceType(),
+      mode: this.markers(first) ? "lines+markers" : "lines",
+      x,
+      y,
+      customdata,
+      name: s.name,
+      legendgroup: g,
+      legendrank: GROUPS[g].rank,
+      showlegend: numbers.includes(reps.get(g)),
+      visible: this.visible(first),
+      line: { color: s.color, width: s.width, dash: s.dash },
+      marker: { color: s.color, size: s.size, symbol: s.symbol },
+      hovertemplate: `%{customdata[1]}<br>epoch %{x}<br>${esc(this.label(this.metric))} %{y:.4g}%{customdata[2]}<extra></extra>`,
+      meta: { role: g, trials: numbers },
     };
   }
 
@@ -351,10 +397,17 @@ export class LiveCurves {
   async redrawNow() {
     if (this.destroyed) return;
     this.data.drawOrder(MAX_TRACES);
+    // the pins and a highlighted trial: traces of their own, on top
+    const top = [...this.pinned(), this.highlighted].filter((n, i, all) => n !== null && this.order.includes(n) && all.indexOf(n) === i);
+    this.order = [...this.order.filter((n) => !top.includes(n)), ...top];
+    this.bulk = this.data.bulkGroups(BULK_MIN, top);
+    this.inBulk = new Set([...this.bulk.values()].flat());
     this.reindex();
     const reps = this.legendFlags();
     const y = this.yRange();
-    const traces = this.order.map((n) => this.trace(this.trials.get(n), reps));
+    const traces = [...this.bulk].map(([g, numbers]) => this.bulkTrace(g, numbers, reps));
+    for (const n of this.order) if (!this.inBulk.has(n)) traces.push(this.trace(this.trials.get(n), reps));
+    performance.mark("curves:traces");
     this.pendingPoints.clear();
     this.pendingStyle.clear();
     this.dirtyPins = false;
@@ -377,7 +430,11 @@ export class LiveCurves {
   listen() {
     if (this.listening || !this.div.on) return;
     this.listening = true;
-    const trialOf = (ev) => ev?.points?.[0]?.data?.meta?.trial ?? null;
+    // a trial's own trace names it in its meta; a bulk trace in each point's customdata
+    const trialOf = (ev) => {
+      const pt = ev?.points?.[0];
+      return pt?.data?.meta?.trial ?? (Array.isArray(pt?.customdata) ? pt.customdata[0] : null);
+    };
     this.div.on("plotly_hover", (ev) => this.onHover?.(trialOf(ev)));
     this.div.on("plotly_unhover", () => this.onHover?.(null));
     this.div.on("plotly_click", (ev) => {
@@ -407,8 +464,24 @@ export class LiveCurves {
     });
   }
 
+  /** Trace indices: the bulk traces first, then a trace per other trial, in plot order. */
   reindex() {
-    this.index = new Map(this.order.map((n, i) => [n, i]));
+    const own = this.inBulk.size ? this.order.filter((n) => !this.inBulk.has(n)) : this.order;
+    const offset = this.bulk.size;
+    this.index = new Map(own.map((n, i) => [n, i + offset]));
+  }
+
+  /** Whether a flush must redraw: it changes a trial drawn in a bulk trace (new points, its
+   * style, the legend entry it carries, a highlight), or it would drop traces. */
+  needsRedraw(pending, styles) {
+    if (!this.inBulk.size) return false;
+    for (const n of [...pending.keys(), ...styles]) if (this.inBulk.has(n)) return true;
+    const fresh = [...pending.keys()].filter((n) => !this.index.has(n)).length;
+    if (fresh && this.order.length + fresh > MAX_TRACES) return true;
+    const reps = this.legendFlags();
+    for (const [g, n] of reps) if (this.legendReps?.get(g) !== n && this.inBulk.has(n)) return true;
+    for (const [g, n] of this.legendReps || []) if (reps.get(g) !== n && this.inBulk.has(n)) return true;
+    return false;
   }
 
   schedule(delayMs) {
@@ -439,6 +512,10 @@ export class LiveCurves {
       const pins = this.pinned();
       const pinsChanged = this.dirtyPins;
       this.dirtyPins = false;
+      if (this.needsRedraw(pending, styles)) {
+        await this.redrawNow();
+        return;
+      }
 
       // 1. new trials -> one addTraces call (with all their points so far), appended
       //    (every Plotly call redraws the plot, so a flush makes as few as it can)

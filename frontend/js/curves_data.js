@@ -62,6 +62,11 @@ export function robustRange(values, { log = false, badHigh = true, must = [] } =
 export const MAX_TRACES = 1000; // beyond this the oldest finished curves are dropped from the plot
 export const SHORT_CURVE = 2; // curves of this many points or fewer are drawn with markers
 const FEW_EPOCHS = 12; // ... and every curve of a study this short
+// From this many curves on, the finished ones are drawn as one trace per kind (a trace per trial
+// cost Plotly 2 s and the software WebGL paint 3 s at 1,000 curves); running, pinned and
+// highlighted trials keep a trace of their own, which live updates extend.
+export const BULK_MIN = 200;
+const BULK_GROUPS = new Set(["complete", "pruned", "fail", "stopped"]);
 
 /**
  * Every trial's points and state, which trials are plotted (`order`, by trace index) and what
@@ -243,6 +248,52 @@ export class CurveData {
     if (rest.length + pins.length > max) rest = rest.slice(rest.length + pins.length - max);
     this.order = [...rest.map((t) => t.number), ...pins];
     return this.order;
+  }
+
+  /**
+   * The plotted trials drawn together, one trace per kind: group -> trial numbers in plot order.
+   * Only with at least `min` curves; finished ones of more than SHORT_CURVE points (a short one
+   * needs its markers), never one of `exclude` (the pins, the highlighted trial).
+   */
+  bulkGroups(min = BULK_MIN, exclude = []) {
+    const out = new Map();
+    if (this.order.length < min) return out;
+    for (const n of this.order) {
+      if (exclude.includes(n)) continue;
+      const t = this.trials.get(n);
+      const g = this.group(t);
+      if (!BULK_GROUPS.has(g) || t.epoch.length <= SHORT_CURVE) continue;
+      if (!out.has(g)) out.set(g, []);
+      out.get(g).push(n);
+    }
+    return out;
+  }
+
+  /**
+   * One trace's columns for several curves of the metric: a null between two curves (a gap:
+   * the line does not join them), and each point's customdata `meta(trial)` (one value per trial,
+   * shared by its points; null in the gaps).
+   */
+  gapped(numbers, meta) {
+    const x = [];
+    const y = [];
+    const customdata = [];
+    for (const n of numbers) {
+      const t = this.trials.get(n);
+      const ys = t[this.metric];
+      const m = meta(t);
+      if (x.length) {
+        x.push(null);
+        y.push(null);
+        customdata.push(null);
+      }
+      for (let i = 0; i < t.epoch.length; i++) {
+        x.push(t.epoch[i]);
+        y.push(ys[i]);
+        customdata.push(m);
+      }
+    }
+    return { x, y, customdata };
   }
 
   /** Up to `count` plotted trials to drop for new ones: the oldest, never a pin or a running one. */

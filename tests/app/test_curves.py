@@ -8,6 +8,7 @@ import optuna
 import pytest
 
 from app.downsample import thin_points
+from app.schemas import CurvesPublic
 from optim.storage import make_storage
 
 
@@ -62,4 +63,43 @@ def test_first_load_thins_long_curves_and_the_cursor_sends_every_new_point(
     more = server.get(f"{base}?after={first['cursor']}&max_points=2").json()["points"]
     assert more["trial"] == [1] * 5
     assert more["epoch"] == [40, 41, 42, 43, 44]
+    storage.engine.dispose()
+
+
+def test_all_trials_answer_is_the_models_json_kept_while_finished_and_gzipped(
+    make_api: Any, database_url: str
+) -> None:
+    """The first load is encoded without the pydantic model: it must be the model's own JSON
+    (every TrialPublic field, NaN as null); a finished study's answer is kept and served
+    again, a new trial makes a fresh one; a big answer goes gzipped to a client that takes it."""
+    storage = make_storage(database_url)
+    study = optuna.create_study(study_name="kept", storage=storage)
+    for number in range(30):
+        trial = study.ask({"lr": optuna.distributions.FloatDistribution(1e-5, 1e-1, log=True)})
+        for step in range(400):
+            trial.report(float("nan") if step == 3 else 1.0 / (step + 1 + number), step)
+        study.tell(trial, 0.5 + number)
+    server = make_api()
+    study_id = server.get("/api/studies").json()["studies"][0]["id"]
+    url = f"/api/studies/{study_id}/curves?after=0&max_trials=100000&max_points=1000000"
+    cache = server.client.app.state.adamtune.curves
+
+    plain = server.get(url, headers={"Accept-Encoding": "identity"})
+    assert plain.status_code == 200 and "content-encoding" not in plain.headers
+    body = plain.json()
+    assert CurvesPublic.model_validate(body).model_dump(mode="json") == body
+    assert len(body["trials"]) == 30 and len(body["points"]["trial"]) == 30 * 400
+    assert body["points"]["val_loss"][3] is None  # NaN: a gap, as the model writes it
+    assert len(cache) == 1  # finished: kept
+
+    zipped = server.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["content-encoding"] == "gzip"  # 12,000 points: over 256 kB
+    assert zipped.json() == body  # the client decoded it
+    assert server.get(url).json() == body
+
+    running = study.ask()  # the study moves: the kept answer is not served again
+    running.report(0.25, 0)
+    fresh = server.get(url, headers={"Accept-Encoding": "identity"}).json()
+    assert fresh["total_trials"] == 31 and fresh["points"]["trial"][-1] == 30
+    assert len(cache) == 0  # the old version is dropped, the running study's is not kept
     storage.engine.dispose()

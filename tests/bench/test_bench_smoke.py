@@ -57,6 +57,7 @@ SMOKE: dict[str, tuple[list[str], set[str], bool]] = {
         True,
     ),
     "curves_build": (["--repeats", "1", "--sizes", "5"], {"runs"}, True),
+    "first_view": (["--smoke"], {"runs", "expected", "valid"}, True),
     "live_latency": (
         [
             "--repeats",

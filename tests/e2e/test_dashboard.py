@@ -257,21 +257,83 @@ SCALE_JS = """async ([nTrials, nEpochs]) => {
   const data = div.data;
   curves.destroy();
   div.remove();
-  return {built, painted, traces: data.length, points: data.reduce((n, t) => n + t.x.length, 0),
+  const curvesOf = (t) => (t.meta.trials ? t.meta.trials.length : 1);
+  return {built, painted, traces: data.length,
+          curves: data.reduce((n, t) => n + curvesOf(t), 0),
+          points: data.reduce((n, t) => n + t.x.filter((x) => x !== null).length, 0),
           types: [...new Set(data.map((t) => t.type))]};
 }"""
 
 
-def test_curves_of_1000_trials_are_one_webgl_trace(page: Any, record_property: Any) -> None:
-    """1000 curves of 100 epochs, every one a WebGL trace (how long they take to build is
-    bench/curves_build.py's business, not a test's)."""
+def test_curves_of_1000_trials_are_one_svg_trace_per_kind(page: Any, record_property: Any) -> None:
+    """1000 curves of 100 epochs: the finished ones one SVG trace per kind (complete, pruned),
+    the baseline and the best each their own (how long they take to build is
+    bench/curves_build.py's and bench/first_view.py's business, not a test's)."""
     page.goto("#/no-such-page")  # a page that makes no API calls
     page.page.wait_for_selector("main h1")
     result = page.page.evaluate(SCALE_JS, [1000, 100])
     record_property("curves_1000x100", result)
     print("1000 trials x 100 epochs:", result)
-    assert result["types"] == ["scattergl"]
-    assert result["traces"] == 1000 and result["points"] == 100_000
+    assert result["types"] == ["scatter"]
+    assert result["curves"] == 1000 and result["points"] == 100_000
+    assert result["traces"] == 4
+
+
+BULK_LIVE_JS = """async () => {
+  const { LiveCurves } = await import('./js/curves.js');
+  const { ensurePlotly } = await import('./js/plot.js');
+  await ensurePlotly();
+  const div = document.createElement('div');
+  div.style.cssText = 'width: 1200px; height: 430px';
+  document.getElementById('main').prepend(div);
+  const points = {trial: [], epoch: [], train_loss: [], val_loss: [], val_accuracy: []};
+  const trials = [];
+  for (let t = 0; t < 300; t++) {
+    trials.push({number: t, state: t === 299 ? 'RUNNING' : 'COMPLETE', value: 1,
+                 params: {lr: 1e-3}});
+    for (let e = 1; e <= 5; e++) {
+      points.trial.push(t); points.epoch.push(e); points.train_loss.push(1 / e);
+      points.val_loss.push(1 / e + t / 1e4); points.val_accuracy.push(null);
+    }
+  }
+  const curves = new LiveCurves(div, {metric: 'val_loss', epochs: 20});
+  await curves.load({cursor: 1, points, trials, total_trials: 300, trials_shown: 300});
+  const own = (n) => div.data.find((t) => t.meta.trial === n);
+  const inBulk = (n) => div.data.some((t) => t.meta.trials && t.meta.trials.includes(n));
+  const first = {traces: div.data.length, running: own(299).x.length, bulk10: inBulk(10)};
+  const settle = () => new Promise((r) => { const wait = () => (curves.busy || curves.timer ||
+    curves.pendingPoints.size || curves.pendingStyle.size ? setTimeout(wait, 20) : r());
+    setTimeout(wait, 20); });
+  curves.onEpoch({trial: 299, epoch: 6, val_loss: 0.1});  // the running trial's own trace grows
+  await settle();
+  const grown = {traces: div.data.length, running: own(299).x.length};
+  curves.highlight(10);  // a bulk trial highlighted: drawn on its own, on top
+  await settle();
+  const top = div.data[div.data.length - 1].meta.trial;
+  const highlighted = {bulk10: inBulk(10), top, width: own(10).line.width};
+  curves.onTrialFinished({trial: 299, state: 'PRUNED', value: 0.1});
+  await settle();
+  const pruned = own(299).legendgroup;
+  const hover = div.data[0].hovertemplate;
+  curves.destroy();
+  div.remove();
+  return {first, grown, highlighted, pruned, hover};
+}"""
+
+
+def test_bulk_traces_keep_live_updates_highlight_and_hover(page: Any) -> None:
+    """A big study's finished curves share a trace per kind; the running trial keeps its own,
+    which new epochs extend; a highlighted trial leaves the bulk trace for one of its own, on
+    top; the bulk trace's hover names each point's trial."""
+    page.goto("#/no-such-page")
+    page.page.wait_for_selector("main h1")
+    r = page.page.evaluate(BULK_LIVE_JS)
+    assert r["first"] == {"traces": 2, "running": 5, "bulk10": True}
+    assert r["grown"] == {"traces": 2, "running": 6}
+    assert r["highlighted"]["bulk10"] is False and r["highlighted"]["top"] == 10
+    assert r["highlighted"]["width"] == 4
+    assert r["pruned"] == "pruned"
+    assert "%{customdata[1]}" in r["hover"] and "epoch %{x}" in r["hover"]
 
 
 def test_untrusted_study_name_is_text(page: Any, server: Any) -> None:

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { CurveData, MAX_TRACES, robustRange, spansDecades } from "../../frontend/js/curves_data.js";
+import { BULK_MIN, CurveData, MAX_TRACES, robustRange, spansDecades } from "../../frontend/js/curves_data.js";
 
 /** A `GET /curves` answer from {trial: [[epoch, val_loss], ...]}. */
 function page(curves, trials = []) {
@@ -324,5 +324,49 @@ describe("CurveData y-range", () => {
     const d = new CurveData();
     d.drawOrder();
     assert.deepEqual(d.yRange(), { range: null, clipped: false, off: [] });
+  });
+});
+
+describe("bulk traces (a big study's finished curves, one trace per kind)", () => {
+  /** `n` trials of 3 epochs: every 4th pruned, trial 1 running, trial 2 of one epoch. */
+  function big(n) {
+    const curves = {};
+    const trials = [];
+    for (let t = 0; t < n; t++) {
+      curves[t] = t === 2 ? [[1, 0.9]] : [[1, 0.9], [2, 0.5], [3, 0.4 + t / 1e4]];
+      trials.push({ number: t, state: t === 1 ? "RUNNING" : t % 4 === 3 ? "PRUNED" : "COMPLETE" });
+    }
+    const d = new CurveData();
+    d.loadPage(page(curves, trials));
+    d.best = 4;
+    d.baseline = 0;
+    d.drawOrder();
+    return d;
+  }
+
+  test("below BULK_MIN curves: none (a trace per trial, as before)", () => {
+    assert.equal(big(BULK_MIN - 1).bulkGroups().size, 0);
+  });
+
+  test("finished curves by kind; running, pinned, excluded and short ones keep their own", () => {
+    const d = big(BULK_MIN);
+    const groups = d.bulkGroups(BULK_MIN, [0, 4, 8]);
+    assert.deepEqual([...groups.keys()], ["pruned", "complete"]);
+    const all = [...groups.values()].flat();
+    for (const n of [0, 1, 2, 4, 8]) assert.equal(all.includes(n), false, `trial ${n}`);
+    assert.equal(all.length, BULK_MIN - 5);
+    assert.ok(groups.get("pruned").every((n) => n % 4 === 3));
+    for (const numbers of groups.values()) assert.deepEqual(numbers, d.order.filter((n) => numbers.includes(n))); // plot order
+  });
+
+  test("gapped: the curves one after the other, a null between two, customdata per point", () => {
+    const d = big(BULK_MIN);
+    const { x, y, customdata } = d.gapped([3, 5], (t) => ["meta", t.number]);
+    assert.deepEqual(x, [1, 2, 3, null, 1, 2, 3]);
+    assert.deepEqual(y, [0.9, 0.5, 0.4 + 3 / 1e4, null, 0.9, 0.5, 0.4 + 5 / 1e4]);
+    assert.deepEqual(customdata, [["meta", 3], ["meta", 3], ["meta", 3], null, ["meta", 5], ["meta", 5], ["meta", 5]]);
+    assert.equal(customdata[0], customdata[2]); // one value per trial, shared by its points
+    d.metric = "train_loss";
+    assert.deepEqual(d.gapped([5], () => 0).y, [1.8, 1.0, (0.4 + 5 / 1e4) * 2]);
   });
 });

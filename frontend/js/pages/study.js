@@ -25,6 +25,8 @@ function isLive(s) {
 
 export async function mount(root, ctx, idText) {
   const id = Number(idText);
+  // Plotly (3.5 MB of script) loads while the study is read: the curves wait on it
+  ensurePlotly().catch(() => {}); // a failure is shown where the curves would be
   const loading = h("p", { class: "muted", text: "Loading study…" });
   root.appendChild(loading);
 
@@ -496,6 +498,9 @@ class StudyPage {
   // ---------- live curves ----------
 
   async startCurves() {
+    // the curves are asked for while Plotly loads (3.5 MB of script to parse), not after it
+    const answer = api.get(`/studies/${this.id}/curves`, { after: 0, max_trials: 1000 }, { signal: this.ctx.signal });
+    answer.catch(() => {}); // its failure is reported below, once Plotly is there
     let Plotly;
     try {
       Plotly = await ensurePlotly();
@@ -504,15 +509,17 @@ class StudyPage {
       return;
     }
     if (!this.ctx.alive() || !Plotly) return;
+    performance.mark("curves:plotly");
     let resp;
     try {
-      resp = await api.get(`/studies/${this.id}/curves`, { after: 0, max_trials: 1000 }, { signal: this.ctx.signal });
+      resp = await answer;
     } catch (err) {
       if (isAbort(err) || !this.ctx.alive()) return;
       setText(this.curvesEmpty, `Could not load the curves: ${errorMessage(err)}`);
       return;
     }
     if (!this.ctx.alive()) return;
+    performance.mark("curves:answer");
     const curves = new LiveCurves(this.curvesDiv, {
       metric: this.metricSelect.value,
       metricLabel: (m) => this.curveLabel(m),
@@ -534,6 +541,8 @@ class StudyPage {
     this.totalTrials = Math.max(this.totalTrials, resp.total_trials || 0);
     this.limited = (resp.trials_shown ?? 0) < (resp.total_trials ?? 0);
     await curves.load(resp);
+    // bench/first_view.py: when the curves were painted (two frames after Plotly drew them)
+    requestAnimationFrame(() => requestAnimationFrame(() => performance.mark("curves:painted")));
     if (!this.ctx.alive()) return;
     this.updateNote();
 
