@@ -185,6 +185,10 @@ def _check_study(lb_url: str, study_id: int, streams: dict[str, Stream], victim:
     if max(params.values()) > 1:
         raise CheckError(f"params trained to completion twice: {params.most_common(1)}")
     for trial in failed:  # a lease lost with the killed process: failed, re-run once
+        if not trial["seeds"]:  # asked, killed before its params and seeds: never handed out,
+            if trial["rerun_as"] is None:  # so its re-run is sampled afresh
+                raise CheckError(f"failed trial {trial['number']} was not re-run: {trial}")
+            continue
         if json.dumps(trial["params"], sort_keys=True) not in params:
             raise CheckError(f"failed trial {trial['number']} was not re-run: {trial}")
     ok(f"exactly {N_TRIALS} trials complete, each with its own params; {len(failed)} failed "
