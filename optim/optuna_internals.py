@@ -57,6 +57,7 @@ from sqlalchemy import (
     Float,
     Integer,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -1124,15 +1125,10 @@ def _report_statement(dialect: str) -> Insert:
     is written and the statement affects 0 rows.
     """
     values = INTERMEDIATE
-    trials = TRIALS
-    row = sqlalchemy.select(
-        trials.c.trial_id,
+    row = _running_trial_row(
         sqlalchemy.bindparam("step", type_=values.c.step.type),
         sqlalchemy.bindparam("value", type_=values.c.intermediate_value.type),
         sqlalchemy.bindparam("value_type", type_=values.c.intermediate_value_type.type),
-    ).where(
-        trials.c.trial_id == sqlalchemy.bindparam("trial_id", type_=trials.c.trial_id.type),
-        trials.c.state == "RUNNING",
     )
     insert = (sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert)(values)
     upsert = insert.from_select(
@@ -1198,18 +1194,24 @@ def held_trial(conn: Conn, study_id: int, number: int, key: str) -> HeldTrial | 
     return HeldTrial(row[0], row[1], value, row[3])
 
 
-def _attr_statement(dialect: str, system: bool) -> Insert:
-    """INSERT one user (or system) attribute of a RUNNING trial, or overwrite its value: as
-    `_report_statement`, 0 rows when the trial is not RUNNING."""
-    attrs = SYSTEM_ATTRS if system else USER_ATTRS
+def _running_trial_row(*columns: Any) -> Select[Any]:
+    """SELECT the bound `trial_id` with `columns` where that trial is RUNNING: no row (so an
+    INSERT ... SELECT writes nothing) for a finished, failed or missing trial."""
     trials = TRIALS
-    row = sqlalchemy.select(
-        trials.c.trial_id,
-        sqlalchemy.bindparam("key", type_=attrs.c.key.type),
-        sqlalchemy.bindparam("value_json", type_=attrs.c.value_json.type),
-    ).where(
+    return select(trials.c.trial_id, *columns).where(
         trials.c.trial_id == sqlalchemy.bindparam("trial_id", type_=trials.c.trial_id.type),
         trials.c.state == "RUNNING",
+    )
+
+
+@functools.cache
+def _attr_statement(dialect: str, system: bool) -> Insert:
+    """INSERT one user (or system) attribute of a RUNNING trial, or overwrite its value: as
+    `_report_statement`, 0 rows when the trial is not RUNNING; built once per dialect and kind."""
+    attrs = SYSTEM_ATTRS if system else USER_ATTRS
+    row = _running_trial_row(
+        sqlalchemy.bindparam("key", type_=attrs.c.key.type),
+        sqlalchemy.bindparam("value_json", type_=attrs.c.value_json.type),
     )
     insert = (sqlite_dialect.insert if dialect == "sqlite" else postgresql.insert)(attrs)
     upsert = insert.from_select(["trial_id", "key", "value_json"], row)
