@@ -130,21 +130,36 @@ class Process:
 
     proc: subprocess.Popen[bytes]
     log_path: Path
+    signalled: bool = False  # SIGTERM sent: a second one would force a server's exit
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
-        if self.proc.poll() is None:
+    def send(self, sig: int = signal.SIGTERM) -> None:
+        """Send `sig` once, unless the process has ended or was already told to stop."""
+        if self.proc.poll() is None and not (self.signalled and sig == signal.SIGTERM):
             self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            self.signalled = True
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> None:
+        self.send(sig)
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
     def kill(self) -> None:
         self.stop(signal.SIGKILL)
+
+
+def stop_all(processes: list[Process]) -> None:
+    """SIGTERM to each, then wait for each: they shut down side by side, not one after another
+    (a worker takes about a second to exit)."""
+    for process in processes:
+        process.send()
+    for process in processes:
+        process.stop()
 
 
 @dataclass
@@ -238,8 +253,7 @@ def start_server(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Se
         return server
 
     yield start
-    for server in started:
-        server.stop()
+    stop_all(started)
 
 
 @pytest.fixture(scope="session")
@@ -283,8 +297,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., Process]]:
         return process
 
     yield start
-    for process in started:
-        process.stop()
+    stop_all(started)
 
 
 # --- databases: SQLite by default, PostgreSQL on request ---------------------------------------
