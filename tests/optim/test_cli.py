@@ -67,6 +67,17 @@ def adamtune(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def adamtune_here(
+    capsys: pytest.CaptureFixture[str], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """The same command in this process (`main`): a fresh interpreter costs seconds of imports.
+    `adamtune` above keeps a real process where the process is the point."""
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["adamtune", *args], code, out, err)
+
+
 def test_listing_shows_the_builtin_task_names() -> None:
     result = adamtune("tasks")
     assert result.returncode == 0, result.stderr
@@ -81,9 +92,12 @@ def test_listing_shows_the_builtin_task_names() -> None:
 
 
 @pytest.mark.slow
-def test_tune_prints_the_best_trial_and_the_gain(tmp_path: Path) -> None:
+def test_tune_prints_the_best_trial_and_the_gain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    result = adamtune(
+    result = adamtune_here(
+        capsys,
         "tune",
         "--task",
         "logreg_breast_cancer",
@@ -262,7 +276,10 @@ def test_tune_validates_on_fresh_seeds_and_agrees_with_the_api(tmp_path: Path) -
 
 
 @pytest.mark.slow
-def test_evaluate_measures_a_study_on_seeds_it_never_used(tmp_path: Path) -> None:
+def test_evaluate_measures_a_study_on_seeds_it_never_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`tune` in a process of its own, then `evaluate` in-process (main), three times."""
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
     tuned = adamtune(
         "tune", "--task", "logreg_breast_cancer", "--trials", "4", "--epochs", "2",
@@ -277,27 +294,31 @@ def test_evaluate_measures_a_study_on_seeds_it_never_used(tmp_path: Path) -> Non
         for seed in trial.user_attrs.get("seeds", [])
     }
     assert len(used) == 4 + 2 + 2  # the search's, the selection's, the confirmation's
-    runs = [
-        adamtune("evaluate", "--study", "s", "--seeds", "3", "--storage", url, "--quiet")
-        for _ in range(2)
-    ]
-    printed = []
-    for run in runs:
+
+    def evaluate(*args: str) -> str:
+        run = adamtune_here(capsys, "evaluate", "--study", "s", "--seeds", "3", *args,
+                            "--storage", url, "--quiet")  # fmt: skip
         assert run.returncode == 0, run.stderr
-        found = re.search(EVALUATION_LINE, run.stdout, re.MULTILINE)
-        assert found, run.stdout
+        return run.stdout
+
+    printed = []
+    for out in (evaluate(), evaluate()):
+        found = re.search(EVALUATION_LINE, out, re.MULTILINE)
+        assert found, out
         seeds = [int(s) for s in found.group(1).split(", ")]
         assert len(seeds) == 3 and not set(seeds) & used
         printed.append((seeds, found.group(2)))
     assert printed[0][0] != printed[1][0]  # each run draws a stream of its own
-    again = adamtune("evaluate", "--study", "s", "--seeds", "3", "--seed", printed[0][1],
-                     "--storage", url, "--quiet")  # fmt: skip
-    assert f"evaluation seeds [{', '.join(map(str, printed[0][0]))}]" in again.stdout
-    assert len(TORCH_LINE.findall(again.stdout)) == 1
+    again = evaluate("--seed", printed[0][1])
+    assert f"evaluation seeds [{', '.join(map(str, printed[0][0]))}]" in again
+    assert len(TORCH_LINE.findall(again)) == 1
 
 
-def test_evaluate_a_config_equal_to_the_defaults_finds_no_gain(tmp_path: Path) -> None:
-    result = adamtune(
+def test_evaluate_a_config_equal_to_the_defaults_finds_no_gain(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = adamtune_here(
+        capsys,
         "evaluate", "--task", "logreg_breast_cancer", "--epochs", "2", "--lr", "0.001",
         "--seeds", "3", "--storage", f"sqlite:///{tmp_path / 'e.db'}", "--quiet",
     )  # fmt: skip
@@ -375,8 +396,11 @@ def test_tune_names_a_bad_space_or_validation_option(
     assert not db.exists()
 
 
-def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: Path) -> None:
-    result = adamtune(
+def test_compare_tunes_each_optimizer_and_compares_validated_winners(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = adamtune_here(
+        capsys,
         "compare", "--task", "logreg_breast_cancer", "--optimizers", "adam,sgd_nesterov",
         "--trials", "3", "--epochs", "2", "--pruner", "none", "--validate-seeds", "2",
         "--storage", f"sqlite:///{tmp_path / 'c.db'}", "--quiet", "--name", "cmp",
@@ -410,10 +434,13 @@ def test_compare_tunes_each_optimizer_and_compares_validated_winners(tmp_path: P
     ]  # fmt: skip
 
 
-def test_compare_runs_the_tuning_free_families_once_and_reports_compute(tmp_path: Path) -> None:
+def test_compare_runs_the_tuning_free_families_once_and_reports_compute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Prodigy is a one-shot baseline at its defaults: one search trial, then its defaults
     alone on the validation's seeds; every family's compute is printed."""
-    result = adamtune(
+    result = adamtune_here(
+        capsys,
         "compare", "--task", "logreg_breast_cancer", "--optimizers", "adam,prodigy",
         "--trials", "3", "--epochs", "2", "--pruner", "none", "--validate-seeds", "2",
         "--confirm-seeds", "2", "--storage", f"sqlite:///{tmp_path / 'c.db'}", "--quiet",
