@@ -198,6 +198,11 @@ class Worker:
     def run_trial(self, claim: Claim) -> None:
         """Train one claimed trial with heartbeats; tell the runner how it ended."""
         job, runner, lease = claim.job, claim.runner, claim.lease
+        task = get_task(runner.config.task)
+        try:  # before the clock: the first trial's time limit and duration are its own
+            task.prepare()
+        except Exception:  # noqa: BLE001 - its build fails the trial with the error, if it recurs
+            log.exception("task %s could not prepare its data", task.name)
         started = time.monotonic()
         limit = self.settings.trial_time_limit
         next_status_check = 0.0
@@ -225,7 +230,7 @@ class Worker:
                 outcome = train_lease(
                     runner,
                     lease,
-                    get_task(runner.config.task),
+                    task,
                     epochs=runner.config.resolved_epochs(),
                     device=str(self.device),
                     on_epoch=on_epoch,

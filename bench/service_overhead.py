@@ -15,8 +15,9 @@ Same trials on both sides, checked: the plain script creates the study with the 
 `optim.study.create_study` (config, enqueued baseline), sets the sampler of trial n to
 `optim.study.sampler_for_trial(config, n)` before it runs, as the worker's runner does, and
 trains trial n on `optim.seeds.training_seeds(seed, n, k)`, as the worker does; it pays the
-one-time costs of a training process untimed (`optim.training.warm_up`), as the worker does at
-start-up. Hyperband
+one-time cost of a training process untimed (`optim.training.warm_up`), as the worker does at
+start-up, and loads the task's data (`Task.prepare`) timed, as the worker does before its first
+trial of the task. Hyperband
 buckets trials by a hash of the study name, so both sides use the same name. The service's
 study validates nothing (`validate_top_k: 0`): a validation queued at the end would train while
 the plain runs are timed. Every run's trials (number, state, params, value) are compared with
@@ -103,8 +104,9 @@ def plain_run(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # the one-time costs (scikit-learn, torch's first optimizer) untimed, as the worker pays
-    # them at start-up: inside the timed section they added 1-4 s to this side only
+    # the one-time cost (torch's first optimizer) untimed, as the worker pays it at start-up:
+    # inside the timed section it added 1-4 s to this side only; the task's data (`prepare`:
+    # scikit-learn's) timed, as the worker loads it after the POST, before its first trial
     warm_up()
     config = StudyConfig(
         task=args.task, n_trials=args.trials, epochs=args.epochs, sampler=args.sampler,
@@ -123,6 +125,7 @@ def plain_run(args: argparse.Namespace) -> None:
         if args.plain_db
         else optuna.storages.InMemoryStorage()
     )
+    task.prepare()
     study = create_study(config, storage, args.name)
     reseed(study)
     study.optimize(plain_objective(config, task), n_trials=config.n_trials, callbacks=[reseed])

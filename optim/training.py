@@ -69,14 +69,11 @@ def make_deterministic(device: torch.device) -> None:
 
 
 def warm_up() -> None:
-    """Pay a training process's one-time costs before its first trial, not inside it:
-    scikit-learn (~2.5 s), which the built-in tasks import lazily, and torch's first optimizer,
-    which imports `torch._dynamo` (~1.2 s). Inside a trial they counted against its time limit
-    and its duration: a 0.08 s rosenbrock trial took 1.3 s on a quiet machine, over 3 s on a
-    busy one."""
-    import sklearn.datasets  # noqa: F401
-    import sklearn.model_selection  # noqa: F401
-
+    """Pay a training process's one-time cost before its first trial, not inside it: torch's
+    first optimizer imports `torch._dynamo` (~1.2 s). Inside a trial it counted against its time
+    limit and its duration: a 0.08 s rosenbrock trial took 1.3 s on a quiet machine, over 3 s on
+    a busy one. A task's own data (scikit-learn's, ~2.5 s more) is loaded by `Task.prepare`
+    before the first trial of that task, so a process that trains none never pays for it."""
     weight = torch.nn.Parameter(torch.zeros(1))
     weight.grad = torch.zeros(1)
     make_optimizer("adam", OptimizerParams(), [weight], "pytorch").step()

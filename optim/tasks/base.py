@@ -114,6 +114,11 @@ class Task(abc.ABC):
             has_accuracy=self.has_accuracy,
         )
 
+    def prepare(self) -> None:  # noqa: B027 - an optional hook: most tasks have nothing to load
+        """Load, once per process, what every trial of this task shares (its data, the library
+        it comes from), before a trial's clock starts: the worker calls it, so the first trial's
+        time limit and duration are its own. Default: nothing to load."""
+
     @abc.abstractmethod
     def build(self, seed: int, device: torch.device) -> Problem:
         """Make the data (cached is fine: it must not depend on `seed` unless stated) and a

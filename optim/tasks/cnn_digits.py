@@ -29,6 +29,9 @@ def _cnn() -> torch.nn.Module:
 
 
 class CNNDigitsTask(Task, info=CNN_DIGITS):
+    def prepare(self) -> None:
+        digits(per_feature=False)  # imports scikit-learn (~2.5 s) and splits once per process
+
     def build(self, seed: int, device: torch.device) -> Problem:
         split = digits(per_feature=False).to(device)
         model = seeded_model(seed, _cnn).to(device)

@@ -27,6 +27,9 @@ def _data() -> Split:
 
 
 class LogRegBreastCancerTask(Task, info=LOGREG_BREAST_CANCER):
+    def prepare(self) -> None:
+        _data()  # imports scikit-learn (~2.5 s) and splits once per process
+
     def build(self, seed: int, device: torch.device) -> Problem:
         split = _data().to(device)
         model = seeded_model(seed, lambda: torch.nn.Linear(30, 1)).to(device)

@@ -31,6 +31,9 @@ def _mlp() -> torch.nn.Module:
 
 
 class MLPDigitsTask(Task, info=MLP_DIGITS):
+    def prepare(self) -> None:
+        digits(per_feature=True)  # imports scikit-learn (~2.5 s) and splits once per process
+
     def build(self, seed: int, device: torch.device) -> Problem:
         split = digits(per_feature=True).to(device)
         model = seeded_model(seed, _mlp).to(device)

@@ -14,26 +14,31 @@ from optim.training import resolve_device
 ROOT = __file__.rsplit("/tests/", 1)[0]
 
 
-def test_warm_up_pays_the_lazy_imports_before_a_trial() -> None:
+def test_warm_up_and_prepare_pay_the_lazy_imports_before_a_trial() -> None:
     """A fresh process has neither scikit-learn nor torch's dynamo loaded until the first
-    optimizer is built; after `warm_up` it has both, so the first trial does not pay them."""
+    optimizer is built: `warm_up` loads dynamo, a task's `prepare` its data, so the first trial
+    pays neither; a task without scikit-learn's data never loads it."""
     script = textwrap.dedent(
         """
         import sys
+        from optim.tasks import get_task
         from optim.training import warm_up
-        before = {m: m in sys.modules for m in ("sklearn.datasets", "torch._dynamo")}
+        def loaded():
+            return [m in sys.modules for m in ("sklearn.datasets", "torch._dynamo")]
+        seen = [loaded()]
         warm_up()
-        after = {m: m in sys.modules for m in ("sklearn.datasets", "torch._dynamo")}
-        print(before, after)
+        seen.append(loaded())
+        get_task("rosenbrock").prepare()
+        seen.append(loaded())
+        get_task("mlp_digits").prepare()
+        seen.append(loaded())
+        print(seen)
         """
     )
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert out == (
-        "{'sklearn.datasets': False, 'torch._dynamo': False} "
-        "{'sklearn.datasets': True, 'torch._dynamo': True}"
-    )
+    assert out == "[[False, False], [False, True], [False, True], [True, True]]"
 
 
 def test_resolve_device() -> None:
