@@ -204,6 +204,7 @@ def test_the_examples_train_a_study_each(start_server: Any, tmp_path: Path) -> N
     server: Server = start_server(workers=0)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADAMTUNE_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env["OMP_NUM_THREADS"] = "1"  # one torch thread, as a worker trains (tiny models: fastest)
     client_study = server.create_study(
         task="external", metric="val_loss", epochs=3, n_trials=3, pruner="none",
         validate_top_k=1, validate_seeds=2,
