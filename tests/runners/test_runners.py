@@ -148,12 +148,12 @@ def test_a_prune_reaches_the_loop(start_server: Any, tmp_path: Path) -> None:
     study = server.create_study(
         **{**STUDY, "pruner": "median", "epochs": 12, "sampler": "random",
            "space": {"lr": {"low": 1e-5, "high": 0.5}}},
-        n_trials=16,
+        n_trials=10,  # 5 to judge by; of the study's seeded lrs, 3 of the next 5 lag
     )  # fmt: skip
     loop = start_loop(tmp_path, server, study["id"], 0.1)
     assert loop.proc.wait(timeout=300) == 0, loop.log()
     done = server.wait_status(study["id"], "completed")
-    assert done["progress"]["finished"] == 16
+    assert done["progress"]["finished"] == 10
     pruned = [t for t in trials(server, study["id"]) if t["state"] == "PRUNED"]
     assert pruned, "no trial was pruned: the random lrs span 4 decades, some must lag"
     assert all(t["epochs_done"] < 12 for t in pruned)
