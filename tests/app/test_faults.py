@@ -81,6 +81,9 @@ def test_server_restart_mid_study_carries_on_and_keeps_everything(start_server: 
 
 def test_two_workers_and_concurrent_readers_never_lock(start_server: Any) -> None:
     server = start_server(workers=2)
+    # the study once both workers are up: started with the readers, their imports (torch,
+    # optuna) took the 2 cores from the readers and writers for ~10 s, before any trial ran
+    wait_for(lambda: server.log().count(" serving ") == 2, timeout=90)
     study = server.create_study(task="mlp_digits", epochs=8, n_trials=6, pruner="none")
     base = f"{server.url}/api/studies/{study['id']}"
     statuses: list[int] = []
@@ -125,7 +128,7 @@ def test_a_validation_survives_a_sigkilled_worker(start_server: Any, start_worke
     server = start_server(workers=0)
     first = start_worker(server.database_url)  # alone: the run it trains is the one killed
     study = server.create_study(
-        **{**LONG_STUDY, "epochs": 12},
+        **LONG_STUDY,
         n_trials=2,
         validate_top_k=1,
         validate_seeds=2,

@@ -54,7 +54,8 @@ def test_serve_starts_a_new_study_at_once_and_stops_at_once(
     # the worker found nothing more to do: it waits for its next poll, an hour away
     second = server.create_study(name="second", **TINY)
     server.wait_status(second["id"], "completed")
-    resumed = server.create_study(name="third", **{**TINY, "epochs": 50})
+    # long enough a trial (~0.6 s) for the stop, sent at once, to find the study unfinished
+    resumed = server.create_study(name="third", **{**TINY, "epochs": 20})
     server.api("POST", f"/api/studies/{resumed['id']}/stop")
     server.wait_status(resumed["id"], "stopped", "completed")
     server.api("POST", f"/api/studies/{resumed['id']}/resume")

@@ -148,12 +148,12 @@ def test_a_prune_reaches_the_loop(start_server: Any, tmp_path: Path) -> None:
     study = server.create_study(
         **{**STUDY, "pruner": "median", "epochs": 12, "sampler": "random",
            "space": {"lr": {"low": 1e-5, "high": 0.5}}},
-        n_trials=16,
+        n_trials=10,  # 5 to judge by; of the study's seeded lrs, 3 of the next 5 lag
     )  # fmt: skip
     loop = start_loop(tmp_path, server, study["id"], 0.1)
     assert loop.proc.wait(timeout=300) == 0, loop.log()
     done = server.wait_status(study["id"], "completed")
-    assert done["progress"]["finished"] == 16
+    assert done["progress"]["finished"] == 10
     pruned = [t for t in trials(server, study["id"]) if t["state"] == "PRUNED"]
     assert pruned, "no trial was pruned: the random lrs span 4 decades, some must lag"
     assert all(t["epochs_done"] < 12 for t in pruned)
@@ -204,6 +204,7 @@ def test_the_examples_train_a_study_each(start_server: Any, tmp_path: Path) -> N
     server: Server = start_server(workers=0)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ADAMTUNE_")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    env["OMP_NUM_THREADS"] = "1"  # one torch thread, as a worker trains (tiny models: fastest)
     client_study = server.create_study(
         task="external", metric="val_loss", epochs=3, n_trials=3, pruner="none",
         validate_top_k=1, validate_seeds=2,
@@ -222,8 +223,9 @@ def test_the_examples_train_a_study_each(start_server: Any, tmp_path: Path) -> N
         v is not None and v > 0.2 for c in done["validation"]["configs"] for v in c["values"]
     )
 
+    # one trial: the agent starts a python per trial, which imports torch (~2 s, more loaded)
     agent_study = server.create_study(
-        task="external", metric="val_loss", epochs=2, n_trials=2, pruner="none",
+        task="external", metric="val_loss", epochs=2, n_trials=1, pruner="none",
         validate_seeds=0,
     )  # fmt: skip
     ran = subprocess.run(
@@ -232,7 +234,7 @@ def test_the_examples_train_a_study_each(start_server: Any, tmp_path: Path) -> N
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
-    assert server.study(agent_study["id"])["progress"]["complete"] == 2
+    assert server.study(agent_study["id"])["progress"]["complete"] == 1
     assert_no_loss_near_zero(server, agent_study["id"])
 
 
