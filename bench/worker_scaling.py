@@ -9,17 +9,14 @@ one ends early: epochs per minute is shown too), so the throughput compares like
 Runs alternate 1, 2, 2, 1, ... so drift in machine load hits both alike.
 
     .venv/bin/python bench/worker_scaling.py [--repeats 3] [--trials 16] [--json PATH]
-    .venv/bin/python bench/worker_scaling.py --smoke   # a check: both servers start at once
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -41,24 +38,21 @@ def submit_and_wait(server: c.Server, body: dict[str, Any]) -> tuple[float, int]
     return done - start, study_id
 
 
-def new_server(work: Path, workers: int, tag: str) -> c.Server:
+def run(args: argparse.Namespace, work: Path, workers: int, tag: str) -> dict[str, Any]:
     db = work / f"scaling-{tag}.db"
-    return c.adamtune_server(f"sqlite:///{db}", workers, work / f"serve-{tag}.log")
-
-
-def run(args: argparse.Namespace, server: c.Server, workers: int) -> dict[str, Any]:
-    """One timed study on a started server of `workers` workers."""
-    c.wait_until_importing_done(c.worker_pids(server, workers))
-    # no validation: a study's validation would train while the next study is timed
-    warm = {"task": args.task, "n_trials": 2 * workers, "epochs": 1, "pruner": "none",
-            "validate_top_k": 0}  # fmt: skip
-    warmup_s, _ = submit_and_wait(server, warm)
-    body = {"task": args.task, "n_trials": args.trials, "epochs": args.epochs,
-            "sampler": args.sampler, "pruner": args.pruner, "seed": args.seed,
-            "validate_top_k": 0}  # fmt: skip
-    load = c.loadavg()[0]
-    seconds, study_id = submit_and_wait(server, body)
-    trials = c.get_json(f"{server.url}/api/studies/{study_id}/trials?limit=1000")["trials"]
+    server = c.adamtune_server(f"sqlite:///{db}", workers, work / f"serve-{tag}.log")
+    with server:
+        c.wait_until_importing_done(c.worker_pids(server, workers))
+        # no validation: a study's validation would train while the next study is timed
+        warm = {"task": args.task, "n_trials": 2 * workers, "epochs": 1, "pruner": "none",
+                "validate_top_k": 0}  # fmt: skip
+        warmup_s, _ = submit_and_wait(server, warm)
+        body = {"task": args.task, "n_trials": args.trials, "epochs": args.epochs,
+                "sampler": args.sampler, "pruner": args.pruner, "seed": args.seed,
+                "validate_top_k": 0}  # fmt: skip
+        load = c.loadavg()[0]
+        seconds, study_id = submit_and_wait(server, body)
+        trials = c.get_json(f"{server.url}/api/studies/{study_id}/trials?limit=1000")["trials"]
     epochs = sum(t["epochs_done"] for t in trials)
     return {
         "workers": workers,
@@ -83,12 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sampler", default="tpe")
     parser.add_argument("--pruner", default="none")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--smoke", action="store_true",
-                        help="a check, its figures mean nothing: 1 repeat of 2 one-epoch "
-                        "rosenbrock trials, both servers started at once")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.smoke:
-        args.repeats, args.trials, args.epochs, args.task = 1, 2, 1, "rosenbrock"
 
     c.wait_for_quiet(args.wait_load)
     info = c.machine()
@@ -96,21 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     with c.workdir(args.workdir) as work:
         for repeat in range(args.repeats):
             order = (1, 2) if repeat % 2 == 0 else (2, 1)
-            servers = {w: new_server(work, w, f"{repeat}-{w}") for w in order}
-            with contextlib.ExitStack() as running:
-                if args.smoke:  # the second server and its workers start up during the first run
-                    for server in servers.values():
-                        running.callback(server.stop)
-                    with ThreadPoolExecutor(len(servers)) as pool:
-                        list(pool.map(c.Server.start, servers.values()))
-                for workers in order:
-                    server = servers[workers]
-                    with contextlib.nullcontext() if args.smoke else server:
-                        result = run(args, server, workers)
-                    runs[workers].append(result)
-                    print(f"# repeat {repeat}, {workers} worker(s): {result['seconds']:.1f} s, "
-                          f"{result['trials_per_min']:.1f} trials/min, load "
-                          f"{result['loadavg_1min_start']:.2f}", file=sys.stderr)  # fmt: skip
+            for workers in order:
+                result = run(args, work, workers, f"{repeat}-{workers}")
+                runs[workers].append(result)
+                print(f"# repeat {repeat}, {workers} worker(s): {result['seconds']:.1f} s, "
+                      f"{result['trials_per_min']:.1f} trials/min, load "
+                      f"{result['loadavg_1min_start']:.2f}", file=sys.stderr)  # fmt: skip
     info["loadavg_end"] = c.loadavg()
     # the same work on both sides: every run trained all n_trials trials, none failed
     valid = all(

@@ -46,8 +46,11 @@ SMOKE: dict[str, tuple[list[str], set[str], bool]] = {
     ),
     "service_overhead": (["--smoke"], {"runs", "ratios", "outcomes_matched", "valid"}, True),
     "dashboard_reads": (["--smoke"], {"rounds", "rss_mb", "same_trials", "valid"}, True),
-    # 1 repeat of 2 one-epoch rosenbrock trials, both servers started at once
-    "worker_scaling": (["--smoke"], {"runs", "speedups", "valid"}, True),
+    "worker_scaling": (
+        ["--repeats", "1", "--trials", "2", "--epochs", "1", "--task", "rosenbrock"],
+        {"runs", "speedups", "valid"},
+        True,
+    ),
     "memory": (
         [
             "--trials",
