@@ -178,9 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         db = work / "live.db"
         server = c.adamtune_server(f"sqlite:///{db}", 1, work / "serve.log")
         with server, sync_playwright() as playwright:
-            c.wait_until_importing_done(c.worker_pids(server, 1))
+            # the browser starts while the worker imports; nothing is measured before both are done
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             try:
+                c.wait_until_importing_done(c.worker_pids(server, 1))
                 for repeat in range(args.repeats):
                     r = one_study(args, server, db, browser, repeat, work)
                     studies.append(r)

@@ -58,7 +58,7 @@ def one_run(args: argparse.Namespace, work: Path, repeat: int) -> dict[str, Any]
                 next_curves += 1.0
             if now >= next_study:
                 status_now = c.get_json(base)["status"]
-                next_study += 5.0 if status_now == "running" else 1.0
+                next_study += args.status_every if status_now == "running" else 1.0
             time.sleep(max(0.0, min(next_sample, next_curves, next_study) - time.monotonic()))
         seconds = time.monotonic() - start
         hwm = {name: c.rss_mb(pid, "VmHWM") for pid, name in names.items()}
@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--epochs", type=int, help="default: the task's (char_lstm: 10)")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
+    parser.add_argument("--status-every", type=float, default=5.0,
+                        help="seconds between status polls while the study runs (as a page "
+                        "would); a smoke run's study ends sooner than that")  # fmt: skip
     args = parser.parse_args(argv)
 
     c.wait_for_quiet(args.wait_load)

@@ -42,6 +42,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from subprocess import PIPE, Popen
 from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -93,12 +94,12 @@ def plain_objective(config: Any, task: Any) -> Callable[[optuna.Trial], float]:
 
 
 def plain_run(args: argparse.Namespace) -> None:
-    """Child-process entry: run the study with plain Optuna and print one JSON line."""
+    """Child-process entry: run the study with plain Optuna on each `--plain-db` (the empty
+    string: in memory) in turn, one JSON line each."""
     import optuna
     import torch
 
-    from optim.attrs import PARAMS_ATTR
-    from optim.study import StudyConfig, create_study, sampler_for_trial
+    from optim.study import StudyConfig
     from optim.tasks import get_task
     from optim.training import warm_up
 
@@ -113,6 +114,16 @@ def plain_run(args: argparse.Namespace) -> None:
         pruner=args.pruner, seed=args.seed, validate_top_k=0,
     )  # fmt: skip
     task = get_task(config.task)
+    for db in args.plain_db or [""]:
+        print(json.dumps(plain_study(args, config, task, db)), flush=True)
+
+
+def plain_study(args: argparse.Namespace, config: Any, task: Any, db: str) -> dict[str, Any]:
+    """One timed plain-Optuna study on SQLite file `db` (empty: in memory)."""
+    import optuna
+
+    from optim.attrs import PARAMS_ATTR
+    from optim.study import create_study, sampler_for_trial
 
     def reseed(study: optuna.Study, _trial: object = None) -> None:
         # the worker's runner seeds the sampler with the number of trials the study holds
@@ -121,9 +132,7 @@ def plain_run(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     cpu_start = time.process_time()
     storage = (
-        optuna.storages.RDBStorage(f"sqlite:///{args.plain_db}")
-        if args.plain_db
-        else optuna.storages.InMemoryStorage()
+        optuna.storages.RDBStorage(f"sqlite:///{db}") if db else optuna.storages.InMemoryStorage()
     )
     task.prepare()
     study = create_study(config, storage, args.name)
@@ -133,21 +142,18 @@ def plain_run(args: argparse.Namespace) -> None:
     cpu = time.process_time() - cpu_start
 
     trials = study.trials
-    print(
-        json.dumps(
-            {
-                "seconds": elapsed,
-                "cpu_seconds": cpu,
-                "outcomes": [
-                    [t.number, t.state.name, t.value, t.user_attrs.get(PARAMS_ATTR)] for t in trials
-                ],
-                "epochs": sum(len(t.intermediate_values) for t in trials),
-            }
-        )
-    )
+    return {
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+        "outcomes": [
+            [t.number, t.state.name, t.value, t.user_attrs.get(PARAMS_ATTR)] for t in trials
+        ],
+        "epochs": sum(len(t.intermediate_values) for t in trials),
+    }
 
 
-def run_plain(args: argparse.Namespace, name: str, db: Path | None) -> dict[str, Any]:
+def start_plain(args: argparse.Namespace, name: str, dbs: list[Path | None]) -> Popen[str]:
+    """A fresh process that runs the plain study on each of `dbs` (None: in memory)."""
     command = [
         c.PYTHON, str(Path(__file__).resolve()), "--plain-run", "--task", args.task,
         "--trials", str(args.trials), "--sampler", args.sampler, "--pruner", args.pruner,
@@ -155,12 +161,21 @@ def run_plain(args: argparse.Namespace, name: str, db: Path | None) -> dict[str,
     ]  # fmt: skip
     if args.epochs is not None:
         command += ["--epochs", str(args.epochs)]
-    if db is not None:
-        command += ["--plain-db", str(db)]
-    out = subprocess.run(command, cwd=c.ROOT, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"plain run failed:\n{out.stderr[-3000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    command += [f"--plain-db={db or ''}" for db in dbs]
+    return subprocess.Popen(command, cwd=c.ROOT, stdout=PIPE, stderr=PIPE, text=True)
+
+
+def finish_plain(proc: Popen[str], n: int) -> list[dict[str, Any]]:
+    """The `n` results of a `start_plain` process, once it has ended."""
+    stdout, stderr = proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"plain run failed:\n{stderr[-3000:]}")
+    return [json.loads(line) for line in stdout.strip().splitlines()[-n:]]
+
+
+def run_plain(args: argparse.Namespace, name: str, dbs: list[Path | None]) -> list[dict[str, Any]]:
+    """The plain studies, one per entry of `dbs` (None: in memory), in one fresh process."""
+    return finish_plain(start_plain(args, name, dbs), len(dbs))
 
 
 def run_service(
@@ -180,7 +195,9 @@ def run_service(
     if status != 201:
         raise RuntimeError(f"POST /api/studies: {status} {payload[:500]!r}")
     study_id = json.loads(payload)["id"]
-    study, seen = c.wait_status(server, study_id, ("completed",), poll_s=POLL_S)
+    # --smoke: nothing is timed that a poll could disturb; the answer comes sooner
+    poll_s = 0.1 if args.smoke else POLL_S
+    study, seen = c.wait_status(server, study_id, ("completed",), poll_s=poll_s)
     cpu = c.cpu_seconds(processes) - cpu_start  # to when the poll saw it: idle time included
     # the end: when the service marked the study completed (its own clock, the same machine's),
     # not when this poll saw it (up to POLL_S later)
@@ -230,15 +247,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--smoke",
         action="store_true",
-        help="tiny sizes (1 repeat, 3 trials of 2 epochs of rosenbrock): a check",
+        help="tiny sizes (1 repeat, 3 trials of 2 epochs of rosenbrock), both plain studies in "
+        "one process started beside the server's start-up: a check, its figures mean nothing",
     )
     # internal: the plain-script child process
     parser.add_argument("--plain-run", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--plain-db", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-db", action="append", help=argparse.SUPPRESS)
     parser.add_argument("--name", default="overhead", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.smoke:
-        args.repeats, args.trials, args.epochs = 1, 3, 2
+        args.repeats, args.trials, args.epochs, args.task = 1, 3, 2, "rosenbrock"
     if args.plain_run:
         plain_run(args)
         return 0
@@ -250,25 +268,39 @@ def main(argv: list[str] | None = None) -> int:
         for repeat in range(args.repeats):
             name = f"overhead-{int(time.time())}-{repeat}"
             db = work / f"service-{repeat}.db"
+            plain_dbs = {"plain_sqlite": work / f"plain-{repeat}.db", "plain_memory": None}
+            # --smoke (its figures mean nothing): both plain studies in one process, started
+            # beside the server's and its worker's start-up, so the check pays one Python
+            # start-up instead of three in a row
+            early = start_plain(args, name, list(plain_dbs.values())) if args.smoke else None
+            early_out: dict[str, dict[str, Any]] = {}
             server = c.adamtune_server(f"sqlite:///{db}", 1, work / f"serve-{repeat}.log")
-            with server:
-                pids = c.worker_pids(server, 1)
-                c.wait_until_importing_done(pids)
-                order = list(VARIANTS[repeat % 3 :] + VARIANTS[: repeat % 3])
-                for variant in order:
-                    load = c.loadavg()[0]
-                    if variant == "service":
-                        result = run_service(args, server, name, pids)
-                    elif variant == "plain_sqlite":
-                        result = run_plain(args, name, work / f"plain-{repeat}.db")
-                    else:
-                        result = run_plain(args, name, None)
-                    result["loadavg_1min"] = load
-                    result["repeat"] = repeat
-                    runs[variant].append(result)
-                    print(f"# repeat {repeat} {variant}: {result['seconds']:.2f} s, "
-                          f"{result['epochs']} epochs, load {load:.2f}",
-                          file=sys.stderr)  # fmt: skip
+            try:
+                with server:
+                    pids = c.worker_pids(server, 1)
+                    if early is None:
+                        c.wait_until_importing_done(pids)
+                    order = list(VARIANTS[repeat % 3 :] + VARIANTS[: repeat % 3])
+                    for variant in order:
+                        load = c.loadavg()[0]
+                        if variant == "service":
+                            result = run_service(args, server, name, pids)
+                        elif early is not None:
+                            if not early_out:
+                                early_out = dict(zip(plain_dbs, finish_plain(early, 2),
+                                                     strict=True))  # fmt: skip
+                            result = early_out[variant]
+                        else:
+                            result = run_plain(args, name, [plain_dbs[variant]])[0]
+                        result["loadavg_1min"] = load
+                        result["repeat"] = repeat
+                        runs[variant].append(result)
+                        print(f"# repeat {repeat} {variant}: {result['seconds']:.2f} s, "
+                              f"{result['epochs']} epochs, load {load:.2f}",
+                              file=sys.stderr)  # fmt: skip
+            finally:
+                if early is not None and early.poll() is None:
+                    early.kill()
     info["loadavg_end"] = c.loadavg()
 
     differences = {

@@ -370,6 +370,12 @@ def execute(units: list[Unit], work: Path, processes: int, budget_s: float | Non
         return
     (work / "units").mkdir(parents=True, exist_ok=True)
     deadline = time.monotonic() + budget_s if budget_s else math.inf
+    if processes == 0:  # in this process: a smoke run pays one Python start-up, not two
+        init_worker()
+        for u in todo:
+            if time.monotonic() < deadline:
+                store(work, u, run_unit((u, str(work))))
+        return
     with mp.get_context("spawn").Pool(processes, initializer=init_worker,
                                       maxtasksperchild=None) as pool:  # fmt: skip
         pending = []
@@ -388,19 +394,23 @@ def execute(units: list[Unit], work: Path, processes: int, budget_s: float | Non
                     except Exception as exc:  # one failed study must not end a long run
                         print(f"# {u.key()}: FAILED {exc!r}", file=sys.stderr, flush=True)
                         continue
-                    path = work / "units" / f"{u.key()}.json"
-                    tmp = path.with_suffix(".tmp")
-                    tmp.write_text(json.dumps(record, indent=1, default=str))
-                    tmp.replace(path)
-                    s, v, k = (record["search"]["seconds"], record["validation"]["seconds"],
-                               record["calibration"]["seconds"])  # fmt: skip
-                    cal = record["calibration"]
-                    print(f"# {time.strftime('%H:%M:%S')} {u.key()}: search {s:.0f} s, "
-                          f"validation {v:.0f} s, re-measurement {k:.0f} s; "
-                          f"covered {cal.get('covered')} ({cal.get('miss')}); "
-                          f"{record['validation']['verdict']}", file=sys.stderr,
-                          flush=True)  # fmt: skip
+                    store(work, u, record)
             time.sleep(0.5)
+
+
+def store(work: Path, u: Unit, record: dict[str, Any]) -> None:
+    """Cache a unit's record (the report reads it from there) and say how long it took."""
+    path = work / "units" / f"{u.key()}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1, default=str))
+    tmp.replace(path)
+    s, v, k = (record["search"]["seconds"], record["validation"]["seconds"],
+               record["calibration"]["seconds"])  # fmt: skip
+    cal = record["calibration"]
+    print(f"# {time.strftime('%H:%M:%S')} {u.key()}: search {s:.0f} s, "
+          f"validation {v:.0f} s, re-measurement {k:.0f} s; "
+          f"covered {cal.get('covered')} ({cal.get('miss')}); "
+          f"{record['validation']['verdict']}", file=sys.stderr, flush=True)  # fmt: skip
 
 
 # --- the report ---------------------------------------------------------------------------------
@@ -1037,7 +1047,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--small", action="store_true",
                         help="a smoke test: 2 seeds per round and re-measurement")  # fmt: skip
-    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=2,
+                        help="units at a time, each in a process of its own; 0: one at a "
+                        "time in this process (a smoke run)")  # fmt: skip
     parser.add_argument("--budget-min", type=float, help="start no unit after this many minutes")
     parser.add_argument("--report", action="store_true", help="only rebuild the report")
     parser.add_argument("--md", type=Path, help="write the report here too")

@@ -52,7 +52,18 @@ SMOKE: dict[str, tuple[list[str], set[str], bool]] = {
         True,
     ),
     "memory": (
-        ["--trials", "1", "--epochs", "1", "--task", "rosenbrock", "--interval", "0.2"],
+        [
+            "--trials",
+            "1",
+            "--epochs",
+            "1",
+            "--task",
+            "rosenbrock",
+            "--interval",
+            "0.2",
+            "--status-every",
+            "0.2",
+        ],
         {"runs"},
         True,
     ),
@@ -189,11 +200,11 @@ def test_runners_smoke(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_tuning_quality_smoke(tmp_path: Path) -> None:
     """Its smallest plan: one mlp_digits core unit of 2 trials, 2 validation and 2 calibration
-    seeds (mlp_digits trains fastest of the built-in tasks)."""
+    seeds (mlp_digits trains fastest of the built-in tasks), in the script's own process."""
     path = tmp_path / "tuning_quality.json"
     run_bench("tuning_quality", [
         "--small", "--plan", "core", "--tasks", "mlp_digits", "--seeds", "1", "--trials", "2",
-        "--processes", "1", "--workdir", str(tmp_path / "units"), "--json", str(path),
+        "--processes", "0", "--workdir", str(tmp_path / "units"), "--json", str(path),
     ])  # fmt: skip
     report = read_report(path)
     assert {"studies", "tables", "calibration", "records"} <= set(report)
