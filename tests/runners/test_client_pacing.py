@@ -75,10 +75,13 @@ def test_the_trial_asked_ahead_shows_reserved_not_running(start_server: Any) -> 
     with first:
         for step in range(first.steps):  # the last report asks ahead, at the latest
             first.report(step, 1.0 / (step + 1))
+        # the ask creates the trial, then writes its params and the "ahead" mark (after the claim
+        # lock): for a moment it is RUNNING and not yet marked; wait for the mark
         held = wait_for(
             lambda: (
                 (t := [t for t in trials(server, study["id"]) if t["state"] == "RUNNING"])
                 and len(t) == 2
+                and any(trial["reserved"] for trial in t)
                 and t
             )
         )
