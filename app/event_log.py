@@ -29,20 +29,23 @@ def append_event(session: Session, event: Event) -> None:
 
 def append_events(session: Session, events: list[Event]) -> None:
     """Add `events`, in order, in the session's transaction, taking the append lock once."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
-                        {"ns": APPEND_LOCK[0], "key": APPEND_LOCK[1]})  # fmt: skip
+    _lock_appends(session, session.get_bind().dialect.name)
     session.add_all(events)
 
 
 def insert_event(conn: Connection, event: Event) -> None:
     """`append_event` as one Core INSERT in the connection's transaction: a worker writes one
     event per epoch, and the ORM's unit of work cost more than the statement itself."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
-                     {"ns": APPEND_LOCK[0], "key": APPEND_LOCK[1]})  # fmt: skip
+    _lock_appends(conn, conn.dialect.name)
     row = {c.key: getattr(event, c.key) for c in Event.__table__.columns if c.key != "id"}
     conn.execute(insert(Event), row)
+
+
+def _lock_appends(executor: Session | Connection, dialect: str) -> None:
+    """The append lock, until the transaction ends (PostgreSQL; SQLite serialises writes)."""
+    if dialect == "postgresql":
+        executor.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"),
+                         {"ns": APPEND_LOCK[0], "key": APPEND_LOCK[1]})  # fmt: skip
 
 
 def trial_started(

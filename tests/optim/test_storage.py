@@ -419,6 +419,20 @@ def test_a_finished_trial_refuses_reports(
     assert storages(plain=True).get_trial(trial_id).intermediate_values == {0: 1.0}
 
 
+def age_heartbeat(storage: Any, trial_id: int) -> None:
+    """Set the trial's last heartbeat an hour back, past any grace period."""
+    beats = models.TrialHeartbeatModel.__table__
+    with storage.engine.begin() as conn:
+        beat = conn.execute(
+            sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == trial_id)
+        ).scalar_one()
+        conn.execute(
+            beats.update()
+            .where(beats.c.trial_id == trial_id)
+            .values(heartbeat=beat - dt.timedelta(hours=1))
+        )
+
+
 @both_databases
 @pytest.mark.filterwarnings(
     "ignore:Heartbeat of storage is supposed to be used with Study.optimize"
@@ -432,16 +446,7 @@ def test_a_trial_failed_as_stale_by_another_worker_refuses_reports(storages: Ope
     trial.report(1.0, 0)
     trial_id = id_of(a, study, trial)
     a.record_heartbeat(trial_id)
-    beats = models.TrialHeartbeatModel.__table__
-    with a.engine.begin() as conn:  # the heartbeat an hour old, as if A had hung
-        beat = conn.execute(
-            sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == trial_id)
-        ).scalar_one()
-        conn.execute(
-            beats.update()
-            .where(beats.c.trial_id == trial_id)
-            .values(heartbeat=beat - dt.timedelta(hours=1))
-        )
+    age_heartbeat(a, trial_id)  # as if A had hung
     b = storages(heartbeat_interval=1, grace_period=5)
     optuna.storages.fail_stale_trials(optuna.load_study(study_name="stale", storage=b))
     assert b.get_trial(trial_id).state == TrialState.FAIL
@@ -477,17 +482,10 @@ def test_a_heartbeat_is_one_upsert_that_optunas_stale_check_reads(
         assert sql.startswith("INSERT INTO trial_heartbeats"), sql
         assert "ON CONFLICT (trial_id) DO UPDATE" in sql, sql
     beats = models.TrialHeartbeatModel.__table__
-    with storage.engine.begin() as conn:  # one beat an hour old, as if its runner had hung
+    with storage.engine.begin() as conn:
         count = sqlalchemy.select(sqlalchemy.func.count()).select_from(beats)
         assert conn.execute(count).scalar() == 2  # one row a trial: the later beats moved it
-        beat = conn.execute(
-            sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == stale)
-        ).scalar_one()
-        conn.execute(
-            beats.update()
-            .where(beats.c.trial_id == stale)
-            .values(heartbeat=beat - dt.timedelta(hours=1))
-        )
+    age_heartbeat(storage, stale)  # as if its runner had hung
     checker = storages(heartbeat_interval=1, grace_period=5)  # Optuna's ORM stale check
     optuna.storages.fail_stale_trials(optuna.load_study(study_name="beats", storage=checker))
     assert storage.get_trial(kept).state == TrialState.RUNNING
