@@ -48,7 +48,7 @@ from optim.runner import Lease, Outcome, StudyGoneError, TrialRunner
 from optim.storage import make_storage
 from optim.study import EXTERNAL_TASK
 from optim.tasks import get_task
-from optim.tasks.base import EpochMetrics
+from optim.tasks.base import EpochMetrics, Task
 from optim.training import make_deterministic, resolve_device, warm_up
 
 log = logging.getLogger("adamtune.worker")
@@ -199,11 +199,6 @@ class Worker:
         """Train one claimed trial with heartbeats; tell the runner how it ended."""
         job, runner, lease = claim.job, claim.runner, claim.lease
         task = get_task(runner.config.task)
-        try:  # before the clock: the first trial's time limit and duration are its own
-            task.prepare()
-        except Exception:  # noqa: BLE001 - its build fails the trial with the error, if it recurs
-            log.exception("task %s could not prepare its data", task.name)
-        started = time.monotonic()
         limit = self.settings.trial_time_limit
         next_status_check = 0.0
 
@@ -223,10 +218,16 @@ class Worker:
             return stop_reason(self.db, job)
 
         heartbeat = Heartbeat(self.storage, lease.trial_id, self.settings.heartbeat_interval)
-        if limit is not None:
-            heartbeat.watch(started + limit + STUCK_GRACE_S, lambda: self._fail_stuck(claim, limit))
         try:
             with heartbeat:
+                # under the heartbeat (loading a task's data can outlast the grace period, and
+                # another runner would fail the trial as dead), before the clock: the first
+                # trial's time limit and duration are its own
+                self._prepare(task)
+                started = time.monotonic()
+                if limit is not None:
+                    deadline = started + limit + STUCK_GRACE_S
+                    heartbeat.watch(deadline, lambda: self._fail_stuck(claim, limit))
                 outcome = train_lease(
                     runner,
                     lease,
@@ -243,6 +244,15 @@ class Worker:
             return
         if frozen is not None:
             record_finish(self.db, job, frozen, outcome.reason)
+
+    @staticmethod
+    def _prepare(task: Task) -> None:
+        """The task's one-time loading (`Task.prepare`); if it fails, its build fails the trial
+        with the error, if it recurs."""
+        try:
+            task.prepare()
+        except Exception:  # noqa: BLE001 - see above
+            log.exception("task %s could not prepare its data", task.name)
 
     def _fail_stuck(self, claim: Claim, limit: float) -> None:
         """Fail a trial stuck inside an epoch past its time limit, then restart the process.

@@ -9,6 +9,7 @@ is marked `postgres`. Without a reachable PostgreSQL those variants are skipped,
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 import secrets
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy
+from optuna.storages._rdb import models
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from xdist.scheduler import LoadFileScheduling
@@ -385,3 +387,20 @@ def trial_states(database_url: str, study_id: int) -> dict[str, int]:
         id=study_id,
     )
     return {str(state): n for state, n in rows}
+
+
+def last_heartbeat(storage: Any, trial_id: int) -> dt.datetime:
+    """The trial's last heartbeat in an Optuna RDB storage (naive UTC, as Optuna writes it)."""
+    beats = models.TrialHeartbeatModel.__table__
+    with storage.engine.connect() as conn:
+        query = sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == trial_id)
+        return conn.execute(query).scalar_one()  # type: ignore[no-any-return]
+
+
+def age_heartbeat(storage: Any, trial_id: int) -> dt.datetime:
+    """Set the trial's last heartbeat an hour back, past any grace period; returns it."""
+    beats = models.TrialHeartbeatModel.__table__
+    aged = last_heartbeat(storage, trial_id) - dt.timedelta(hours=1)
+    with storage.engine.begin() as conn:
+        conn.execute(beats.update().where(beats.c.trial_id == trial_id).values(heartbeat=aged))
+    return aged

@@ -4,7 +4,6 @@ plain Optuna exactly as Optuna's own path writes it, and a trial that is not run
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import multiprocessing
 import pickle
@@ -31,7 +30,7 @@ from optim.storage import (
     retry_dead_trial,
     study_storage,
 )
-from tests.conftest import both_databases
+from tests.conftest import age_heartbeat, both_databases
 
 TrialState = optuna.trial.TrialState
 ROOT = Path(__file__).resolve().parents[2]
@@ -417,20 +416,6 @@ def test_a_finished_trial_refuses_reports(
             storage.set_trial_intermediate_value(trial_id, step, value)
     assert stored_rows(database_url, trial_id) == before
     assert storages(plain=True).get_trial(trial_id).intermediate_values == {0: 1.0}
-
-
-def age_heartbeat(storage: Any, trial_id: int) -> None:
-    """Set the trial's last heartbeat an hour back, past any grace period."""
-    beats = models.TrialHeartbeatModel.__table__
-    with storage.engine.begin() as conn:
-        beat = conn.execute(
-            sqlalchemy.select(beats.c.heartbeat).where(beats.c.trial_id == trial_id)
-        ).scalar_one()
-        conn.execute(
-            beats.update()
-            .where(beats.c.trial_id == trial_id)
-            .values(heartbeat=beat - dt.timedelta(hours=1))
-        )
 
 
 @both_databases
