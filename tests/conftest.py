@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,7 +155,7 @@ class Process:
         self.stop(signal.SIGKILL)
 
 
-def stop_all(processes: list[Process]) -> None:
+def stop_all(processes: Sequence[Process]) -> None:
     """SIGTERM to each, then wait for each: they shut down side by side, not one after another
     (a worker takes about a second to exit)."""
     for process in processes:
