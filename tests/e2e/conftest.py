@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.ci import missing
+from tests.conftest import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ADAMTUNE_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -71,16 +72,9 @@ class LiveServer:
         return response.json()  # type: ignore[no-any-return]
 
     def wait_status(self, study_id: int, *statuses: str, timeout: float = 90.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            study = self.study(study_id)
-            if study["status"] in statuses:
-                return study
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"study {study_id} is {study['status']}, not {statuses}, after {timeout} s"
-                )
-            time.sleep(0.25)
+        return wait_for(  # type: ignore[no-any-return]
+            lambda: (s := self.study(study_id))["status"] in statuses and s, timeout=timeout
+        )
 
     def stop(self) -> None:
         self.client.close()
