@@ -1221,6 +1221,17 @@ def _attr_statement(dialect: str, system: bool) -> Insert:
     ).execution_options(preserve_rowcount=True)
 
 
+_SCHEMA_HEADS: dict[str, str] = {}  # Optuna's version -> the newest revision of its tables
+
+
+def schema_head(storage: optuna.storages.RDBStorage) -> str:
+    """The newest revision of Optuna's tables that this Optuna knows, read once per process."""
+    head = _SCHEMA_HEADS.get(optuna.__version__)
+    if head is None:
+        head = _SCHEMA_HEADS[optuna.__version__] = storage.get_head_version()
+    return head
+
+
 class AdamtuneStorage(optuna.storages.RDBStorage):
     """Optuna's RDB storage, with `trial.report` (and a trial attribute) as one SQL statement,
     and SQLite tuned.
@@ -1239,11 +1250,22 @@ class AdamtuneStorage(optuna.storages.RDBStorage):
     On SQLite every connection gets WAL, `synchronous=NORMAL`, the busy timeout and `BEGIN
     IMMEDIATE` (`tune_sqlite`), also after unpickling; `engine_kwargs` default to
     `engine_kwargs(url)`, which that tuning expects.
+
+    Optuna's check that its tables are at this Optuna's schema reads the newest revision from
+    its migration scripts at every storage it opens (Alembic imports each script: ~0.1 s of
+    CPU); here it is read once per process (`schema_head`) and compared with the database's
+    revision through the same public methods, and only a mismatch takes Optuna's own check,
+    for its message. A process that opens many storages (a test run, `adamtune tune` with its
+    worker) pays for the scripts once.
     """
 
     def __init__(self, url: str, **kwargs: Any) -> None:
         kwargs.setdefault("engine_kwargs", engine_kwargs(url))
-        super().__init__(url, **kwargs)
+        check = not kwargs.pop("skip_compatibility_check", False)
+        super().__init__(url, skip_compatibility_check=True, **kwargs)
+        if check and self.get_current_version() != schema_head(self):
+            # Optuna's own check, which raises its message (upgrade the storage, or Optuna)
+            optuna.storages.RDBStorage(url, engine_kwargs=kwargs["engine_kwargs"]).engine.dispose()
         self._tune()
         ensure_sqlite_autoincrement(self.engine)
 

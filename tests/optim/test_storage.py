@@ -122,6 +122,36 @@ def test_heartbeat_options_reach_optuna(tmp_path: Path) -> None:
     assert make_storage(url).heartbeat_interval is None
 
 
+def test_optunas_schema_scripts_are_read_once_per_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Optuna reads its migration scripts (~0.1 s) to check each storage it opens; ours reads
+    the newest revision once and compares it with each database's (new or existing)."""
+    reads: list[str] = []
+    read = optuna.storages.RDBStorage.get_head_version
+
+    def counted(storage: optuna.storages.RDBStorage) -> str:
+        reads.append(storage.url)
+        return read(storage)
+
+    monkeypatch.setattr(optuna.storages.RDBStorage, "get_head_version", counted)
+    monkeypatch.setattr(optim.optuna_internals, "_SCHEMA_HEADS", {})
+    for name in ("a", "b", "a"):
+        storage = make_storage(f"sqlite:///{tmp_path / name}.db")
+        assert storage.get_current_version() == read(storage)
+        storage.engine.dispose()
+    assert len(reads) == 1
+
+
+def test_a_database_at_an_older_optuna_schema_gets_optunas_advice(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    make_storage(f"sqlite:///{path}").engine.dispose()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'v3.0.0.a'")  # Optuna 3.0's
+    with pytest.raises(RuntimeError, match="optuna storage upgrade"):
+        make_storage(f"sqlite:///{path}")
+
+
 def wait_for_other_writers(study: optuna.Study) -> None:
     """Block, holding a running trial, until every writer has started one.
 
