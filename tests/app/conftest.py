@@ -4,15 +4,18 @@ processes (crashes, load, browsers) use `start_server` from tests/conftest.py in
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 import torch
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from app.config import Settings
 from app.main import create_app
@@ -100,15 +103,39 @@ class Api:
             self._worker.close()
 
 
+def dispose(app: Any) -> None:
+    """Close every pooled connection of an app made by `create_app`."""
+    state = app.state.adamtune
+    state.db.dispose()
+    state.storage.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database at this release's schema (adamtune's tables and Optuna's), made
+    once per test process: `make_api` copies it rather than migrating a new file for every test
+    (0.18-0.24 s of CPU each, 0.06 on a copy, measured here). Migrating a new file stays covered:
+    this fixture does it, as does every `adamtune serve` the suite starts and test_schema.py."""
+    path = tmp_path_factory.mktemp("migrated") / "adamtune.db"
+    dispose(create_app(Settings(database_url=f"sqlite:///{path}", **FAST_SETTINGS)))
+    # the last connection closed checkpointed the WAL into the file: the copy holds everything
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
 @pytest.fixture
-def make_api(database_url: str) -> Iterator[Callable[..., Api]]:
-    """Factory: an in-process app on this test's database, with settings overrides. Torch
-    trains on one thread, as in a worker process (tiny models are fastest so)."""
+def make_api(database_url: str, migrated_sqlite: Path) -> Iterator[Callable[..., Api]]:
+    """Factory: an in-process app on this test's database, with settings overrides; a SQLite
+    file that does not exist yet starts as a copy of `migrated_sqlite`. Torch trains on
+    one thread, as in a worker process (tiny models are fastest so)."""
     made: list[tuple[Api, Any]] = []
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    url = make_url(database_url)
 
     def make(**overrides: Any) -> Api:
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+            shutil.copyfile(migrated_sqlite, url.database)
         settings = Settings(database_url=database_url, **{**FAST_SETTINGS, **overrides})
         app = create_app(settings)
         client = TestClient(app)
@@ -132,8 +159,7 @@ def make_api(database_url: str) -> Iterator[Callable[..., Api]]:
             ),
             timeout=30,
         )
-        state.db.dispose()
-        state.storage.engine.dispose()
+        dispose(app)
     torch.set_num_threads(threads)
 
 
