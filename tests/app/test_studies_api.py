@@ -4,14 +4,14 @@ and PostgreSQL: exactly n trials, seeds, stop and resume, delete, cursors, event
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pytest
+import torch
 
+from app.cli import main
 from tests.app.conftest import Api
 from tests.conftest import both_databases, query, trial_states, wait_for
 
@@ -57,9 +57,12 @@ def test_submitted_study_completes_with_exactly_n_trials(api: Api) -> None:
         assert values == sorted(values, reverse=True), sort
 
 
-def test_same_seed_gives_the_same_trials_as_the_cli(api: Api, tmp_path: Path) -> None:
+def test_same_seed_gives_the_same_trials_as_the_cli(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Trial n's sampler is seeded from the study's seed and n, so two studies with one seed
-    propose the same parameters trial for trial, and `adamtune tune` with that seed too."""
+    propose the same parameters trial for trial, and `adamtune tune` with that seed too (run
+    in this process: a fresh interpreter costs seconds of imports, and is not the point)."""
     payload = {**FAST_STUDY, "sampler": "random", "seed": 7, "n_trials": 6}
     ids = [api.create_study(**payload, name=f"seeded-{i}")["id"] for i in range(2)]
     api.work()
@@ -69,13 +72,15 @@ def test_same_seed_gives_the_same_trials_as_the_cli(api: Api, tmp_path: Path) ->
     assert len({json.dumps(p, sort_keys=True) for p in params[0]}) == 6  # distinct proposals
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    result = subprocess.run(
-        [sys.executable, "-m", "app.cli", "tune", "--task", FAST_STUDY["task"], "--trials", "6",
-         "--epochs", "3", "--pruner", "none", "--sampler", "random", "--seed", "7",
-         "--validate-seeds", "0", "--storage", url, "--name", "cli-seeded", "--quiet"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    threads = torch.get_num_threads()  # `tune` sets its process's thread count
+    try:
+        code = main(["tune", "--task", FAST_STUDY["task"], "--trials", "6", "--epochs", "3",
+                     "--pruner", "none", "--sampler", "random", "--seed", "7",
+                     "--validate-seeds", "0", "--storage", url, "--name", "cli-seeded",
+                     "--quiet"])  # fmt: skip
+    finally:
+        torch.set_num_threads(threads)
+    assert code == 0, capsys.readouterr().err
     cli_trials = optuna.load_study(study_name="cli-seeded", storage=url).trials
     assert [t.user_attrs["adam"] for t in cli_trials] == params[0]
 

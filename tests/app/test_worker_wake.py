@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from app.config import Settings
 from app.doorbell import Doorbell
 from app.worker import Worker
@@ -45,6 +47,7 @@ def test_a_ring_ends_the_idle_wait_and_a_closed_bell_is_dropped(tmp_path: Path) 
         worker.close()
 
 
+@pytest.mark.slow  # a worker process starts, imports torch and trains
 def test_serve_starts_a_new_study_at_once_and_stops_at_once(
     start_server: Callable[..., Server],
 ) -> None:

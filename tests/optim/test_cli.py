@@ -225,12 +225,15 @@ def test_main_rejects_bad_options_before_running(
     assert option in capsys.readouterr().err
 
 
-def test_tune_validates_on_fresh_seeds_and_agrees_with_the_api(tmp_path: Path) -> None:
+def test_tune_validates_on_fresh_seeds_and_agrees_with_the_api(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """By default `tune` picks among its best configs on selection seeds, confirms the pick on
     others, and prints the confirmed verdict, then exactly one line to paste, after it; a server
     on the same file reports the same numbers for the same rounds."""
     url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    result = adamtune(
+    result = adamtune_here(
+        capsys,
         "tune", "--task", "logreg_breast_cancer", "--trials", "5", "--epochs", "3",
         "--pruner", "none", "--validate-top-k", "2", "--validate-seeds", "3",
         "--confirm-seeds", "4", "--storage", url, "--quiet", "--name", "cli-study",

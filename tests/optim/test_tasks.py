@@ -219,15 +219,15 @@ def test_char_lstm_learns_beyond_uniform_guessing() -> None:
 
 @pytest.mark.slow
 def test_char_lstm_default_settings_learn() -> None:
-    """The first 4 of the default 10 epochs at the default settings: the validation loss falls
-    each epoch, well below uniform guessing (ln of the vocabulary, about 4.5). The whole default
-    run (23 s on one thread here; seed 0: 1.77 validation loss, 0.525 accuracy; after 4 epochs
-    2.33, 0.374) is too long for the suite's budget; the contract suite and the 30-step test above
-    cover the rest."""
-    history = train(get_task("char_lstm"), OptimizerParams(), seed=0, epochs=4)
+    """The first 2 of the default 10 epochs at the default settings: the validation loss falls,
+    well below uniform guessing (ln of the vocabulary, about 4.5). The whole default run (23 s on
+    one thread on a quiet machine; seed 0: 1.77 validation loss, 0.525 accuracy; after 2 epochs
+    2.85, 0.251; after 4, 2.33, 0.374) is too long for the suite's budget; the contract suite
+    and the 30-step test above cover the rest."""
+    history = train(get_task("char_lstm"), OptimizerParams(), seed=0, epochs=2)
     losses = [m.val_loss for m in history]
-    assert losses == sorted(losses, reverse=True) and losses[-1] < 2.45, losses
-    assert history[-1].val_accuracy is not None and history[-1].val_accuracy > 0.35
+    assert losses == sorted(losses, reverse=True) and losses[-1] < 2.95, losses
+    assert history[-1].val_accuracy is not None and history[-1].val_accuracy > 0.22
 
 
 def test_transformer_lm_predicts_from_earlier_characters_only() -> None:
@@ -262,11 +262,12 @@ def test_transformer_lm_learns_beyond_uniform_guessing() -> None:
 
 @pytest.mark.slow
 def test_transformer_lm_default_settings_learn() -> None:
-    """The first 3 of the default 12 epochs at the default settings: the validation loss falls
-    each epoch, well below uniform guessing (ln of the vocabulary, about 4.5). The whole default
-    run (56-60 s on one thread here, 1.48-1.51 test loss on 3 seeds) is too long for the suite's
-    budget; the contract suite and the 80-step test above cover the rest."""
-    history = train(get_task("transformer_lm"), OptimizerParams(), seed=0, epochs=3)
+    """The first 2 of the default 12 epochs at the default settings: the validation loss falls,
+    well below uniform guessing (ln of the vocabulary, about 4.5). The whole default run (56-60 s
+    on one thread on a quiet machine, 1.48-1.51 test loss on 3 seeds; seed 0 after 2 epochs 2.35,
+    0.338 accuracy) is too long for the suite's budget; the contract suite and the 80-step test
+    above cover the rest."""
+    history = train(get_task("transformer_lm"), OptimizerParams(), seed=0, epochs=2)
     losses = [m.val_loss for m in history]
-    assert losses == sorted(losses, reverse=True) and losses[-1] < 2.3, losses
-    assert history[-1].val_accuracy is not None and history[-1].val_accuracy > 0.35
+    assert losses == sorted(losses, reverse=True) and losses[-1] < 2.45, losses
+    assert history[-1].val_accuracy is not None and history[-1].val_accuracy > 0.3
