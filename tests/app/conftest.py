@@ -114,7 +114,7 @@ def dispose(app: Any) -> None:
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty SQLite database at this release's schema (adamtune's tables and Optuna's), made
     once per test process: `make_api` copies it rather than migrating a new file for every test
-    (0.18-0.24 s of CPU each, 0.06 on a copy, measured here). Migrating a new file stays covered:
+    (about 0.1 s of CPU each, 0.015 on a copy, measured here). Migrating a new file stays covered:
     this fixture does it, as does every `adamtune serve` the suite starts and test_schema.py."""
     path = tmp_path_factory.mktemp("migrated") / "adamtune.db"
     dispose(create_app(Settings(database_url=f"sqlite:///{path}", **FAST_SETTINGS)))
