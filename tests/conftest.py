@@ -136,6 +136,16 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: floa
         pause = min(pause * 1.5, interval)
 
 
+def wait_status(
+    study: Callable[[int], dict[str, Any]], study_id: int, statuses: Sequence[str], timeout: float
+) -> dict[str, Any]:
+    """Poll `study(study_id)` (an API client's read of one study) until its status is one of
+    `statuses`; the study as last read."""
+    return wait_for(  # type: ignore[no-any-return]
+        lambda: (s := study(study_id))["status"] in statuses and s, timeout=timeout
+    )
+
+
 @dataclass
 class Process:
     """A child process whose output goes to a log file the test can read."""
@@ -202,9 +212,7 @@ class Server(Process):
         return response.json()  # type: ignore[no-any-return]
 
     def wait_status(self, study_id: int, *statuses: str, timeout: float = 120.0) -> dict[str, Any]:
-        return wait_for(  # type: ignore[no-any-return]
-            lambda: (s := self.study(study_id))["status"] in statuses and s, timeout=timeout
-        )
+        return wait_status(self.study, study_id, statuses, timeout)
 
 
 def _env(database_url: str, extra: dict[str, str] | None) -> dict[str, str]:

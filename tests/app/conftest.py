@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from app.config import Settings
 from app.main import create_app
 from app.worker import Worker
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_status
 
 FAST_SETTINGS = {"heartbeat_interval": 1, "grace_period": 3, "poll_interval": 0.05, "workers": 0}
 
@@ -94,9 +94,7 @@ class Api:
             worker.close()
 
     def wait_status(self, study_id: int, *statuses: str, timeout: float = 60) -> dict[str, Any]:
-        return wait_for(  # type: ignore[no-any-return]
-            lambda: (s := self.study(study_id))["status"] in statuses and s, timeout=timeout
-        )
+        return wait_status(self.study, study_id, statuses, timeout)
 
     def close(self) -> None:
         if self._worker is not None:

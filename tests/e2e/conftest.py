@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.ci import missing
-from tests.conftest import wait_for
+from tests.conftest import wait_status
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("ADAMTUNE_E2E_CHROMIUM", "/usr/bin/chromium")
@@ -72,9 +72,7 @@ class LiveServer:
         return response.json()  # type: ignore[no-any-return]
 
     def wait_status(self, study_id: int, *statuses: str, timeout: float = 90.0) -> dict[str, Any]:
-        return wait_for(  # type: ignore[no-any-return]
-            lambda: (s := self.study(study_id))["status"] in statuses and s, timeout=timeout
-        )
+        return wait_status(self.study, study_id, statuses, timeout)
 
     def stop(self) -> None:
         self.client.close()
