@@ -123,7 +123,10 @@ def test_study_page_by_url_after_reload(page: Any, server: Any) -> None:
     assert wait_status(page, "completed") == "completed"
     study = server.study(study_id)
     api_curves = server.api("GET", f"/api/studies/{study_id}/curves", params={"after": 0}).json()
-    assert page.page.evaluate(CURVES_JS)["curves"] == len(set(api_curves["points"]["trial"]))
+    # the page reads the curves' tail 2 s after the study ends (StudyPage.finishStream): the
+    # badge can say "completed" before the last trial's curve is drawn
+    every_trial = f"(n) => ({CURVES_JS})().curves === n"
+    page.page.wait_for_function(every_trial, arg=len(set(api_curves["points"]["trial"])))
 
     # the default-Adam baseline and the best trial are highlighted and named in the legend
     names = page.page.evaluate(
