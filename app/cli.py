@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from app import process_start
 from app.config import Settings
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def worker_devices(args: argparse.Namespace, settings: Settings) -> list[str]:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The API on host:port plus N embedded workers (separate processes, same database)."""
+    process_start.pause_collection()
     import uvicorn
 
     from app.main import create_app
@@ -101,6 +103,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app.state.adamtune.db.dispose()
         app.state.adamtune.storage.engine.dispose()
         target = "app.main:create_app"
+    process_start.started()
     try:
         uvicorn.run(
             target,
@@ -125,6 +128,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    process_start.pause_collection()  # `run_worker` resumes it once warmed up
     from app.worker import run_worker
 
     run_worker(_settings(args), parent_pid=args.parent_pid)

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from app import process_start
 from app.bookkeeping import (
     RunnerCache,
     ask_trial,
@@ -331,6 +332,7 @@ def run_worker(settings: Settings, *, parent_pid: int | None = None) -> None:
     worker.on_stuck = _restart_process
     worker.bells = _bells(listen_to_server=parent_pid is not None)
     warm_up()
+    process_start.started()  # `adamtune worker` paused the garbage collector for its start
     if parent_pid is not None:
         threading.Thread(target=_exit_with_parent, args=(worker,), daemon=True).start()
     database = make_url(settings.database_url).render_as_string(hide_password=True)
