@@ -65,10 +65,10 @@ def test_the_server_collects_again_before_it_serves(
         seen["collecting_at_start"] = gc.isenabled()
         return create_app(settings)
 
-    def serve(app: Any, **options: Any) -> None:
+    def serve(built: Any, **options: Any) -> None:  # uvicorn.run's place: no server
         seen.update(collecting=gc.isenabled(), frozen=gc.get_freeze_count())
-        app.state.adamtune.db.dispose()
-        app.state.adamtune.storage.engine.dispose()
+        built.state.adamtune.db.dispose()
+        built.state.adamtune.storage.engine.dispose()
 
     monkeypatch.setattr(uvicorn, "run", serve)
     monkeypatch.setattr(app.main, "create_app", building)

@@ -1,7 +1,8 @@
 """Load: 4 workers on SQLite train while 20 concurrent API clients read (study list, study
 detail, curves with a cursor, trial pages, and live SSE streams) for ADAMTUNE_LOAD_SECONDS
-(default 15: each SSE reader reconnects once). Zero 5xx, zero "database is locked" in any log, no trial lost. Client-side
-latencies (p50, p95 per endpoint) are printed and written to artifacts/load_latency.json."""
+(default 15: each SSE reader reconnects once). Zero 5xx, zero "database is locked" in any log,
+no trial lost. Client-side latencies (p50, p95 per endpoint) are printed and written to
+artifacts/load_latency.json."""
 
 from __future__ import annotations
 
